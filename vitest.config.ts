@@ -6,6 +6,8 @@ const root = fileURLToPath(new URL(".", import.meta.url));
 export default defineConfig({
   resolve: { alias: { "@": root } },
   test: {
+    // The integration tier shares one running app and stops its Redis gateway in one test.
+    fileParallelism: false,
     projects: [
       {
         extends: true,
@@ -36,7 +38,6 @@ export default defineConfig({
           globalSetup: ["tests/support/require-redis.ts", "tests/integration/setup.ts"],
           testTimeout: 60_000,
           hookTimeout: 300_000,
-          fileParallelism: false,
         },
       },
     ],

@@ -1,0 +1,29 @@
+import { getContext } from "@/lib/context";
+import { redirectTo } from "@/lib/guard/responses";
+import { isExpectedLogoutState, LOGOUT_CALLBACK_PATH } from "@/lib/logout/rp-initiated";
+import { securityLog } from "@/lib/log/security-log";
+
+export const dynamic = "force-dynamic";
+
+/**
+ * GET /api/logout/callback: where the IdP sends the browser after RP-initiated logout.
+ * A missing or different `state` is not trusted (RPIL-05): the local logout stands, and the user
+ * sees a neutral page that does not claim the IdP signed them out. No continuation, no redirect param.
+ */
+export async function GET(request: Request): Promise<Response> {
+  const { config, cookies } = getContext();
+  const returned = new URL(request.url).searchParams.get("state");
+  const expected = request.headers
+    .get("cookie")
+    ?.split(";")
+    .map((c) => c.trim())
+    .find((c) => c.startsWith(`${cookies.logoutState}=`))
+    ?.slice(cookies.logoutState.length + 1);
+  const trusted = isExpectedLogoutState(returned, expected);
+  securityLog({ event: "logout.idp_return", outcome: trusted ? "ok" : "rejected", code: trusted ? undefined : "state_mismatch" });
+  const target = new URL(`/signed-out?reason=${trusted ? "logout" : "logout_unconfirmed"}`, config.AUTH_URL);
+  return redirectTo(
+    target,
+    `${cookies.logoutState}=; Path=${LOGOUT_CALLBACK_PATH}; Max-Age=0; HttpOnly; SameSite=Lax${cookies.secure ? "; Secure" : ""}`,
+  );
+}

@@ -1,0 +1,46 @@
+import { getContext } from "@/lib/context";
+import { currentSession, sessionCookie } from "@/lib/session/current";
+import { isSameOriginRequest } from "@/lib/http/same-origin";
+import { clearCookie, redirectTo } from "@/lib/guard/responses";
+import { getIdpMetadata } from "@/lib/oidc/client";
+import { endSessionUrl, LOGOUT_CALLBACK_PATH, newLogoutState } from "@/lib/logout/rp-initiated";
+import { hashId, securityLog } from "@/lib/log/security-log";
+
+export const dynamic = "force-dynamic";
+
+/**
+ * POST /api/logout: ends the local session, then sends the browser to the IdP's
+ * end_session_endpoint (RP-Initiated Logout 1.0) with a state bound to this browser.
+ */
+export async function POST(request: Request): Promise<Response> {
+  const { config, store, cookies } = getContext();
+  if (!isSameOriginRequest(request, config.AUTH_URL)) {
+    securityLog({ event: "logout.local", outcome: "rejected", code: "cross_site" });
+    return Response.json({ error: "forbidden", error_description: "Cross-site logout requests are refused." }, { status: 403 });
+  }
+
+  const current = await currentSession(sessionCookie(request));
+  const ended = current.state === "active" ? await store.end(current.id, "logout") : null;
+  if (current.state === "active") securityLog({ event: "logout.local", outcome: "ok", session: hashId(current.id) });
+
+  const signedOut = new URL("/signed-out?reason=logout", config.AUTH_URL);
+  const response = redirectTo(signedOut, clearCookie(cookies.session, cookies.secure));
+  if (!ended) return response;
+
+  const endpoint = (await getIdpMetadata().catch(() => undefined))?.end_session_endpoint;
+  if (!endpoint) return response;
+  const state = newLogoutState();
+  const target = endSessionUrl(endpoint, {
+    idTokenHint: ended.idToken,
+    postLogoutRedirectUri: new URL(LOGOUT_CALLBACK_PATH, config.AUTH_URL).toString(),
+    state,
+    clientId: config.OIDC_CLIENT_ID,
+  });
+  const headers = new Headers(response.headers);
+  headers.set("Location", target.toString());
+  headers.append(
+    "Set-Cookie",
+    `${cookies.logoutState}=${state}; Path=${LOGOUT_CALLBACK_PATH}; Max-Age=600; HttpOnly; SameSite=Lax${cookies.secure ? "; Secure" : ""}`,
+  );
+  return new Response(null, { status: 303, headers });
+}

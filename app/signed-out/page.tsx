@@ -1,0 +1,38 @@
+import Link from "next/link";
+import { getConfig } from "@/lib/config";
+import { buttonClass, Card, Header } from "../components";
+
+export const dynamic = "force-dynamic";
+
+const messages: Record<string, { title: string; body: string }> = {
+  logout: { title: "You signed out", body: "Your session here and at your identity provider has ended." },
+  logout_unconfirmed: {
+    title: "You signed out here",
+    body: "Your session in this app has ended. We could not confirm the sign-out at your identity provider, so you may still be signed in there.",
+  },
+  revoked: { title: "Your session was ended", body: "Your identity provider ended this session (for example, you signed out elsewhere, or an administrator ended it)." },
+  expired: { title: "Your session expired", body: "Sessions last a limited time. Sign in again to continue." },
+  refresh_failed: { title: "Your session could not be renewed", body: "Your identity provider no longer accepts this session. Sign in again to continue." },
+};
+
+const fallback = { title: "You are signed out", body: "Sign in again to continue." };
+
+export default async function SignedOut({ searchParams }: { searchParams: Promise<{ reason?: string | string[] }> }) {
+  const { APP_NAME } = getConfig();
+  const { reason } = await searchParams;
+  const message = (typeof reason === "string" && Object.hasOwn(messages, reason) ? messages[reason] : undefined) ?? fallback;
+  return (
+    <>
+      <Header appName={APP_NAME} />
+      <Card title="Signed out">
+        <h1 className="mb-2 text-2xl font-bold" data-reason={typeof reason === "string" ? reason : "none"}>
+          {message.title}
+        </h1>
+        <p className="mb-4 text-slate-700">{message.body}</p>
+        <Link className={buttonClass} href="/">
+          Sign in again
+        </Link>
+      </Card>
+    </>
+  );
+}

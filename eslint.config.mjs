@@ -1,0 +1,18 @@
+import next from "eslint-config-next/core-web-vitals";
+import nextTs from "eslint-config-next/typescript";
+
+const config = [
+  ...next,
+  ...nextTs,
+  { ignores: [".next/**", "node_modules/**", "next-env.d.ts", "build/**"] },
+  {
+    // The edge guard and what it imports must stay edge-safe: Web APIs and jose only.
+    files: ["middleware.ts", "lib/guard/**", "lib/revocation/**", "lib/session/handle.ts", "lib/session/cookies.ts", "lib/store/keys.ts", "lib/store/redis.ts", "lib/config/**"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: ["node:*", "ioredis*", "oidc-provider", "fs", "crypto", "path", "net", "http", "https"] }],
+      "no-restricted-globals": ["error", "Buffer", "require"],
+    },
+  },
+];
+
+export default config;

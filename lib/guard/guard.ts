@@ -1,0 +1,64 @@
+import type { Redis } from "@upstash/redis";
+import type { Config } from "@/lib/config";
+import type { Keys } from "@/lib/store/keys";
+import type { cookieNames } from "@/lib/session/cookies";
+import { openHandle, type SessionHandle } from "@/lib/session/handle";
+import { checkSession } from "@/lib/revocation/check";
+import { isApi, isPublic, isUnguarded } from "./routes";
+import { clearCookie, redirectTo, unauthorizedJson, unavailable } from "./responses";
+
+export type GuardDeps = {
+  config: Pick<Config, "AUTH_SECRET" | "AUTH_URL" | "GUARD_FAIL_OPEN">;
+  redis: Redis;
+  keys: Keys;
+  cookies: ReturnType<typeof cookieNames>;
+  next: () => Response;
+};
+
+type GuardRequest = { nextUrl: URL; cookies: { get(name: string): { value: string } | undefined } };
+
+/**
+ * The per-request decision. No cookie: public routes pass, others are sent to sign in.
+ * A cookie that does not open, or names a session that is over: the cookie is cleared and the
+ * request refused. Redis silent: 503 (fail closed) unless GUARD_FAIL_OPEN is set.
+ * The session cookie is never re-issued here.
+ */
+export async function guard(request: GuardRequest, deps: GuardDeps): Promise<Response> {
+  const { pathname } = request.nextUrl;
+  const api = isApi(pathname);
+  if (isUnguarded(pathname)) return deps.next();
+
+  const sealed = request.cookies.get(deps.cookies.session)?.value;
+  if (!sealed) {
+    if (isPublic(pathname)) return deps.next();
+    return api ? unauthorizedJson("no_session") : redirectTo(new URL("/", deps.config.AUTH_URL));
+  }
+
+  const clear = clearCookie(deps.cookies.session, deps.cookies.secure);
+  const refuse = (reason: Parameters<typeof unauthorizedJson>[0]) => {
+    if (api) return unauthorizedJson(reason, clear);
+    const target = new URL("/signed-out", deps.config.AUTH_URL);
+    if (reason !== "no_session") target.searchParams.set("reason", reason);
+    return redirectTo(target, clear);
+  };
+
+  let handle: SessionHandle;
+  try {
+    handle = await openHandle(sealed, deps.config.AUTH_SECRET, deps.cookies.session);
+  } catch {
+    return refuse("expired");
+  }
+
+  try {
+    const verdict = await checkSession(deps.redis, deps.keys, handle);
+    if (verdict.active) return deps.next();
+    return refuse(verdict.reason);
+  } catch {
+    if (deps.config.GUARD_FAIL_OPEN) {
+      console.warn(JSON.stringify({ kind: "security", event: "guard.fail_open", outcome: "error", path: pathname }));
+      return deps.next();
+    }
+    console.warn(JSON.stringify({ kind: "security", event: "guard.fail_closed", outcome: "error", path: pathname }));
+    return unavailable(api);
+  }
+}

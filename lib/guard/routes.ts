@@ -1,0 +1,30 @@
+/**
+ * Which requests need a session. Everything else is public, but a request that carries a session
+ * cookie is still checked against the revocation list wherever the guard runs.
+ */
+const publicApi = [
+  "/api/auth/",
+  "/api/backchannel-logout",
+  "/api/frontchannel-logout",
+  "/api/ssf/",
+  "/api/logout",
+  "/api/health",
+];
+const publicPages = new Set(["/", "/signed-out"]);
+
+export function isApi(pathname: string): boolean {
+  return pathname === "/api" || pathname.startsWith("/api/");
+}
+
+export function isPublic(pathname: string): boolean {
+  if (isApi(pathname)) return publicApi.some((p) => (p.endsWith("/") ? pathname.startsWith(p) : pathname === p || pathname.startsWith(`${p}/`)));
+  return publicPages.has(pathname);
+}
+
+/**
+ * Passed through even with a stale cookie: sign-in (or a revoked user could never sign in again)
+ * and logout (its handler ends whatever is left and always lands on the signed-out page).
+ */
+export function isUnguarded(pathname: string): boolean {
+  return pathname.startsWith("/api/auth/") || pathname === "/api/logout";
+}

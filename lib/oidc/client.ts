@@ -1,0 +1,33 @@
+import * as oauth from "oauth4webapi";
+import { getConfig } from "@/lib/config";
+
+/**
+ * The IdP's discovery document, fetched and validated once per process (oauth4webapi checks that
+ * `issuer` equals OIDC_ISSUER exactly). A failed fetch is not cached, so the next call tries again.
+ */
+let metadata: Promise<oauth.AuthorizationServer> | undefined;
+
+// http issuers are allowed for local development and the demo; production issuers are https.
+const insecure = (issuer: string) => (issuer.startsWith("http://") ? { [oauth.allowInsecureRequests]: true } : {});
+
+export function getIdpMetadata(): Promise<oauth.AuthorizationServer> {
+  if (!metadata) {
+    const issuer = new URL(getConfig().OIDC_ISSUER);
+    metadata = oauth
+      .discoveryRequest(issuer, { algorithm: "oidc", ...insecure(issuer.href) })
+      .then((response) => oauth.processDiscoveryResponse(issuer, response));
+    metadata.catch(() => {
+      metadata = undefined;
+    });
+  }
+  return metadata;
+}
+
+export function getOidcClient() {
+  const config = getConfig();
+  return {
+    client: { client_id: config.OIDC_CLIENT_ID } satisfies oauth.Client,
+    clientAuth: oauth.ClientSecretBasic(config.OIDC_CLIENT_SECRET),
+    options: insecure(config.OIDC_ISSUER),
+  };
+}

@@ -1,0 +1,47 @@
+import type { Keys } from "@/lib/store/keys";
+import type { SessionHandle } from "@/lib/session/handle";
+
+/** Why a session is over. Shown to the user on the signed-out page; never more detail than this. */
+export const endReasons = ["logout", "revoked", "expired", "refresh_failed"] as const;
+export type EndReason = (typeof endReasons)[number];
+
+export function isEndReason(value: unknown): value is EndReason {
+  return typeof value === "string" && (endReasons as readonly string[]).includes(value);
+}
+
+export type Verdict = { active: true } | { active: false; reason: EndReason };
+
+/** The keys the guard reads, in the order `judge` expects their values. */
+export function revocationKeys(k: Keys, handle: SessionHandle): string[] {
+  return [
+    k.revokedSession(handle.lsid),
+    // A session without an IdP sid cannot be named by one; read a key that cannot exist instead.
+    handle.sid ? k.revokedIdpSession(handle.iss, handle.sid) : k.revokedSession(`${handle.lsid}:nosid`),
+    k.revokedSubject(handle.iss, handle.sub),
+  ];
+}
+
+/** Encodes a subject-wide revocation: sessions created before `beforeMs` are over. */
+export function subjectMark(beforeMs: number, reason: EndReason): string {
+  return `${beforeMs}|${reason}`;
+}
+
+/**
+ * Decides from one Redis round trip whether a session may go on.
+ * `recordExists` is whether the server-held record is still there; `values` are `revocationKeys`' values.
+ */
+export function judge(handle: SessionHandle, recordExists: boolean, values: readonly (string | null)[]): Verdict {
+  const [bySession, byIdpSession, bySubject] = values;
+  if (bySession != null) return { active: false, reason: isEndReason(bySession) ? bySession : "revoked" };
+  if (byIdpSession != null) return { active: false, reason: isEndReason(byIdpSession) ? byIdpSession : "revoked" };
+  if (bySubject != null) {
+    const [before, reason] = bySubject.split("|");
+    const beforeMs = Number(before);
+    // A malformed mark revokes: when in doubt, the session ends.
+    if (!Number.isFinite(beforeMs) || handle.createdAt < beforeMs) {
+      return { active: false, reason: isEndReason(reason) ? reason : "revoked" };
+    }
+  }
+  if (!recordExists) return { active: false, reason: "expired" };
+  return { active: true };
+}

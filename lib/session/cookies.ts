@@ -1,0 +1,18 @@
+/**
+ * Cookie names are scoped by APP_ID: cookies ignore ports, so two apps on localhost:3000 and
+ * localhost:3001 would otherwise overwrite each other's sessions.
+ */
+export function cookieNames(appId: string, appUrl: string) {
+  const secure = appUrl.startsWith("https://");
+  const secureName = (name: string) => (secure ? `__Secure-${name}` : name);
+  return {
+    secure,
+    session: secureName(`${appId}.session`),
+    callbackUrl: secureName(`${appId}.callback-url`),
+    csrf: secure ? `__Host-${appId}.csrf` : `${appId}.csrf`,
+    pkce: secureName(`${appId}.pkce`),
+    state: secureName(`${appId}.state`),
+    nonce: secureName(`${appId}.nonce`),
+    logoutState: secureName(`${appId}.logout-state`),
+  };
+}

@@ -1,0 +1,60 @@
+import { EncryptJWT, jwtDecrypt } from "jose";
+import { z } from "zod";
+
+/**
+ * The session cookie carries this handle and nothing else: encrypted (dir + A256GCM) with a key
+ * derived from AUTH_SECRET and the cookie name. Never a token. Edge-safe: Web Crypto and jose only.
+ */
+export const sessionHandleSchema = z.object({
+  /** Lockstep's own session id (random, 256 bits). */
+  lsid: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  /** The IdP's issuer, subject and session id, from the ID token. */
+  iss: z.string().min(1),
+  sub: z.string().min(1),
+  sid: z.string().min(1).optional(),
+  /** When the session started (ms since epoch). */
+  createdAt: z.number().int().positive(),
+});
+
+export type SessionHandle = z.infer<typeof sessionHandleSchema>;
+
+const derivedKeys = new Map<string, Promise<Uint8Array>>();
+
+function deriveKey(secret: string, salt: string): Promise<Uint8Array> {
+  const cacheKey = `${salt}\u0000${secret}`;
+  let key = derivedKeys.get(cacheKey);
+  if (!key) {
+    const encoder = new TextEncoder();
+    key = crypto.subtle
+      .importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveBits"])
+      .then((material) =>
+        crypto.subtle.deriveBits(
+          { name: "HKDF", hash: "SHA-256", salt: encoder.encode(salt), info: encoder.encode("Lockstep session handle") },
+          material,
+          256,
+        ),
+      )
+      .then((bits) => new Uint8Array(bits));
+    derivedKeys.set(cacheKey, key);
+  }
+  return key;
+}
+
+export async function sealHandle(handle: SessionHandle, secret: string, salt: string, maxAgeSeconds: number): Promise<string> {
+  const key = await deriveKey(secret, salt);
+  return new EncryptJWT({ ...sessionHandleSchema.parse(handle) })
+    .setProtectedHeader({ alg: "dir", enc: "A256GCM" })
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + maxAgeSeconds)
+    .encrypt(key);
+}
+
+/** Opens a sealed handle. Throws on anything that is not a valid, unexpired handle of ours. */
+export async function openHandle(sealed: string, secret: string, salt: string): Promise<SessionHandle> {
+  const key = await deriveKey(secret, salt);
+  const { payload } = await jwtDecrypt(sealed, key, {
+    keyManagementAlgorithms: ["dir"],
+    contentEncryptionAlgorithms: ["A256GCM"],
+  });
+  return sessionHandleSchema.parse(payload);
+}

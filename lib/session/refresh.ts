@@ -1,0 +1,90 @@
+import * as oauth from "oauth4webapi";
+import type { Redis } from "@upstash/redis";
+import type { Keys } from "@/lib/store/keys";
+import type { SessionStore } from "./store";
+import type { SessionRecord } from "./record";
+import { getIdpMetadata, getOidcClient } from "@/lib/oidc/client";
+
+export class SessionEndedError extends Error {
+  readonly code = "session_ended";
+}
+
+const LOCK_MS = 10_000;
+const WAIT_STEP_MS = 50;
+
+/**
+ * Returns a usable access token for a session, refreshing it at the IdP when it is within
+ * `skewSeconds` of expiry. Under concurrent requests exactly one refreshes (a Redis lock);
+ * the others wait for the record it writes. Refresh tokens may rotate, so a second refresh with
+ * the old one would fail, or make the IdP revoke the whole grant.
+ */
+export async function getAccessToken(
+  deps: { redis: Redis; keys: Keys; store: SessionStore; skewSeconds: number; now?: () => number },
+  sessionId: string,
+): Promise<string> {
+  const now = deps.now ?? Date.now;
+  const fresh = (r: SessionRecord | null) =>
+    r?.accessToken && (r.accessTokenExpiresAt === undefined || r.accessTokenExpiresAt - deps.skewSeconds * 1000 > now());
+
+  const record = await deps.store.read(sessionId);
+  if (!record) throw new SessionEndedError("The session is over.");
+  if (fresh(record)) return record.accessToken!;
+  if (!record.refreshToken) throw new SessionEndedError("The access token expired and there is no refresh token.");
+
+  const lockKey = deps.keys.refreshLock(sessionId);
+  const owner = crypto.randomUUID();
+  const deadline = now() + LOCK_MS;
+  while (now() < deadline) {
+    if ((await deps.redis.set(lockKey, owner, { nx: true, px: LOCK_MS })) === "OK") {
+      try {
+        // Someone may have refreshed between our read and our lock.
+        const current = await deps.store.read(sessionId);
+        if (!current) throw new SessionEndedError("The session is over.");
+        if (fresh(current)) return current.accessToken!;
+        return await refresh(deps, sessionId, current);
+      } finally {
+        await deps.redis.eval(
+          "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end",
+          [lockKey],
+          [owner],
+        );
+      }
+    }
+    await new Promise((r) => setTimeout(r, WAIT_STEP_MS));
+    const current = await deps.store.read(sessionId);
+    if (!current) throw new SessionEndedError("The session is over.");
+    if (fresh(current)) return current.accessToken!;
+  }
+  throw new Error("Timed out waiting for another request to refresh the session.");
+}
+
+async function refresh(
+  deps: { store: SessionStore; now?: () => number },
+  sessionId: string,
+  record: SessionRecord,
+): Promise<string> {
+  const as = await getIdpMetadata();
+  const { client, clientAuth, options } = getOidcClient();
+  const response = await oauth.refreshTokenGrantRequest(as, client, clientAuth, record.refreshToken!, options);
+  let result: oauth.TokenEndpointResponse;
+  try {
+    result = await oauth.processRefreshTokenResponse(as, client, response);
+  } catch (error) {
+    if (error instanceof oauth.ResponseBodyError && error.error === "invalid_grant") {
+      await deps.store.end(sessionId, "refresh_failed");
+      throw new SessionEndedError("The IdP refused to refresh the session.");
+    }
+    throw error;
+  }
+  const now = (deps.now ?? Date.now)();
+  const updated: SessionRecord = {
+    ...record,
+    accessToken: result.access_token,
+    accessTokenExpiresAt: result.expires_in !== undefined ? now + result.expires_in * 1000 : undefined,
+    refreshToken: result.refresh_token ?? record.refreshToken,
+    idToken: result.id_token ?? record.idToken,
+    scope: result.scope ?? record.scope,
+  };
+  if (!(await deps.store.update(sessionId, updated))) throw new SessionEndedError("The session ended during refresh.");
+  return updated.accessToken!;
+}

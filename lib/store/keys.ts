@@ -1,0 +1,26 @@
+/**
+ * Every Redis key Lockstep writes, in one place. Each is written with a TTL (see the writers).
+ * Identifiers from the IdP are URI-encoded so that no `iss` or `sid` can forge another key's shape.
+ */
+const part = (value: string) => encodeURIComponent(value);
+
+export function keys(prefix: string) {
+  return {
+    /** The server-held session record: tokens and claims, JSON. */
+    session: (sessionId: string) => `${prefix}sess:${sessionId}`,
+    /** Session ids of one subject at one issuer (a set), for sub-wide logout and "sign out everywhere". */
+    subjectSessions: (iss: string, sub: string) => `${prefix}subsess:${part(iss)}|${part(sub)}`,
+    /** The Lockstep session id that holds an IdP session (iss, sid). */
+    idpSession: (iss: string, sid: string) => `${prefix}idpsess:${part(iss)}|${part(sid)}`,
+    /** Revocation list: this session id is over. Value: the reason. */
+    revokedSession: (sessionId: string) => `${prefix}rev:s:${sessionId}`,
+    /** Revocation list: the IdP session (iss, sid) is over. Value: the reason. */
+    revokedIdpSession: (iss: string, sid: string) => `${prefix}rev:sid:${part(iss)}|${part(sid)}`,
+    /** Revocation list: sessions of (iss, sub) that started before a time are over. Value: "<ms>|<reason>". */
+    revokedSubject: (iss: string, sub: string) => `${prefix}rev:sub:${part(iss)}|${part(sub)}`,
+    /** A short lock so that one request refreshes a session's tokens while others wait. */
+    refreshLock: (sessionId: string) => `${prefix}lock:refresh:${sessionId}`,
+  };
+}
+
+export type Keys = ReturnType<typeof keys>;
