@@ -1,0 +1,75 @@
+import { z } from "zod";
+import type { DemoClient } from "./provider";
+
+const DEFAULT_CLIENTS: DemoClient[] = [
+  {
+    clientId: "lockstep-bank",
+    clientSecret: "bank-demo-secret-change-me",
+    appUrl: "http://localhost:3000",
+    name: "Lockstep Bank",
+  },
+];
+
+const demoClientSchema = z
+  .object({
+    clientId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "letters, digits and . _ - only"),
+    clientSecret: z.string().min(1),
+    appUrl: z
+      .url({ protocol: /^https?$/ })
+      .refine((v) => !/[?#]/.test(v), "must not have a query or fragment")
+      .transform((v) => v.replace(/\/+$/, "")),
+    name: z.string().min(1).max(60),
+    backchannelLogout: z.boolean().optional(),
+  })
+  .strict();
+
+const clientsJson = z.string().transform((text, ctx): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    // JSON.parse's message quotes the input, which may hold secrets.
+    ctx.addIssue({ code: "custom", message: "is not valid JSON" });
+    return z.NEVER;
+  }
+});
+
+const clientsSchema = clientsJson.pipe(
+  z
+    .array(demoClientSchema)
+    .min(1, "must list at least one client")
+    .refine((clients) => new Set(clients.map((c) => c.clientId)).size === clients.length, "client ids must be unique"),
+);
+
+/** The demo IdP's settings, read from the environment by `idp/main.ts`. */
+export const idpEnvSchema = z.object({
+  IDP_PORT: z.coerce.number().int().min(0).max(65_535).default(4000),
+  /** JSON array of DemoClient; defaults to the Lockstep Bank demo app. */
+  IDP_CLIENTS: clientsSchema.default(DEFAULT_CLIENTS),
+});
+
+export type IdpConfig = { port: number; clients: DemoClient[] };
+
+export class IdpConfigError extends Error {
+  constructor(readonly keys: string[], details: string[]) {
+    super(`Demo IdP configuration is invalid:\n${details.map((d) => `  - ${d}`).join("\n")}`);
+    this.name = "IdpConfigError";
+  }
+}
+
+function issuePath(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i ? "." : ""}${String(p)}`)).join("") || "?";
+}
+
+/** Validates the environment. Errors name the bad keys (down to the client field) and never a value. */
+export function parseIdpConfig(env: Record<string, string | undefined>): IdpConfig {
+  const input = Object.fromEntries(
+    Object.keys(idpEnvSchema.shape).map((key) => [key, env[key] === "" ? undefined : env[key]]),
+  );
+  const result = idpEnvSchema.safeParse(input);
+  if (result.success) return { port: result.data.IDP_PORT, clients: result.data.IDP_CLIENTS };
+  const keys = [...new Set(result.error.issues.map((i) => String(i.path[0] ?? "?")))];
+  throw new IdpConfigError(
+    keys,
+    result.error.issues.map((i) => `${issuePath(i.path)}: ${i.message}`),
+  );
+}

@@ -1,0 +1,35 @@
+// The demo IdP as a process: `tsx idp/main.ts`. Settings come from IDP_PORT and IDP_CLIENTS (see config.ts).
+import { IdpConfigError, parseIdpConfig } from "./config";
+import { startIdp } from "./provider";
+import { demoUsers } from "./users";
+
+async function main(): Promise<void> {
+  const config = parseIdpConfig(process.env);
+  const idp = await startIdp({ ...config, log: (line) => console.log(`[idp] ${line}`) });
+
+  console.log(`Lockstep demo IdP running. Issuer: ${idp.issuer}`);
+  console.log("Registered apps:");
+  for (const client of config.clients) console.log(`  ${client.clientId} (${client.name}) at ${client.appUrl}`);
+  // Printing passwords is fine only because these are the demo's published test users.
+  console.log("Test users (username / password):");
+  for (const user of demoUsers) console.log(`  ${user.username} / ${user.password}  (${user.name}, ${user.email})`);
+
+  const stop = (signal: NodeJS.Signals) => {
+    console.log(`${signal} received, stopping the demo IdP`);
+    idp.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(`failed to stop cleanly: ${error instanceof Error ? error.message : String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+main().catch((error: unknown) => {
+  // Only messages: a config error lists keys, never values, and a stack adds nothing for a CLI.
+  console.error(error instanceof IdpConfigError ? error.message : `demo IdP failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,194 @@
+// oidc-provider 9 ships no type declarations (and @types/oidc-provider stops at v8). These cover only the
+// parts the demo IdP touches; extend them here rather than reaching for `any`.
+declare module "oidc-provider" {
+  import type { EventEmitter } from "node:events";
+  import type { IncomingMessage, ServerResponse } from "node:http";
+  import type { JWK } from "jose";
+
+  export type ClientMetadata = {
+    client_id: string;
+    client_secret?: string;
+    client_name?: string;
+    application_type?: "web" | "native";
+    redirect_uris: string[];
+    post_logout_redirect_uris?: string[];
+    backchannel_logout_uri?: string;
+    backchannel_logout_session_required?: boolean;
+    grant_types?: string[];
+    response_types?: string[];
+    token_endpoint_auth_method?: string;
+    id_token_signed_response_alg?: string;
+  };
+
+  /** A registered client as oidc-provider models it (camelCased metadata). */
+  export interface Client {
+    readonly clientId: string;
+    readonly clientName?: string;
+    readonly redirectUris: string[];
+    grantTypeAllowed(grantType: string): boolean;
+  }
+
+  export interface Session {
+    readonly accountId?: string;
+  }
+
+  export interface OIDCContext {
+    readonly client?: Client;
+    readonly session?: Session;
+    readonly route: string;
+  }
+
+  /** The slice of Koa's context that custom pages use. */
+  export interface KoaContextWithOIDC {
+    body: unknown;
+    type: string;
+    status: number;
+    readonly oidc: OIDCContext;
+    set(field: string, value: string): void;
+  }
+
+  export type AccountClaims = { sub: string; [claim: string]: unknown };
+
+  export interface Account {
+    accountId: string;
+    claims(
+      use: "id_token" | "userinfo" | string,
+      scope: string,
+      claims: Record<string, unknown>,
+      rejected: string[],
+    ): AccountClaims | Promise<AccountClaims>;
+  }
+
+  export type FindAccount = (
+    ctx: KoaContextWithOIDC,
+    sub: string,
+    token?: unknown,
+  ) => Account | undefined | Promise<Account | undefined>;
+
+  /** What the hooks receive for codes and tokens; `kind` is the model name, e.g. "AuthorizationCode". */
+  export interface BaseToken {
+    readonly kind: string;
+    readonly clientId?: string;
+    readonly scopes: Set<string>;
+  }
+
+  export interface Grant {
+    readonly jti?: string;
+    accountId: string;
+    clientId: string;
+    addOIDCScope(scope: string): void;
+    addOIDCClaims(claims: string[]): void;
+    addResourceScope(resource: string, scope: string): void;
+    /** Persists the grant and resolves with its id. */
+    save(ttl?: number): Promise<string>;
+  }
+
+  export interface GrantConstructor {
+    new (properties: { accountId: string; clientId: string }): Grant;
+    find(id: string): Promise<Grant | undefined>;
+  }
+
+  export type PromptDetails = {
+    missingOIDCScope?: string[];
+    missingOIDCClaims?: string[];
+    missingResourceScopes?: Record<string, string[]>;
+  };
+
+  export interface Interaction {
+    readonly uid: string;
+    readonly returnTo: string;
+    readonly prompt: { name: "login" | "consent" | (string & {}); reasons: string[]; details: PromptDetails };
+    readonly params: Record<string, unknown>;
+    readonly session?: { accountId: string; uid?: string };
+    readonly grantId?: string;
+  }
+
+  export type InteractionResults = {
+    login?: { accountId: string; remember?: boolean; acr?: string; amr?: string[]; ts?: number };
+    consent?: { grantId?: string };
+    error?: string;
+    error_description?: string;
+  };
+
+  export type TTL = number | ((ctx: KoaContextWithOIDC, token: unknown, client?: Client) => number);
+
+  /** `fetch` hook options: oidc-provider puts its SSRF-guarded undici dispatcher in `dispatcher`. */
+  export type FetchOptions = RequestInit & { dispatcher?: unknown };
+
+  export type ErrorOut = { error: string; error_description?: string; state?: string; scope?: string };
+
+  type Hook<Args extends unknown[], Result = void> = (...args: Args) => Result | Promise<Result>;
+
+  export interface Configuration {
+    clients?: ClientMetadata[];
+    jwks?: { keys: JWK[] };
+    cookies?: {
+      keys?: string[];
+      names?: { session?: string; interaction?: string; resume?: string };
+    };
+    claims?: Record<string, string[] | null>;
+    scopes?: string[];
+    responseTypes?: string[];
+    conformIdTokenClaims?: boolean;
+    pkce?: { required?: (ctx: KoaContextWithOIDC, client: Client) => boolean };
+    features?: {
+      devInteractions?: { enabled: boolean };
+      backchannelLogout?: { enabled: boolean };
+      userinfo?: { enabled: boolean };
+      revocation?: {
+        enabled: boolean;
+        allowedPolicy?: Hook<[ctx: KoaContextWithOIDC, client: Client, token: BaseToken], boolean>;
+      };
+      rpInitiatedLogout?: {
+        enabled: boolean;
+        logoutSource?: Hook<[ctx: KoaContextWithOIDC, form: string]>;
+        postLogoutSuccessSource?: Hook<[ctx: KoaContextWithOIDC]>;
+      };
+    };
+    findAccount?: FindAccount;
+    issueRefreshToken?: Hook<[ctx: KoaContextWithOIDC, client: Client, source: BaseToken], boolean>;
+    clientBasedCORS?: (ctx: KoaContextWithOIDC, origin: string, client: Client) => boolean;
+    ttl?: Partial<Record<"AccessToken" | "AuthorizationCode" | "IdToken" | "Interaction" | "Session" | "Grant" | "RefreshToken", TTL>>;
+    renderError?: Hook<[ctx: KoaContextWithOIDC, out: ErrorOut, error: Error]>;
+    fetch?: (url: string, options: FetchOptions) => Promise<Response>;
+  }
+
+  /** The provider is itself a Koa application (and so an EventEmitter). */
+  export class Provider extends EventEmitter {
+    constructor(issuer: string, configuration?: Configuration);
+    readonly issuer: string;
+    /** Koa: trust X-Forwarded-* headers. */
+    proxy: boolean;
+    readonly Grant: GrantConstructor;
+    readonly Client: { find(id: string): Promise<Client | undefined> };
+    /** Koa: a Node.js request listener. */
+    callback(): (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+    urlFor(name: string, options?: Record<string, string>): string;
+    interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<Interaction>;
+    interactionResult(
+      req: IncomingMessage,
+      res: ServerResponse,
+      result: InteractionResults,
+      options?: { mergeWithLastSubmission?: boolean },
+    ): Promise<string>;
+    /** Stores the result and answers 303 to the authorization resume endpoint. */
+    interactionFinished(
+      req: IncomingMessage,
+      res: ServerResponse,
+      result: InteractionResults,
+      options?: { mergeWithLastSubmission?: boolean },
+    ): Promise<void>;
+  }
+
+  export namespace errors {
+    class OIDCProviderError extends Error {
+      readonly error: string;
+      readonly error_description?: string;
+      readonly status: number;
+    }
+    /** The interaction or session cookie is missing, expired or no longer matches. */
+    class SessionNotFound extends OIDCProviderError {}
+  }
+
+  export default Provider;
+}

@@ -1,0 +1,148 @@
+import type { DemoUser } from "./users";
+
+export const IDP_NAME = "Lockstep Demo IdP";
+
+const HTML_ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
+
+/** Escapes text for use in HTML element content and quoted attribute values. */
+export function escapeHtml(value: unknown): string {
+  return String(value).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
+}
+
+/**
+ * Headers for every HTML page the IdP renders. No `form-action`: browsers apply it to the redirects that
+ * follow a form post, and those go to the apps' origins.
+ */
+export const PAGE_HEADERS: Readonly<Record<string, string>> = {
+  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-store",
+};
+
+const STYLE = `
+  :root { color-scheme: light dark; --accent: #2563eb; --muted: #6b7280; --error: #b91c1c; }
+  * { box-sizing: border-box; }
+  body { margin: 0; min-height: 100vh; display: grid; place-items: center; padding: 1.5rem;
+    font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; background: Canvas; color: CanvasText; }
+  main { width: 100%; max-width: 24rem; padding: 2rem; border: 1px solid color-mix(in srgb, CanvasText 15%, transparent);
+    border-radius: 0.75rem; }
+  h1 { font-size: 1.35rem; margin: 0 0 0.5rem; }
+  h2 { font-size: 1rem; margin: 1.5rem 0 0.5rem; }
+  p { margin: 0 0 1rem; }
+  .muted { color: var(--muted); font-size: 0.9rem; }
+  label { display: block; font-weight: 600; margin: 1rem 0 0.25rem; }
+  input { width: 100%; padding: 0.6rem 0.75rem; font: inherit; border: 1px solid var(--muted); border-radius: 0.5rem; }
+  button { width: 100%; margin-top: 1.25rem; padding: 0.65rem; font: inherit; font-weight: 600; border-radius: 0.5rem;
+    border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
+  button.secondary { margin-top: 0.75rem; background: transparent; color: var(--accent); }
+  :focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+  .error { color: var(--error); font-weight: 600; }
+  table { width: 100%; border-collapse: collapse; font-size: 0.9rem; }
+  th, td { text-align: left; padding: 0.25rem 0.5rem 0.25rem 0; }
+  code { font-size: 0.9em; }
+`;
+
+function layout(title: string, body: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<main>
+${body}
+</main>
+</body>
+</html>`;
+}
+
+export type LoginPageInput = {
+  action: string;
+  clientName?: string;
+  username?: string;
+  error?: string;
+  users: readonly DemoUser[];
+};
+
+export function loginPage({ action, clientName, username = "", error, users }: LoginPageInput): string {
+  const title = `Sign in to ${IDP_NAME}`;
+  const errorId = "login-error";
+  const describedBy = error ? ` aria-describedby="${errorId}" aria-invalid="true"` : "";
+  const userRows = users
+    .map((u) => `<tr><td><code>${escapeHtml(u.username)}</code></td><td><code>${escapeHtml(u.password)}</code></td><td>${escapeHtml(u.name)}</td></tr>`)
+    .join("\n");
+  return layout(
+    title,
+    `<h1>${escapeHtml(title)}</h1>
+${clientName ? `<p class="muted">to continue to <strong>${escapeHtml(clientName)}</strong></p>` : ""}
+${error ? `<p class="error" id="${errorId}" role="alert">${escapeHtml(error)}</p>` : ""}
+<form method="post" action="${escapeHtml(action)}">
+<label for="username">Username</label>
+<input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus value="${escapeHtml(username)}"${describedBy}>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required${describedBy}>
+<button type="submit">Sign in</button>
+</form>
+<section aria-labelledby="demo-users">
+<h2 id="demo-users">Demo users</h2>
+<p class="muted">This is a demo identity provider. Sign in as one of these test users:</p>
+<table>
+<thead><tr><th scope="col">Username</th><th scope="col">Password</th><th scope="col">Name</th></tr></thead>
+<tbody>
+${userRows}
+</tbody>
+</table>
+</section>`,
+  );
+}
+
+export type LogoutPageInput = {
+  /** oidc-provider's own form: `<form id="op.logoutForm" ...>` with its hidden xsrf input. */
+  providerForm: string;
+  clientName?: string;
+  userLabel?: string;
+};
+
+export function logoutPage({ providerForm, clientName, userLabel }: LogoutPageInput): string {
+  const title = `Sign out of the ${IDP_NAME}?`;
+  // The buttons sit outside the provider's form and join it through the `form` attribute, so its markup
+  // is used exactly as oidc-provider generated it. Only "logout=yes" ends the IdP session for every app.
+  return layout(
+    title,
+    `<h1>${escapeHtml(title)}</h1>
+${userLabel ? `<p>You are signed in as <strong>${escapeHtml(userLabel)}</strong>.</p>` : ""}
+<p class="muted">Signing out ends your session here and signs you out of every app that uses it.</p>
+${providerForm}
+<button type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>Yes, sign me out</button>
+${clientName ? `<button type="submit" form="op.logoutForm" class="secondary">Only sign out of ${escapeHtml(clientName)}</button>` : ""}`,
+  );
+}
+
+export function postLogoutPage(clientName?: string): string {
+  const title = `Signed out of the ${IDP_NAME}`;
+  return layout(
+    title,
+    `<h1>${escapeHtml(title)}</h1>
+<p>You have been signed out${clientName ? ` of ${escapeHtml(clientName)}` : ""}. You can close this window.</p>`,
+  );
+}
+
+export function errorPage(error: string, description?: string): string {
+  const title = `Something went wrong — ${IDP_NAME}`;
+  return layout(
+    title,
+    `<h1>Something went wrong</h1>
+<p class="error" role="alert">${escapeHtml(description ?? error)}</p>
+<p class="muted">Error code: <code>${escapeHtml(error)}</code>. Go back to the app and try signing in again.</p>`,
+  );
+}

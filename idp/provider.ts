@@ -1,0 +1,188 @@
+import { randomBytes } from "node:crypto";
+import { createServer, type RequestListener, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { calculateJwkThumbprint, exportJWK, generateKeyPair } from "jose";
+import Provider, { errors, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from "oidc-provider";
+import { handleInteraction, matchInteractionRoute } from "./interactions";
+import { loopbackDemoFetch } from "./loopback-fetch";
+import { errorPage, logoutPage, PAGE_HEADERS, postLogoutPage } from "./pages";
+import { findAccount, findUser } from "./users";
+
+/** A relying party registered with the demo IdP. Lockstep's routes decide the URIs derived from `appUrl`. */
+export type DemoClient = {
+  clientId: string;
+  clientSecret: string;
+  /** The app's origin (and base path, if any), e.g. http://localhost:3000. */
+  appUrl: string;
+  name: string;
+  /** Register the app's back-channel logout endpoint. Default true. */
+  backchannelLogout?: boolean;
+};
+
+export type StartIdpOptions = {
+  /** 0 picks a free port. */
+  port: number;
+  /** Listen address. Default 127.0.0.1: the demo IdP never listens beyond loopback. */
+  host?: string;
+  /** Host name in the issuer. Default "localhost" (Next.js rewrites 127.0.0.1 to localhost). */
+  publicHost?: string;
+  clients: DemoClient[];
+  /** Default 600. */
+  accessTokenTtlSeconds?: number;
+  /** IdP session lifetime; grants and refresh tokens live as long. Default 8 hours. */
+  sessionTtlSeconds?: number;
+  log?: (line: string) => void;
+};
+
+export type RunningIdp = {
+  /** http://<publicHost>:<port> */
+  issuer: string;
+  close(): Promise<void>;
+  provider: Provider;
+};
+
+const LOOPBACK_ADDRESSES = new Set(["127.0.0.1", "::1", "localhost"]);
+
+function clientMetadata(client: DemoClient): ClientMetadata {
+  const base = client.appUrl.replace(/\/+$/, "");
+  return {
+    client_id: client.clientId,
+    client_secret: client.clientSecret,
+    client_name: client.name,
+    // "web" with the code flow is what lets oidc-provider accept http://localhost URIs.
+    application_type: "web",
+    redirect_uris: [`${base}/api/auth/callback/oidc`],
+    post_logout_redirect_uris: [`${base}/api/logout/callback`],
+    ...(client.backchannelLogout === false ? {} : { backchannel_logout_uri: `${base}/api/backchannel-logout` }),
+    backchannel_logout_session_required: true,
+    grant_types: ["authorization_code", "refresh_token"],
+    response_types: ["code"],
+    token_endpoint_auth_method: "client_secret_basic",
+    id_token_signed_response_alg: "RS256",
+  };
+}
+
+async function signingKeys(): Promise<Configuration["jwks"]> {
+  const { privateKey } = await generateKeyPair("RS256", { extractable: true });
+  const jwk = await exportJWK(privateKey);
+  return { keys: [{ ...jwk, kid: await calculateJwkThumbprint(jwk), alg: "RS256", use: "sig" }] };
+}
+
+function sendPage(ctx: KoaContextWithOIDC, html: string): void {
+  for (const [name, value] of Object.entries(PAGE_HEADERS)) ctx.set(name, value);
+  ctx.type = "html";
+  ctx.body = html;
+}
+
+function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+/** Starts the demo IdP: a real oidc-provider with a login form, SSO, RP-initiated and back-channel logout. */
+export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
+  const host = opts.host ?? "127.0.0.1";
+  if (!LOOPBACK_ADDRESSES.has(host)) throw new Error("the demo IdP only listens on a loopback address");
+  const log = opts.log ?? (() => {});
+  const accessTokenTtl = opts.accessTokenTtlSeconds ?? 600;
+  const sessionTtl = opts.sessionTtlSeconds ?? 8 * 3600;
+
+  const jwks = await signingKeys();
+  // Requests that arrive while the provider is still being set up get a 503.
+  let handle: RequestListener = (_req, res) => res.writeHead(503, { "retry-after": "1" }).end();
+  const server = createServer((req, res) => handle(req, res));
+  // The issuer names the port, so the port has to be known before the provider exists.
+  const { port } = await listen(server, opts.port, host);
+  const issuer = `http://${opts.publicHost ?? "localhost"}:${port}`;
+
+  const configuration: Configuration = {
+    clients: opts.clients.map(clientMetadata),
+    jwks,
+    cookies: {
+      keys: [randomBytes(32).toString("base64url")],
+      // Browsers share localhost cookies across ports, so keep clear of the apps' cookie names.
+      names: { session: "idp_session", interaction: "idp_interaction", resume: "idp_resume" },
+    },
+    claims: { openid: ["sub"], profile: ["name"], email: ["email", "email_verified"] },
+    // Put profile and email claims in the ID token too: Auth.js builds its profile from the ID token.
+    conformIdTokenClaims: false,
+    responseTypes: ["code"],
+    pkce: { required: () => true },
+    features: {
+      devInteractions: { enabled: false },
+      backchannelLogout: { enabled: true },
+      userinfo: { enabled: true },
+      revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx, form) => {
+          const accountId = ctx.oidc.session?.accountId;
+          const user = accountId ? findUser(accountId) : undefined;
+          sendPage(ctx, logoutPage({ providerForm: form, clientName: ctx.oidc.client?.clientName, userLabel: user?.email }));
+        },
+        postLogoutSuccessSource: (ctx) => sendPage(ctx, postLogoutPage(ctx.oidc.client?.clientName)),
+      },
+    },
+    findAccount,
+    // Refresh tokens without offline_access: Lockstep refreshes while the IdP session lives, and the
+    // tokens still expire with that session (oidc-provider's expiresWithSession default).
+    issueRefreshToken: (_ctx, client, source) => source.kind === "AuthorizationCode" && client.grantTypeAllowed("refresh_token"),
+    clientBasedCORS: (_ctx, origin, client) => client.redirectUris.some((uri) => URL.parse(uri)?.origin === origin),
+    ttl: {
+      AccessToken: accessTokenTtl,
+      IdToken: accessTokenTtl,
+      Interaction: 10 * 60,
+      Session: sessionTtl,
+      Grant: sessionTtl,
+      RefreshToken: sessionTtl,
+    },
+    renderError: (ctx, out) => sendPage(ctx, errorPage(out.error, out.error_description)),
+    fetch: loopbackDemoFetch,
+  };
+
+  let provider: Provider;
+  try {
+    provider = new Provider(issuer, configuration);
+    // oidc-provider validates static clients on first use; a bad appUrl should stop the start instead.
+    for (const { clientId } of opts.clients) {
+      await provider.Client.find(clientId).catch((error: unknown) => {
+        const detail = error instanceof errors.OIDCProviderError ? (error.error_description ?? error.error) : String(error);
+        throw new Error(`demo client ${clientId} is invalid: ${detail}`, { cause: error });
+      });
+    }
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+  provider.proxy = false;
+  provider.on("server_error", (_ctx: unknown, error: Error) => log(`server error: ${error.message}`));
+  provider.on("backchannel.error", (_ctx: unknown, error: Error, client: { clientId: string }) =>
+    log(`back-channel logout to ${client.clientId} failed: ${error.message}`),
+  );
+  provider.on("backchannel.success", (_ctx: unknown, client: { clientId: string }) => log(`back-channel logout sent to ${client.clientId}`));
+
+  const oidc = provider.callback();
+  handle = (req, res) => {
+    const route = matchInteractionRoute(req.method, req.url);
+    if (route) void handleInteraction(provider, req, res, route, log);
+    else void oidc(req, res);
+  };
+
+  let closing: Promise<void> | undefined;
+  return {
+    issuer,
+    provider,
+    close() {
+      closing ??= new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}

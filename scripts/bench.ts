@@ -1,0 +1,123 @@
+import http from "node:http";
+import net from "node:net";
+import { buildApp, startStack } from "./stack";
+import { HttpSession } from "../tests/support/http-client";
+import { signIn } from "../tests/support/lockstep";
+
+/**
+ * `npm run bench`: builds once, starts the stack, signs in for a real session cookie, then measures
+ * in one run the same tiny route with no middleware (/bench/raw), a bare pass-through middleware
+ * (/bench/bare) and the full guard (/bench/guard). Rounds interleave the modes so that noise on a
+ * shared machine hits them alike. Every loop is bounded in requests and in time.
+ */
+
+const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+const ROUNDS = 3;
+const SECONDS_PER_RUN = 3;
+const MAX_REQUESTS_PER_RUN = 50_000;
+const WARMUP = 300;
+
+function reachable(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: hostname, port: Number(port || 6379) });
+    socket.setTimeout(1000, () => (socket.destroy(), resolve(false)));
+    socket.once("error", () => resolve(false));
+    socket.once("connect", () => (socket.destroy(), resolve(true)));
+  });
+}
+
+type Sample = { latencies: number[]; seconds: number; errors: number };
+
+function get(agent: http.Agent, url: URL, cookie: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { agent, headers: { cookie } }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+async function run(url: URL, cookie: string, concurrency: number, requests: number, seconds: number): Promise<Sample> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const latencies: number[] = [];
+  let errors = 0;
+  let issued = 0;
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (issued < requests && performance.now() < deadline) {
+        issued += 1;
+        const t0 = performance.now();
+        const status = await get(agent, url, cookie).catch(() => 0);
+        if (status !== 200) errors += 1;
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  agent.destroy();
+  return { latencies, seconds: (performance.now() - start) / 1000, errors };
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+async function main() {
+  const useRedis = await reachable(redisUrl);
+  console.log(`Building (next build)...`);
+  await buildApp();
+  const stack = await startStack({
+    redisUrl: useRedis ? redisUrl : undefined,
+    keyPrefix: `lockstep-bench:${Date.now()}:`,
+    apps: [{ appId: "bank", name: "Lockstep Bank", clientId: "lockstep-bank", clientSecret: "bank-bench-secret-0123456789", env: { BENCH_ROUTES: "true" } }],
+  });
+  try {
+    const app = stack.apps[0]!.url;
+    const browser = new HttpSession();
+    const landed = await signIn(browser, app, "alice", "alice-password");
+    if (new URL(landed.url).pathname !== "/account") throw new Error("bench: sign-in failed");
+    const cookie = browser.cookieHeader(app)!;
+    // Measure over 127.0.0.1 directly: the app listens there, and this skips name resolution.
+    const base = app.replace("localhost", "127.0.0.1");
+
+    console.log(`\nGuard benchmark: Redis = ${useRedis ? `real Redis at ${redisUrl} via the gateway` : "the gateway's embedded store"}`);
+    console.log(`${ROUNDS} interleaved rounds of ${SECONDS_PER_RUN} s (at most ${MAX_REQUESTS_PER_RUN} requests) per mode and concurrency\n`);
+    const modes = ["raw", "bare", "guard"] as const;
+    const labels = { raw: "no middleware", bare: "bare middleware", guard: "full guard" };
+    for (const concurrency of [1, 10]) {
+      const results = Object.fromEntries(modes.map((m) => [m, { latencies: [] as number[], seconds: 0, count: 0, errors: 0 }]));
+      for (const mode of modes) await run(new URL(`/bench/${mode}`, base), cookie, concurrency, WARMUP, 10);
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const mode of modes) {
+          const sample = await run(new URL(`/bench/${mode}`, base), cookie, concurrency, MAX_REQUESTS_PER_RUN, SECONDS_PER_RUN);
+          const r = results[mode]!;
+          r.latencies.push(...sample.latencies);
+          r.seconds += sample.seconds;
+          r.count += sample.latencies.length;
+          r.errors += sample.errors;
+        }
+      }
+      console.log(`concurrency ${concurrency}`);
+      console.log(`  ${"mode".padEnd(16)} ${"req/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)}`);
+      const summary: Record<string, { rps: number; p50: number; p99: number }> = {};
+      for (const mode of modes) {
+        const r = results[mode]!;
+        const sorted = r.latencies.sort((a, b) => a - b);
+        const s = { rps: r.count / r.seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+        summary[mode] = s;
+        console.log(`  ${labels[mode].padEnd(16)} ${s.rps.toFixed(0).padStart(8)} ${s.p50.toFixed(2).padStart(8)} ${s.p99.toFixed(2).padStart(8)} ${String(r.errors).padStart(7)}`);
+      }
+      const { raw, bare, guard } = summary as Record<(typeof modes)[number], { rps: number; p50: number; p99: number }>;
+      console.log(
+        `  guard / bare throughput ${(guard.rps / bare.rps).toFixed(2)}, guard / none ${(guard.rps / raw.rps).toFixed(2)}; ` +
+          `guard adds ${(guard.p50 - bare.p50).toFixed(2)} ms p50 over bare, ${(guard.p50 - raw.p50).toFixed(2)} ms over none\n`,
+      );
+    }
+  } finally {
+    await stack.stop();
+  }
+}
+
+await main();

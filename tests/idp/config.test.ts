@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { IdpConfigError, parseIdpConfig } from "@/idp/config";
+
+const secret = "s3cret-value-that-must-not-leak";
+
+function configError(env: Record<string, string>): IdpConfigError {
+  try {
+    parseIdpConfig(env);
+  } catch (error) {
+    if (error instanceof IdpConfigError) return error;
+    throw error;
+  }
+  throw new Error("expected an IdpConfigError");
+}
+
+describe("demo IdP config", () => {
+  it("defaults to port 4000 and the Lockstep Bank app", () => {
+    expect(parseIdpConfig({})).toEqual({
+      port: 4000,
+      clients: [{ clientId: "lockstep-bank", clientSecret: "bank-demo-secret-change-me", appUrl: "http://localhost:3000", name: "Lockstep Bank" }],
+    });
+  });
+
+  it("reads IDP_PORT and IDP_CLIENTS", () => {
+    const clients = [
+      { clientId: "a", clientSecret: secret, appUrl: "http://localhost:3001/", name: "A" },
+      { clientId: "b", clientSecret: secret, appUrl: "http://localhost:3002", name: "B", backchannelLogout: false },
+    ];
+    expect(parseIdpConfig({ IDP_PORT: "4100", IDP_CLIENTS: JSON.stringify(clients) })).toEqual({
+      port: 4100,
+      clients: [
+        { ...clients[0], appUrl: "http://localhost:3001" },
+        clients[1],
+      ],
+    });
+  });
+
+  it("names the bad keys and never prints values", () => {
+    const badJson = configError({ IDP_CLIENTS: `[{"clientSecret": "${secret}"` });
+    expect(badJson.keys).toEqual(["IDP_CLIENTS"]);
+    expect(badJson.message).toContain("IDP_CLIENTS: is not valid JSON");
+
+    const badClient = configError({
+      IDP_PORT: "http",
+      IDP_CLIENTS: JSON.stringify([{ clientId: "a", clientSecret: secret, appUrl: `ftp://${secret}`, name: "A" }]),
+    });
+    expect(badClient.keys.sort()).toEqual(["IDP_CLIENTS", "IDP_PORT"]);
+    expect(badClient.message).toContain("IDP_CLIENTS[0].appUrl");
+    expect(badClient.message).toContain("IDP_PORT");
+
+    for (const error of [badJson, badClient]) expect(error.message).not.toContain(secret);
+  });
+
+  it("rejects duplicate client ids", () => {
+    const client = { clientId: "a", clientSecret: secret, appUrl: "http://localhost:3001", name: "A" };
+    expect(configError({ IDP_CLIENTS: JSON.stringify([client, client]) }).message).toContain("client ids must be unique");
+  });
+});

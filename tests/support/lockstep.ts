@@ -1,0 +1,41 @@
+import { randomBytes } from "node:crypto";
+import { expect } from "vitest";
+import { HttpSession, parseForm } from "./http-client";
+import { startStack, type AppSpec, type Stack, type StackOptions } from "../../scripts/stack";
+import { testRedisUrl } from "./require-redis";
+
+export const bank: AppSpec = { appId: "bank", name: "Lockstep Bank", clientId: "lockstep-bank", clientSecret: "bank-test-secret-0123456789" };
+
+/** A stack for one test file: real Redis behind the gateway, keys under a prefix of the file's own. */
+export function startTestStack(options: Partial<StackOptions> = {}): Promise<Stack> {
+  return startStack({
+    redisUrl: testRedisUrl,
+    keyPrefix: `lockstep-test:${randomBytes(6).toString("hex")}:`,
+    apps: [bank],
+    log: process.env.LOCKSTEP_TEST_LOGS === "1" ? (source, line) => console.log(`[${source}] ${line}`) : undefined,
+    ...options,
+  });
+}
+
+/**
+ * Signs in over HTTP as a browser would: Auth.js's sign-in POST, the IdP's real login form,
+ * the code flow back to the app. Returns the page the app lands on.
+ */
+export async function signIn(browser: HttpSession, appUrl: string, username: string, password: string): Promise<Response> {
+  const csrf = (await (await browser.fetch(`${appUrl}/api/auth/csrf`)).json()) as { csrfToken: string };
+  const toIdp = await browser.fetch(
+    `${appUrl}/api/auth/signin/oidc`,
+    { method: "POST", body: new URLSearchParams({ csrfToken: csrf.csrfToken, callbackUrl: `${appUrl}/account` }) },
+    { follow: true },
+  );
+  expect(toIdp.status).toBe(200);
+  if (toIdp.url.startsWith(appUrl)) return toIdp; // single sign-on: no login form
+  const html = await toIdp.text();
+  const form = parseForm(html);
+  const landed = await browser.submit(form, toIdp.url, { username, password }, { follow: true });
+  return landed;
+}
+
+export async function sessionOf(browser: HttpSession, appUrl: string): Promise<Response> {
+  return browser.fetch(`${appUrl}/api/session`);
+}

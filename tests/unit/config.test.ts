@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "@/lib/config";
+
+const valid = {
+  AUTH_SECRET: "s".repeat(40),
+  AUTH_URL: "http://localhost:3000/",
+  OIDC_ISSUER: "https://idp.example.com/",
+  OIDC_CLIENT_ID: "client",
+  OIDC_CLIENT_SECRET: "super-secret-value-123",
+  UPSTASH_REDIS_REST_URL: "https://redis.example.com",
+  UPSTASH_REDIS_REST_TOKEN: "token-value-456",
+};
+
+describe("configuration", () => {
+  it("reads a valid environment with safe defaults", () => {
+    const config = parseConfig(valid);
+    expect(config.AUTH_URL).toBe("http://localhost:3000");
+    expect(config.GUARD_FAIL_OPEN).toBe(false);
+    expect(config.LOCKSTEP_KEY_PREFIX).toBe("ls:");
+    expect(config.BENCH_ROUTES).toBe(false);
+  });
+
+  it("keeps the issuer exactly as given, trailing slash included (it is compared to iss)", () => {
+    expect(parseConfig(valid).OIDC_ISSUER).toBe("https://idp.example.com/");
+  });
+
+  it("accepts Vercel's KV_REST_API_* names for the Upstash settings", () => {
+    const { UPSTASH_REDIS_REST_URL, UPSTASH_REDIS_REST_TOKEN, ...rest } = valid;
+    const config = parseConfig({ ...rest, KV_REST_API_URL: UPSTASH_REDIS_REST_URL, KV_REST_API_TOKEN: UPSTASH_REDIS_REST_TOKEN });
+    expect(config.UPSTASH_REDIS_REST_URL).toBe("https://redis.example.com");
+  });
+
+  it("names every bad key in one error and never prints a value", () => {
+    const env = { ...valid, AUTH_SECRET: "short-secret-xyz", OIDC_CLIENT_SECRET: "", UPSTASH_REDIS_REST_URL: "not a url ftp", GUARD_FAIL_OPEN: "maybe" };
+    let error: unknown;
+    try {
+      parseConfig(env);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const configError = error as ConfigError;
+    expect(configError.keys.sort()).toEqual(["AUTH_SECRET", "GUARD_FAIL_OPEN", "OIDC_CLIENT_SECRET", "UPSTASH_REDIS_REST_URL"]);
+    for (const value of ["short-secret-xyz", "not a url ftp", "maybe", valid.UPSTASH_REDIS_REST_TOKEN]) {
+      expect(configError.message).not.toContain(value);
+    }
+  });
+
+  it("says a missing key is required", () => {
+    const { OIDC_ISSUER: _omitted, ...rest } = valid;
+    expect(() => parseConfig(rest)).toThrow(/OIDC_ISSUER: is required/);
+  });
+
+  it("fails closed unless failing open is asked for explicitly", () => {
+    expect(parseConfig({ ...valid, GUARD_FAIL_OPEN: "true" }).GUARD_FAIL_OPEN).toBe(true);
+    expect(parseConfig({ ...valid, GUARD_FAIL_OPEN: "false" }).GUARD_FAIL_OPEN).toBe(false);
+  });
+});
