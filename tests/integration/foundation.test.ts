@@ -130,7 +130,7 @@ describe("the edge guard refuses the very next request after a revocation", () =
     await redis.set(k.revokedSession(session.session.id), "revoked", "EX", 60);
     const page = await browser.fetch(`${app}/account`);
     expect(page.status).toBe(303);
-    expect(page.headers.get("location")).toBe(`${app}/signed-out?reason=revoked`);
+    expect(new URL(page.headers.get("location")!, app).href).toBe(`${app}/signed-out?reason=revoked`);
     expect(page.headers.getSetCookie().some((c) => c.startsWith("bank.session=;") && c.includes("Max-Age=0"))).toBe(true);
     expect(browser.cookies(app)["bank.session"]).toBeUndefined();
   });
