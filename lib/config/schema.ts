@@ -12,7 +12,8 @@ const seconds = (fallback: number, max: number) => z.coerce.number().int().posit
  * Every setting Lockstep reads, in one place. `.env.example` documents each one.
  * Vercel's KV_* names are accepted for the Upstash ones and folded in by `readConfig`.
  */
-export const configSchema = z.object({
+export const configSchema = z
+  .object({
   AUTH_SECRET: z.string().min(32, "must be at least 32 characters (openssl rand -base64 32)"),
   AUTH_URL: httpUrl,
   // Kept exactly as given: `iss` is compared to it character for character (a trailing "/" matters).
@@ -20,6 +21,20 @@ export const configSchema = z.object({
   OIDC_CLIENT_ID: z.string().min(1),
   OIDC_CLIENT_SECRET: z.string().min(1),
   OIDC_SCOPES: z.string().default("openid profile email"),
+  /** The alg the IdP signs ID tokens (and so logout tokens) with; any other is refused (BCL §2.6 step 3). */
+  OIDC_ID_TOKEN_ALG: z
+    .enum(["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "HS256", "HS384", "HS512"])
+    .default("RS256"),
+  /** When ID tokens are encrypted for this client: its private key (a JWK, JSON) and the registered algs. */
+  OIDC_ID_TOKEN_DECRYPTION_KEY: z.string().optional(),
+  OIDC_ID_TOKEN_ENCRYPTED_RESPONSE_ALG: z.string().optional(),
+  OIDC_ID_TOKEN_ENCRYPTED_RESPONSE_ENC: z.string().default("A128CBC-HS256"),
+  /** Registered as backchannel_logout_session_required: logout tokens without `sid` are refused (BCL-02). */
+  BCL_SESSION_REQUIRED: bool.default(false),
+  /** Clock leeway for logout tokens' iat and exp, in seconds. */
+  BCL_CLOCK_LEEWAY_SECONDS: z.coerce.number().int().min(0).max(300).default(60),
+  /** Logout tokens issued longer ago than this are refused, in seconds. */
+  BCL_MAX_TOKEN_AGE_SECONDS: z.coerce.number().int().min(30).max(86_400).default(600),
   UPSTASH_REDIS_REST_URL: httpUrl,
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
   LOCKSTEP_KEY_PREFIX: z
@@ -37,6 +52,11 @@ export const configSchema = z.object({
   APP_NAME: z.string().min(1).max(60).default("Lockstep"),
   /** Serves /bench/{raw,bare,guard} for `npm run bench`. Off in real deployments. */
   BENCH_ROUTES: bool.default(false),
-});
+  })
+  .superRefine((c, ctx) => {
+    if (c.OIDC_ID_TOKEN_ENCRYPTED_RESPONSE_ALG && !c.OIDC_ID_TOKEN_DECRYPTION_KEY) {
+      ctx.addIssue({ code: "custom", path: ["OIDC_ID_TOKEN_DECRYPTION_KEY"], message: "is required when OIDC_ID_TOKEN_ENCRYPTED_RESPONSE_ALG is set" });
+    }
+  });
 
 export type Config = z.infer<typeof configSchema>;

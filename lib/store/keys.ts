@@ -18,6 +18,8 @@ export function keys(prefix: string) {
     revokedIdpSession: (iss: string, sid: string) => `${prefix}rev:sid:${part(iss)}|${part(sid)}`,
     /** Revocation list: sessions of (iss, sub) that started before a time are over. Value: "<ms>|<reason>". */
     revokedSubject: (iss: string, sub: string) => `${prefix}rev:sub:${part(iss)}|${part(sub)}`,
+    /** Replay cache: this logout token (iss, jti) was acted on. */
+    logoutTokenJti: (iss: string, jti: string) => `${prefix}jti:bcl:${part(iss)}|${part(jti)}`,
     /** A short lock so that one request refreshes a session's tokens while others wait. */
     refreshLock: (sessionId: string) => `${prefix}lock:refresh:${sessionId}`,
   };

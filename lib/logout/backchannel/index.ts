@@ -1,0 +1,71 @@
+import { decodeJwt } from "jose";
+import { getContext } from "@/lib/context";
+import { getIdpKeys, getIdTokenDecryption } from "@/lib/oidc/keys";
+import { revokeRefreshToken } from "@/lib/oidc/revoke";
+import { hashId, securityLog } from "@/lib/log/security-log";
+import { LogoutTokenError } from "./errors";
+import { receiveLogoutToken, type BackchannelOutcome } from "./receive";
+
+/** The composition for the route: configuration, Redis, the IdP's keys, and the security log line. */
+export async function handleLogoutToken(raw: string): Promise<BackchannelOutcome> {
+  const { config, redis, keys, store } = getContext();
+  try {
+    const outcome = await receiveLogoutToken(raw, {
+      redis,
+      keys,
+      store,
+      ttlSeconds: config.SESSION_TTL_SECONDS,
+      policy: {
+        issuer: config.OIDC_ISSUER,
+        clientId: config.OIDC_CLIENT_ID,
+        expectedAlg: config.OIDC_ID_TOKEN_ALG,
+        clientSecret: config.OIDC_CLIENT_SECRET,
+        sessionRequired: config.BCL_SESSION_REQUIRED,
+        leewaySeconds: config.BCL_CLOCK_LEEWAY_SECONDS,
+        maxAgeSeconds: config.BCL_MAX_TOKEN_AGE_SECONDS,
+        decryption: await getIdTokenDecryption(),
+      },
+      getKey: getIdpKeys,
+      revokeRefreshToken,
+      now: Date.now,
+    });
+    const { token } = outcome;
+    securityLog({
+      event: "backchannel_logout",
+      outcome: "ok",
+      code: outcome.result,
+      iss: token.iss,
+      sid: hashId(token.sid),
+      sub: hashId(token.sub),
+      jti: token.jti,
+      sessions_ended: outcome.sessionsEnded,
+      refresh_tokens_revoked: outcome.refreshTokensRevoked,
+      cleanup_failed: outcome.cleanupFailed,
+    });
+    return outcome;
+  } catch (error) {
+    const code = error instanceof LogoutTokenError ? error.code : "internal_error";
+    const unverified = peek(raw);
+    securityLog({
+      event: "backchannel_logout",
+      outcome: error instanceof LogoutTokenError && error.status === 400 ? "rejected" : "error",
+      code,
+      // Unverified, for finding the sender's mistake; never the token itself.
+      iss: unverified.iss,
+      sid: hashId(unverified.sid),
+      sub: hashId(unverified.sub),
+      jti: unverified.jti,
+    });
+    throw error;
+  }
+}
+
+function peek(raw: string): { iss?: string; sid?: string; sub?: string; jti?: string } {
+  try {
+    const claims = decodeJwt(raw);
+    const text = (v: unknown) => (typeof v === "string" ? v.slice(0, 200) : undefined);
+    return { iss: text(claims.iss), sid: text(claims.sid), sub: text(claims.sub), jti: text(claims.jti) };
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,151 @@
+import { compactDecrypt, compactVerify, decodeProtectedHeader, errors, type CryptoKey, type JWTVerifyGetKey, type KeyObject } from "jose";
+import { LogoutTokenError } from "./errors";
+
+export const BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout";
+
+/** What this client expects of logout tokens, from its registration at the IdP. */
+export type LogoutTokenPolicy = {
+  issuer: string;
+  clientId: string;
+  /** id_token_signed_response_alg, RS256 unless registered otherwise. */
+  expectedAlg: string;
+  /** Needed only when expectedAlg is HS*: the key is the UTF-8 octets of the client secret. */
+  clientSecret?: string;
+  /** backchannel_logout_session_required. */
+  sessionRequired: boolean;
+  leewaySeconds: number;
+  maxAgeSeconds: number;
+  /** Present when ID token encryption is registered (id_token_encrypted_response_alg/enc). */
+  decryption?: { key: CryptoKey | KeyObject | Uint8Array; alg: string; enc: string };
+};
+
+export type ValidLogoutToken = { iss: string; jti: string; iat: number; exp: number; sub?: string; sid?: string };
+
+// BCL §2.4, §4.1: typ is optional; other explicit JWT types are a sign of cross-JWT confusion.
+const ACCEPTED_TYP = new Set(["jwt", "logout+jwt", "application/logout+jwt"]);
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const fail = (code: ConstructorParameters<typeof LogoutTokenError>[0]): never => {
+  throw new LogoutTokenError(code);
+};
+
+/**
+ * Validates a logout token in the order of Back-Channel Logout 1.0 §2.6 (errata set 1).
+ * Returns the trusted claims or throws a LogoutTokenError with the rule's code; never returns null.
+ * Replay (step 11) is checked where the logout is stored, atomically with it.
+ */
+export async function validateLogoutToken(
+  raw: string,
+  policy: LogoutTokenPolicy,
+  getKey: JWTVerifyGetKey,
+  nowSeconds: number,
+): Promise<ValidLogoutToken> {
+  if (!raw) fail("missing_logout_token");
+  let jws = raw;
+  const parts = raw.split(".").length;
+
+  // BCL §2.6 step 1: decrypt with the ID token encryption keys; an unencrypted token is refused when encryption is registered.
+  if (parts === 5) {
+    if (!policy.decryption) fail("unexpected_encryption");
+    const { key, alg, enc } = policy.decryption!;
+    try {
+      const { plaintext } = await compactDecrypt(raw, key, { keyManagementAlgorithms: [alg], contentEncryptionAlgorithms: [enc] });
+      jws = new TextDecoder().decode(plaintext);
+    } catch {
+      fail("decryption_failed");
+    }
+  } else if (parts === 3) {
+    if (policy.decryption) fail("encryption_required");
+  } else {
+    fail("malformed");
+  }
+
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    header = decodeProtectedHeader(jws);
+  } catch {
+    return fail("malformed");
+  }
+  if (jws.split(".").length !== 3) fail("malformed");
+
+  // BCL §2.6 step 3: alg none MUST NOT be used; any alg but the expected one is refused, even when its signature checks out.
+  if (typeof header.alg !== "string" || header.alg.toLowerCase() === "none") fail("alg_none");
+  if (header.alg !== policy.expectedAlg) fail("alg_not_allowed");
+  if (header.typ !== undefined && (typeof header.typ !== "string" || !ACCEPTED_TYP.has(header.typ.toLowerCase()))) fail("invalid_typ");
+
+  // BCL §2.6 step 2: the signature, with the issuer's keys (or the client secret for HS*).
+  let payloadBytes: Uint8Array;
+  try {
+    const key: JWTVerifyGetKey | Uint8Array = policy.expectedAlg.startsWith("HS")
+      ? new TextEncoder().encode(policy.clientSecret ?? "")
+      : getKey;
+    const verified = await compactVerify(jws, key as JWTVerifyGetKey, { algorithms: [policy.expectedAlg] });
+    payloadBytes = verified.payload;
+  } catch (error) {
+    if (error instanceof errors.JWKSNoMatchingKey) return fail("unknown_key");
+    if (error instanceof errors.JWSInvalid) return fail("malformed");
+    // The issuer's key set could not be had (network, timeout, not 200, not a JWKS): the IdP should retry.
+    const unreachable =
+      error instanceof errors.JWKSTimeout ||
+      error instanceof errors.JWKSInvalid ||
+      error instanceof TypeError ||
+      (error instanceof errors.JOSEError && error.code === "ERR_JOSE_GENERIC");
+    return fail(unreachable ? "jwks_unavailable" : "invalid_signature");
+  }
+
+  let claims: unknown;
+  try {
+    claims = JSON.parse(new TextDecoder().decode(payloadBytes));
+  } catch {
+    return fail("malformed");
+  }
+  if (!isObject(claims)) return fail("malformed");
+
+  // BCL §2.6 step 4: iss exactly the issuer.
+  if (claims.iss !== policy.issuer) fail("invalid_iss");
+
+  // BCL §2.6 step 5: aud contains client_id, and no audience we do not trust; azp, if present, is us.
+  const aud = claims.aud;
+  const audiences = typeof aud === "string" ? [aud] : Array.isArray(aud) ? aud : [];
+  if (!audiences.includes(policy.clientId) || audiences.some((a) => a !== policy.clientId)) fail("invalid_aud");
+  if (claims.azp !== undefined && claims.azp !== policy.clientId) fail("invalid_azp");
+
+  // BCL §2.6 step 6: iat present and not too far from now.
+  const { iat, exp } = claims;
+  if (typeof iat !== "number" || !Number.isFinite(iat)) return fail("missing_iat");
+  if (iat > nowSeconds + policy.leewaySeconds) fail("iat_in_future");
+  if (iat < nowSeconds - policy.maxAgeSeconds - policy.leewaySeconds) fail("iat_too_old");
+
+  // BCL §2.6 step 7 (errata set 1): exp present and not passed.
+  if (typeof exp !== "number" || !Number.isFinite(exp)) return fail("missing_exp");
+  if (nowSeconds >= exp + policy.leewaySeconds) fail("expired");
+
+  // BCL §2.4: jti is REQUIRED (it is also the replay key).
+  if (typeof claims.jti !== "string" || claims.jti.length === 0) return fail("missing_jti");
+
+  // BCL §2.6 step 8: sub or sid, or both.
+  const { sub, sid } = claims;
+  if (sub === undefined && sid === undefined) fail("missing_sub_and_sid");
+  if (sub !== undefined && (typeof sub !== "string" || sub.length === 0)) fail("invalid_sub");
+  if (sid !== undefined && (typeof sid !== "string" || sid.length === 0)) fail("invalid_sid");
+
+  // BCL §2.6 step 9: events is an object containing the logout event, whose value is an object.
+  if (!isObject(claims.events)) return fail("invalid_events");
+  if (!Object.hasOwn(claims.events, BACKCHANNEL_LOGOUT_EVENT)) fail("missing_logout_event");
+  if (!isObject(claims.events[BACKCHANNEL_LOGOUT_EVENT])) fail("invalid_logout_event");
+
+  // BCL §2.6 step 10: no nonce (it would let an ID token pass for a logout token, or the reverse).
+  if (Object.hasOwn(claims, "nonce")) fail("nonce_present");
+
+  // BCL §2.2: backchannel_logout_session_required means sid must be there.
+  if (policy.sessionRequired && sid === undefined) fail("sid_required");
+
+  return {
+    iss: claims.iss as string,
+    jti: claims.jti,
+    iat,
+    exp,
+    sub: sub as string | undefined,
+    sid: sid as string | undefined,
+  };
+}
