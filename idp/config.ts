@@ -20,6 +20,7 @@ const demoClientSchema = z
       .transform((v) => v.replace(/\/+$/, "")),
     name: z.string().min(1).max(60),
     backchannelLogout: z.boolean().optional(),
+    backchannelSessionRequired: z.boolean().optional(),
   })
   .strict();
 

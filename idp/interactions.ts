@@ -1,16 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { errors, type Interaction, type Provider } from "oidc-provider";
-import { errorPage, loginPage, PAGE_HEADERS } from "./pages";
+import { BadRequest, readForm, sendHtml } from "./http";
+import { errorPage, loginPage } from "./pages";
 import { demoUsers, verifyCredentials } from "./users";
 
 /** A request for one of the IdP's own interaction pages (oidc-provider's devInteractions are off). */
 export type InteractionRoute = { uid: string; action: "show" | "login" };
 
 const INTERACTION_PATH = /^\/interaction\/([A-Za-z0-9_-]{1,64})(\/login)?$/;
-const MAX_FORM_BYTES = 8 * 1024;
-
-/** A request this IdP refuses with a 400 page; the message is shown to the user. */
-class BadRequest extends Error {}
 
 /** Matches `GET /interaction/:uid` and `POST /interaction/:uid/login`; everything else is oidc-provider's. */
 export function matchInteractionRoute(method: string | undefined, url: string | undefined): InteractionRoute | undefined {
@@ -20,25 +17,6 @@ export function matchInteractionRoute(method: string | undefined, url: string | 
   if (!match[2] && method === "GET") return { uid, action: "show" };
   if (match[2] && method === "POST") return { uid, action: "login" };
   return undefined;
-}
-
-function sendHtml(res: ServerResponse, status: number, html: string): void {
-  res.writeHead(status, { ...PAGE_HEADERS, "content-type": "text/html; charset=utf-8" });
-  res.end(html);
-}
-
-async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
-  if (!/^application\/x-www-form-urlencoded\b/i.test(req.headers["content-type"] ?? "")) {
-    throw new BadRequest("expected an application/x-www-form-urlencoded body");
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_FORM_BYTES) throw new BadRequest("form body too large");
-    chunks.push(chunk);
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
 }
 
 async function clientName(provider: Provider, interaction: Interaction): Promise<string | undefined> {

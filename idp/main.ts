@@ -8,6 +8,7 @@ async function main(): Promise<void> {
   const idp = await startIdp({ ...config, log: (line) => console.log(`[idp] ${line}`) });
 
   console.log(`Lockstep demo IdP running. Issuer: ${idp.issuer}`);
+  console.log(`Admin page (demo only, no sign-in): ${idp.issuer}/admin`);
   console.log("Registered apps:");
   for (const client of config.clients) console.log(`  ${client.clientId} (${client.name}) at ${client.appUrl}`);
   // Printing passwords is fine only because these are the demo's published test users.

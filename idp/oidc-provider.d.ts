@@ -25,12 +25,44 @@ declare module "oidc-provider" {
     readonly clientId: string;
     readonly clientName?: string;
     readonly redirectUris: string[];
+    readonly backchannelLogoutUri?: string;
     grantTypeAllowed(grantType: string): boolean;
   }
 
   export interface Session {
     readonly accountId?: string;
   }
+
+  /** What a model hands its adapter to store. Only the members the demo reads are spelled out. */
+  export type AdapterPayload = {
+    jti?: string;
+    kind?: string;
+    exp?: number;
+    iat?: number;
+    /** Session: the id that tokens bound to the session remember (`sessionUid`). */
+    uid?: string;
+    userCode?: string;
+    grantId?: string;
+    consumed?: number;
+    /** Session: the signed-in account. */
+    accountId?: string;
+    /** Session: one entry per client the session has authorized, keyed by client id. */
+    authorizations?: Record<string, { sid?: string; grantId?: string; persistsLogout?: boolean }>;
+    [member: string]: unknown;
+  };
+
+  /** oidc-provider's storage interface; one adapter instance per model name ("Session", "Grant", ...). */
+  export interface Adapter {
+    upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void>;
+    find(id: string): Promise<AdapterPayload | undefined>;
+    findByUid(uid: string): Promise<AdapterPayload | undefined>;
+    findByUserCode(userCode: string): Promise<AdapterPayload | undefined>;
+    consume(id: string): Promise<void>;
+    destroy(id: string): Promise<void>;
+    revokeByGrantId(grantId: string): Promise<void>;
+  }
+
+  export type AdapterConstructor = new (model: string) => Adapter;
 
   export interface OIDCContext {
     readonly client?: Client;
@@ -119,9 +151,19 @@ declare module "oidc-provider" {
 
   type Hook<Args extends unknown[], Result = void> = (...args: Args) => Result | Promise<Result>;
 
+  /** Algorithm allow-lists; each replaces oidc-provider's default list for that purpose. */
+  export type EnabledJWA = Partial<
+    Record<
+      "idTokenSigningAlgValues" | "userinfoSigningAlgValues" | "introspectionSigningAlgValues" | "authorizationSigningAlgValues",
+      string[]
+    >
+  >;
+
   export interface Configuration {
+    adapter?: AdapterConstructor;
     clients?: ClientMetadata[];
     jwks?: { keys: JWK[] };
+    enabledJWA?: EnabledJWA;
     cookies?: {
       keys?: string[];
       names?: { session?: string; interaction?: string; resume?: string };

@@ -33,6 +33,7 @@ const STYLE = `
     font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; background: Canvas; color: CanvasText; }
   main { width: 100%; max-width: 24rem; padding: 2rem; border: 1px solid color-mix(in srgb, CanvasText 15%, transparent);
     border-radius: 0.75rem; }
+  main.wide { max-width: 48rem; }
   h1 { font-size: 1.35rem; margin: 0 0 0.5rem; }
   h2 { font-size: 1rem; margin: 1.5rem 0 0.5rem; }
   p { margin: 0 0 1rem; }
@@ -47,9 +48,17 @@ const STYLE = `
   table { width: 100%; border-collapse: collapse; font-size: 0.9rem; }
   th, td { text-align: left; padding: 0.25rem 0.5rem 0.25rem 0; }
   code { font-size: 0.9em; }
+  pre { margin: 0; font-size: 0.8rem; white-space: pre-wrap; word-break: break-all; }
+  td button { width: auto; margin: 0; padding: 0.35rem 0.75rem; font-size: 0.9rem; }
+  tbody tr { border-top: 1px solid color-mix(in srgb, CanvasText 15%, transparent); }
+  td, th { vertical-align: top; }
+  .warning { padding: 0.75rem; border: 1px solid var(--error); border-radius: 0.5rem; }
+  footer { margin-top: 1.5rem; }
+  td ul { margin: 0; padding-left: 1.1rem; }
+  a { color: var(--accent); }
 `;
 
-function layout(title: string, body: string): string {
+function layout(title: string, body: string, { wide = false }: { wide?: boolean } = {}): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -59,7 +68,7 @@ function layout(title: string, body: string): string {
 <style>${STYLE}</style>
 </head>
 <body>
-<main>
+<main${wide ? ' class="wide"' : ""}>
 ${body}
 </main>
 </body>
@@ -102,7 +111,8 @@ ${error ? `<p class="error" id="${errorId}" role="alert">${escapeHtml(error)}</p
 ${userRows}
 </tbody>
 </table>
-</section>`,
+</section>
+<footer><p class="muted"><a href="/admin">Demo admin: end a user's sessions</a></p></footer>`,
   );
 }
 
@@ -144,5 +154,96 @@ export function errorPage(error: string, description?: string): string {
     `<h1>Something went wrong</h1>
 <p class="error" role="alert">${escapeHtml(description ?? error)}</p>
 <p class="muted">Error code: <code>${escapeHtml(error)}</code>. Go back to the app and try signing in again.</p>`,
+  );
+}
+
+/** The unauthenticated-admin warning, shown on both admin pages. */
+const ADMIN_WARNING = `<p class="warning" role="note"><strong>Demo only.</strong> This admin page has no sign-in because the demo
+identity provider only listens on this machine (loopback). Never copy it into a real identity provider.</p>`;
+
+export type AdminUserRow = {
+  username: string;
+  name: string;
+  email: string;
+  /** Live IdP sessions of this user. */
+  sessionCount: number;
+  /** Registered apps the user has a session with. */
+  clients: { clientId: string; name: string }[];
+};
+
+export function adminPage(users: readonly AdminUserRow[]): string {
+  const title = `Sessions — ${IDP_NAME} admin`;
+  const rows = users
+    .map((u) => {
+      const apps = u.clients.length
+        ? `<ul>${u.clients.map((c) => `<li>${escapeHtml(c.name)} (<code>${escapeHtml(c.clientId)}</code>)</li>`).join("")}</ul>`
+        : `<span class="muted">none</span>`;
+      return `<tr>
+<td><strong>${escapeHtml(u.username)}</strong><br><span class="muted">${escapeHtml(u.name)}, ${escapeHtml(u.email)}</span></td>
+<td>${u.sessionCount}</td>
+<td>${apps}</td>
+<td><form method="post" action="/admin/end-sessions"><input type="hidden" name="username" value="${escapeHtml(u.username)}"><button type="submit">End all sessions</button></form></td>
+</tr>`;
+    })
+    .join("\n");
+  return layout(
+    title,
+    `<h1>${escapeHtml(title)}</h1>
+${ADMIN_WARNING}
+<p class="muted">"End all sessions" ends every IdP session of the user (the next sign-in asks for the password) and sends each app
+the user had a session with one back-channel logout token with only <code>sub</code>, meaning every session of the user there.</p>
+<table>
+<thead><tr><th scope="col">User</th><th scope="col">IdP sessions</th><th scope="col">Signed in to</th><th scope="col"><span class="muted">Action</span></th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>`,
+    { wide: true },
+  );
+}
+
+export type AdminDelivery = {
+  clientId: string;
+  clientName: string;
+  uri: string;
+  /** The logout token's claims. */
+  claims: Record<string, unknown>;
+  /** The app's HTTP status; 0 when there was no answer. */
+  status: number;
+  /** Why there was no answer. */
+  error?: string;
+};
+
+export type AdminResult = { username: string; sessionsEnded: number; deliveries: readonly AdminDelivery[] };
+
+export function adminResultPage({ username, sessionsEnded, deliveries }: AdminResult): string {
+  const title = `Ended ${username}'s sessions — ${IDP_NAME} admin`;
+  const rows = deliveries
+    .map((d) => {
+      const answer = d.status ? `HTTP ${d.status}` : `no answer${d.error ? `: ${escapeHtml(d.error)}` : ""}`;
+      return `<tr>
+<td>${escapeHtml(d.clientName)}<br><code>${escapeHtml(d.uri)}</code></td>
+<td><pre>${escapeHtml(JSON.stringify(d.claims, null, 2))}</pre></td>
+<td${d.status >= 200 && d.status < 300 ? "" : ' class="error"'}>${answer}</td>
+</tr>`;
+    })
+    .join("\n");
+  const sent = deliveries.length
+    ? `<h2>Back-channel logout tokens sent</h2>
+<table>
+<thead><tr><th scope="col">App</th><th scope="col">Token claims (RS256, <code>typ: logout+jwt</code>)</th><th scope="col">Answer</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>`
+    : `<p>No app with a back-channel logout URI had a session of this user, so no logout token was sent.</p>`;
+  return layout(
+    title,
+    `<h1>${escapeHtml(title)}</h1>
+${ADMIN_WARNING}
+<p role="status">Ended ${sessionsEnded} IdP session${sessionsEnded === 1 ? "" : "s"} of <strong>${escapeHtml(username)}</strong>.</p>
+${sent}
+<p><a href="/admin">Back to the admin page</a></p>`,
+    { wide: true },
   );
 }

@@ -1,9 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { calculateJwkThumbprint, exportJWK, generateKeyPair } from "jose";
 import Provider, { errors, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from "oidc-provider";
+import { DemoStore } from "./adapter";
+import { createAdmin, matchAdminRoute } from "./admin";
 import { handleInteraction, matchInteractionRoute } from "./interactions";
+import { createSigningKeys, type SignOptions } from "./keys";
 import { loopbackDemoFetch } from "./loopback-fetch";
 import { errorPage, logoutPage, PAGE_HEADERS, postLogoutPage } from "./pages";
 import { findAccount, findUser } from "./users";
@@ -17,6 +19,11 @@ export type DemoClient = {
   name: string;
   /** Register the app's back-channel logout endpoint. Default true. */
   backchannelLogout?: boolean;
+  /**
+   * Registered as `backchannel_logout_session_required`. Default false. oidc-provider then leaves `sid`
+   * out of this app's ID tokens and of the logout tokens it sends it (sub only: all of the user's sessions).
+   */
+  backchannelSessionRequired?: boolean;
 };
 
 export type StartIdpOptions = {
@@ -39,6 +46,23 @@ export type RunningIdp = {
   issuer: string;
   close(): Promise<void>;
   provider: Provider;
+  /**
+   * Signs `claims` exactly as given into a compact JWS with the IdP's published key for `options.alg`
+   * (default RS256; its kid in the header; no typ unless `options.header` gives one). For tests that
+   * build valid and mutated logout tokens which verify against the real jwks_uri.
+   */
+  sign(claims: Record<string, unknown>, options?: SignOptions): Promise<string>;
+  /**
+   * What the admin page's "End all sessions" does: ends every IdP session of the demo user and sends each
+   * app with a back-channel logout URI that the user had a session at one sub-only logout token. Answers
+   * each app's HTTP status (0: no answer). Throws for an unknown username.
+   */
+  endAllSessions(username: string): Promise<{ client: string; status: number }[]>;
+  /**
+   * POSTs `logout_token=<token>&ignored_parameter=x` to the client's back-channel logout URI (loopback
+   * URIs only) and answers the HTTP status. Rejects on network errors and after 2.5 s.
+   */
+  sendLogoutToken(clientId: string, token: string): Promise<number>;
 };
 
 const LOOPBACK_ADDRESSES = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -54,7 +78,7 @@ function clientMetadata(client: DemoClient): ClientMetadata {
     redirect_uris: [`${base}/api/auth/callback/oidc`],
     post_logout_redirect_uris: [`${base}/api/logout/callback`],
     ...(client.backchannelLogout === false ? {} : { backchannel_logout_uri: `${base}/api/backchannel-logout` }),
-    backchannel_logout_session_required: true,
+    backchannel_logout_session_required: client.backchannelSessionRequired ?? false,
     grant_types: ["authorization_code", "refresh_token"],
     response_types: ["code"],
     token_endpoint_auth_method: "client_secret_basic",
@@ -62,11 +86,8 @@ function clientMetadata(client: DemoClient): ClientMetadata {
   };
 }
 
-async function signingKeys(): Promise<Configuration["jwks"]> {
-  const { privateKey } = await generateKeyPair("RS256", { extractable: true });
-  const jwk = await exportJWK(privateKey);
-  return { keys: [{ ...jwk, kid: await calculateJwkThumbprint(jwk), alg: "RS256", use: "sig" }] };
-}
+/** Every token the IdP signs is RS256; the ES256 key is published but not used by the provider itself. */
+const SIGNING_ALGS = ["RS256"];
 
 function sendPage(ctx: KoaContextWithOIDC, html: string): void {
   for (const [name, value] of Object.entries(PAGE_HEADERS)) ctx.set(name, value);
@@ -92,7 +113,8 @@ export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
   const accessTokenTtl = opts.accessTokenTtlSeconds ?? 600;
   const sessionTtl = opts.sessionTtlSeconds ?? 8 * 3600;
 
-  const jwks = await signingKeys();
+  const keys = await createSigningKeys();
+  const store = new DemoStore();
   // Requests that arrive while the provider is still being set up get a 503.
   let handle: RequestListener = (_req, res) => res.writeHead(503, { "retry-after": "1" }).end();
   const server = createServer((req, res) => handle(req, res));
@@ -101,8 +123,16 @@ export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
   const issuer = `http://${opts.publicHost ?? "localhost"}:${port}`;
 
   const configuration: Configuration = {
+    adapter: store.Adapter,
     clients: opts.clients.map(clientMetadata),
-    jwks,
+    jwks: keys.providerJwks,
+    // Without this, a key without `alg` advertises every algorithm it could do (PS256, ES256, ...).
+    enabledJWA: {
+      idTokenSigningAlgValues: SIGNING_ALGS,
+      userinfoSigningAlgValues: SIGNING_ALGS,
+      introspectionSigningAlgValues: SIGNING_ALGS,
+      authorizationSigningAlgValues: SIGNING_ALGS,
+    },
     cookies: {
       keys: [randomBytes(32).toString("base64url")],
       // Browsers share localhost cookies across ports, so keep clear of the apps' cookie names.
@@ -166,10 +196,13 @@ export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
   );
   provider.on("backchannel.success", (_ctx: unknown, client: { clientId: string }) => log(`back-channel logout sent to ${client.clientId}`));
 
+  const admin = createAdmin({ provider, store, keys, clientIds: opts.clients.map((c) => c.clientId), log });
   const oidc = provider.callback();
   handle = (req, res) => {
     const route = matchInteractionRoute(req.method, req.url);
+    const adminRoute = route ? undefined : matchAdminRoute(req.method, req.url);
     if (route) void handleInteraction(provider, req, res, route, log);
+    else if (adminRoute) void admin.handle(req, res, adminRoute);
     else void oidc(req, res);
   };
 
@@ -177,6 +210,12 @@ export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
   return {
     issuer,
     provider,
+    sign: (claims, options) => keys.sign(claims, options),
+    async endAllSessions(username) {
+      const { deliveries } = await admin.endAllSessions(username);
+      return deliveries.map(({ clientId, status }) => ({ client: clientId, status }));
+    },
+    sendLogoutToken: (clientId, token) => admin.sendLogoutToken(clientId, token),
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

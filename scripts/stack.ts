@@ -110,6 +110,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     clientSecret: a.clientSecret,
     appUrl: `http://localhost:${a.port}`,
     name: a.name,
+    // oidc-provider puts `sid` in ID tokens only for clients registered with this.
+    backchannelSessionRequired: true,
   }));
   const idp = await startIdp({
     port: idpPort,

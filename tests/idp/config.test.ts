@@ -25,12 +25,14 @@ describe("demo IdP config", () => {
     const clients = [
       { clientId: "a", clientSecret: secret, appUrl: "http://localhost:3001/", name: "A" },
       { clientId: "b", clientSecret: secret, appUrl: "http://localhost:3002", name: "B", backchannelLogout: false },
+      { clientId: "c", clientSecret: secret, appUrl: "http://localhost:3003", name: "C", backchannelSessionRequired: true },
     ];
     expect(parseIdpConfig({ IDP_PORT: "4100", IDP_CLIENTS: JSON.stringify(clients) })).toEqual({
       port: 4100,
       clients: [
         { ...clients[0], appUrl: "http://localhost:3001" },
         clients[1],
+        clients[2],
       ],
     });
   });

@@ -1,45 +1,13 @@
 // Drives the demo IdP end to end over plain HTTP, the way a browser and Auth.js would.
 import { createHash, randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startIdp, type DemoClient, type RunningIdp } from "@/idp/provider";
 import { demoUsers } from "@/idp/users";
 import { HttpSession, parseForm } from "../support/http-client";
+import { BACKCHANNEL_EVENT, startAppServer, type AppServer } from "./support";
 
-const BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout";
 const ACCESS_TOKEN_TTL = 300;
-
-type LogoutDelivery = { path: string; contentType: string | undefined; logoutToken: string };
-
-/** Stands in for the apps: it only has to take back-channel logout POSTs. */
-async function startAppServer(): Promise<{ origin: string; deliveries: LogoutDelivery[]; close(): Promise<void> }> {
-  const deliveries: LogoutDelivery[] = [];
-  const server: Server = createServer((req, res) => {
-    if (req.method !== "POST") {
-      res.writeHead(404).end();
-      return;
-    }
-    let body = "";
-    req.on("data", (chunk: Buffer) => (body += chunk.toString()));
-    req.on("end", () => {
-      deliveries.push({
-        path: req.url ?? "",
-        contentType: req.headers["content-type"],
-        logoutToken: new URLSearchParams(body).get("logout_token") ?? "",
-      });
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://localhost:${port}`,
-    deliveries,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 const random = () => randomBytes(16).toString("base64url");
 const basicAuth = (client: DemoClient) =>
@@ -49,7 +17,7 @@ describe("demo IdP", () => {
   const alice = demoUsers.find((u) => u.username === "alice")!;
   const logs: string[] = [];
   const browser = new HttpSession();
-  let app: Awaited<ReturnType<typeof startAppServer>>;
+  let app: AppServer;
   let idp: RunningIdp;
   let first: DemoClient;
   let second: DemoClient;
@@ -63,7 +31,6 @@ describe("demo IdP", () => {
   let code: string;
   let tokens: { id_token: string; access_token: string; refresh_token: string };
   let idTokenClaims: JWTPayload;
-  let secondIdTokenClaims: JWTPayload;
 
   const endpoint = (name: string) => String(discovery[name]);
   const isApp = (url: URL) => url.origin === app.origin;
@@ -102,7 +69,8 @@ describe("demo IdP", () => {
 
   beforeAll(async () => {
     app = await startAppServer();
-    first = { clientId: "test-app", clientSecret: "test-app-secret", appUrl: app.origin, name: "Test App" };
+    // The first app asks for sids (backchannel_logout_session_required); the second keeps the default.
+    first = { clientId: "test-app", clientSecret: "test-app-secret", appUrl: app.origin, name: "Test App", backchannelSessionRequired: true };
     second = { clientId: "second-app", clientSecret: "second-app-secret", appUrl: `${app.origin}/second`, name: "Second App" };
     idp = await startIdp({ port: 0, clients: [first, second], accessTokenTtlSeconds: ACCESS_TOKEN_TTL, log: (line) => logs.push(line) });
     const res = await fetch(`${idp.issuer}/.well-known/openid-configuration`);
@@ -199,7 +167,7 @@ describe("demo IdP", () => {
     expect(tokens.refresh_token).toEqual(expect.any(String));
 
     const { payload, protectedHeader } = await jwtVerify(tokens.id_token, jwks, { issuer: idp.issuer, audience: first.clientId, algorithms: ["RS256"] });
-    expect(protectedHeader.kid).toEqual(expect.any(String));
+    expect(protectedHeader).toEqual({ alg: "RS256", kid: expect.any(String) });
     expect(payload).toMatchObject({ sub: alice.sub, nonce: pending.nonce, name: alice.name, email: alice.email, email_verified: true });
     expect(payload.sid).toEqual(expect.any(String));
     idTokenClaims = payload;
@@ -224,7 +192,7 @@ describe("demo IdP", () => {
     expect(await res.json()).toEqual({ sub: alice.sub, name: alice.name, email: alice.email, email_verified: true });
   });
 
-  it("gives a second app single sign-on: no password, straight back with a code", async () => {
+  it("gives a second app single sign-on: no password, straight back with a code (and no sid by default)", async () => {
     const request = authorizationRequest(second);
     const res = await browser.fetch(request.url, {}, { follow: true, stopAt: isApp });
     expect(res.status).toBe(303);
@@ -235,10 +203,10 @@ describe("demo IdP", () => {
     const secondCode = callback.searchParams.get("code") ?? "";
     const { status, body } = await redeem(second, secondCode, request.verifier);
     expect(status).toBe(200);
-    const { payload } = await jwtVerify(String(body.id_token), jwks, { issuer: idp.issuer, audience: second.clientId });
+    const { payload } = await jwtVerify(String(body.id_token), jwks, { issuer: idp.issuer, audience: second.clientId, algorithms: ["RS256"] });
     expect(payload).toMatchObject({ sub: alice.sub, nonce: request.nonce });
-    expect(payload.sid).toEqual(expect.any(String));
-    secondIdTokenClaims = payload;
+    // backchannel_logout_session_required is false for this app, so oidc-provider leaves sid out.
+    expect(payload).not.toHaveProperty("sid");
 
     // A replayed code is refused and revokes what it was exchanged for; the app's IdP session stays.
     expect((await redeem(second, secondCode, request.verifier)).body.error).toBe("invalid_grant");
@@ -268,9 +236,9 @@ describe("demo IdP", () => {
     expect(back.searchParams.get("state")).toBe(state);
 
     // oidc-provider waits for the back-channel POSTs before it redirects.
-    const sidFor = new Map([
+    const sidFor = new Map<string, unknown>([
       [first.clientId, idTokenClaims.sid],
-      [second.clientId, secondIdTokenClaims.sid],
+      [second.clientId, undefined],
     ]);
     const received = [...app.deliveries].sort((a, b) => a.path.localeCompare(b.path));
     expect(received.map((d) => d.path)).toEqual(["/api/backchannel-logout", "/second/api/backchannel-logout"]);
@@ -284,9 +252,11 @@ describe("demo IdP", () => {
         issuer: idp.issuer,
         audience: client.clientId,
         typ: "logout+jwt",
-        requiredClaims: ["iat", "exp", "jti", "sid", "sub", "events"],
+        algorithms: ["RS256"],
+        requiredClaims: ["iat", "exp", "jti", "sub", "events"],
       });
       expect(payload.sub).toBe(alice.sub);
+      // sid only for the app that registered backchannel_logout_session_required; sub-only otherwise.
       expect(payload.sid).toBe(sidFor.get(client.clientId));
       expect(payload.events).toEqual({ [BACKCHANNEL_EVENT]: {} });
       expect(payload.jti).toEqual(expect.any(String));

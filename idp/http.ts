@@ -1,0 +1,27 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { PAGE_HEADERS } from "./pages";
+
+const MAX_FORM_BYTES = 8 * 1024;
+
+/** A request this IdP refuses with a 400 page; the message is shown to the user. */
+export class BadRequest extends Error {}
+
+export function sendHtml(res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...PAGE_HEADERS, ...headers, "content-type": "text/html; charset=utf-8" });
+  res.end(html);
+}
+
+/** Reads a small application/x-www-form-urlencoded body; anything else is a BadRequest. */
+export async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  if (!/^application\/x-www-form-urlencoded\b/i.test(req.headers["content-type"] ?? "")) {
+    throw new BadRequest("expected an application/x-www-form-urlencoded body");
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_FORM_BYTES) throw new BadRequest("form body too large");
+    chunks.push(chunk);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
+}

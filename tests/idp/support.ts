@@ -1,0 +1,124 @@
+// Shared by the demo IdP tests: a stand-in for the apps' back-channel logout endpoints, and the
+// relying-party side of the code flow.
+import { createHash, randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { DemoClient } from "@/idp/provider";
+import { parseForm, type HttpSession } from "../support/http-client";
+
+export const BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout";
+
+export type LogoutDelivery = {
+  path: string;
+  contentType: string | undefined;
+  logoutToken: string;
+  /** Every form field of the POST. */
+  fields: Record<string, string>;
+};
+
+export type AppServer = {
+  /** http://localhost:<port> */
+  origin: string;
+  deliveries: LogoutDelivery[];
+  /** The status to answer a POST to `path` with. Default: always 200. */
+  statusFor: (path: string) => number;
+  close(): Promise<void>;
+};
+
+/** Stands in for the apps: it only has to take back-channel logout POSTs. */
+export async function startAppServer(): Promise<AppServer> {
+  const app: AppServer = {
+    origin: "",
+    deliveries: [],
+    statusFor: () => 200,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+  const server: Server = createServer((req, res) => {
+    if (req.method !== "POST") {
+      res.writeHead(404).end();
+      return;
+    }
+    let body = "";
+    req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+    req.on("end", () => {
+      const fields = Object.fromEntries(new URLSearchParams(body));
+      app.deliveries.push({ path: req.url ?? "", contentType: req.headers["content-type"], logoutToken: fields.logout_token ?? "", fields });
+      res.writeHead(app.statusFor(req.url ?? "")).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  app.origin = `http://localhost:${(server.address() as AddressInfo).port}`;
+  return app;
+}
+
+/** A localhost port nothing listens on (for an app that is down). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export const random = () => randomBytes(16).toString("base64url");
+export const callbackUrl = (client: DemoClient) => `${client.appUrl}/api/auth/callback/oidc`;
+
+export type PendingAuthorization = { url: URL; verifier: string; state: string; nonce: string };
+
+/** An authorization request as Lockstep sends it: code flow, PKCE S256, state and nonce. */
+export function authorizationRequest(issuer: string, client: DemoClient): PendingAuthorization {
+  const verifier = randomBytes(32).toString("base64url");
+  const state = random();
+  const nonce = random();
+  const url = new URL(`${issuer}/auth`);
+  url.search = new URLSearchParams({
+    client_id: client.clientId,
+    redirect_uri: callbackUrl(client),
+    response_type: "code",
+    scope: "openid profile email",
+    state,
+    nonce,
+    code_challenge: createHash("sha256").update(verifier).digest("base64url"),
+    code_challenge_method: "S256",
+  }).toString();
+  return { url, verifier, state, nonce };
+}
+
+const basicAuth = (client: DemoClient) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`).toString("base64")}`;
+
+export async function tokenRequest(issuer: string, client: DemoClient, params: Record<string, string>) {
+  const res = await fetch(`${issuer}/token`, {
+    method: "POST",
+    headers: { authorization: basicAuth(client) },
+    body: new URLSearchParams(params),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+export function redeem(issuer: string, client: DemoClient, code: string, verifier: string) {
+  return tokenRequest(issuer, client, { grant_type: "authorization_code", code, redirect_uri: callbackUrl(client), code_verifier: verifier });
+}
+
+/**
+ * Runs an authorization request in `browser` up to the redirect back to the app. Signs in with
+ * `password` when the IdP shows its login page (pass undefined to require single sign-on) and answers
+ * the code, or undefined when the IdP stopped at a page (`page` then holds it).
+ */
+export async function authorize(
+  browser: HttpSession,
+  issuer: string,
+  client: DemoClient,
+  credentials?: { username: string; password: string },
+): Promise<{ pending: PendingAuthorization; code?: string; page?: { url: string; status: number; html: string } }> {
+  const pending = authorizationRequest(issuer, client);
+  const leavesIdp = (url: URL) => url.origin !== issuer;
+  let res = await browser.fetch(pending.url, {}, { follow: true, stopAt: leavesIdp });
+  if (res.status === 200 && credentials) {
+    res = await browser.submit(parseForm(await res.text()), res.url, credentials, { follow: true, stopAt: leavesIdp });
+  }
+  if (res.status !== 303) return { pending, page: { url: res.url, status: res.status, html: await res.text() } };
+  const callback = new URL(res.headers.get("location") ?? "");
+  if (callback.searchParams.get("state") !== pending.state) throw new Error("the IdP returned another state");
+  return { pending, code: callback.searchParams.get("code") ?? undefined };
+}
