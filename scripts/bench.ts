@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import http from "node:http";
 import net from "node:net";
 import { buildApp, startStack } from "./stack";
@@ -64,6 +65,86 @@ async function run(url: URL, cookie: string, concurrency: number, requests: numb
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
+/** Signs in `count` distinct sessions (each its own browser, so its own IdP session and sid). */
+async function liveSessions(app: string, count: number): Promise<{ sub: string; sid: string }[]> {
+  const sessions: { sub: string; sid: string }[] = [];
+  for (let i = 0; i < count; i += 8) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(8, count - i) }, async () => {
+        const browser = new HttpSession();
+        await signIn(browser, app, "alice", "alice-password");
+        const body = (await (await browser.fetch(`${app}/api/session`)).json()) as { user: { sub: string }; session: { idp: { sid: string } } };
+        return { sub: body.user.sub, sid: body.session.idp.sid };
+      }),
+    );
+    sessions.push(...batch);
+  }
+  return sessions;
+}
+
+const TOKENS_PER_LEVEL = 100;
+
+/** Valid logout tokens, each for a distinct live session, posted at concurrency 1 and 10. */
+async function benchBackchannel(stack: Awaited<ReturnType<typeof startStack>>, app: string) {
+  console.log(`Back-channel logout: ${TOKENS_PER_LEVEL} valid tokens per concurrency level, each ending a distinct live session`);
+  console.log(`  ${"concurrency".padEnd(12)} ${"tokens/s".padStart(9)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)}   mean ms per stage (Server-Timing)`);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 10 });
+  const target = new URL("/api/backchannel-logout", app.replace("localhost", "127.0.0.1"));
+  for (const concurrency of [1, 10]) {
+    const sessions = await liveSessions(app, TOKENS_PER_LEVEL);
+    const now = Math.floor(Date.now() / 1000);
+    const bodies = await Promise.all(
+      sessions.map(async (s) =>
+        new URLSearchParams({
+          logout_token: await stack.idp.sign({
+            iss: stack.issuer,
+            aud: "lockstep-bank",
+            sub: s.sub,
+            sid: s.sid,
+            jti: randomUUID(),
+            iat: now,
+            exp: now + 120,
+            events: { "http://schemas.openid.net/event/backchannel-logout": {} },
+          }),
+        }).toString(),
+      ),
+    );
+    const latencies: number[] = [];
+    const stages: Record<string, number[]> = {};
+    let errors = 0;
+    let next = 0;
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < bodies.length) {
+          const body = bodies[next++]!;
+          const t0 = performance.now();
+          const { status, timing } = await new Promise<{ status: number; timing: string }>((resolve, reject) => {
+            const req = http.request(target, { method: "POST", agent, headers: { "content-type": "application/x-www-form-urlencoded" } }, (res) => {
+              res.resume();
+              res.on("end", () => resolve({ status: res.statusCode ?? 0, timing: String(res.headers["server-timing"] ?? "") }));
+            });
+            req.on("error", reject);
+            req.end(body);
+          });
+          latencies.push(performance.now() - t0);
+          if (status !== 200) errors += 1;
+          for (const m of timing.matchAll(/(\w+);dur=([\d.]+)/g)) (stages[m[1]!] ??= []).push(Number(m[2]));
+        }
+      }),
+    );
+    const seconds = (performance.now() - start) / 1000;
+    const sorted = latencies.sort((a, b) => a - b);
+    const stageText = Object.entries(stages)
+      .map(([stage, values]) => `${stage} ${(values.reduce((a, b) => a + b, 0) / values.length).toFixed(2)}`)
+      .join(", ");
+    console.log(
+      `  ${String(concurrency).padEnd(12)} ${(sorted.length / seconds).toFixed(0).padStart(9)} ${percentile(sorted, 50).toFixed(2).padStart(8)} ${percentile(sorted, 99).toFixed(2).padStart(8)} ${String(errors).padStart(7)}   ${stageText}`,
+    );
+  }
+  agent.destroy();
+}
+
 async function main() {
   const useRedis = await reachable(redisUrl);
   console.log(`Building (next build)...`);
@@ -115,6 +196,7 @@ async function main() {
           `guard adds ${(guard.p50 - bare.p50).toFixed(2)} ms p50 over bare, ${(guard.p50 - raw.p50).toFixed(2)} ms over none\n`,
       );
     }
+    await benchBackchannel(stack, app);
   } finally {
     await stack.stop();
   }

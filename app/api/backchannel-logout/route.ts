@@ -27,8 +27,11 @@ export async function POST(request: Request): Promise<Response> {
   if (tokens.length > 1) return error(400, "invalid_request", "duplicate_parameter: logout_token was given more than once.");
 
   try {
-    await handleLogoutToken(tokens[0] ?? "");
-    return new Response(null, { status: 200, headers });
+    const { timings } = await handleLogoutToken(tokens[0] ?? "");
+    const serverTiming = Object.entries(timings)
+      .map(([stage, ms]) => `${stage};dur=${ms.toFixed(2)}`)
+      .join(", ");
+    return new Response(null, { status: 200, headers: { ...headers, "Server-Timing": serverTiming } });
   } catch (e) {
     if (e instanceof LogoutTokenError) {
       return e.status === 503
