@@ -201,7 +201,7 @@ describe("replay protection (BCL §2.6 step 11)", () => {
 
   it("a late sub-only token with a fresh jti but an older iat cannot end sessions begun after the newer one", async () => {
     const first = await signedIn("bob");
-    const claims = { ...baseClaims(first.session), sid: undefined };
+    const claims: Record<string, unknown> = { ...baseClaims(first.session), sid: undefined };
     expect((await post(await stack.idp.sign(claims))).status).toBe(200);
     expect(await status(first.browser)).toBe(401);
 
@@ -257,7 +257,7 @@ describe("security log", () => {
     const good = baseClaims(session);
     const goodToken = await stack.idp.sign(good);
     await post(goodToken);
-    const bad = { ...baseClaims(session), nonce: "n" };
+    const bad: Record<string, unknown> = { ...baseClaims(session), nonce: "n" };
     const badToken = await stack.idp.sign(bad);
     await post(badToken);
 

@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { expect } from "vitest";
 import { HttpSession, parseForm } from "./http-client";
 import { startStack, type AppSpec, type Stack, type StackOptions } from "../../scripts/stack";
 import { testRedisUrl } from "./require-redis";
@@ -28,7 +27,7 @@ export async function signIn(browser: HttpSession, appUrl: string, username: str
     { method: "POST", body: new URLSearchParams({ csrfToken: csrf.csrfToken, callbackUrl: `${appUrl}/account` }) },
     { follow: true },
   );
-  expect(toIdp.status).toBe(200);
+  if (toIdp.status !== 200) throw new Error(`sign-in: expected the IdP's login page, got HTTP ${toIdp.status} from ${toIdp.url}`);
   if (toIdp.url.startsWith(appUrl)) return toIdp; // single sign-on: no login form
   const html = await toIdp.text();
   const form = parseForm(html);
