@@ -13,8 +13,8 @@ import { signIn } from "../tests/support/lockstep";
  */
 
 const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
-const ROUNDS = 3;
-const SECONDS_PER_RUN = 3;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS_PER_RUN = Number(process.env.BENCH_SECONDS ?? 3);
 const MAX_REQUESTS_PER_RUN = 50_000;
 const WARMUP = 300;
 
@@ -167,7 +167,7 @@ async function main() {
     console.log(`${ROUNDS} interleaved rounds of ${SECONDS_PER_RUN} s (at most ${MAX_REQUESTS_PER_RUN} requests) per mode and concurrency\n`);
     const modes = ["raw", "bare", "guard"] as const;
     const labels = { raw: "no middleware", bare: "bare middleware", guard: "full guard" };
-    for (const concurrency of [1, 10]) {
+    for (const concurrency of process.env.BENCH_QUICK === "1" ? [1] : [1, 10]) {
       const results = Object.fromEntries(modes.map((m) => [m, { latencies: [] as number[], seconds: 0, count: 0, errors: 0 }]));
       for (const mode of modes) await run(new URL(`/bench/${mode}`, base), cookie, concurrency, WARMUP, 10);
       for (let round = 0; round < ROUNDS; round++) {
@@ -196,7 +196,7 @@ async function main() {
           `guard adds ${(guard.p50 - bare.p50).toFixed(2)} ms p50 over bare, ${(guard.p50 - raw.p50).toFixed(2)} ms over none\n`,
       );
     }
-    await benchBackchannel(stack, app);
+    if (process.env.BENCH_QUICK !== "1") await benchBackchannel(stack, app);
   } finally {
     await stack.stop();
   }

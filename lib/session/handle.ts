@@ -18,9 +18,11 @@ export const sessionHandleSchema = z.object({
 
 export type SessionHandle = z.infer<typeof sessionHandleSchema>;
 
-const derivedKeys = new Map<string, Promise<Uint8Array>>();
+// Derived once per (secret, cookie name) and kept as a non-extractable CryptoKey, so that opening a
+// handle on the hot path is one AES-GCM decryption: no HKDF and no key import per request.
+const derivedKeys = new Map<string, Promise<CryptoKey>>();
 
-function deriveKey(secret: string, salt: string): Promise<Uint8Array> {
+function deriveKey(secret: string, salt: string): Promise<CryptoKey> {
   const cacheKey = `${salt}\u0000${secret}`;
   let key = derivedKeys.get(cacheKey);
   if (!key) {
@@ -34,7 +36,7 @@ function deriveKey(secret: string, salt: string): Promise<Uint8Array> {
           256,
         ),
       )
-      .then((bits) => new Uint8Array(bits));
+      .then((bits) => crypto.subtle.importKey("raw", bits, "AES-GCM", false, ["encrypt", "decrypt"]));
     derivedKeys.set(cacheKey, key);
   }
   return key;
