@@ -93,6 +93,19 @@ describe("logout token validation (Back-Channel Logout 1.0, errata set 1)", () =
     expect(await check("a.b.c")).toBe("malformed");
   });
 
+  it("rejects a signed payload that is not a JSON object (BCL §2.4)", async () => {
+    const { CompactSign } = await import("jose");
+    const signed = (payload: string) =>
+      new CompactSign(new TextEncoder().encode(payload)).setProtectedHeader({ alg: "RS256", kid: "rsa-1" }).sign(rsa.privateKey);
+    expect(await check(await signed("not json"))).toBe("malformed");
+    expect(await check(await signed(JSON.stringify([baseClaims()])))).toBe("malformed");
+  });
+
+  it("rejects a signature segment that is not base64url (BCL §2.4)", async () => {
+    const [header, payload] = (await token()).split(".");
+    expect(await check(`${header}.${payload}.!!!`)).toBe("malformed");
+  });
+
   it("rejects alg none with an empty signature (BCL §2.6 step 3, conformance S2)", async () => {
     const [, payload] = (await token()).split(".");
     const header = Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url");
