@@ -3,23 +3,40 @@ import type { ReactNode } from "react";
 
 export function Card({ title, children }: { title: string; children: ReactNode }) {
   return (
-    <section aria-label={title} className="rounded-xl border border-slate-200 bg-white p-6 shadow-sm">
-      <h2 className="mb-3 text-sm font-semibold uppercase tracking-wide text-slate-600">{title}</h2>
+    <section aria-labelledby={`card-${title}`} className="rounded-xl border border-slate-200 bg-white p-6 shadow-sm">
+      <h2 id={`card-${title}`} className="mb-3 text-sm font-semibold uppercase tracking-wide text-slate-600">
+        {title}
+      </h2>
       {children}
     </section>
   );
 }
 
-export function Header({ appName }: { appName: string }) {
+export function Header({ appName, children }: { appName: string; children?: ReactNode }) {
   return (
-    <header className="flex items-center justify-between">
-      <Link href="/" className="text-xl font-bold text-indigo-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
+    <header className="flex flex-wrap items-center justify-between gap-2 border-b-4 border-[var(--accent)] pb-3">
+      <Link
+        href="/"
+        className="text-xl font-bold text-[var(--accent)] focus:outline-none focus-visible:ring-2 focus-visible:ring-[var(--accent)]"
+      >
         {appName}
       </Link>
-      <span className="text-xs text-slate-600">tokens stay on the server</span>
+      {children ?? <span className="text-xs text-slate-600">tokens stay on the server</span>}
     </header>
   );
 }
 
 export const buttonClass =
-  "inline-flex items-center rounded-lg bg-indigo-700 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-800 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2";
+  "inline-flex items-center rounded-lg bg-[var(--accent)] px-4 py-2 text-sm font-semibold text-white hover:opacity-90 focus:outline-none focus-visible:ring-2 focus-visible:ring-[var(--accent)] focus-visible:ring-offset-2";
+
+export const secondaryButtonClass =
+  "inline-flex items-center rounded-lg border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-[var(--accent)] focus-visible:ring-offset-2";
+
+export function Time({ ms }: { ms: number }) {
+  const iso = new Date(ms).toISOString();
+  return (
+    <time dateTime={iso} className="font-mono">
+      {iso.replace("T", " ").slice(0, 19)} UTC
+    </time>
+  );
+}

@@ -10,6 +10,7 @@ const env = z
   .object({
     REDIS_URL: z.url().optional(),
     DEMO_APP_PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+    DEMO_SECOND_APP_PORT: z.coerce.number().int().min(1).max(65535).default(3001),
     DEMO_IDP_PORT: z.coerce.number().int().min(1).max(65535).default(4000),
     DEMO_GATEWAY_PORT: z.coerce.number().int().min(1).max(65535).default(8079),
   })
@@ -20,7 +21,7 @@ if (!env.success) {
 }
 const settings = env.data;
 
-const colours: Record<string, string> = { idp: "35", gateway: "36", build: "90", bank: "34" };
+const colours: Record<string, string> = { idp: "35", gateway: "36", build: "90", bank: "34", brokerage: "32" };
 const log = (source: string, line: string) => console.log(`\x1b[${colours[source] ?? "33"}m${source.padEnd(8)}\x1b[0m ${line}`);
 
 console.log("Building Lockstep (next build, about a minute on a small machine)...");
@@ -31,16 +32,33 @@ const stack = await startStack({
   idpPort: settings.DEMO_IDP_PORT,
   gatewayPort: settings.DEMO_GATEWAY_PORT,
   apps: [
-    { appId: "bank", name: "Lockstep Bank", clientId: "lockstep-bank", clientSecret: "bank-demo-secret-change-me", port: settings.DEMO_APP_PORT },
+    {
+      appId: "bank",
+      name: "Lockstep Bank",
+      clientId: "lockstep-bank",
+      clientSecret: "bank-demo-secret-change-me",
+      port: settings.DEMO_APP_PORT,
+      env: { APP_ACCENT: "#4338ca" },
+    },
+    {
+      appId: "brokerage",
+      name: "Lockstep Brokerage",
+      clientId: "lockstep-brokerage",
+      clientSecret: "brokerage-demo-secret-change-me",
+      port: settings.DEMO_SECOND_APP_PORT,
+      env: { APP_ACCENT: "#047857" },
+    },
   ],
   log,
 });
 
 console.log(`
-  Lockstep demo is running. Open ${stack.apps.map((a) => a.url).join(" and ")}
+  Lockstep demo is running: ${stack.apps.map((a) => `${a.name} at ${a.url}`).join(", ")}
+  Sign in to one; the other needs no password (single sign-on). Sign out anywhere, and every tab follows.
 
   Identity provider  ${stack.issuer}
   Redis gateway      ${stack.gatewayUrl} (${settings.REDIS_URL ? "real Redis at REDIS_URL" : "embedded store: demo only, nothing is kept"})
+  IdP admin page     ${stack.issuer}/admin (end a user's sessions everywhere)
   Test users         ${demoUsers.map((u) => `${u.username} / ${u.password}`).join(",  ")}
 
   Press Ctrl-C to stop everything.

@@ -40,6 +40,8 @@ export type Stack = {
   gatewayToken: string;
   keyPrefix: string;
   apps: RunningApp[];
+  /** Another server instance of an app: same settings and secret, its own port, the same Redis. */
+  addInstance(app: RunningApp): Promise<RunningApp>;
   /** Stops the gateway (the apps then see Redis as down) and starts it again on the same port. */
   stopGateway(): Promise<void>;
   startGateway(): Promise<void>;
@@ -127,34 +129,36 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await gateway.close();
   };
 
+  const launch = async (app: AppSpec & { port: number }, env: Record<string, string>): Promise<RunningApp> => {
+    const child = spawn(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "start", "-p", String(app.port), "-H", "127.0.0.1"], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", ...env },
+    });
+    pipeLines(child, app.appId, log);
+    const url = `http://localhost:${app.port}`;
+    const entry: RunningApp = { ...app, url, env, process: child, stop: () => stopChild(child) };
+    running.push(entry);
+    await waitFor(`${url}/api/health`, child, 60_000);
+    return entry;
+  };
+
   try {
     for (const app of apps) {
-      const url = `http://localhost:${app.port}`;
-      const child = spawn(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "start", "-p", String(app.port), "-H", "127.0.0.1"], {
-        cwd: root,
-        stdio: ["ignore", "pipe", "pipe"],
-        env: {
-          ...process.env,
-          NODE_ENV: "production",
-          NEXT_TELEMETRY_DISABLED: "1",
-          AUTH_SECRET: randomBytes(32).toString("base64url"),
-          AUTH_URL: url,
-          OIDC_ISSUER: idp.issuer,
-          OIDC_CLIENT_ID: app.clientId,
-          OIDC_CLIENT_SECRET: app.clientSecret,
-          UPSTASH_REDIS_REST_URL: gateway.url,
-          UPSTASH_REDIS_REST_TOKEN: gatewayToken,
-          LOCKSTEP_KEY_PREFIX: keyPrefix,
-          APP_ID: app.appId,
-          APP_NAME: app.name,
-          ...options.env,
-          ...app.env,
-        },
+      await launch(app, {
+        AUTH_SECRET: randomBytes(32).toString("base64url"),
+        AUTH_URL: `http://localhost:${app.port}`,
+        OIDC_ISSUER: idp.issuer,
+        OIDC_CLIENT_ID: app.clientId,
+        OIDC_CLIENT_SECRET: app.clientSecret,
+        UPSTASH_REDIS_REST_URL: gateway.url,
+        UPSTASH_REDIS_REST_TOKEN: gatewayToken,
+        LOCKSTEP_KEY_PREFIX: keyPrefix,
+        APP_ID: app.appId,
+        APP_NAME: app.name,
+        ...options.env,
+        ...app.env,
       });
-      pipeLines(child, app.appId, log);
-      const entry: RunningApp = { ...app, url, process: child, stop: () => stopChild(child) };
-      running.push(entry);
-      await waitFor(`${url}/api/health`, child, 60_000);
     }
   } catch (error) {
     await stopAll();
@@ -168,6 +172,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     gatewayToken,
     keyPrefix,
     apps: running,
+    async addInstance(app) {
+      return launch({ ...app, port: await freePort() }, app.env ?? {});
+    },
     async stopGateway() {
       await gateway.close();
     },

@@ -1,46 +1,109 @@
 import { redirect } from "next/navigation";
 import { getConfig } from "@/lib/config";
+import { getContext } from "@/lib/context";
 import { currentSessionFromCookies } from "@/lib/session/server-component";
-import { publicView } from "@/lib/session/record";
-import { buttonClass, Card, Header } from "../components";
+import { buttonClass, Card, Header, secondaryButtonClass, Time } from "../components";
+import { SessionWatcher } from "./session-watcher";
 
 export const dynamic = "force-dynamic";
 
+const activityText: Record<string, string> = {
+  signed_in: "Signed in",
+  token_refreshed: "Access token refreshed on the server",
+  ended: "Session ended",
+};
+
+const short = (id: string) => `${id.slice(0, 8)}…`;
+
 export default async function Account() {
-  const { APP_NAME } = getConfig();
+  const { APP_NAME, APP_ID } = getConfig();
   const current = await currentSessionFromCookies();
   if (current.state === "none") redirect("/");
   if (current.state === "ended") redirect(`/signed-out?reason=${current.reason}`);
-  const view = publicView(current.id, current.record);
-  const rows: [string, string][] = [
-    ["Name", view.user.name ?? "—"],
-    ["Email", view.user.email ?? "—"],
-    ["Subject", view.user.sub],
-    ["Session started", view.session.createdAt],
-    ["Session expires", view.session.expiresAt],
-    ["Identity provider", view.session.idp.iss],
-    ["IdP session", view.session.idp.sid ?? "—"],
+  const { id, record } = current;
+  const { store } = getContext();
+  const [sessions, activity] = await Promise.all([store.listForSubject(record.iss, record.sub), store.activity(record.iss, record.sub)]);
+
+  const details: [string, React.ReactNode][] = [
+    ["Name", record.claims.name ?? "—"],
+    ["Email", record.claims.email ?? "—"],
+    ["Subject", record.sub],
+    ["Session", short(id)],
+    ["Started", <Time key="c" ms={record.createdAt} />],
+    ["Expires", <Time key="e" ms={record.expiresAt} />],
+    ["Identity provider", record.iss],
+    ["IdP session", record.sid ?? "—"],
   ];
+
   return (
     <>
-      <Header appName={APP_NAME} />
-      <Card title="You are signed in">
+      <SessionWatcher appId={APP_ID} sessionId={id} />
+      <Header appName={APP_NAME}>
+        <span className="rounded-full bg-green-100 px-3 py-1 text-xs font-semibold text-green-800" data-testid="signed-in">
+          Signed in as {record.claims.name ?? record.sub}
+        </span>
+      </Header>
+
+      <Card title="This session">
         <dl className="grid grid-cols-[max-content_1fr] gap-x-4 gap-y-2 text-sm">
-          {rows.map(([label, value]) => (
+          {details.map(([label, value]) => (
             <div key={label} className="contents">
               <dt className="font-medium text-slate-600">{label}</dt>
-              <dd className="break-all font-mono text-slate-900" data-field={label}>
-                {value}
-              </dd>
+              <dd className="break-all text-slate-900">{value}</dd>
             </div>
           ))}
         </dl>
       </Card>
-      <form method="post" action="/api/logout">
-        <button type="submit" className={buttonClass}>
-          Sign out
-        </button>
-      </form>
+
+      <Card title={`Your sessions at ${APP_NAME}`}>
+        <ul className="divide-y divide-slate-100 text-sm" aria-label="Active sessions">
+          {sessions.map((s) => (
+            <li key={s.id} className="flex items-center justify-between gap-3 py-2">
+              <span>
+                <span className="font-mono">{short(s.id)}</span> started <Time ms={s.record.createdAt} />
+                {s.id === id && <span className="ml-2 rounded bg-slate-100 px-2 py-0.5 text-xs font-semibold">this device</span>}
+              </span>
+              {s.id !== id && (
+                <form method="post" action="/api/sessions/end">
+                  <input type="hidden" name="id" value={s.id} />
+                  <button type="submit" className={secondaryButtonClass} aria-label={`Sign out session ${short(s.id)}`}>
+                    Sign out this device
+                  </button>
+                </form>
+              )}
+            </li>
+          ))}
+        </ul>
+      </Card>
+
+      <Card title="Activity">
+        {activity.length === 0 ? (
+          <p className="text-sm text-slate-600">Nothing yet.</p>
+        ) : (
+          <ol className="space-y-1 text-sm" aria-label="Recent activity">
+            {activity.map((entry, i) => (
+              <li key={`${entry.at}-${i}`}>
+                <Time ms={entry.at} /> · {activityText[entry.kind] ?? entry.kind}
+                {entry.reason ? ` (${entry.reason.replaceAll("_", " ")})` : ""} · session <span className="font-mono">{short(entry.session)}</span>
+              </li>
+            ))}
+          </ol>
+        )}
+      </Card>
+
+      <div className="flex flex-wrap gap-3">
+        <form method="post" action="/api/logout" data-signout="this">
+          <button type="submit" className={buttonClass}>
+            Sign out
+          </button>
+        </form>
+        <form method="post" action="/api/logout" data-signout="this">
+          <input type="hidden" name="scope" value="everywhere" />
+          <button type="submit" className={secondaryButtonClass}>
+            Sign out everywhere
+          </button>
+        </form>
+      </div>
     </>
   );
 }

@@ -10,7 +10,10 @@ const messages: Record<string, { title: string; body: string }> = {
     title: "You signed out here",
     body: "Your session in this app has ended. We could not confirm the sign-out at your identity provider, so you may still be signed in there.",
   },
-  revoked: { title: "Your session was ended", body: "Your identity provider ended this session (for example, you signed out elsewhere, or an administrator ended it)." },
+  revoked: { title: "Your session was ended", body: "Your identity provider ended this session (for example, you signed out in another app, or an administrator ended it)." },
+  frontchannel_logout: { title: "You were signed out", body: "Your identity provider signed you out of this app (front-channel logout)." },
+  idp_session_changed: { title: "Your sign-in changed", body: "Your session at your identity provider ended or changed, so this app signed you out." },
+  ended_elsewhere: { title: "Signed out from another device", body: "This session was ended from another of your sessions." },
   expired: { title: "Your session expired", body: "Sessions last a limited time. Sign in again to continue." },
   refresh_failed: { title: "Your session could not be renewed", body: "Your identity provider no longer accepts this session. Sign in again to continue." },
 };

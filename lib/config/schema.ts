@@ -31,6 +31,8 @@ export const configSchema = z
   OIDC_ID_TOKEN_ENCRYPTED_RESPONSE_ENC: z.string().default("A128CBC-HS256"),
   /** Registered as backchannel_logout_session_required: logout tokens without `sid` are refused (BCL-02). */
   BCL_SESSION_REQUIRED: bool.default(false),
+  /** Registered as frontchannel_logout_session_required: front-channel requests without iss and sid are ignored (FCL-04). */
+  FCL_SESSION_REQUIRED: bool.default(true),
   /** Clock leeway for logout tokens' iat and exp, in seconds. */
   BCL_CLOCK_LEEWAY_SECONDS: z.coerce.number().int().min(0).max(300).default(60),
   /** Logout tokens issued longer ago than this are refused, in seconds. */
@@ -50,6 +52,13 @@ export const configSchema = z
     .regex(/^[a-z0-9-]{1,32}$/, "lowercase letters, digits and - only")
     .default("lockstep"),
   APP_NAME: z.string().min(1).max(60).default("Lockstep"),
+  /** How often each server instance reads the ended-sessions feed for its open tabs. */
+  LIVE_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(10_000).default(250),
+  /** Accent colour of the UI (a CSS colour), so that two apps side by side are told apart. */
+  APP_ACCENT: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/, "a #rrggbb colour")
+    .default("#4338ca"),
   /** Serves /bench/{raw,bare,guard} for `npm run bench`. Off in real deployments. */
   BENCH_ROUTES: bool.default(false),
   })

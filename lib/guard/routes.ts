@@ -22,9 +22,12 @@ export function isPublic(pathname: string): boolean {
 }
 
 /**
- * Passed through even with a stale cookie: sign-in (or a revoked user could never sign in again)
- * and logout (its handler ends whatever is left and always lands on the signed-out page).
+ * Passed through even with a stale cookie: sign-in (or a revoked user could never sign in again),
+ * logout (its handler ends whatever is left and always lands on the signed-out page), and the
+ * signal receivers (a front-channel iframe may carry the very cookie it comes to end).
  */
+const unguarded = ["/api/logout", "/api/backchannel-logout", "/api/frontchannel-logout"];
+
 export function isUnguarded(pathname: string): boolean {
-  return pathname.startsWith("/api/auth/") || pathname === "/api/logout";
+  return pathname.startsWith("/api/auth/") || pathname.startsWith("/api/ssf/") || unguarded.includes(pathname);
 }

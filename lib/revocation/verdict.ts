@@ -2,7 +2,20 @@ import type { Keys } from "@/lib/store/keys";
 import type { SessionHandle } from "@/lib/session/handle";
 
 /** Why a session is over. Shown to the user on the signed-out page; never more detail than this. */
-export const endReasons = ["logout", "revoked", "expired", "refresh_failed"] as const;
+export const endReasons = [
+  /** The user signed out in this app. */
+  "logout",
+  /** The IdP ended it (back-channel logout, an admin, or a revocation written to the list). */
+  "revoked",
+  /** The IdP ended it through front-channel logout. */
+  "frontchannel_logout",
+  /** The IdP's session changed or ended (Session Management's check_session_iframe). */
+  "idp_session_changed",
+  /** The user signed this device out from another one ("sign out this device" / "everywhere"). */
+  "ended_elsewhere",
+  "expired",
+  "refresh_failed",
+] as const;
 export type EndReason = (typeof endReasons)[number];
 
 export function isEndReason(value: unknown): value is EndReason {

@@ -85,6 +85,6 @@ async function refresh(
     idToken: result.id_token ?? record.idToken,
     scope: result.scope ?? record.scope,
   };
-  if (!(await deps.store.update(sessionId, updated))) throw new SessionEndedError("The session ended during refresh.");
+  if (!(await deps.store.update(sessionId, updated, "token_refreshed"))) throw new SessionEndedError("The session ended during refresh.");
   return updated.accessToken!;
 }

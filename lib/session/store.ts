@@ -2,6 +2,7 @@ import type { Redis } from "@upstash/redis";
 import type { Keys } from "@/lib/store/keys";
 import { sessionRecordSchema, type SessionRecord } from "./record";
 import type { EndReason } from "@/lib/revocation/verdict";
+import { announceEnded, logActivity, type ActivityEntry } from "@/lib/live/feed";
 
 export function newSessionId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
@@ -23,8 +24,26 @@ export class SessionStore {
     tx.sadd(this.k.subjectSessions(record.iss, record.sub), id);
     tx.expire(this.k.subjectSessions(record.iss, record.sub), this.ttlSeconds);
     if (record.sid) tx.set(this.k.idpSession(record.iss, record.sid), id, { ex: this.ttlSeconds });
+    logActivity(tx, this.k, record.iss, record.sub, { at: record.createdAt, session: id, kind: "signed_in" }, this.ttlSeconds);
     await tx.exec();
     return id;
+  }
+
+  /** The user's recent activity at this app, newest first. */
+  async activity(iss: string, sub: string): Promise<ActivityEntry[]> {
+    const raw = await this.redis.lrange<string>(this.k.activityLog(iss, sub), 0, -1);
+    return raw.map((line) => JSON.parse(line) as ActivityEntry);
+  }
+
+  /** The user's live sessions at this app (ids and records). */
+  async listForSubject(iss: string, sub: string): Promise<{ id: string; record: SessionRecord }[]> {
+    const ids = await this.redis.smembers(this.k.subjectSessions(iss, sub));
+    const found: { id: string; record: SessionRecord }[] = [];
+    for (const id of ids) {
+      const record = await this.read(id);
+      if (record && record.iss === iss && record.sub === sub) found.push({ id, record });
+    }
+    return found.sort((a, b) => a.record.createdAt - b.record.createdAt);
   }
 
   async read(id: string): Promise<SessionRecord | null> {
@@ -34,14 +53,17 @@ export class SessionStore {
   }
 
   /** Replaces a record and keeps its TTL. A record that is gone stays gone. */
-  async update(id: string, record: SessionRecord): Promise<boolean> {
-    const ok = await this.redis.set(this.k.session(id), JSON.stringify(record), { keepTtl: true, xx: true });
+  async update(id: string, record: SessionRecord, activity?: ActivityEntry["kind"]): Promise<boolean> {
+    const tx = this.redis.multi();
+    tx.set(this.k.session(id), JSON.stringify(record), { keepTtl: true, xx: true });
+    if (activity) logActivity(tx, this.k, record.iss, record.sub, { at: Date.now(), session: id, kind: activity }, this.ttlSeconds);
+    const [ok] = await tx.exec<[string | null, ...unknown[]]>();
     return ok === "OK";
   }
 
   /**
-   * Ends one session: marks it revoked (with the reason the user will see) and deletes its tokens,
-   * atomically. Returns the record that was ended, if there was one.
+   * Ends one session: marks it revoked (with the reason the user will see), deletes its tokens and
+   * announces it to every instance's open tabs, atomically. Returns the record that was ended, if any.
    */
   async end(id: string, reason: EndReason): Promise<SessionRecord | null> {
     const record = await this.read(id);
@@ -51,7 +73,9 @@ export class SessionStore {
     if (record) {
       tx.srem(this.k.subjectSessions(record.iss, record.sub), id);
       if (record.sid) tx.del(this.k.idpSession(record.iss, record.sid));
+      logActivity(tx, this.k, record.iss, record.sub, { at: Date.now(), session: id, kind: "ended", reason }, this.ttlSeconds);
     }
+    announceEnded(tx, this.k, id, reason);
     await tx.exec();
     return record;
   }

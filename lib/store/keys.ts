@@ -20,6 +20,10 @@ export function keys(prefix: string) {
     revokedSubject: (iss: string, sub: string) => `${prefix}rev:sub:${part(iss)}|${part(sub)}`,
     /** Replay cache: this logout token (iss, jti) was acted on. */
     logoutTokenJti: (iss: string, jti: string) => `${prefix}jti:bcl:${part(iss)}|${part(jti)}`,
+    /** Live feed: sessions that just ended (a sorted set by time), read by each instance's tab hub. */
+    endedFeed: () => `${prefix}feed:ended`,
+    /** The recent events of one user's sessions (a capped list), shown on the dashboard. */
+    activityLog: (iss: string, sub: string) => `${prefix}log:${part(iss)}|${part(sub)}`,
     /** A short lock so that one request refreshes a session's tokens while others wait. */
     refreshLock: (sessionId: string) => `${prefix}lock:refresh:${sessionId}`,
   };

@@ -29,6 +29,8 @@ describe("guarded routes", () => {
   it("never blocks sign-in or logout for a stale cookie", () => {
     expect(isUnguarded("/api/auth/callback/oidc")).toBe(true);
     expect(isUnguarded("/api/logout")).toBe(true);
+    expect(isUnguarded("/api/frontchannel-logout")).toBe(true);
+    expect(isUnguarded("/api/backchannel-logout")).toBe(true);
     expect(isUnguarded("/api/session")).toBe(false);
   });
 });

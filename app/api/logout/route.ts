@@ -11,6 +11,7 @@ export const dynamic = "force-dynamic";
 /**
  * POST /api/logout: ends the local session, then sends the browser to the IdP's
  * end_session_endpoint (RP-Initiated Logout 1.0) with a state bound to this browser.
+ * With the form field `scope=everywhere`, the user's other sessions at this app end too.
  */
 export async function POST(request: Request): Promise<Response> {
   const { config, store, cookies } = getContext();
@@ -21,7 +22,14 @@ export async function POST(request: Request): Promise<Response> {
 
   const current = await currentSession(sessionCookie(request));
   const ended = current.state === "active" ? await store.end(current.id, "logout") : null;
-  if (current.state === "active") securityLog({ event: "logout.local", outcome: "ok", session: hashId(current.id) });
+  if (current.state === "active") {
+    const form = await request.formData().catch(() => undefined);
+    const everywhere = form?.get("scope") === "everywhere";
+    if (everywhere) {
+      for (const other of await store.listForSubject(current.record.iss, current.record.sub)) await store.end(other.id, "ended_elsewhere");
+    }
+    securityLog({ event: "logout.local", outcome: "ok", code: everywhere ? "everywhere" : "this_session", session: hashId(current.id) });
+  }
 
   const signedOut = new URL("/signed-out?reason=logout", config.AUTH_URL);
   const response = redirectTo(signedOut, clearCookie(cookies.session, cookies.secure));

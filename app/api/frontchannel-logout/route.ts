@@ -1,0 +1,61 @@
+import { getContext } from "@/lib/context";
+import { receiveFrontchannelLogout } from "@/lib/logout/frontchannel/receive";
+import { currentSession, sessionCookie } from "@/lib/session/current";
+import { hashId, securityLog } from "@/lib/log/security-log";
+
+export const dynamic = "force-dynamic";
+
+/**
+ * GET /api/frontchannel-logout?iss=…&sid=…: Front-Channel Logout 1.0. Always a small 200 page
+ * (FCL-08: no redirect, no CSRF token), no-store (FCL-05), frameable by the IdP's origin only
+ * (CSP frame-ancestors, and no X-Frame-Options). Its script tells this browser's other tabs.
+ */
+export async function GET(request: Request): Promise<Response> {
+  const ctx = getContext();
+  const url = new URL(request.url);
+  const iss = url.searchParams.get("iss");
+  const sid = url.searchParams.get("sid");
+  let status = 200;
+  let ended: string[] = [];
+  try {
+    const current = await currentSession(sessionCookie(request)).catch(() => undefined);
+    const outcome = await receiveFrontchannelLogout(
+      { iss, sid, cookieSessionId: current?.state === "active" ? current.id : undefined },
+      {
+        redis: ctx.redis,
+        keys: ctx.keys,
+        store: ctx.store,
+        ttlSeconds: ctx.config.SESSION_TTL_SECONDS,
+        issuer: ctx.config.OIDC_ISSUER,
+        sessionRequired: ctx.config.FCL_SESSION_REQUIRED,
+      },
+    );
+    if (outcome.result === "ended") ended = outcome.sessionIds;
+    securityLog({
+      event: "frontchannel_logout",
+      outcome: outcome.result === "ended" ? "ok" : "rejected",
+      code: outcome.result === "ended" ? "ended" : outcome.code,
+      iss: iss?.slice(0, 200),
+      sid: hashId(sid ?? undefined),
+      sessions_ended: ended.length,
+    });
+  } catch {
+    status = 503;
+    securityLog({ event: "frontchannel_logout", outcome: "error", code: "store_unavailable", sid: hashId(sid ?? undefined) });
+  }
+
+  const messages = JSON.stringify(ended.map((sessionId) => ({ type: "ended", sessionId, reason: "frontchannel_logout" }))).replaceAll("<", "\\u003c");
+  const html =
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Signed out</title></head><body>` +
+    `<p>${status === 200 ? "Signed out." : "Could not sign out right now."}</p>` +
+    `<script>(function(){try{var c=new BroadcastChannel(${JSON.stringify(`lockstep:${ctx.config.APP_ID}`)});` +
+    `${messages}.forEach(function(m){c.postMessage(m)});c.close()}catch(e){}})()</script></body></html>`;
+  return new Response(html, {
+    status,
+    headers: {
+      "Content-Type": "text/html; charset=utf-8",
+      "Cache-Control": "no-store",
+      "Content-Security-Policy": `frame-ancestors ${new URL(ctx.config.OIDC_ISSUER).origin}`,
+    },
+  });
+}

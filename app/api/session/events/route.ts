@@ -1,0 +1,70 @@
+import { currentSession, sessionCookie } from "@/lib/session/current";
+import { unauthorizedJson, unavailable } from "@/lib/guard/responses";
+import { getEndedSessionsHub } from "@/lib/live";
+
+export const dynamic = "force-dynamic";
+export const runtime = "nodejs";
+
+const HEARTBEAT_MS = 15_000;
+
+/**
+ * GET /api/session/events: server-sent events for the open tabs of a session. One event,
+ * `ended` with `{"reason":…}`, when the session ends anywhere (any instance, any signal), or when
+ * it expires; comments keep the connection alive. 401 when there is no live session.
+ */
+export async function GET(request: Request): Promise<Response> {
+  let current;
+  try {
+    current = await currentSession(sessionCookie(request));
+  } catch {
+    return unavailable(true);
+  }
+  if (current.state !== "active") return unauthorizedJson(current.state === "none" ? "no_session" : current.reason);
+  const { id, record } = current;
+  const cookie = sessionCookie(request);
+  const hub = getEndedSessionsHub();
+  const encoder = new TextEncoder();
+
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      let closed = false;
+      const cleanups: (() => void)[] = [];
+      const close = () => {
+        if (closed) return;
+        closed = true;
+        for (const cleanup of cleanups) cleanup();
+        try {
+          controller.close();
+        } catch {
+          // already closed by the client
+        }
+      };
+      const send = (text: string) => {
+        if (!closed) controller.enqueue(encoder.encode(text));
+      };
+      const ended = (reason: string) => {
+        send(`event: ended\ndata: ${JSON.stringify({ reason })}\n\n`);
+        close();
+      };
+
+      send(`retry: 1000\nevent: ready\ndata: ${JSON.stringify({ expiresAt: record.expiresAt })}\n\n`);
+      cleanups.push(hub.subscribe(id, (event) => ended(event.reason)));
+      const heartbeat = setInterval(() => send(": keep-alive\n\n"), HEARTBEAT_MS);
+      cleanups.push(() => clearInterval(heartbeat));
+      const expiry = setTimeout(() => ended("expired"), Math.max(0, record.expiresAt - Date.now()));
+      cleanups.push(() => clearTimeout(expiry));
+      request.signal.addEventListener("abort", close);
+
+      // The session may have ended between the check above and the subscription.
+      void currentSession(cookie)
+        .then((again) => {
+          if (again.state === "ended") ended(again.reason);
+        })
+        .catch(() => {});
+    },
+  });
+
+  return new Response(stream, {
+    headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Accel-Buffering": "no" },
+  });
+}

@@ -1,0 +1,27 @@
+import { getContext } from "@/lib/context";
+import { currentSession, sessionCookie } from "@/lib/session/current";
+import { isSameOriginRequest } from "@/lib/http/same-origin";
+import { redirectTo, unauthorizedJson } from "@/lib/guard/responses";
+import { hashId, securityLog } from "@/lib/log/security-log";
+
+export const dynamic = "force-dynamic";
+
+/**
+ * POST /api/sessions/end (form field `id`): "sign out this device" for another session of the
+ * signed-in user at this app. Same-origin only; a session of anyone else is never touched.
+ */
+export async function POST(request: Request): Promise<Response> {
+  const { config, store } = getContext();
+  if (!isSameOriginRequest(request, config.AUTH_URL)) {
+    return Response.json({ error: "forbidden", error_description: "Cross-site requests are refused." }, { status: 403 });
+  }
+  const current = await currentSession(sessionCookie(request));
+  if (current.state !== "active") return unauthorizedJson(current.state === "none" ? "no_session" : current.reason);
+  const id = (await request.formData().catch(() => undefined))?.get("id");
+  const mine = await store.listForSubject(current.record.iss, current.record.sub);
+  const target = typeof id === "string" ? mine.find((s) => s.id === id && s.id !== current.id) : undefined;
+  if (!target) return Response.json({ error: "not_found", error_description: "No such session of yours." }, { status: 404 });
+  await store.end(target.id, "ended_elsewhere");
+  securityLog({ event: "session.ended_by_user", outcome: "ok", session: hashId(target.id), by: hashId(current.id) });
+  return redirectTo(new URL("/account", config.AUTH_URL));
+}

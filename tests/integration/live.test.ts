@@ -1,0 +1,161 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HttpSession } from "../support/http-client";
+import { bank, sessionOf, signIn, startTestStack } from "../support/lockstep";
+import type { RunningApp, Stack } from "../../scripts/stack";
+
+/**
+ * Front-Channel Logout 1.0 and the live feed to open tabs (server-sent events), over HTTP against
+ * the built app; the same in real browser tabs is in tests/e2e.
+ */
+let stack: Stack;
+let app: string;
+let second: RunningApp;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  app = stack.apps[0]!.url;
+  second = await stack.addInstance(stack.apps[0]!);
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+type SessionJson = { user: { sub: string }; session: { id: string; idp: { sid: string } } };
+
+async function signedIn() {
+  const browser = new HttpSession();
+  await signIn(browser, app, "alice", "alice-password");
+  const session = (await (await sessionOf(browser, app)).json()) as SessionJson;
+  return { browser, session };
+}
+
+function frontchannel(query: Record<string, string>, browser?: HttpSession) {
+  const url = `${app}/api/frontchannel-logout?${new URLSearchParams(query)}`;
+  return browser ? browser.fetch(url) : fetch(url);
+}
+
+describe("Front-Channel Logout 1.0 (FCL)", () => {
+  it("ends the session named by iss and sid on the server, with no cookie (FCL-02, FCL-08)", async () => {
+    const { browser, session } = await signedIn();
+    const response = await frontchannel({ iss: stack.issuer, sid: session.session.idp.sid });
+    expect(response.status).toBe(200);
+    const refused = await sessionOf(browser, app);
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toEqual({ error: "unauthorized", reason: "frontchannel_logout" });
+  });
+
+  it("answers a small no-store page frameable by the IdP's origin only (FCL-05, FCL-08)", async () => {
+    const { session } = await signedIn();
+    const response = await frontchannel({ iss: stack.issuer, sid: session.session.idp.sid });
+    expect(response.headers.get("content-type")).toContain("text/html");
+    expect(response.headers.get("cache-control")).toBe("no-store");
+    expect(response.headers.get("content-security-policy")).toBe(`frame-ancestors ${new URL(stack.issuer).origin}`);
+    expect(response.headers.get("x-frame-options")).toBeNull();
+    expect((await response.text()).length).toBeLessThan(2000);
+  });
+
+  it("counts an already ended session as success, even with its stale cookie in the iframe (FCL-02)", async () => {
+    const { browser, session } = await signedIn();
+    await frontchannel({ iss: stack.issuer, sid: session.session.idp.sid });
+    const again = await frontchannel({ iss: stack.issuer, sid: session.session.idp.sid }, browser);
+    expect(again.status).toBe(200);
+  });
+
+  const ignored: [string, (s: SessionJson) => Record<string, string>][] = [
+    ["only iss (FCL-03: both or neither)", () => ({ iss: stack.issuer })],
+    ["only sid (FCL-03: both or neither)", (s) => ({ sid: s.session.idp.sid })],
+    ["neither, with frontchannel_logout_session_required (FCL-04)", () => ({})],
+    ["another issuer (FCL-03: mismatch)", (s) => ({ iss: `${stack.issuer}/other`, sid: s.session.idp.sid })],
+    ["an unknown sid (FCL-03: mismatch)", () => ({ iss: stack.issuer, sid: randomUUID() })],
+  ];
+  for (const [name, query] of ignored) {
+    it(`ignores a request with ${name}: 200, and the session goes on`, async () => {
+      const { browser, session } = await signedIn();
+      const response = await frontchannel(query(session), browser);
+      expect(response.status).toBe(200);
+      expect((await sessionOf(browser, app)).status).toBe(200);
+    });
+  }
+});
+
+/** Reads server-sent events until one named `ended` arrives (or the time runs out). */
+async function nextEnded(response: Response, timeoutMs: number): Promise<{ reason: string; afterMs: number } | undefined> {
+  const started = Date.now();
+  const reader = response.body!.getReader();
+  const timer = setTimeout(() => void reader.cancel(), timeoutMs);
+  let buffer = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return undefined;
+      buffer += new TextDecoder().decode(value);
+      const match = /event: ended\ndata: (.*)\n\n/.exec(buffer);
+      if (match) return { ...(JSON.parse(match[1]!) as { reason: string }), afterMs: Date.now() - started };
+    }
+  } finally {
+    clearTimeout(timer);
+    await reader.cancel().catch(() => {});
+  }
+}
+
+describe("live tabs: the server's event stream", () => {
+  it("refuses a stream without a live session", async () => {
+    expect((await fetch(`${app}/api/session/events`)).status).toBe(401);
+  });
+
+  it("tells every open stream, on every instance behind the same Redis, within a second, with the reason", async () => {
+    const { browser, session } = await signedIn();
+    const streams = await Promise.all([app, second.url, second.url].map((base) => browser.fetch(`${base}/api/session/events`)));
+    for (const s of streams) {
+      expect(s.status).toBe(200);
+      expect(s.headers.get("content-type")).toBe("text/event-stream");
+    }
+    const waiting = streams.map((s) => nextEnded(s, 3000));
+    const token = await stack.idp.sign({
+      iss: stack.issuer,
+      aud: bank.clientId,
+      sub: session.user.sub,
+      sid: session.session.idp.sid,
+      jti: randomUUID(),
+      iat: Math.floor(Date.now() / 1000),
+      exp: Math.floor(Date.now() / 1000) + 120,
+      events: { "http://schemas.openid.net/event/backchannel-logout": {} },
+    });
+    const t0 = Date.now();
+    expect((await fetch(`${app}/api/backchannel-logout`, { method: "POST", body: new URLSearchParams({ logout_token: token }) })).status).toBe(200);
+    const results = await Promise.all(waiting);
+    for (const result of results) {
+      expect(result?.reason).toBe("revoked");
+    }
+    expect(Date.now() - t0).toBeLessThan(1500);
+  });
+
+  it("tells a tab when this session is ended from another of the user's sessions", async () => {
+    const mine = await signedIn();
+    const other = await signedIn();
+    const stream = await other.browser.fetch(`${app}/api/session/events`);
+    const waiting = nextEnded(stream, 3000);
+    const end = await mine.browser.fetch(`${app}/api/sessions/end`, {
+      method: "POST",
+      headers: { origin: app },
+      body: new URLSearchParams({ id: other.session.session.id }),
+    });
+    expect(end.status).toBe(303);
+    expect((await waiting)?.reason).toBe("ended_elsewhere");
+  });
+
+  it("never lets one user end another user's session", async () => {
+    const alice = await signedIn();
+    const bob = new HttpSession();
+    await signIn(bob, app, "bob", "bob-password");
+    const response = await bob.fetch(`${app}/api/sessions/end`, {
+      method: "POST",
+      headers: { origin: app },
+      body: new URLSearchParams({ id: alice.session.session.id }),
+    });
+    expect(response.status).toBe(404);
+    expect((await sessionOf(alice.browser, app)).status).toBe(200);
+  });
+});
