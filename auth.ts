@@ -2,6 +2,7 @@ import NextAuth, { type NextAuthConfig } from "next-auth";
 import { getContext } from "@/lib/context";
 import { openHandle, sealHandle, sessionHandleSchema, type SessionHandle } from "@/lib/session/handle";
 import { hashId, securityLog } from "@/lib/log/security-log";
+import { signInContext } from "@/lib/session-management/sign-in-context";
 
 /**
  * Auth.js runs the sign-in (code flow with PKCE, state and nonce). On success the tokens go to
@@ -78,6 +79,7 @@ function authConfig(): NextAuthConfig {
           accessTokenExpiresAt: account.expires_at ? account.expires_at * 1000 : undefined,
           refreshToken: account.refresh_token,
           scope: account.scope,
+          sessionState: signInContext.getStore()?.sessionState,
         });
         securityLog({ event: "session.created", outcome: "ok", session: hashId(lsid), sub: hashId(profile.sub), sid: hashId(sid) });
         const handle: SessionHandle = { lsid, iss: profile.iss, sub: profile.sub, sid, createdAt: now };

@@ -4,6 +4,8 @@ import { getContext } from "@/lib/context";
 import { currentSessionFromCookies } from "@/lib/session/server-component";
 import { buttonClass, Card, Header, secondaryButtonClass, Time } from "../components";
 import { SessionWatcher } from "./session-watcher";
+import { SessionIframe } from "./session-iframe";
+import { getIdpMetadata } from "@/lib/oidc/client";
 
 export const dynamic = "force-dynamic";
 
@@ -16,13 +18,19 @@ const activityText: Record<string, string> = {
 const short = (id: string) => `${id.slice(0, 8)}…`;
 
 export default async function Account() {
-  const { APP_NAME, APP_ID } = getConfig();
+  const { APP_NAME, APP_ID, OIDC_CLIENT_ID, SESSION_CHECK_INTERVAL_MS } = getConfig();
   const current = await currentSessionFromCookies();
   if (current.state === "none") redirect("/");
   if (current.state === "ended") redirect(`/signed-out?reason=${current.reason}`);
   const { id, record } = current;
   const { store } = getContext();
-  const [sessions, activity] = await Promise.all([store.listForSubject(record.iss, record.sub), store.activity(record.iss, record.sub)]);
+  const [sessions, activity, metadata] = await Promise.all([
+    store.listForSubject(record.iss, record.sub),
+    store.activity(record.iss, record.sub),
+    getIdpMetadata().catch(() => undefined),
+  ]);
+  // SM-02: only when the IdP advertises a check_session_iframe and gave this session a session_state.
+  const checkSessionIframe = typeof metadata?.check_session_iframe === "string" ? metadata.check_session_iframe : undefined;
 
   const details: [string, React.ReactNode][] = [
     ["Name", record.claims.name ?? "—"],
@@ -38,6 +46,14 @@ export default async function Account() {
   return (
     <>
       <SessionWatcher appId={APP_ID} sessionId={id} />
+      {checkSessionIframe && record.sessionState && (
+        <SessionIframe
+          checkSessionIframe={checkSessionIframe}
+          clientId={OIDC_CLIENT_ID}
+          sessionState={record.sessionState}
+          intervalMs={SESSION_CHECK_INTERVAL_MS}
+        />
+      )}
       <Header appName={APP_NAME}>
         <span className="rounded-full bg-green-100 px-3 py-1 text-xs font-semibold text-green-800" data-testid="signed-in">
           Signed in as {record.claims.name ?? record.sub}

@@ -52,6 +52,8 @@ export const configSchema = z
     .regex(/^[a-z0-9-]{1,32}$/, "lowercase letters, digits and - only")
     .default("lockstep"),
   APP_NAME: z.string().min(1).max(60).default("Lockstep"),
+  /** How often a tab asks the IdP's check_session_iframe whether the IdP session changed (SM-04). */
+  SESSION_CHECK_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(3_000),
   /** How often each server instance reads the ended-sessions feed for its open tabs. */
   LIVE_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(10_000).default(250),
   /** Accent colour of the UI (a CSS colour), so that two apps side by side are told apart. */

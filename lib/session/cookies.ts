@@ -14,5 +14,6 @@ export function cookieNames(appId: string, appUrl: string) {
     state: secureName(`${appId}.state`),
     nonce: secureName(`${appId}.nonce`),
     logoutState: secureName(`${appId}.logout-state`),
+    sessionCheck: secureName(`${appId}.session-check`),
   };
 }

@@ -42,21 +42,28 @@ function deriveKey(secret: string, salt: string): Promise<CryptoKey> {
   return key;
 }
 
-export async function sealHandle(handle: SessionHandle, secret: string, salt: string, maxAgeSeconds: number): Promise<string> {
+/** Encrypts a small JSON payload for a cookie, bound to the cookie's name (the salt). */
+export async function seal(payload: Record<string, unknown>, secret: string, salt: string, maxAgeSeconds: number): Promise<string> {
   const key = await deriveKey(secret, salt);
-  return new EncryptJWT({ ...sessionHandleSchema.parse(handle) })
+  return new EncryptJWT(payload)
     .setProtectedHeader({ alg: "dir", enc: "A256GCM" })
     .setIssuedAt()
     .setExpirationTime(Math.floor(Date.now() / 1000) + maxAgeSeconds)
     .encrypt(key);
 }
 
+/** Opens what `seal` made with the same secret and name. Throws if it was altered, sealed elsewhere, or expired. */
+export async function unseal(sealed: string, secret: string, salt: string): Promise<Record<string, unknown>> {
+  const key = await deriveKey(secret, salt);
+  const { payload } = await jwtDecrypt(sealed, key, { keyManagementAlgorithms: ["dir"], contentEncryptionAlgorithms: ["A256GCM"] });
+  return payload;
+}
+
+export function sealHandle(handle: SessionHandle, secret: string, salt: string, maxAgeSeconds: number): Promise<string> {
+  return seal({ ...sessionHandleSchema.parse(handle) }, secret, salt, maxAgeSeconds);
+}
+
 /** Opens a sealed handle. Throws on anything that is not a valid, unexpired handle of ours. */
 export async function openHandle(sealed: string, secret: string, salt: string): Promise<SessionHandle> {
-  const key = await deriveKey(secret, salt);
-  const { payload } = await jwtDecrypt(sealed, key, {
-    keyManagementAlgorithms: ["dir"],
-    contentEncryptionAlgorithms: ["A256GCM"],
-  });
-  return sessionHandleSchema.parse(payload);
+  return sessionHandleSchema.parse(await unseal(sealed, secret, salt));
 }

@@ -13,6 +13,8 @@ export const sessionRecordSchema = z.object({
   accessTokenExpiresAt: z.number().optional(),
   refreshToken: z.string().optional(),
   scope: z.string().optional(),
+  /** Session Management 1.0: the OP's session_state from the last authentication response (SM-01). */
+  sessionState: z.string().optional(),
 });
 
 export type SessionRecord = z.infer<typeof sessionRecordSchema>;

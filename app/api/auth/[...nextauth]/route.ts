@@ -1,3 +1,10 @@
+import type { NextRequest } from "next/server";
 import { handlers } from "@/auth";
+import { signInContext } from "@/lib/session-management/sign-in-context";
 
-export const { GET, POST } = handlers;
+export const { POST } = handlers;
+
+export function GET(request: NextRequest): Promise<Response> {
+  const sessionState = request.nextUrl.searchParams.get("session_state") ?? undefined;
+  return signInContext.run({ sessionState }, () => handlers.GET(request));
+}

@@ -1,0 +1,93 @@
+"use client";
+
+import { useEffect, useRef } from "react";
+
+type CheckResult = { type: "lockstep:session-check"; result: "same" | "ended" | "error"; sessionState?: string; code?: string };
+
+const MAX_INTERVAL_MS = 60_000;
+
+/**
+ * Session Management 1.0, RP side. Posts `client_id + " " + session_state` to the IdP's
+ * check_session_iframe at an interval (SM-04) and accepts answers only from the IdP's exact origin
+ * (SM-05). "changed": stop, and re-check silently with prompt=none (SM-06); "error": stop for good,
+ * never re-authenticate. When the IdP keeps saying "changed" but the re-check finds the same user
+ * (third-party cookies blocked, SM-09), back off, doubling the interval up to a minute.
+ */
+export function SessionIframe(props: { checkSessionIframe: string; clientId: string; sessionState: string; intervalMs: number }) {
+  const opFrame = useRef<HTMLIFrameElement>(null);
+
+  useEffect(() => {
+    const opOrigin = new URL(props.checkSessionIframe).origin;
+    let sessionState = props.sessionState;
+    let interval = props.intervalMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let checking: HTMLIFrameElement | undefined;
+    let stopped = false;
+    // Whether the OP said "unchanged" since the last re-check: if not, its "changed" is not to be trusted.
+    let sawUnchanged = false;
+
+    const schedule = () => {
+      if (stopped) return;
+      clearTimeout(timer);
+      timer = setTimeout(ask, interval);
+    };
+    const ask = () => {
+      opFrame.current?.contentWindow?.postMessage(`${props.clientId} ${sessionState}`, opOrigin);
+      schedule();
+    };
+    const recheck = () => {
+      clearTimeout(timer);
+      checking?.remove();
+      checking = document.createElement("iframe");
+      checking.hidden = true;
+      checking.title = "Silent session re-check";
+      checking.src = "/api/session/check";
+      document.body.appendChild(checking);
+    };
+
+    const onMessage = (event: MessageEvent) => {
+      if (event.origin === opOrigin && event.source === opFrame.current?.contentWindow) {
+        if (event.data === "unchanged") {
+          sawUnchanged = true;
+          return;
+        }
+        if (event.data === "changed") return recheck();
+        if (event.data === "error") {
+          stopped = true;
+          clearTimeout(timer);
+        }
+        return;
+      }
+      if (event.origin === window.location.origin && event.source === checking?.contentWindow) {
+        const data = event.data as CheckResult;
+        if (data?.type !== "lockstep:session-check") return;
+        checking?.remove();
+        checking = undefined;
+        if (data.result === "ended") {
+          window.location.replace("/signed-out?reason=idp_session_changed");
+          return;
+        }
+        if (data.result === "same" && data.sessionState) sessionState = data.sessionState;
+        // The same user after "changed", with no "unchanged" in between (third-party cookies
+        // blocked?), or a failed check: ask less often. Otherwise back to the normal pace.
+        interval = data.result === "same" && sawUnchanged ? props.intervalMs : Math.min(interval * 2, MAX_INTERVAL_MS);
+        sawUnchanged = false;
+        schedule();
+      }
+    };
+
+    window.addEventListener("message", onMessage);
+    const frame = opFrame.current;
+    const start = () => schedule();
+    frame?.addEventListener("load", start);
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+      checking?.remove();
+      window.removeEventListener("message", onMessage);
+      frame?.removeEventListener("load", start);
+    };
+  }, [props.checkSessionIframe, props.clientId, props.sessionState, props.intervalMs]);
+
+  return <iframe ref={opFrame} id="op" src={props.checkSessionIframe} title="Identity provider session check" hidden />;
+}

@@ -1,0 +1,35 @@
+import { getContext } from "@/lib/context";
+import { finishRecheck, SESSION_CHECK_CALLBACK_PATH } from "@/lib/session-management/recheck";
+import { securityLog } from "@/lib/log/security-log";
+
+export const dynamic = "force-dynamic";
+
+/**
+ * GET /api/session/check/callback: the IdP's answer to the silent re-check, in the hidden iframe.
+ * Answers a tiny page that tells the parent tab (same origin only) what came of it.
+ */
+export async function GET(request: Request): Promise<Response> {
+  const { cookies } = getContext();
+  const sealed = request.headers
+    .get("cookie")
+    ?.split(";")
+    .map((c) => c.trim())
+    .find((c) => c.startsWith(`${cookies.sessionCheck}=`))
+    ?.slice(cookies.sessionCheck.length + 1);
+  const outcome = await finishRecheck(new URL(request.url), sealed).catch(() => ({ result: "error" as const, code: "internal_error" }));
+  securityLog({
+    event: "session_management.recheck",
+    outcome: outcome.result === "error" ? "error" : "ok",
+    code: outcome.result === "error" ? outcome.code : outcome.result,
+  });
+  const message = JSON.stringify({ type: "lockstep:session-check", ...outcome }).replaceAll("<", "\\u003c");
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Session check</title></head><body><script>parent.postMessage(${message}, location.origin)</script></body></html>`;
+  return new Response(html, {
+    headers: {
+      "Content-Type": "text/html; charset=utf-8",
+      "Cache-Control": "no-store",
+      "Content-Security-Policy": "frame-ancestors 'self'",
+      "Set-Cookie": `${cookies.sessionCheck}=; Path=${SESSION_CHECK_CALLBACK_PATH}; Max-Age=0; HttpOnly; SameSite=Lax${cookies.secure ? "; Secure" : ""}`,
+    },
+  });
+}

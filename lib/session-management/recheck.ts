@@ -1,0 +1,100 @@
+import * as oauth from "oauth4webapi";
+import { z } from "zod";
+import { getContext } from "@/lib/context";
+import { getIdpMetadata, getOidcClient } from "@/lib/oidc/client";
+import { seal, unseal } from "@/lib/session/handle";
+import type { SessionRecord } from "@/lib/session/record";
+
+/** Registered at the IdP as a second redirect_uri: where the silent re-check comes back. */
+export const SESSION_CHECK_CALLBACK_PATH = "/api/session/check/callback";
+
+const pendingSchema = z.object({ state: z.string(), nonce: z.string(), verifier: z.string(), lsid: z.string() });
+
+/**
+ * SM-06: after the OP iframe said "changed", re-authenticate with prompt=none and id_token_hint in
+ * a hidden iframe. Returns the IdP URL to go to and the sealed cookie that binds the answer to
+ * this browser and this session (state, nonce, PKCE verifier).
+ */
+export async function startRecheck(sessionId: string, record: SessionRecord): Promise<{ url: URL; cookie: string }> {
+  const { config, cookies } = getContext();
+  const as = await getIdpMetadata();
+  if (!as.authorization_endpoint) throw new Error("The IdP has no authorization_endpoint.");
+  const pending = {
+    state: oauth.generateRandomState(),
+    nonce: oauth.generateRandomNonce(),
+    verifier: oauth.generateRandomCodeVerifier(),
+    lsid: sessionId,
+  };
+  const url = new URL(as.authorization_endpoint);
+  url.searchParams.set("client_id", config.OIDC_CLIENT_ID);
+  url.searchParams.set("redirect_uri", new URL(SESSION_CHECK_CALLBACK_PATH, config.AUTH_URL).toString());
+  url.searchParams.set("response_type", "code");
+  url.searchParams.set("scope", "openid");
+  url.searchParams.set("prompt", "none");
+  url.searchParams.set("id_token_hint", record.idToken);
+  url.searchParams.set("state", pending.state);
+  url.searchParams.set("nonce", pending.nonce);
+  url.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(pending.verifier));
+  url.searchParams.set("code_challenge_method", "S256");
+  const sealed = await seal(pending, config.AUTH_SECRET, cookies.sessionCheck, 120);
+  const cookie = `${cookies.sessionCheck}=${sealed}; Path=${SESSION_CHECK_CALLBACK_PATH}; Max-Age=120; HttpOnly; SameSite=Lax${cookies.secure ? "; Secure" : ""}`;
+  return { url, cookie };
+}
+
+export type RecheckResult =
+  | { result: "same"; sessionState?: string }
+  | { result: "ended" }
+  /** Not a verdict on the session (bad state, IdP trouble): never a logout, never a retry loop. */
+  | { result: "error"; code: string };
+
+/**
+ * SM-07: the prompt=none answer. An ID token for the same user keeps the session (and its new
+ * session_state); no ID token (login_required and the like) or another user ends it.
+ */
+export async function finishRecheck(callbackUrl: URL, sealedPending: string | undefined): Promise<RecheckResult> {
+  const { config, cookies, store } = getContext();
+  if (!sealedPending) return { result: "error", code: "no_pending_check" };
+  let pending: z.infer<typeof pendingSchema>;
+  try {
+    pending = pendingSchema.parse(await unseal(sealedPending, config.AUTH_SECRET, cookies.sessionCheck));
+  } catch {
+    return { result: "error", code: "bad_pending_check" };
+  }
+  const record = await store.read(pending.lsid);
+  if (!record) return { result: "ended" };
+
+  const as = await getIdpMetadata();
+  const { client, clientAuth, options } = getOidcClient();
+  let params: URLSearchParams;
+  try {
+    params = oauth.validateAuthResponse(as, client, callbackUrl, pending.state);
+  } catch (error) {
+    if (error instanceof oauth.AuthorizationResponseError) {
+      const code = error.error;
+      // No ID token: the IdP session is gone (or needs the user), so ours ends (SM-07).
+      if (["login_required", "interaction_required", "consent_required", "account_selection_required"].includes(code)) {
+        await store.end(pending.lsid, "idp_session_changed");
+        return { result: "ended" };
+      }
+      return { result: "error", code };
+    }
+    return { result: "error", code: "invalid_response" };
+  }
+
+  const redirectUri = new URL(SESSION_CHECK_CALLBACK_PATH, config.AUTH_URL).toString();
+  const response = await oauth.authorizationCodeGrantRequest(as, client, clientAuth, params, redirectUri, pending.verifier, options);
+  let tokens: oauth.TokenEndpointResponse;
+  try {
+    tokens = await oauth.processAuthorizationCodeResponse(as, client, response, { expectedNonce: pending.nonce, requireIdToken: true });
+  } catch {
+    return { result: "error", code: "token_exchange_failed" };
+  }
+  const claims = oauth.getValidatedIdTokenClaims(tokens)!;
+  if (claims.sub !== record.sub || claims.iss !== record.iss) {
+    await store.end(pending.lsid, "idp_session_changed");
+    return { result: "ended" };
+  }
+  const sessionState = callbackUrl.searchParams.get("session_state") ?? undefined;
+  await store.update(pending.lsid, { ...record, sessionState, idToken: tokens.id_token ?? record.idToken });
+  return { result: "same", sessionState };
+}
