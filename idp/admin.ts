@@ -7,10 +7,12 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Provider } from "oidc-provider";
 import type { DemoStore } from "./adapter";
-import { BadRequest, readForm, sendHtml } from "./http";
+import { frontchannelNotices } from "./frontchannel";
+import { BadRequest, readCookie, readForm, sendHtml } from "./http";
 import type { SigningKeys } from "./keys";
 import { isLoopbackUrl, loopbackDemoFetch } from "./loopback-fetch";
-import { adminPage, adminResultPage, errorPage, type AdminDelivery, type AdminResult, type AdminUserRow } from "./pages";
+import { adminPage, adminResultPage, errorPage, pageHeaders, type AdminDelivery, type AdminResult, type AdminUserRow } from "./pages";
+import type { BrowserState } from "./session-management";
 import { demoUsers, type DemoUser } from "./users";
 
 export type AdminRoute = "page" | "end-sessions";
@@ -63,14 +65,26 @@ export type AdminDeps = {
   provider: Provider;
   store: DemoStore;
   keys: SigningKeys;
+  /** Renewed in the admin's browser when the sessions ended include that browser's own. */
+  browserState: BrowserState;
+  /** The name of oidc-provider's session cookie (its value is the session id). */
+  sessionCookie: string;
   /** Registered client ids, in registration order. */
   clientIds: readonly string[];
   log: (line: string) => void;
 };
 
+export type EndedSessions = AdminResult & {
+  /** Ids of the IdP sessions that were ended. */
+  sessionIds: string[];
+};
+
 export type Admin = {
-  /** Ends every IdP session of the user and sends a sub-only logout token to each app it had a session at. */
-  endAllSessions(username: string): Promise<AdminResult>;
+  /**
+   * Ends every IdP session of the user, sends a sub-only logout token to each app it had a session at and
+   * answers, besides, the front-channel logout URIs (iss and sid added) of each app in each ended session.
+   */
+  endAllSessions(username: string): Promise<EndedSessions>;
   /** POSTs `logout_token` (plus `ignored_parameter=x`) to the client's back-channel logout URI; answers the status. */
   sendLogoutToken(clientId: string, token: string): Promise<number>;
   handle(req: IncomingMessage, res: ServerResponse, route: AdminRoute | "wrong-method"): Promise<void>;
@@ -82,7 +96,7 @@ function findDemoUser(username: string): DemoUser {
   return user;
 }
 
-export function createAdmin({ provider, store, keys, clientIds, log }: AdminDeps): Admin {
+export function createAdmin({ provider, store, keys, browserState, sessionCookie, clientIds, log }: AdminDeps): Admin {
   const issuerOrigin = new URL(provider.issuer).origin;
 
   async function clientName(clientId: string): Promise<string> {
@@ -134,10 +148,16 @@ export function createAdmin({ provider, store, keys, clientIds, log }: AdminDeps
     return delivery;
   }
 
-  async function endAllSessions(username: string): Promise<AdminResult> {
+  async function endAllSessions(username: string): Promise<EndedSessions> {
     const user = findDemoUser(username);
     const sessions = store.sessionsOf(user.sub);
     const targets = sessionClientIds(user);
+    // One front-channel iframe per app per ended session, each with that session's sid for the app.
+    const order = (clientId: string) => (clientIds.includes(clientId) ? clientIds.indexOf(clientId) : clientIds.length);
+    const sids = sessions
+      .flatMap(({ payload }) => Object.entries(payload.authorizations ?? {}).map(([clientId, { sid }]) => ({ clientId, sid })))
+      .sort((a, b) => order(a.clientId) - order(b.clientId));
+    const frontchannel = await frontchannelNotices(provider, sids);
     // End the sessions before telling the apps, so an app that reacts by sending the user back to sign
     // in cannot be let through by single sign-on. Grants go as oidc-provider's own logout takes them:
     // all but those meant to outlive the session.
@@ -149,7 +169,7 @@ export function createAdmin({ provider, store, keys, clientIds, log }: AdminDeps
     }
     log(`admin: ended ${sessions.length} IdP session(s) of ${user.username}`);
     const deliveries = (await Promise.all(targets.map((clientId) => deliver(user, clientId)))).filter((d) => d !== undefined);
-    return { username: user.username, sessionsEnded: sessions.length, deliveries };
+    return { username: user.username, sessionsEnded: sessions.length, deliveries, frontchannel, sessionIds: sessions.map((s) => s.id) };
   }
 
   async function sendLogoutToken(clientId: string, token: string): Promise<number> {
@@ -174,7 +194,13 @@ export function createAdmin({ provider, store, keys, clientIds, log }: AdminDeps
         return;
       }
       const form = await readForm(req);
-      sendHtml(res, 200, adminResultPage(await endAllSessions(form.get("username") ?? "")));
+      const result = await endAllSessions(form.get("username") ?? "");
+      const headers = pageHeaders({ frameSrc: result.frontchannel.map((n) => n.uri) });
+      // Session Management: the browser state changes in the browser whose IdP session just ended. Other
+      // browsers of the user keep theirs until they next sign in or out here; back-channel covers them.
+      const ownSession = readCookie(req.headers.cookie, sessionCookie);
+      if (ownSession && result.sessionIds.includes(ownSession)) headers["set-cookie"] = browserState.renew().setCookie;
+      sendHtml(res, 200, adminResultPage(result), headers);
     } catch (error) {
       if (res.headersSent) {
         res.destroy();

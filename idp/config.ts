@@ -21,6 +21,7 @@ const demoClientSchema = z
     name: z.string().min(1).max(60),
     backchannelLogout: z.boolean().optional(),
     backchannelSessionRequired: z.boolean().optional(),
+    frontchannelLogout: z.boolean().optional(),
   })
   .strict();
 

@@ -6,6 +6,15 @@ const MAX_FORM_BYTES = 8 * 1024;
 /** A request this IdP refuses with a 400 page; the message is shown to the user. */
 export class BadRequest extends Error {}
 
+/** The value of cookie `name` in a Cookie request header, or undefined. Values are taken as sent (no decoding). */
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  for (const pair of (header ?? "").split(";")) {
+    const eq = pair.indexOf("=");
+    if (eq > 0 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
 export function sendHtml(res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { ...PAGE_HEADERS, ...headers, "content-type": "text/html; charset=utf-8" });
   res.end(html);

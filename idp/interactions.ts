@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { errors, type Interaction, type Provider } from "oidc-provider";
 import { BadRequest, readForm, sendHtml } from "./http";
 import { errorPage, loginPage } from "./pages";
+import type { BrowserState } from "./session-management";
 import { demoUsers, verifyCredentials } from "./users";
 
 /** A request for one of the IdP's own interaction pages (oidc-provider's devInteractions are off). */
@@ -62,7 +63,13 @@ async function show(provider: Provider, req: IncomingMessage, res: ServerRespons
   }
 }
 
-async function login(provider: Provider, req: IncomingMessage, res: ServerResponse, interaction: Interaction): Promise<void> {
+export type InteractionDeps = {
+  /** Renewed whenever a sign-in succeeds (Session Management's browser state). */
+  browserState: BrowserState;
+  log: (line: string) => void;
+};
+
+async function login(provider: Provider, req: IncomingMessage, res: ServerResponse, interaction: Interaction, { browserState }: InteractionDeps): Promise<void> {
   if (interaction.prompt.name !== "login") throw new BadRequest("this sign-in step does not take a password");
   const form = await readForm(req);
   const username = form.get("username") ?? "";
@@ -78,7 +85,11 @@ async function login(provider: Provider, req: IncomingMessage, res: ServerRespon
     sendHtml(res, 401, page);
     return;
   }
-  await provider.interactionFinished(req, res, { login: { accountId: user.sub } }, { mergeWithLastSubmission: false });
+  // interactionFinished() with the new browser state added: the resume request that follows carries it,
+  // and the session_state sent to the app is computed from it.
+  const returnTo = await provider.interactionResult(req, res, { login: { accountId: user.sub } }, { mergeWithLastSubmission: false });
+  res.appendHeader("Set-Cookie", browserState.renew().setCookie);
+  res.writeHead(303, { location: returnTo, "content-length": "0" }).end();
 }
 
 /**
@@ -90,12 +101,14 @@ export async function handleInteraction(
   req: IncomingMessage,
   res: ServerResponse,
   route: InteractionRoute,
-  log: (line: string) => void,
+  deps: InteractionDeps,
 ): Promise<void> {
+  const { log } = deps;
   try {
     const interaction = await provider.interactionDetails(req, res);
     if (interaction.uid !== route.uid) throw new BadRequest("This sign-in page does not belong to your current sign-in request.");
-    await (route.action === "show" ? show : login)(provider, req, res, interaction);
+    if (route.action === "show") await show(provider, req, res, interaction);
+    else await login(provider, req, res, interaction, deps);
   } catch (error) {
     if (res.headersSent) {
       res.destroy();

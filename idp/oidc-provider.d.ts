@@ -18,6 +18,9 @@ declare module "oidc-provider" {
     response_types?: string[];
     token_endpoint_auth_method?: string;
     id_token_signed_response_alg?: string;
+    /** Front-Channel Logout 1.0; extra client metadata the demo IdP declares itself (see frontchannel.ts). */
+    frontchannel_logout_uri?: string;
+    frontchannel_logout_session_required?: boolean;
   };
 
   /** A registered client as oidc-provider models it (camelCased metadata). */
@@ -26,11 +29,22 @@ declare module "oidc-provider" {
     readonly clientName?: string;
     readonly redirectUris: string[];
     readonly backchannelLogoutUri?: string;
+    /** Extra client metadata keeps its snake_case name on the client. */
+    readonly frontchannel_logout_uri?: string;
+    readonly frontchannel_logout_session_required?: boolean;
     grantTypeAllowed(grantType: string): boolean;
+    /** Whether `sid` goes into this client's authorization codes and ID tokens. */
+    includeSid(): boolean;
   }
 
   export interface Session {
     readonly accountId?: string;
+    /** One entry per client the session has authorized, keyed by client id. */
+    readonly authorizations?: Record<string, { sid?: string; grantId?: string; persistsLogout?: boolean }>;
+    /** During RP-initiated logout: the logout request's client, state and post_logout_redirect_uri. */
+    readonly state?: { clientId?: string; [member: string]: unknown };
+    /** Set once `destroy()` has removed the session from storage. */
+    readonly destroyed?: boolean;
   }
 
   /** What a model hands its adapter to store. Only the members the demo reads are spelled out. */
@@ -68,16 +82,38 @@ declare module "oidc-provider" {
     readonly client?: Client;
     readonly session?: Session;
     readonly route: string;
+    /** The request's recognized parameters (the authorization request's, at the resume endpoint). */
+    readonly params?: Record<string, unknown>;
   }
 
-  /** The slice of Koa's context that custom pages use. */
+  /** The slice of Koa's context that custom pages and the demo's middleware use. */
   export interface KoaContextWithOIDC {
     body: unknown;
     type: string;
     status: number;
+    readonly method: string;
+    readonly path: string;
+    readonly req: IncomingMessage;
+    readonly res: ServerResponse;
     readonly oidc: OIDCContext;
+    /** A request header ("" when absent). */
+    get(field: string): string;
     set(field: string, value: string): void;
+    append(field: string, value: string): void;
+    remove(field: string): void;
+    redirect(url: string): void;
+    readonly response: { get(field: string): string };
   }
+
+  /**
+   * What `provider.use()` middleware sees. `oidc` only exists once oidc-provider's router has matched a
+   * route, so before `next()` (and for paths it does not serve) it is undefined.
+   */
+  export type ProviderMiddlewareContext = Omit<KoaContextWithOIDC, "oidc"> & { readonly oidc?: OIDCContext };
+  export type ProviderMiddleware = (ctx: ProviderMiddlewareContext, next: () => Promise<void>) => Promise<void>;
+
+  /** The parameters of a successful authorization response (`authorization.success` hands them out before sending). */
+  export type AuthorizationResponseParameters = Record<string, string | number | undefined>;
 
   export type AccountClaims = { sub: string; [claim: string]: unknown };
 
@@ -193,6 +229,16 @@ declare module "oidc-provider" {
     ttl?: Partial<Record<"AccessToken" | "AuthorizationCode" | "IdToken" | "Interaction" | "Session" | "Grant" | "RefreshToken", TTL>>;
     renderError?: Hook<[ctx: KoaContextWithOIDC, out: ErrorOut, error: Error]>;
     fetch?: (url: string, options: FetchOptions) => Promise<Response>;
+    /** Extra members for the discovery document. */
+    discovery?: Record<string, unknown>;
+    /**
+     * Client metadata beyond what oidc-provider knows. `validator` runs synchronously for each property of
+     * each client (`value` may be undefined); it may set `metadata[key]` and throws InvalidClientMetadata.
+     */
+    extraClientMetadata?: {
+      properties: string[];
+      validator?: (ctx: KoaContextWithOIDC | undefined, key: string, value: unknown, metadata: Record<string, unknown>) => void;
+    };
   }
 
   /** The provider is itself a Koa application (and so an EventEmitter). */
@@ -202,7 +248,13 @@ declare module "oidc-provider" {
     /** Koa: trust X-Forwarded-* headers. */
     proxy: boolean;
     readonly Grant: GrantConstructor;
-    readonly Client: { find(id: string): Promise<Client | undefined> };
+    readonly Client: { find(id: string): Promise<Client | undefined>; readonly prototype: Client };
+    readonly Session: {
+      /** The session the request's session cookie names (a new, empty one without it). Only reads. */
+      get(ctx: { req: IncomingMessage; res: ServerResponse }): Promise<Session>;
+    };
+    /** Koa middleware that runs before oidc-provider's router (and so around every route). */
+    use(middleware: ProviderMiddleware): this;
     /** Koa: a Node.js request listener. */
     callback(): (req: IncomingMessage, res: ServerResponse) => Promise<void>;
     urlFor(name: string, options?: Record<string, string>): string;
@@ -230,6 +282,9 @@ declare module "oidc-provider" {
     }
     /** The interaction or session cookie is missing, expired or no longer matches. */
     class SessionNotFound extends OIDCProviderError {}
+    class InvalidClientMetadata extends OIDCProviderError {
+      constructor(description: string);
+    }
   }
 
   export default Provider;

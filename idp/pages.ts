@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { DemoUser } from "./users";
 
 export const IDP_NAME = "Lockstep Demo IdP";
@@ -16,15 +17,59 @@ export function escapeHtml(value: unknown): string {
 }
 
 /**
- * Headers for every HTML page the IdP renders. No `form-action`: browsers apply it to the redirects that
+ * Serializes `value` as JSON that is safe inside a `<script>` element: `<`, `>` and `&` (so no `</script>`
+ * or `<!--`) and the JavaScript line terminators U+2028/U+2029 become \u escapes.
+ */
+export function jsonForScript(value: unknown): string {
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** The CSP source expression that allows exactly this inline script. */
+export function scriptHash(source: string): string {
+  return `'sha256-${createHash("sha256").update(source, "utf8").digest("base64")}'`;
+}
+
+/** What a page may do beyond the default (no scripts, no frames, not framed). */
+export type PagePolicy = {
+  /** Inline scripts, allowed by their hashes. */
+  scripts?: readonly string[];
+  /** URLs whose origins the page may frame. */
+  frameSrc?: readonly string[];
+  /** URLs whose origins may frame the page. */
+  frameAncestors?: readonly string[];
+};
+
+/** The origins of http(s) URLs, once each, in order; anything else is dropped. */
+function origins(urls: readonly string[]): string[] {
+  const parsed = urls.map((url) => URL.parse(url)).filter((url) => url?.protocol === "http:" || url?.protocol === "https:");
+  return [...new Set(parsed.map((url) => url!.origin))];
+}
+
+/**
+ * Headers for an HTML page the IdP renders. No `form-action`: browsers apply it to the redirects that
  * follow a form post, and those go to the apps' origins.
  */
-export const PAGE_HEADERS: Readonly<Record<string, string>> = {
-  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'",
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
-  "cache-control": "no-store",
-};
+export function pageHeaders({ scripts = [], frameSrc = [], frameAncestors = [] }: PagePolicy = {}): Record<string, string> {
+  const frames = origins(frameSrc);
+  const ancestors = origins(frameAncestors);
+  const csp = [
+    "default-src 'none'",
+    "style-src 'unsafe-inline'",
+    ...(scripts.length ? [`script-src ${scripts.map(scriptHash).join(" ")}`] : []),
+    ...(frames.length ? [`frame-src ${frames.join(" ")}`] : []),
+    "base-uri 'none'",
+    `frame-ancestors ${ancestors.length ? ancestors.join(" ") : "'none'"}`,
+  ];
+  return {
+    "content-security-policy": csp.join("; "),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "cache-control": "no-store",
+  };
+}
+
+/** Headers for every HTML page the IdP renders that has no script and no frames. */
+export const PAGE_HEADERS: Readonly<Record<string, string>> = pageHeaders();
 
 const STYLE = `
   :root { color-scheme: light dark; --accent: #2563eb; --muted: #6b7280; --error: #b91c1c; }
@@ -58,14 +103,15 @@ const STYLE = `
   a { color: var(--accent); }
 `;
 
-function layout(title: string, body: string, { wide = false }: { wide?: boolean } = {}): string {
+/** `head` is trusted markup (callers escape what goes into it). */
+function layout(title: string, body: string, { wide = false, head = "" }: { wide?: boolean; head?: string } = {}): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
-<style>${STYLE}</style>
+<style>${STYLE}</style>${head}
 </head>
 <body>
 <main${wide ? ' class="wide"' : ""}>
@@ -147,6 +193,71 @@ export function postLogoutPage(clientName?: string): string {
   );
 }
 
+/** One front-channel logout notice: an app's frontchannel_logout_uri with `iss` and `sid` added. */
+export type FrontchannelNotice = { clientId: string; clientName: string; uri: string };
+
+/** How long the logout page waits for the apps' front-channel pages before it moves on anyway. */
+export const FRONTCHANNEL_TIMEOUT_MS = 3000;
+
+/**
+ * The logout page's only script (allowed by its hash). It sits in <head> and counts iframe `load` events
+ * in the capture phase, so an iframe that loads before the rest of the page is parsed still counts. Once
+ * the page is parsed and every iframe has loaded, or 3 s after the page was parsed, it replaces the page
+ * with the #continue link's target.
+ */
+export const FRONTCHANNEL_SCRIPT = `
+"use strict";
+(() => {
+  let loaded = 0;
+  let done = false;
+  const go = () => {
+    if (done) return;
+    done = true;
+    window.location.replace(document.getElementById("continue").href);
+  };
+  const check = () => {
+    if (document.readyState !== "loading" && loaded >= document.querySelectorAll("iframe").length) go();
+  };
+  document.addEventListener("load", (event) => {
+    if (event.target instanceof HTMLIFrameElement) {
+      loaded += 1;
+      check();
+    }
+  }, true);
+  document.addEventListener("DOMContentLoaded", () => {
+    check();
+    setTimeout(go, ${FRONTCHANNEL_TIMEOUT_MS});
+  });
+})();
+`;
+
+function frontchannelFrames(notices: readonly FrontchannelNotice[]): string {
+  return notices
+    .map((n) => `<iframe hidden src="${escapeHtml(n.uri)}" title="${escapeHtml(`Sign-out notice for ${n.clientName}`)}" data-client-id="${escapeHtml(n.clientId)}"></iframe>`)
+    .join("\n");
+}
+
+/**
+ * The page between the end of an IdP session and the redirect that oidc-provider would have sent:
+ * one hidden iframe per app to notify (Front-Channel Logout 1.0), then on to `continueTo`. Without
+ * JavaScript a meta refresh moves on after the same timeout.
+ */
+export function frontchannelLogoutPage({ notices, continueTo }: { notices: readonly FrontchannelNotice[]; continueTo: string }): string {
+  const title = `Signing you out — ${IDP_NAME}`;
+  const apps = notices.length === 1 ? "1 app" : `${notices.length} apps`;
+  const head = `
+<noscript><meta http-equiv="refresh" content="${FRONTCHANNEL_TIMEOUT_MS / 1000};url=${escapeHtml(continueTo)}"></noscript>
+<script>${FRONTCHANNEL_SCRIPT}</script>`;
+  return layout(
+    title,
+    `<h1>Signing you out…</h1>
+<p role="status">Telling ${apps} that you signed out. You will be taken on in a moment.</p>
+<p><a id="continue" href="${escapeHtml(continueTo)}">Continue</a></p>
+${frontchannelFrames(notices)}`,
+    { head },
+  );
+}
+
 export function errorPage(error: string, description?: string): string {
   const title = `Something went wrong — ${IDP_NAME}`;
   return layout(
@@ -190,8 +301,9 @@ export function adminPage(users: readonly AdminUserRow[]): string {
     title,
     `<h1>${escapeHtml(title)}</h1>
 ${ADMIN_WARNING}
-<p class="muted">"End all sessions" ends every IdP session of the user (the next sign-in asks for the password) and sends each app
-the user had a session with one back-channel logout token with only <code>sub</code>, meaning every session of the user there.</p>
+<p class="muted">"End all sessions" ends every IdP session of the user (the next sign-in asks for the password), sends each app
+the user had a session with one back-channel logout token with only <code>sub</code>, meaning every session of the user there,
+and loads each of those apps' front-channel logout pages (with <code>iss</code> and the session's <code>sid</code>) in hidden iframes.</p>
 <table>
 <thead><tr><th scope="col">User</th><th scope="col">IdP sessions</th><th scope="col">Signed in to</th><th scope="col"><span class="muted">Action</span></th></tr></thead>
 <tbody>
@@ -214,9 +326,15 @@ export type AdminDelivery = {
   error?: string;
 };
 
-export type AdminResult = { username: string; sessionsEnded: number; deliveries: readonly AdminDelivery[] };
+export type AdminResult = {
+  username: string;
+  sessionsEnded: number;
+  deliveries: readonly AdminDelivery[];
+  /** Front-channel logout pages of the apps in the ended sessions, rendered as hidden iframes. */
+  frontchannel: readonly FrontchannelNotice[];
+};
 
-export function adminResultPage({ username, sessionsEnded, deliveries }: AdminResult): string {
+export function adminResultPage({ username, sessionsEnded, deliveries, frontchannel }: AdminResult): string {
   const title = `Ended ${username}'s sessions — ${IDP_NAME} admin`;
   const rows = deliveries
     .map((d) => {
@@ -237,12 +355,21 @@ ${rows}
 </tbody>
 </table>`
     : `<p>No app with a back-channel logout URI had a session of this user, so no logout token was sent.</p>`;
+  const loaded = frontchannel.length
+    ? `<h2>Front-channel logout pages loaded</h2>
+<p class="muted">Loaded here in hidden iframes: they only reach the apps' sessions when this is the user's own browser.</p>
+<ul>
+${frontchannel.map((n) => `<li>${escapeHtml(n.clientName)}: <code>${escapeHtml(n.uri)}</code></li>`).join("\n")}
+</ul>
+${frontchannelFrames(frontchannel)}`
+    : "";
   return layout(
     title,
     `<h1>${escapeHtml(title)}</h1>
 ${ADMIN_WARNING}
 <p role="status">Ended ${sessionsEnded} IdP session${sessionsEnded === 1 ? "" : "s"} of <strong>${escapeHtml(username)}</strong>.</p>
 ${sent}
+${loaded}
 <p><a href="/admin">Back to the admin page</a></p>`,
     { wide: true },
   );

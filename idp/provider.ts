@@ -4,10 +4,17 @@ import type { AddressInfo } from "node:net";
 import Provider, { errors, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from "oidc-provider";
 import { DemoStore } from "./adapter";
 import { createAdmin, matchAdminRoute } from "./admin";
+import {
+  FRONTCHANNEL_CLIENT_METADATA,
+  FRONTCHANNEL_DISCOVERY,
+  frontchannelLogoutMiddleware,
+  includeSidForFrontchannel,
+} from "./frontchannel";
 import { handleInteraction, matchInteractionRoute } from "./interactions";
 import { createSigningKeys, type SignOptions } from "./keys";
 import { loopbackDemoFetch } from "./loopback-fetch";
 import { errorPage, logoutPage, PAGE_HEADERS, postLogoutPage } from "./pages";
+import { BrowserState, CHECK_SESSION_PATH, createCheckSession, installSessionState, isCheckSessionRequest } from "./session-management";
 import { findAccount, findUser } from "./users";
 
 /** A relying party registered with the demo IdP. Lockstep's routes decide the URIs derived from `appUrl`. */
@@ -20,10 +27,16 @@ export type DemoClient = {
   /** Register the app's back-channel logout endpoint. Default true. */
   backchannelLogout?: boolean;
   /**
-   * Registered as `backchannel_logout_session_required`. Default false. oidc-provider then leaves `sid`
-   * out of this app's ID tokens and of the logout tokens it sends it (sub only: all of the user's sessions).
+   * Registered as `backchannel_logout_session_required`. Default false: the logout tokens sent to this app
+   * then carry no `sid` (sub only: all of the user's sessions).
    */
   backchannelSessionRequired?: boolean;
+  /**
+   * Register the app's front-channel logout page, `appUrl + "/api/frontchannel-logout"`, with
+   * `frontchannel_logout_session_required: true`. Default true. The app's ID tokens carry `sid` when this
+   * is on or when it has a back-channel logout URI with backchannelSessionRequired; otherwise they do not.
+   */
+  frontchannelLogout?: boolean;
 };
 
 export type StartIdpOptions = {
@@ -67,6 +80,9 @@ export type RunningIdp = {
 
 const LOOPBACK_ADDRESSES = new Set(["127.0.0.1", "::1", "localhost"]);
 
+/** The IdP's cookie names. Browsers share localhost cookies across ports, so they keep clear of the apps' names. */
+const COOKIE_NAMES = { session: "idp_session", interaction: "idp_interaction", resume: "idp_resume" };
+
 function clientMetadata(client: DemoClient): ClientMetadata {
   const base = client.appUrl.replace(/\/+$/, "");
   return {
@@ -75,10 +91,15 @@ function clientMetadata(client: DemoClient): ClientMetadata {
     client_name: client.name,
     // "web" with the code flow is what lets oidc-provider accept http://localhost URIs.
     application_type: "web",
-    redirect_uris: [`${base}/api/auth/callback/oidc`],
+    // The second one is where Lockstep's silent re-check (prompt=none, after its Session Management
+    // iframe said "changed") comes back to.
+    redirect_uris: [`${base}/api/auth/callback/oidc`, `${base}/api/session/check/callback`],
     post_logout_redirect_uris: [`${base}/api/logout/callback`],
     ...(client.backchannelLogout === false ? {} : { backchannel_logout_uri: `${base}/api/backchannel-logout` }),
     backchannel_logout_session_required: client.backchannelSessionRequired ?? false,
+    ...(client.frontchannelLogout === false
+      ? {}
+      : { frontchannel_logout_uri: `${base}/api/frontchannel-logout`, frontchannel_logout_session_required: true }),
     grant_types: ["authorization_code", "refresh_token"],
     response_types: ["code"],
     token_endpoint_auth_method: "client_secret_basic",
@@ -105,7 +126,10 @@ function listen(server: Server, port: number, host: string): Promise<AddressInfo
   });
 }
 
-/** Starts the demo IdP: a real oidc-provider with a login form, SSO, RP-initiated and back-channel logout. */
+/**
+ * Starts the demo IdP: a real oidc-provider with a login form, SSO, RP-initiated, back-channel and
+ * front-channel logout, and Session Management (check_session_iframe, session_state).
+ */
 export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
   const host = opts.host ?? "127.0.0.1";
   if (!LOOPBACK_ADDRESSES.has(host)) throw new Error("the demo IdP only listens on a loopback address");
@@ -121,10 +145,13 @@ export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
   // The issuer names the port, so the port has to be known before the provider exists.
   const { port } = await listen(server, opts.port, host);
   const issuer = `http://${opts.publicHost ?? "localhost"}:${port}`;
+  const browserState = new BrowserState({ secure: issuer.startsWith("https:"), maxAgeSeconds: sessionTtl });
+  const metadata = opts.clients.map(clientMetadata);
 
   const configuration: Configuration = {
     adapter: store.Adapter,
-    clients: opts.clients.map(clientMetadata),
+    clients: metadata,
+    extraClientMetadata: FRONTCHANNEL_CLIENT_METADATA,
     jwks: keys.providerJwks,
     // Without this, a key without `alg` advertises every algorithm it could do (PS256, ES256, ...).
     enabledJWA: {
@@ -135,9 +162,10 @@ export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
     },
     cookies: {
       keys: [randomBytes(32).toString("base64url")],
-      // Browsers share localhost cookies across ports, so keep clear of the apps' cookie names.
-      names: { session: "idp_session", interaction: "idp_interaction", resume: "idp_resume" },
+      names: COOKIE_NAMES,
     },
+    // Front-Channel Logout and Session Management are the demo's own (frontchannel.ts, session-management.ts).
+    discovery: { ...FRONTCHANNEL_DISCOVERY, check_session_iframe: `${issuer}${CHECK_SESSION_PATH}` },
     claims: { openid: ["sub"], profile: ["name"], email: ["email", "email_verified"] },
     // Put profile and email claims in the ID token too: Auth.js builds its profile from the ID token.
     conformIdTokenClaims: false,
@@ -178,6 +206,7 @@ export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
   let provider: Provider;
   try {
     provider = new Provider(issuer, configuration);
+    includeSidForFrontchannel(provider);
     // oidc-provider validates static clients on first use; a bad appUrl should stop the start instead.
     for (const { clientId } of opts.clients) {
       await provider.Client.find(clientId).catch((error: unknown) => {
@@ -196,13 +225,28 @@ export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
   );
   provider.on("backchannel.success", (_ctx: unknown, client: { clientId: string }) => log(`back-channel logout sent to ${client.clientId}`));
 
-  const admin = createAdmin({ provider, store, keys, clientIds: opts.clients.map((c) => c.clientId), log });
+  installSessionState(provider, browserState);
+  provider.use(frontchannelLogoutMiddleware({ provider, browserState, log }));
+
+  const admin = createAdmin({
+    provider,
+    store,
+    keys,
+    browserState,
+    sessionCookie: COOKIE_NAMES.session,
+    clientIds: opts.clients.map((c) => c.clientId),
+    log,
+  });
+  const checkSession = createCheckSession(
+    opts.clients.map((client, i) => ({ clientId: client.clientId, appUrl: client.appUrl, redirectUris: metadata[i]!.redirect_uris })),
+  );
   const oidc = provider.callback();
   handle = (req, res) => {
     const route = matchInteractionRoute(req.method, req.url);
     const adminRoute = route ? undefined : matchAdminRoute(req.method, req.url);
-    if (route) void handleInteraction(provider, req, res, route, log);
+    if (route) void handleInteraction(provider, req, res, route, { browserState, log });
     else if (adminRoute) void admin.handle(req, res, adminRoute);
+    else if (isCheckSessionRequest(req.url)) checkSession.handle(req, res);
     else void oidc(req, res);
   };
 

@@ -4,6 +4,7 @@ import net from "node:net";
 import { buildApp, startStack } from "./stack";
 import { HttpSession } from "../tests/support/http-client";
 import { signIn } from "../tests/support/lockstep";
+import { benchTabs } from "./bench-tabs";
 
 /**
  * `npm run bench`: builds once, starts the stack, signs in for a real session cookie, then measures
@@ -152,7 +153,10 @@ async function main() {
   const stack = await startStack({
     redisUrl: useRedis ? redisUrl : undefined,
     keyPrefix: `lockstep-bench:${Date.now()}:`,
-    apps: [{ appId: "bank", name: "Lockstep Bank", clientId: "lockstep-bank", clientSecret: "bank-bench-secret-0123456789", env: { BENCH_ROUTES: "true" } }],
+    apps: [
+      { appId: "bank", name: "Lockstep Bank", clientId: "lockstep-bank", clientSecret: "bank-bench-secret-0123456789", env: { BENCH_ROUTES: "true" } },
+      { appId: "brokerage", name: "Lockstep Brokerage", clientId: "lockstep-brokerage", clientSecret: "brokerage-bench-secret-0123" },
+    ],
   });
   try {
     const app = stack.apps[0]!.url;
@@ -196,7 +200,10 @@ async function main() {
           `guard adds ${(guard.p50 - bare.p50).toFixed(2)} ms p50 over bare, ${(guard.p50 - raw.p50).toFixed(2)} ms over none\n`,
       );
     }
-    if (process.env.BENCH_QUICK !== "1") await benchBackchannel(stack, app);
+    if (process.env.BENCH_QUICK !== "1") {
+      await benchBackchannel(stack, app);
+      await benchTabs(stack, useRedis ? redisUrl : undefined);
+    }
   } finally {
     await stack.stop();
   }

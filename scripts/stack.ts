@@ -15,7 +15,16 @@ import { startIdp, type DemoClient, type RunningIdp } from "../idp/provider";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-export type AppSpec = { appId: string; name: string; clientId: string; clientSecret: string; port?: number; env?: Record<string, string> };
+export type AppSpec = {
+  appId: string;
+  name: string;
+  clientId: string;
+  clientSecret: string;
+  port?: number;
+  env?: Record<string, string>;
+  /** How the demo IdP registers this app (e.g. `{ backchannelLogout: false }`). */
+  registration?: Partial<Pick<DemoClient, "backchannelLogout" | "frontchannelLogout">>;
+};
 
 export type StackOptions = {
   /** A real Redis behind the gateway; without it the gateway uses its embedded store. */
@@ -114,6 +123,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     name: a.name,
     // oidc-provider puts `sid` in ID tokens only for clients registered with this.
     backchannelSessionRequired: true,
+    ...a.registration,
   }));
   const idp = await startIdp({
     port: idpPort,

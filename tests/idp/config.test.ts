@@ -26,6 +26,7 @@ describe("demo IdP config", () => {
       { clientId: "a", clientSecret: secret, appUrl: "http://localhost:3001/", name: "A" },
       { clientId: "b", clientSecret: secret, appUrl: "http://localhost:3002", name: "B", backchannelLogout: false },
       { clientId: "c", clientSecret: secret, appUrl: "http://localhost:3003", name: "C", backchannelSessionRequired: true },
+      { clientId: "d", clientSecret: secret, appUrl: "http://localhost:3004", name: "D", frontchannelLogout: false },
     ];
     expect(parseIdpConfig({ IDP_PORT: "4100", IDP_CLIENTS: JSON.stringify(clients) })).toEqual({
       port: 4100,
@@ -33,6 +34,7 @@ describe("demo IdP config", () => {
         { ...clients[0], appUrl: "http://localhost:3001" },
         clients[1],
         clients[2],
+        clients[3],
       ],
     });
   });

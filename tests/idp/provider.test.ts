@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startIdp, type DemoClient, type RunningIdp } from "@/idp/provider";
 import { demoUsers } from "@/idp/users";
 import { HttpSession, parseForm } from "../support/http-client";
-import { BACKCHANNEL_EVENT, startAppServer, type AppServer } from "./support";
+import { BACKCHANNEL_EVENT, continueLinkOf, iframesOf, startAppServer, type AppServer } from "./support";
 
 const ACCESS_TOKEN_TTL = 300;
 
@@ -69,9 +69,10 @@ describe("demo IdP", () => {
 
   beforeAll(async () => {
     app = await startAppServer();
-    // The first app asks for sids (backchannel_logout_session_required); the second keeps the default.
+    // The first app asks for sids (backchannel_logout_session_required, and front-channel logout by default);
+    // the second keeps the back-channel default and has no front-channel logout, so it gets no sid at all.
     first = { clientId: "test-app", clientSecret: "test-app-secret", appUrl: app.origin, name: "Test App", backchannelSessionRequired: true };
-    second = { clientId: "second-app", clientSecret: "second-app-secret", appUrl: `${app.origin}/second`, name: "Second App" };
+    second = { clientId: "second-app", clientSecret: "second-app-secret", appUrl: `${app.origin}/second`, name: "Second App", frontchannelLogout: false };
     idp = await startIdp({ port: 0, clients: [first, second], accessTokenTtlSeconds: ACCESS_TOKEN_TTL, log: (line) => logs.push(line) });
     const res = await fetch(`${idp.issuer}/.well-known/openid-configuration`);
     discovery = (await res.json()) as Record<string, unknown>;
@@ -192,7 +193,7 @@ describe("demo IdP", () => {
     expect(await res.json()).toEqual({ sub: alice.sub, name: alice.name, email: alice.email, email_verified: true });
   });
 
-  it("gives a second app single sign-on: no password, straight back with a code (and no sid by default)", async () => {
+  it("gives a second app single sign-on: no password, straight back with a code (and no sid without a session-required logout)", async () => {
     const request = authorizationRequest(second);
     const res = await browser.fetch(request.url, {}, { follow: true, stopAt: isApp });
     expect(res.status).toBe(303);
@@ -205,7 +206,7 @@ describe("demo IdP", () => {
     expect(status).toBe(200);
     const { payload } = await jwtVerify(String(body.id_token), jwks, { issuer: idp.issuer, audience: second.clientId, algorithms: ["RS256"] });
     expect(payload).toMatchObject({ sub: alice.sub, nonce: request.nonce });
-    // backchannel_logout_session_required is false for this app, so oidc-provider leaves sid out.
+    // Neither backchannel_logout_session_required nor a front-channel logout URI: oidc-provider leaves sid out.
     expect(payload).not.toHaveProperty("sid");
 
     // A replayed code is refused and revokes what it was exchanged for; the app's IdP session stays.
@@ -214,7 +215,7 @@ describe("demo IdP", () => {
     expect(userinfo.status).toBe(401);
   });
 
-  it("signs out: confirm page, logout tokens to every app, then back to post_logout_redirect_uri with the state", async () => {
+  it("signs out: confirm page, logout tokens to every app, front-channel page, then back to post_logout_redirect_uri with the state", async () => {
     const state = random();
     const postLogoutRedirectUri = `${first.appUrl}/api/logout/callback`;
     const endSession = new URL(endpoint("end_session_endpoint"));
@@ -230,8 +231,13 @@ describe("demo IdP", () => {
     expect(html).toMatch(/<button[^>]*name="logout"[^>]*value="yes"/);
 
     const res = await browser.submit(form, confirm.url, { logout: "yes" }, { follow: true, stopAt: isApp });
-    expect(res.status).toBe(303);
-    const back = new URL(res.headers.get("location") ?? "");
+    expect(res.status).toBe(200);
+    const page = await res.text();
+    // Only the first app has a front-channel logout URI.
+    expect(iframesOf(page).map((f) => f.src.href)).toEqual([
+      `${first.appUrl}/api/frontchannel-logout?${new URLSearchParams({ iss: idp.issuer, sid: String(idTokenClaims.sid) })}`,
+    ]);
+    const back = new URL(continueLinkOf(page));
     expect(`${back.origin}${back.pathname}`).toBe(postLogoutRedirectUri);
     expect(back.searchParams.get("state")).toBe(state);
 

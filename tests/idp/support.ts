@@ -62,26 +62,37 @@ export async function closedPort(): Promise<number> {
 
 export const random = () => randomBytes(16).toString("base64url");
 export const callbackUrl = (client: DemoClient) => `${client.appUrl}/api/auth/callback/oidc`;
+/** Where Lockstep's silent (prompt=none) session re-check comes back to. */
+export const checkCallbackUrl = (client: DemoClient) => `${client.appUrl}/api/session/check/callback`;
 
-export type PendingAuthorization = { url: URL; verifier: string; state: string; nonce: string };
+export type PendingAuthorization = { url: URL; verifier: string; state: string; nonce: string; redirectUri: string };
+
+export type AuthorizationOptions = {
+  /** Default: the sign-in callback. */
+  redirectUri?: string;
+  prompt?: string;
+  /** Send code_challenge. Default true. */
+  pkce?: boolean;
+};
 
 /** An authorization request as Lockstep sends it: code flow, PKCE S256, state and nonce. */
-export function authorizationRequest(issuer: string, client: DemoClient): PendingAuthorization {
+export function authorizationRequest(issuer: string, client: DemoClient, options: AuthorizationOptions = {}): PendingAuthorization {
+  const { redirectUri = callbackUrl(client), prompt, pkce = true } = options;
   const verifier = randomBytes(32).toString("base64url");
   const state = random();
   const nonce = random();
   const url = new URL(`${issuer}/auth`);
   url.search = new URLSearchParams({
     client_id: client.clientId,
-    redirect_uri: callbackUrl(client),
+    redirect_uri: redirectUri,
     response_type: "code",
     scope: "openid profile email",
     state,
     nonce,
-    code_challenge: createHash("sha256").update(verifier).digest("base64url"),
-    code_challenge_method: "S256",
+    ...(pkce ? { code_challenge: createHash("sha256").update(verifier).digest("base64url"), code_challenge_method: "S256" } : {}),
+    ...(prompt ? { prompt } : {}),
   }).toString();
-  return { url, verifier, state, nonce };
+  return { url, verifier, state, nonce, redirectUri };
 }
 
 const basicAuth = (client: DemoClient) =>
@@ -96,8 +107,8 @@ export async function tokenRequest(issuer: string, client: DemoClient, params: R
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-export function redeem(issuer: string, client: DemoClient, code: string, verifier: string) {
-  return tokenRequest(issuer, client, { grant_type: "authorization_code", code, redirect_uri: callbackUrl(client), code_verifier: verifier });
+export function redeem(issuer: string, client: DemoClient, code: string, verifier: string, redirectUri = callbackUrl(client)) {
+  return tokenRequest(issuer, client, { grant_type: "authorization_code", code, redirect_uri: redirectUri, code_verifier: verifier });
 }
 
 /**
@@ -110,8 +121,9 @@ export async function authorize(
   issuer: string,
   client: DemoClient,
   credentials?: { username: string; password: string },
-): Promise<{ pending: PendingAuthorization; code?: string; page?: { url: string; status: number; html: string } }> {
-  const pending = authorizationRequest(issuer, client);
+  options: AuthorizationOptions = {},
+): Promise<{ pending: PendingAuthorization; code?: string; callback?: URL; page?: { url: string; status: number; html: string } }> {
+  const pending = authorizationRequest(issuer, client, options);
   const leavesIdp = (url: URL) => url.origin !== issuer;
   let res = await browser.fetch(pending.url, {}, { follow: true, stopAt: leavesIdp });
   if (res.status === 200 && credentials) {
@@ -120,5 +132,43 @@ export async function authorize(
   if (res.status !== 303) return { pending, page: { url: res.url, status: res.status, html: await res.text() } };
   const callback = new URL(res.headers.get("location") ?? "");
   if (callback.searchParams.get("state") !== pending.state) throw new Error("the IdP returned another state");
-  return { pending, code: callback.searchParams.get("code") ?? undefined };
+  return { pending, callback, code: callback.searchParams.get("code") ?? undefined };
+}
+
+const ATTRIBUTE_ENTITIES: Record<string, string> = { "&amp;": "&", "&quot;": '"', "&#39;": "'", "&lt;": "<", "&gt;": ">" };
+const decodeAttribute = (value: string) => value.replace(/&(?:amp|quot|#39|lt|gt);/g, (e) => ATTRIBUTE_ENTITIES[e] ?? e);
+
+function attributesOf(tag: string): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  for (const m of tag.matchAll(/([a-z-]+)(?:="([^"]*)")?/g)) attributes[m[1]!] = decodeAttribute(m[2] ?? "");
+  return attributes;
+}
+
+export type RenderedIframe = { src: URL; clientId: string; hidden: boolean; title: string };
+
+/** The `<iframe>` elements of a server-rendered page, in order (attributes decoded). */
+export function iframesOf(html: string): RenderedIframe[] {
+  return [...html.matchAll(/<iframe\b([^>]*)><\/iframe>/g)].map((m) => {
+    const attributes = attributesOf(m[1] ?? "");
+    return { src: new URL(attributes.src ?? ""), clientId: attributes["data-client-id"] ?? "", hidden: "hidden" in attributes, title: attributes.title ?? "" };
+  });
+}
+
+/** The target of the front-channel logout page's "Continue" link, where its script sends the browser. */
+export function continueLinkOf(html: string): string {
+  const match = /<a id="continue" href="([^"]*)">/.exec(html);
+  if (!match) throw new Error("the page has no continue link");
+  return decodeAttribute(match[1]!);
+}
+
+/** SM 1.0: base64url(sha256(client_id + " " + origin + " " + browser_state + " " + salt)) + "." + salt. */
+export function expectedSessionState(clientId: string, origin: string, browserState: string, salt: string): string {
+  return `${createHash("sha256").update(`${clientId} ${origin} ${browserState} ${salt}`).digest("base64url")}.${salt}`;
+}
+
+/** Whether a session_state matches the browser state for this client and RP origin. */
+export function sessionStateMatches(sessionState: string | null, clientId: string, origin: string, browserState: string | undefined): boolean {
+  if (!sessionState || !browserState) return false;
+  const salt = sessionState.slice(sessionState.lastIndexOf(".") + 1);
+  return sessionState === expectedSessionState(clientId, origin, browserState, salt);
 }

@@ -1,0 +1,115 @@
+import { Redis as IORedis } from "ioredis";
+import type { Browser, Page } from "playwright-core";
+import { launchBrowser, signedOutReason, signInWithBrowser } from "../tests/support/browser";
+import { HttpSession } from "../tests/support/http-client";
+import { signIn } from "../tests/support/lockstep";
+import type { Stack } from "./stack";
+
+/**
+ * Live-tab benchmark: how long after a logout the other tabs show the signed-out page, in
+ * headless Chromium (same browser, another app, another device), and how many Redis calls one
+ * instance makes while 200 tabs listen.
+ */
+const RUNS = Number(process.env.BENCH_TAB_RUNS ?? 20);
+
+const pct = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+};
+
+async function measure(label: string, run: () => Promise<number>): Promise<void> {
+  const samples: number[] = [];
+  for (let i = 0; i < RUNS; i++) samples.push(await run());
+  console.log(`  ${label.padEnd(34)} ${pct(samples, 50).toFixed(0).padStart(6)} ${pct(samples, 95).toFixed(0).padStart(6)} ${String(samples.length).padStart(5)}`);
+}
+
+async function confirmIdpLogout(page: Page): Promise<number> {
+  const yes = page.getByRole("button", { name: "Yes, sign me out" });
+  await yes.waitFor();
+  const t0 = Date.now();
+  await yes.click();
+  return t0;
+}
+
+export async function benchTabs(stack: Stack, redisUrl: string | undefined): Promise<void> {
+  const [bank, brokerage] = stack.apps;
+  if (!bank || !brokerage) throw new Error("bench: the tab benchmark needs two apps");
+  const browser: Browser = await launchBrowser();
+  try {
+    console.log(`Live tabs: logout to the other tab showing it, ms over ${RUNS} runs (headless Chromium)`);
+    console.log(`  ${"path".padEnd(34)} ${"p50".padStart(6)} ${"p95".padStart(6)} ${"runs".padStart(5)}`);
+
+    await measure("same browser, same app", async () => {
+      const context = await browser.newContext();
+      const [one, two] = [await context.newPage(), await context.newPage()];
+      await signInWithBrowser(one, bank.url);
+      await two.goto(`${bank.url}/account`);
+      await two.getByTestId("signed-in").waitFor();
+      const t0 = Date.now();
+      await one.getByRole("button", { name: "Sign out", exact: true }).click();
+      const { afterMs } = await signedOutReason(two, t0, 10_000);
+      await context.close();
+      return afterMs;
+    });
+
+    await measure("same browser, other app (back-channel)", async () => {
+      const context = await browser.newContext();
+      const [bankTab, brokerageTab] = [await context.newPage(), await context.newPage()];
+      await signInWithBrowser(bankTab, bank.url);
+      await signInWithBrowser(brokerageTab, brokerage.url);
+      await bankTab.getByRole("button", { name: "Sign out", exact: true }).click();
+      const t0 = await confirmIdpLogout(bankTab);
+      const { afterMs } = await signedOutReason(brokerageTab, t0, 10_000);
+      await context.close();
+      return afterMs;
+    });
+
+    await measure("other device (server push)", async () => {
+      const [laptopContext, phoneContext] = [await browser.newContext(), await browser.newContext()];
+      const laptop = await laptopContext.newPage();
+      const phone = await phoneContext.newPage();
+      await signInWithBrowser(laptop, bank.url);
+      await signInWithBrowser(phone, bank.url);
+      const t0 = Date.now();
+      await laptop.getByRole("button", { name: "Sign out everywhere" }).click();
+      const { afterMs } = await signedOutReason(phone, t0, 10_000);
+      await laptopContext.close();
+      await phoneContext.close();
+      return afterMs;
+    });
+  } finally {
+    await browser.close();
+  }
+
+  if (!redisUrl) {
+    console.log("  (Redis calls per second need a real Redis: skipped on the embedded store)\n");
+    return;
+  }
+  // 200 open tabs = 200 event streams held open against one instance, each its own session.
+  const redis = new IORedis(redisUrl);
+  const commands = async () => Number(/total_commands_processed:(\d+)/.exec(await redis.info("stats"))?.[1] ?? 0);
+  const rate = async (seconds: number) => {
+    const before = await commands();
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    return ((await commands()) - before - 1) / seconds;
+  };
+  const idle = await rate(3);
+  const controllers: AbortController[] = [];
+  const sessions: HttpSession[] = [];
+  for (let i = 0; i < 20; i++) {
+    const session = new HttpSession();
+    await signIn(session, bank.url, "bob", "bob-password");
+    sessions.push(session);
+  }
+  for (let i = 0; i < 200; i++) {
+    const controller = new AbortController();
+    controllers.push(controller);
+    const response = await sessions[i % sessions.length]!.fetch(`${bank.url}/api/session/events`, { signal: controller.signal });
+    if (response.status !== 200) throw new Error(`bench: event stream answered ${response.status}`);
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  const open = await rate(5);
+  for (const controller of controllers) controller.abort();
+  redis.disconnect();
+  console.log(`  Redis commands per second, one instance: ${idle.toFixed(1)} with no tab open, ${open.toFixed(1)} with 200 tabs open\n`);
+}
