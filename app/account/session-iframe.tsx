@@ -77,15 +77,14 @@ export function SessionIframe(props: { checkSessionIframe: string; clientId: str
     };
 
     window.addEventListener("message", onMessage);
-    const frame = opFrame.current;
-    const start = () => schedule();
-    frame?.addEventListener("load", start);
+    // The OP iframe is in the server-rendered HTML and may have loaded before this runs; a message
+    // posted before it is ready is simply lost, and the next one goes through.
+    schedule();
     return () => {
       stopped = true;
       clearTimeout(timer);
       checking?.remove();
       window.removeEventListener("message", onMessage);
-      frame?.removeEventListener("load", start);
     };
   }, [props.checkSessionIframe, props.clientId, props.sessionState, props.intervalMs]);
 
