@@ -3,6 +3,7 @@ import { getRedis } from "@/lib/store/redis";
 import { keys } from "@/lib/store/keys";
 import { SessionStore } from "@/lib/session/store";
 import { cookieNames } from "@/lib/session/cookies";
+import { EndedSessionsHub } from "@/lib/live/hub";
 
 /** The composition root for the Node runtime: one of each, created on first use. */
 let context: ReturnType<typeof build> | undefined;
@@ -11,11 +12,14 @@ function build() {
   const config = getConfig();
   const redis = getRedis();
   const k = keys(config.LOCKSTEP_KEY_PREFIX);
+  const hub = new EndedSessionsHub(redis, k, config.LIVE_POLL_INTERVAL_MS);
   return {
     config,
     redis,
     keys: k,
-    store: new SessionStore(redis, k, config.SESSION_TTL_SECONDS),
+    hub,
+    // Sessions this instance ends reach its own tabs at once; other instances read the feed.
+    store: new SessionStore(redis, k, config.SESSION_TTL_SECONDS, (event) => hub.deliver(event)),
     cookies: cookieNames(config.APP_ID, config.AUTH_URL),
   };
 }

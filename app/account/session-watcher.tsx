@@ -56,10 +56,14 @@ export function SessionWatcher({ appId, sessionId }: { appId: string; sessionId:
     window.addEventListener("online", check);
     document.addEventListener("visibilitychange", onVisible);
 
-    // Signing out in this tab tells the others at once.
+    // Signing out in this tab tells the others at once; this tab then follows its own form
+    // (on to the IdP), so the news of its own ending must not pull it elsewhere.
     const onSubmit = (event: SubmitEvent) => {
       const form = event.target as HTMLFormElement | null;
-      if (form?.dataset.signout === "this") channel?.postMessage({ type: "ended", sessionId, reason: "logout" } satisfies Ended);
+      if (form?.dataset.signout !== "this") return;
+      channel?.postMessage({ type: "ended", sessionId, reason: "logout" } satisfies Ended);
+      done = true;
+      events.close();
     };
     document.addEventListener("submit", onSubmit);
 

@@ -12,11 +12,12 @@ export const FEED_RETENTION_MS = 60_000;
  * Adds "this session ended" to the feed, in the caller's transaction, so that the revocation and
  * its announcement are written together. Old entries are trimmed and the key has a TTL.
  */
-export function announceEnded(tx: Pipeline, k: Keys, lsid: string, reason: EndReason, now = Date.now()): void {
+export function announceEnded(tx: Pipeline, k: Keys, lsid: string, reason: EndReason, now = Date.now()): EndedEvent {
   const event: EndedEvent = { id: crypto.randomUUID(), at: now, lsid, reason };
   tx.zadd(k.endedFeed(), { score: now, member: JSON.stringify(event) });
   tx.zremrangebyscore(k.endedFeed(), 0, now - FEED_RETENTION_MS);
   tx.pexpire(k.endedFeed(), FEED_RETENTION_MS * 2);
+  return event;
 }
 
 /** One line of a user's activity log on the dashboard. */

@@ -43,6 +43,13 @@ export class EndedSessionsHub {
     };
   }
 
+  /** Hands an event to this instance's listeners once, whether it came from here or from the feed. */
+  deliver(event: EndedEvent): void {
+    if (this.seen.has(event.id)) return;
+    this.seen.set(event.id, event.at);
+    for (const listener of this.listeners.get(event.lsid) ?? []) listener(event);
+  }
+
   private schedule(): void {
     if (this.timer || this.polling || this.listeners.size === 0) return;
     this.timer = setTimeout(() => {
@@ -58,12 +65,7 @@ export class EndedSessionsHub {
     try {
       this.calls += 1;
       const members = await this.redis.zrange<string[]>(this.k.endedFeed(), now - LOOKBACK_MS, "+inf", { byScore: true });
-      for (const member of members) {
-        const event = JSON.parse(member) as EndedEvent;
-        if (this.seen.has(event.id)) continue;
-        this.seen.set(event.id, event.at);
-        for (const listener of this.listeners.get(event.lsid) ?? []) listener(event);
-      }
+      for (const member of members) this.deliver(JSON.parse(member) as EndedEvent);
       for (const [id, at] of this.seen) if (at < now - 2 * LOOKBACK_MS) this.seen.delete(id);
     } catch {
       // Redis did not answer: the next poll tries again, and tabs re-check on focus.

@@ -2,7 +2,7 @@ import type { Redis } from "@upstash/redis";
 import type { Keys } from "@/lib/store/keys";
 import { sessionRecordSchema, type SessionRecord } from "./record";
 import type { EndReason } from "@/lib/revocation/verdict";
-import { announceEnded, logActivity, type ActivityEntry } from "@/lib/live/feed";
+import { announceEnded, logActivity, type ActivityEntry, type EndedEvent } from "@/lib/live/feed";
 
 export function newSessionId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
@@ -15,6 +15,8 @@ export class SessionStore {
     private readonly redis: Redis,
     private readonly k: Keys,
     private readonly ttlSeconds: number,
+    /** Told of every session this store ends, once it is stored. */
+    private readonly onEnded: (event: EndedEvent) => void = () => {},
   ) {}
 
   async create(record: SessionRecord): Promise<string> {
@@ -75,8 +77,9 @@ export class SessionStore {
       if (record.sid) tx.del(this.k.idpSession(record.iss, record.sid));
       logActivity(tx, this.k, record.iss, record.sub, { at: Date.now(), session: id, kind: "ended", reason }, this.ttlSeconds);
     }
-    announceEnded(tx, this.k, id, reason);
+    const event = announceEnded(tx, this.k, id, reason);
     await tx.exec();
+    this.onEnded(event);
     return record;
   }
 }

@@ -8,6 +8,12 @@ import type { Stack } from "../../scripts/stack";
  * The two browser-side mechanisms, each alone: Front-Channel Logout for an app registered without
  * back-channel, and Session Management's check_session_iframe for an app with neither.
  */
+/**
+ * A correctness bound, not a speed test: without a live mechanism the tab would never change
+ * (nothing focuses a headless tab). Speed against the 1 s / 2 s targets is `npm run bench`'s job.
+ */
+const SHOWS_WITHIN_MS = 5000;
+
 let stack: Stack;
 let browser: Browser;
 let bankUrl: string;
@@ -57,9 +63,8 @@ describe("browser-side logout mechanisms", () => {
     await yes.waitFor();
     const t0 = Date.now();
     await yes.click();
-    const { reason, afterMs } = await signedOutReason(brokerageTab, t0, 2000);
+    const { reason } = await signedOutReason(brokerageTab, t0, SHOWS_WITHIN_MS);
     expect(reason).toBe("frontchannel_logout");
-    expect(afterMs).toBeLessThan(2000);
     await bankTab.waitForURL(`${bankUrl}/signed-out?reason=logout`);
     await context.close();
   });
@@ -75,7 +80,7 @@ describe("browser-side logout mechanisms", () => {
     await idpTab.goto(`${stack.issuer}/session/end`);
     const t0 = Date.now();
     await idpTab.getByRole("button", { name: "Yes, sign me out" }).click();
-    const { reason } = await signedOutReason(tab, t0, 5000);
+    const { reason } = await signedOutReason(tab, t0, SHOWS_WITHIN_MS);
     expect(reason).toBe("idp_session_changed");
     // The server ended it too: the cookie no longer opens anything.
     expect((await tab.request.get(`${insuranceUrl}/api/session`)).status()).toBe(401);

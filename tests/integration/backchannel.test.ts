@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis as IORedis } from "ioredis";
-import { HttpSession, parseForm } from "../support/http-client";
-import { bank, sessionOf, signIn, startTestStack } from "../support/lockstep";
+import { HttpSession } from "../support/http-client";
+import { bank, confirmIdpLogout, sessionOf, signIn, startTestStack } from "../support/lockstep";
 import { testRedisUrl } from "../support/require-redis";
 import type { Stack } from "../../scripts/stack";
 import { keys } from "@/lib/store/keys";
@@ -278,9 +278,7 @@ describe("security log", () => {
 describe("end to end with the demo IdP", () => {
   it("logging out at the IdP makes the app refuse the very next request with the same cookie", async () => {
     const { browser } = await signedIn();
-    const confirm = await browser.fetch(`${stack.issuer}/session/end`, {}, { follow: true });
-    const form = parseForm(await confirm.text(), "op.logoutForm");
-    await browser.submit(form, confirm.url, { logout: "yes" }, { follow: true });
+    await confirmIdpLogout(browser, await browser.fetch(`${stack.issuer}/session/end`, {}, { follow: true }));
     const refused = await sessionOf(browser, app);
     expect(refused.status).toBe(401);
     expect(await refused.json()).toEqual({ error: "unauthorized", reason: "revoked" });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis as IORedis } from "ioredis";
-import { HttpSession, parseForm } from "../support/http-client";
-import { sessionOf, signIn, startTestStack } from "../support/lockstep";
+import { HttpSession } from "../support/http-client";
+import { confirmIdpLogout, sessionOf, signIn, startTestStack } from "../support/lockstep";
 import { testRedisUrl } from "../support/require-redis";
 import type { Stack } from "../../scripts/stack";
 import { keys } from "@/lib/store/keys";
@@ -163,8 +163,7 @@ describe("RP-initiated logout", () => {
     expect(await redis.exists(k.session(session.session.id))).toBe(0);
 
     const confirm = await browser.fetch(endSession, {}, { follow: true });
-    const form = parseForm(await confirm.text(), "op.logoutForm");
-    const back = await browser.submit(form, confirm.url, { logout: "yes" }, { follow: true });
+    const back = await confirmIdpLogout(browser, confirm);
     expect(back.status).toBe(200);
     expect(back.url).toBe(`${app}/signed-out?reason=logout`);
 

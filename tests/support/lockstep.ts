@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { HttpSession, parseForm } from "./http-client";
 import { startStack, type AppSpec, type Stack, type StackOptions } from "../../scripts/stack";
 import { testRedisUrl } from "./require-redis";
+import { continueLinkOf } from "../idp/support";
 
 export const bank: AppSpec = { appId: "bank", name: "Lockstep Bank", clientId: "lockstep-bank", clientSecret: "bank-test-secret-0123456789" };
 
@@ -37,4 +38,16 @@ export async function signIn(browser: HttpSession, appUrl: string, username: str
 
 export async function sessionOf(browser: HttpSession, appUrl: string): Promise<Response> {
   return browser.fetch(`${appUrl}/api/session`);
+}
+
+/**
+ * Confirms a logout on the IdP's confirm page, as a browser would: the IdP answers with a page
+ * that loads the front-channel iframes, then moves on through its continue link (over plain HTTP
+ * nothing runs the iframes, so this skips straight to the link). Returns the final response.
+ */
+export async function confirmIdpLogout(browser: HttpSession, confirmPage: Response): Promise<Response> {
+  const form = parseForm(await confirmPage.text(), "op.logoutForm");
+  const answer = await browser.submit(form, confirmPage.url, { logout: "yes" }, { follow: true });
+  if (!answer.url.includes("/session/end/confirm")) return answer;
+  return browser.fetch(new URL(continueLinkOf(await answer.text()), answer.url), {}, { follow: true });
 }

@@ -1,6 +1,6 @@
 import { currentSession, sessionCookie } from "@/lib/session/current";
 import { unauthorizedJson, unavailable } from "@/lib/guard/responses";
-import { getEndedSessionsHub } from "@/lib/live";
+import { getContext } from "@/lib/context";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
@@ -22,7 +22,7 @@ export async function GET(request: Request): Promise<Response> {
   if (current.state !== "active") return unauthorizedJson(current.state === "none" ? "no_session" : current.reason);
   const { id, record } = current;
   const cookie = sessionCookie(request);
-  const hub = getEndedSessionsHub();
+  const { hub } = getContext();
   const encoder = new TextEncoder();
 
   const stream = new ReadableStream<Uint8Array>({
