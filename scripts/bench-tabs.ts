@@ -20,7 +20,7 @@ const pct = (values: number[], p: number) => {
 async function measure(label: string, run: () => Promise<number>): Promise<void> {
   const samples: number[] = [];
   for (let i = 0; i < RUNS; i++) samples.push(await run());
-  console.log(`  ${label.padEnd(34)} ${pct(samples, 50).toFixed(0).padStart(6)} ${pct(samples, 95).toFixed(0).padStart(6)} ${String(samples.length).padStart(5)}`);
+  console.log(`  ${label.padEnd(40)} ${pct(samples, 50).toFixed(0).padStart(6)} ${pct(samples, 95).toFixed(0).padStart(6)} ${String(samples.length).padStart(5)}`);
 }
 
 async function confirmIdpLogout(page: Page): Promise<number> {
@@ -37,7 +37,7 @@ export async function benchTabs(stack: Stack, redisUrl: string | undefined): Pro
   const browser: Browser = await launchBrowser();
   try {
     console.log(`Live tabs: logout to the other tab showing it, ms over ${RUNS} runs (headless Chromium)`);
-    console.log(`  ${"path".padEnd(34)} ${"p50".padStart(6)} ${"p95".padStart(6)} ${"runs".padStart(5)}`);
+    console.log(`  ${"path".padEnd(40)} ${"p50".padStart(6)} ${"p95".padStart(6)} ${"runs".padStart(5)}`);
 
     await measure("same browser, same app", async () => {
       const context = await browser.newContext();

@@ -60,6 +60,7 @@ export default async function Account() {
         </span>
       </Header>
 
+      <h1 className="sr-only">Your account at {APP_NAME}</h1>
       <Card title="This session">
         <dl className="grid grid-cols-[max-content_1fr] gap-x-4 gap-y-2 text-sm">
           {details.map(([label, value]) => (

@@ -1,6 +1,6 @@
 import Link from "next/link";
 import { getConfig } from "@/lib/config";
-import { buttonClass, Card, Header } from "../components";
+import { buttonClass, Header } from "../components";
 
 export const dynamic = "force-dynamic";
 
@@ -27,15 +27,16 @@ export default async function SignedOut({ searchParams }: { searchParams: Promis
   return (
     <>
       <Header appName={APP_NAME} />
-      <Card title="Signed out">
-        <h1 className="mb-2 text-2xl font-bold" data-reason={typeof reason === "string" ? reason : "none"}>
+      <section aria-labelledby="signed-out-title" className="rounded-xl border border-slate-200 bg-white p-6 shadow-sm">
+        <p className="mb-3 text-sm font-semibold uppercase tracking-wide text-slate-600">Signed out</p>
+        <h1 id="signed-out-title" className="mb-2 text-2xl font-bold" data-reason={typeof reason === "string" ? reason : "none"}>
           {message.title}
         </h1>
         <p className="mb-4 text-slate-700">{message.body}</p>
         <Link className={buttonClass} href="/">
           Sign in again
         </Link>
-      </Card>
+      </section>
     </>
   );
 }

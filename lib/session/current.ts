@@ -3,6 +3,8 @@ import { openHandle, type SessionHandle } from "./handle";
 import type { SessionRecord } from "./record";
 import { checkSession } from "@/lib/revocation/check";
 import type { EndReason } from "@/lib/revocation/verdict";
+import { readCookie } from "@/lib/http/cookies";
+import { clearCookie, unauthorizedJson, unavailable } from "@/lib/guard/responses";
 
 export type CurrentSession =
   | { state: "none" }
@@ -31,12 +33,25 @@ export async function currentSession(sealed: string | undefined): Promise<Curren
 
 /** For route handlers: the session cookie of a request. */
 export function sessionCookie(request: Request): string | undefined {
+  return readCookie(request, getContext().cookies.session);
+}
+
+export type ActiveSession = Extract<CurrentSession, { state: "active" }>;
+
+/**
+ * The gate of every route handler that needs a live session: the session, or the answer to give
+ * instead (401 JSON with the reason, clearing a cookie that names an ended session; 503 when Redis
+ * cannot answer).
+ */
+export async function requireSession(request: Request): Promise<{ session: ActiveSession } | { response: Response }> {
   const { cookies } = getContext();
-  const header = request.headers.get("cookie");
-  if (!header) return undefined;
-  for (const part of header.split(";")) {
-    const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === cookies.session) return part.slice(eq + 1).trim();
+  let current: CurrentSession;
+  try {
+    current = await currentSession(sessionCookie(request));
+  } catch {
+    return { response: unavailable(true) };
   }
-  return undefined;
+  if (current.state === "none") return { response: unauthorizedJson("no_session") };
+  if (current.state === "ended") return { response: unauthorizedJson(current.reason, clearCookie(cookies.session, cookies.secure)) };
+  return { session: current };
 }

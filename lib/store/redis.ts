@@ -1,5 +1,17 @@
-import { Redis } from "@upstash/redis";
+import { Redis, type RedisConfigNodejs } from "@upstash/redis";
 import { getConfig } from "@/lib/config";
+
+function client(options: Partial<RedisConfigNodejs>): Redis {
+  const config = getConfig();
+  return new Redis({
+    url: config.UPSTASH_REDIS_REST_URL,
+    token: config.UPSTASH_REDIS_REST_TOKEN,
+    automaticDeserialization: false,
+    readYourWrites: false,
+    enableTelemetry: false,
+    ...options,
+  });
+}
 
 /**
  * The one Redis client of a process, for route handlers and server components (Node runtime).
@@ -9,18 +21,7 @@ import { getConfig } from "@/lib/config";
 let nodeClient: Redis | undefined;
 
 export function getRedis(): Redis {
-  if (!nodeClient) {
-    const config = getConfig();
-    nodeClient = new Redis({
-      url: config.UPSTASH_REDIS_REST_URL,
-      token: config.UPSTASH_REDIS_REST_TOKEN,
-      automaticDeserialization: false,
-      readYourWrites: false,
-      enableTelemetry: false,
-      retry: { retries: 2, backoff: (attempt) => 25 * 2 ** attempt },
-      signal: () => AbortSignal.timeout(2_000),
-    });
-  }
+  nodeClient ??= client({ retry: { retries: 2, backoff: (attempt) => 25 * 2 ** attempt }, signal: () => AbortSignal.timeout(2_000) });
   return nodeClient;
 }
 
@@ -31,18 +32,10 @@ export function getRedis(): Redis {
 let guardClient: Redis | undefined;
 
 export function getGuardRedis(): Redis {
-  if (!guardClient) {
-    const config = getConfig();
-    guardClient = new Redis({
-      url: config.UPSTASH_REDIS_REST_URL,
-      token: config.UPSTASH_REDIS_REST_TOKEN,
-      automaticDeserialization: false,
-      readYourWrites: false,
-      enableTelemetry: false,
-      enableAutoPipelining: false,
-      retry: false,
-      signal: () => AbortSignal.timeout(config.GUARD_REDIS_TIMEOUT_MS),
-    });
-  }
+  guardClient ??= client({
+    enableAutoPipelining: false,
+    retry: false,
+    signal: () => AbortSignal.timeout(getConfig().GUARD_REDIS_TIMEOUT_MS),
+  });
   return guardClient;
 }

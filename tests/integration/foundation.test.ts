@@ -238,4 +238,23 @@ describe("when Redis cannot answer", () => {
     }
     expect((await sessionOf(browser, app)).status).toBe(200);
   });
+
+  it("lets requests through when GUARD_FAIL_OPEN is set, while route handlers still refuse to guess", async () => {
+    const running = stack.apps[0]!;
+    const open = await stack.addInstance({ ...running, env: { ...running.env, GUARD_FAIL_OPEN: "true" } });
+    const { browser } = await signedIn();
+    const cookie = browser.cookieHeader(app)!;
+    await stack.stopGateway();
+    try {
+      // Fail open: the guard lets a cookie-bearing request pass to a route that needs no Redis.
+      expect((await fetch(`${open.url}/api/health`, { headers: { cookie } })).status).toBe(200);
+      // Fail closed (the default) on the same request.
+      expect((await fetch(`${app}/api/health`, { headers: { cookie } })).status).toBe(503);
+      // A handler that needs the session checks again, and cannot: 503, not a guess.
+      expect((await fetch(`${open.url}/api/session`, { headers: { cookie } })).status).toBe(503);
+    } finally {
+      await stack.startGateway();
+      await open.stop();
+    }
+  });
 });

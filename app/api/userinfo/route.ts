@@ -1,6 +1,6 @@
 import * as oauth from "oauth4webapi";
-import { currentSession, sessionCookie } from "@/lib/session/current";
-import { clearCookie, unauthorizedJson, unavailable } from "@/lib/guard/responses";
+import { requireSession } from "@/lib/session/current";
+import { clearCookie, unauthorizedJson } from "@/lib/guard/responses";
 import { getContext } from "@/lib/context";
 import { getAccessToken, SessionEndedError } from "@/lib/session/refresh";
 import { getIdpMetadata, getOidcClient } from "@/lib/oidc/client";
@@ -13,15 +13,10 @@ export const dynamic = "force-dynamic";
  */
 export async function GET(request: Request): Promise<Response> {
   const ctx = getContext();
+  const gate = await requireSession(request);
+  if ("response" in gate) return gate.response;
+  const current = gate.session;
   const clear = clearCookie(ctx.cookies.session, ctx.cookies.secure);
-  let current;
-  try {
-    current = await currentSession(sessionCookie(request));
-  } catch {
-    return unavailable(true);
-  }
-  if (current.state === "none") return unauthorizedJson("no_session");
-  if (current.state === "ended") return unauthorizedJson(current.reason, clear);
 
   let accessToken: string;
   try {

@@ -1,4 +1,5 @@
 import { getContext } from "@/lib/context";
+import { readCookie } from "@/lib/http/cookies";
 import { redirectTo } from "@/lib/guard/responses";
 import { isExpectedLogoutState, LOGOUT_CALLBACK_PATH } from "@/lib/logout/rp-initiated";
 import { securityLog } from "@/lib/log/security-log";
@@ -13,12 +14,7 @@ export const dynamic = "force-dynamic";
 export async function GET(request: Request): Promise<Response> {
   const { config, cookies } = getContext();
   const returned = new URL(request.url).searchParams.get("state");
-  const expected = request.headers
-    .get("cookie")
-    ?.split(";")
-    .map((c) => c.trim())
-    .find((c) => c.startsWith(`${cookies.logoutState}=`))
-    ?.slice(cookies.logoutState.length + 1);
+  const expected = readCookie(request, cookies.logoutState);
   const trusted = isExpectedLogoutState(returned, expected);
   securityLog({ event: "logout.idp_return", outcome: trusted ? "ok" : "rejected", code: trusted ? undefined : "state_mismatch" });
   const target = new URL(`/signed-out?reason=${trusted ? "logout" : "logout_unconfirmed"}`, config.AUTH_URL);

@@ -1,5 +1,4 @@
-import { currentSession, sessionCookie } from "@/lib/session/current";
-import { unauthorizedJson, unavailable } from "@/lib/guard/responses";
+import { currentSession, requireSession, sessionCookie } from "@/lib/session/current";
 import { getContext } from "@/lib/context";
 
 export const dynamic = "force-dynamic";
@@ -13,14 +12,9 @@ const HEARTBEAT_MS = 15_000;
  * it expires; comments keep the connection alive. 401 when there is no live session.
  */
 export async function GET(request: Request): Promise<Response> {
-  let current;
-  try {
-    current = await currentSession(sessionCookie(request));
-  } catch {
-    return unavailable(true);
-  }
-  if (current.state !== "active") return unauthorizedJson(current.state === "none" ? "no_session" : current.reason);
-  const { id, record } = current;
+  const gate = await requireSession(request);
+  if ("response" in gate) return gate.response;
+  const { id, record } = gate.session;
   const cookie = sessionCookie(request);
   const { hub } = getContext();
   const encoder = new TextEncoder();

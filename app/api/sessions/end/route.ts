@@ -1,7 +1,7 @@
 import { getContext } from "@/lib/context";
-import { currentSession, sessionCookie } from "@/lib/session/current";
+import { requireSession } from "@/lib/session/current";
 import { isSameOriginRequest } from "@/lib/http/same-origin";
-import { redirectTo, unauthorizedJson } from "@/lib/guard/responses";
+import { redirectTo } from "@/lib/guard/responses";
 import { hashId, securityLog } from "@/lib/log/security-log";
 
 export const dynamic = "force-dynamic";
@@ -15,8 +15,9 @@ export async function POST(request: Request): Promise<Response> {
   if (!isSameOriginRequest(request, config.AUTH_URL)) {
     return Response.json({ error: "forbidden", error_description: "Cross-site requests are refused." }, { status: 403 });
   }
-  const current = await currentSession(sessionCookie(request));
-  if (current.state !== "active") return unauthorizedJson(current.state === "none" ? "no_session" : current.reason);
+  const gate = await requireSession(request);
+  if ("response" in gate) return gate.response;
+  const current = gate.session;
   const id = (await request.formData().catch(() => undefined))?.get("id");
   const mine = await store.listForSubject(current.record.iss, current.record.sub);
   const target = typeof id === "string" ? mine.find((s) => s.id === id && s.id !== current.id) : undefined;

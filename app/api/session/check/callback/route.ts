@@ -1,4 +1,5 @@
 import { getContext } from "@/lib/context";
+import { readCookie } from "@/lib/http/cookies";
 import { finishRecheck, SESSION_CHECK_CALLBACK_PATH } from "@/lib/session-management/recheck";
 import { securityLog } from "@/lib/log/security-log";
 
@@ -10,12 +11,7 @@ export const dynamic = "force-dynamic";
  */
 export async function GET(request: Request): Promise<Response> {
   const { cookies } = getContext();
-  const sealed = request.headers
-    .get("cookie")
-    ?.split(";")
-    .map((c) => c.trim())
-    .find((c) => c.startsWith(`${cookies.sessionCheck}=`))
-    ?.slice(cookies.sessionCheck.length + 1);
+  const sealed = readCookie(request, cookies.sessionCheck);
   const outcome = await finishRecheck(new URL(request.url), sealed).catch(() => ({ result: "error" as const, code: "internal_error" }));
   securityLog({
     event: "session_management.recheck",
