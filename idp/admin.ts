@@ -11,11 +11,23 @@ import { frontchannelNotices } from "./frontchannel";
 import { BadRequest, readCookie, readForm, sendHtml } from "./http";
 import type { SigningKeys } from "./keys";
 import { isLoopbackUrl, loopbackDemoFetch } from "./loopback-fetch";
-import { adminPage, adminResultPage, errorPage, pageHeaders, type AdminDelivery, type AdminResult, type AdminUserRow } from "./pages";
+import {
+  adminPage,
+  adminResultPage,
+  adminSsfResultPage,
+  errorPage,
+  pageHeaders,
+  type AdminDelivery,
+  type AdminResult,
+  type AdminSsfView,
+  type AdminUserRow,
+} from "./pages";
 import type { BrowserState } from "./session-management";
+import { isUserEventKind, USER_EVENT_KINDS, USER_EVENT_LABELS } from "./ssf/events";
+import type { Transmitter } from "./ssf/transmitter";
 import { demoUsers, type DemoUser } from "./users";
 
-export type AdminRoute = "page" | "end-sessions";
+export type AdminRoute = "page" | "end-sessions" | "ssf-event";
 
 const BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout";
 /** As long as oidc-provider gives its own logout tokens. */
@@ -26,6 +38,7 @@ const DELIVERY_TIMEOUT_MS = 2500;
 const ROUTES: Record<string, { route: AdminRoute; methods: readonly string[] }> = {
   "/admin": { route: "page", methods: ["GET", "HEAD"] },
   "/admin/end-sessions": { route: "end-sessions", methods: ["POST"] },
+  "/admin/ssf-event": { route: "ssf-event", methods: ["POST"] },
 };
 
 /** The admin route for a request, `"wrong-method"` for an admin path with another method, else undefined. */
@@ -71,6 +84,8 @@ export type AdminDeps = {
   sessionCookie: string;
   /** Registered client ids, in registration order. */
   clientIds: readonly string[];
+  /** The SSF transmitter: the page lists its streams and deliveries, and sends user events through it. */
+  ssf: Transmitter;
   log: (line: string) => void;
 };
 
@@ -96,7 +111,10 @@ function findDemoUser(username: string): DemoUser {
   return user;
 }
 
-export function createAdmin({ provider, store, keys, browserState, sessionCookie, clientIds, log }: AdminDeps): Admin {
+/** How many of the transmitter's latest delivery records the admin page shows. */
+const RECENT_DELIVERIES = 20;
+
+export function createAdmin({ provider, store, keys, browserState, sessionCookie, clientIds, ssf, log }: AdminDeps): Admin {
   const issuerOrigin = new URL(provider.issuer).origin;
 
   async function clientName(clientId: string): Promise<string> {
@@ -119,6 +137,14 @@ export function createAdmin({ provider, store, keys, browserState, sessionCookie
         clients: await Promise.all(sessionClientIds(user).map(async (clientId) => ({ clientId, name: await clientName(clientId) }))),
       })),
     );
+  }
+
+  function ssfView(): AdminSsfView {
+    return {
+      kinds: USER_EVENT_KINDS.map((kind) => ({ kind, label: USER_EVENT_LABELS[kind] })),
+      streams: ssf.summaries(),
+      deliveries: ssf.api.deliveries().slice(-RECENT_DELIVERIES).reverse(),
+    };
   }
 
   async function deliver(user: DemoUser, clientId: string): Promise<AdminDelivery | undefined> {
@@ -186,7 +212,7 @@ export function createAdmin({ provider, store, keys, browserState, sessionCookie
         return;
       }
       if (route === "page") {
-        sendHtml(res, 200, adminPage(await userRows()));
+        sendHtml(res, 200, adminPage(await userRows(), ssfView()));
         return;
       }
       if (!isSameOriginPost(req, issuerOrigin)) {
@@ -194,6 +220,14 @@ export function createAdmin({ provider, store, keys, browserState, sessionCookie
         return;
       }
       const form = await readForm(req);
+      if (route === "ssf-event") {
+        const user = findDemoUser(form.get("username") ?? "");
+        const kind = form.get("kind") ?? "";
+        if (!isUserEventKind(kind)) throw new BadRequest("There is no such Shared Signals event.");
+        const sets = await ssf.emitUserEvent(user, kind);
+        sendHtml(res, 200, adminSsfResultPage({ username: user.username, label: USER_EVENT_LABELS[kind], sets }));
+        return;
+      }
       const result = await endAllSessions(form.get("username") ?? "");
       const headers = pageHeaders({ frameSrc: result.frontchannel.map((n) => n.uri) });
       // Session Management: the browser state changes in the browser whose IdP session just ended. Other

@@ -22,6 +22,11 @@ const demoClientSchema = z
     backchannelLogout: z.boolean().optional(),
     backchannelSessionRequired: z.boolean().optional(),
     frontchannelLogout: z.boolean().optional(),
+    /** The bearer token the app manages its Shared Signals stream with (RFC 6750 b64token characters). */
+    ssfManagementToken: z
+      .string()
+      .regex(/^[A-Za-z0-9\-._~+/]+=*$/, "RFC 6750 bearer token characters only")
+      .optional(),
   })
   .strict();
 
@@ -39,7 +44,11 @@ const clientsSchema = clientsJson.pipe(
   z
     .array(demoClientSchema)
     .min(1, "must list at least one client")
-    .refine((clients) => new Set(clients.map((c) => c.clientId)).size === clients.length, "client ids must be unique"),
+    .refine((clients) => new Set(clients.map((c) => c.clientId)).size === clients.length, "client ids must be unique")
+    .refine((clients) => {
+      const tokens = clients.flatMap((c) => (c.ssfManagementToken === undefined ? [] : [c.ssfManagementToken]));
+      return new Set(tokens).size === tokens.length;
+    }, "ssfManagementToken values must be unique"),
 );
 
 /** The demo IdP's settings, read from the environment by `idp/main.ts`. */

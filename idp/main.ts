@@ -10,7 +10,12 @@ async function main(): Promise<void> {
   console.log(`Lockstep demo IdP running. Issuer: ${idp.issuer}`);
   console.log(`Admin page (demo only, no sign-in): ${idp.issuer}/admin`);
   console.log("Registered apps:");
-  for (const client of config.clients) console.log(`  ${client.clientId} (${client.name}) at ${client.appUrl}`);
+  for (const client of config.clients) {
+    // Whether an app may manage a Shared Signals stream, never its token.
+    const ssf = client.ssfManagementToken ? ", may manage an SSF stream" : "";
+    console.log(`  ${client.clientId} (${client.name}) at ${client.appUrl}${ssf}`);
+  }
+  console.log(`Shared Signals transmitter metadata: ${idp.issuer}/.well-known/ssf-configuration`);
   // Printing passwords is fine only because these are the demo's published test users.
   console.log("Test users (username / password):");
   for (const user of demoUsers) console.log(`  ${user.username} / ${user.password}  (${user.name}, ${user.email})`);

@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import type { UserEventKind } from "./ssf/events";
+import type { DeliveryRecord, EmittedSet, StreamSummary } from "./ssf/transmitter";
 import type { DemoUser } from "./users";
 
 export const IDP_NAME = "Lockstep Demo IdP";
@@ -101,6 +103,9 @@ const STYLE = `
   footer { margin-top: 1.5rem; }
   td ul { margin: 0; padding-left: 1.1rem; }
   a { color: var(--accent); }
+  form.ssf button { margin: 0 0.25rem 0.25rem 0; }
+  td code { word-break: break-all; }
+  tr.failed td { color: var(--error); }
 `;
 
 /** `head` is trusted markup (callers escape what goes into it). */
@@ -282,7 +287,75 @@ export type AdminUserRow = {
   clients: { clientId: string; name: string }[];
 };
 
-export function adminPage(users: readonly AdminUserRow[]): string {
+/** The Shared Signals part of the admin page. */
+export type AdminSsfView = {
+  /** The per-user event buttons. */
+  kinds: readonly { kind: UserEventKind; label: string }[];
+  streams: readonly StreamSummary[];
+  /** Newest first. */
+  deliveries: readonly DeliveryRecord[];
+};
+
+/** The last path segment of an event type URI, e.g. "session-revoked"; the full URI goes in a title. */
+function eventName(type: string): string {
+  return `<span title="${escapeHtml(type)}">${escapeHtml(type.slice(type.lastIndexOf("/") + 1) || type)}</span>`;
+}
+
+function ssfActions(username: string, kinds: AdminSsfView["kinds"]): string {
+  const buttons = kinds.map((k) => `<button type="submit" class="secondary" name="kind" value="${escapeHtml(k.kind)}">${escapeHtml(k.label)}</button>`).join("");
+  return `<form method="post" action="/admin/ssf-event" class="ssf"><input type="hidden" name="username" value="${escapeHtml(username)}">${buttons}</form>`;
+}
+
+function ssfStreamsSection(streams: AdminSsfView["streams"]): string {
+  if (!streams.length) return `<p class="muted">No app has created a stream yet.</p>`;
+  const rows = streams
+    .map((s) => {
+      const { config } = s;
+      const method = config.delivery.method === "urn:ietf:rfc:8935" ? "push" : "poll";
+      const events = config.events_delivered.length
+        ? `<ul>${config.events_delivered.map((type) => `<li>${eventName(type)}</li>`).join("")}</ul>`
+        : `<span class="muted">none</span>`;
+      return `<tr>
+<td><code>${escapeHtml(config.stream_id)}</code><br><span class="muted">${escapeHtml(s.clientId)}</span></td>
+<td><code>${escapeHtml(config.aud)}</code></td>
+<td>${method}<br><code>${escapeHtml(config.delivery.endpoint_url)}</code></td>
+<td>${escapeHtml(s.status)}${s.reason ? `<br><span class="muted">${escapeHtml(s.reason)}</span>` : ""}<br><span class="muted">${s.pending} waiting</span></td>
+<td>${events}</td>
+</tr>`;
+    })
+    .join("\n");
+  return `<table>
+<thead><tr><th scope="col">Stream</th><th scope="col">aud</th><th scope="col">Delivery</th><th scope="col">Status</th><th scope="col">events_delivered</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>`;
+}
+
+function ssfDeliveriesSection(deliveries: AdminSsfView["deliveries"]): string {
+  if (!deliveries.length) return `<p class="muted">No SET has been delivered yet.</p>`;
+  const rows = deliveries
+    .map((d) => {
+      const detail = [d.err, d.description, d.error].filter((x) => x !== undefined).map(escapeHtml).join(": ");
+      const failed = d.outcome === "rejected" || d.outcome === "failed";
+      return `<tr${failed ? ' class="failed"' : ""}>
+<td>${escapeHtml(new Date(d.at).toISOString().slice(11, 23))}</td>
+<td>${eventName(d.eventType)}<br><code>${escapeHtml(d.jti)}</code></td>
+<td><code>${escapeHtml(d.streamId)}</code></td>
+<td>${escapeHtml(d.method)} #${d.attempt}</td>
+<td>${d.status ? `HTTP ${d.status}` : "no answer"}, ${escapeHtml(d.outcome)}${detail ? `<br>${detail}` : ""}</td>
+</tr>`;
+    })
+    .join("\n");
+  return `<table>
+<thead><tr><th scope="col">Time (UTC)</th><th scope="col">Event, jti</th><th scope="col">Stream</th><th scope="col">Try</th><th scope="col">Result</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>`;
+}
+
+export function adminPage(users: readonly AdminUserRow[], ssf: AdminSsfView): string {
   const title = `Sessions — ${IDP_NAME} admin`;
   const rows = users
     .map((u) => {
@@ -294,6 +367,7 @@ export function adminPage(users: readonly AdminUserRow[]): string {
 <td>${u.sessionCount}</td>
 <td>${apps}</td>
 <td><form method="post" action="/admin/end-sessions"><input type="hidden" name="username" value="${escapeHtml(u.username)}"><button type="submit">End all sessions</button></form></td>
+<td>${ssfActions(u.username, ssf.kinds)}</td>
 </tr>`;
     })
     .join("\n");
@@ -304,12 +378,58 @@ ${ADMIN_WARNING}
 <p class="muted">"End all sessions" ends every IdP session of the user (the next sign-in asks for the password), sends each app
 the user had a session with one back-channel logout token with only <code>sub</code>, meaning every session of the user there,
 and loads each of those apps' front-channel logout pages (with <code>iss</code> and the session's <code>sid</code>) in hidden iframes.</p>
+<p class="muted">The Shared Signals buttons send one CAEP or RISC event about the user (<code>sub_id</code> in <code>iss_sub</code> format)
+to every stream whose <code>events_delivered</code> has its type. They only send the signal: the user's IdP sessions and account stay as they are.</p>
 <table>
-<thead><tr><th scope="col">User</th><th scope="col">IdP sessions</th><th scope="col">Signed in to</th><th scope="col"><span class="muted">Action</span></th></tr></thead>
+<thead><tr><th scope="col">User</th><th scope="col">IdP sessions</th><th scope="col">Signed in to</th><th scope="col"><span class="muted">Action</span></th><th scope="col"><span class="muted">Shared Signals</span></th></tr></thead>
 <tbody>
 ${rows}
 </tbody>
-</table>`,
+</table>
+<h2>Shared Signals streams</h2>
+<p class="muted">Transmitter metadata: <a href="/.well-known/ssf-configuration"><code>/.well-known/ssf-configuration</code></a></p>
+${ssfStreamsSection(ssf.streams)}
+<h2>Latest SET deliveries</h2>
+${ssfDeliveriesSection(ssf.deliveries)}`,
+    { wide: true },
+  );
+}
+
+export type AdminSsfResult = { username: string; label: string; sets: readonly EmittedSet[] };
+
+const DISPOSITIONS: Record<EmittedSet["disposition"], string> = {
+  sent: "pushing (see the deliveries on the admin page)",
+  queued: "queued for the app's next poll",
+  held: "held: the stream is paused",
+  dropped: "dropped: the stream is disabled",
+};
+
+export function adminSsfResultPage({ username, label, sets }: AdminSsfResult): string {
+  const title = `Shared Signals: ${label} for ${username} — ${IDP_NAME} admin`;
+  const rows = sets
+    .map(
+      (set) => `<tr>
+<td><code>${escapeHtml(set.streamId)}</code></td>
+<td><pre>${escapeHtml(JSON.stringify(set.claims, null, 2))}</pre></td>
+<td>${escapeHtml(DISPOSITIONS[set.disposition])}</td>
+</tr>`,
+    )
+    .join("\n");
+  const body = sets.length
+    ? `<table>
+<thead><tr><th scope="col">Stream</th><th scope="col">SET claims (RS256, <code>typ: secevent+jwt</code>)</th><th scope="col">Delivery</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>`
+    : `<p>No stream delivers this event type, so no SET was sent.</p>`;
+  return layout(
+    title,
+    `<h1>${escapeHtml(title)}</h1>
+${ADMIN_WARNING}
+<p role="status">Signed ${sets.length} SET${sets.length === 1 ? "" : "s"} about <strong>${escapeHtml(username)}</strong>.</p>
+${body}
+<p><a href="/admin">Back to the admin page</a></p>`,
     { wide: true },
   );
 }

@@ -15,7 +15,11 @@ import { createSigningKeys, type SignOptions } from "./keys";
 import { loopbackDemoFetch } from "./loopback-fetch";
 import { errorPage, logoutPage, PAGE_HEADERS, postLogoutPage } from "./pages";
 import { BrowserState, CHECK_SESSION_PATH, createCheckSession, installSessionState, isCheckSessionRequest } from "./session-management";
-import { findAccount, findUser } from "./users";
+import { createSsfEndpoints, matchSsfRoute } from "./ssf/endpoints";
+import type { UserEventKind } from "./ssf/events";
+import type { StreamConfig, StreamStatus } from "./ssf/streams";
+import { createTransmitter, type DeliveryRecord, type SsfApi, type SsfTimings, type Transmitter } from "./ssf/transmitter";
+import { demoUsers, findAccount, findUser } from "./users";
 
 /** A relying party registered with the demo IdP. Lockstep's routes decide the URIs derived from `appUrl`. */
 export type DemoClient = {
@@ -37,6 +41,11 @@ export type DemoClient = {
    * is on or when it has a back-channel logout URI with backchannelSessionRequired; otherwise they do not.
    */
   frontchannelLogout?: boolean;
+  /**
+   * Lets the app manage one Shared Signals stream at this IdP's SSF transmitter, sending this value as
+   * `Authorization: Bearer <token>` (RFC 6750 token characters only; unique per client). No token: no stream.
+   */
+  ssfManagementToken?: string;
 };
 
 export type StartIdpOptions = {
@@ -52,6 +61,8 @@ export type StartIdpOptions = {
   /** IdP session lifetime; grants and refresh tokens live as long. Default 8 hours. */
   sessionTtlSeconds?: number;
   log?: (line: string) => void;
+  /** Shared Signals transmitter timings (push retry waits, long-poll bound), e.g. shorter ones for tests. */
+  ssf?: SsfTimings;
 };
 
 export type RunningIdp = {
@@ -76,9 +87,24 @@ export type RunningIdp = {
    * URIs only) and answers the HTTP status. Rejects on network errors and after 2.5 s.
    */
   sendLogoutToken(clientId: string, token: string): Promise<number>;
+  /**
+   * The SSF 1.0 transmitter (metadata at /.well-known/ssf-configuration): emit CAEP/RISC events, verify,
+   * change stream status, and look at streams and delivery attempts.
+   */
+  ssf: SsfApi;
 };
 
+export type { DeliveryRecord, SsfApi, SsfTimings, StreamConfig, StreamStatus, UserEventKind };
+
 const LOOPBACK_ADDRESSES = new Set(["127.0.0.1", "::1", "localhost"]);
+/** RFC 6750 §2.1 b64token: what can travel in `Authorization: Bearer`. */
+const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+function checkSsfTokens(clients: readonly DemoClient[]): void {
+  const tokens = clients.flatMap((c) => (c.ssfManagementToken === undefined ? [] : [c.ssfManagementToken]));
+  if (!tokens.every((token) => BEARER_TOKEN.test(token))) throw new Error("an ssfManagementToken must be a bearer token (RFC 6750 token characters)");
+  if (new Set(tokens).size !== tokens.length) throw new Error("each demo client needs its own ssfManagementToken");
+}
 
 /** The IdP's cookie names. Browsers share localhost cookies across ports, so they keep clear of the apps' names. */
 const COOKIE_NAMES = { session: "idp_session", interaction: "idp_interaction", resume: "idp_resume" };
@@ -133,6 +159,7 @@ function listen(server: Server, port: number, host: string): Promise<AddressInfo
 export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
   const host = opts.host ?? "127.0.0.1";
   if (!LOOPBACK_ADDRESSES.has(host)) throw new Error("the demo IdP only listens on a loopback address");
+  checkSsfTokens(opts.clients);
   const log = opts.log ?? (() => {});
   const accessTokenTtl = opts.accessTokenTtlSeconds ?? 600;
   const sessionTtl = opts.sessionTtlSeconds ?? 8 * 3600;
@@ -225,6 +252,25 @@ export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
   );
   provider.on("backchannel.success", (_ctx: unknown, client: { clientId: string }) => log(`back-channel logout sent to ${client.clientId}`));
 
+  let transmitter: Transmitter;
+  try {
+    transmitter = createTransmitter({
+      issuer,
+      receivers: opts.clients.flatMap((c) =>
+        c.ssfManagementToken === undefined ? [] : [{ clientId: c.clientId, appUrl: c.appUrl, managementToken: c.ssfManagementToken }],
+      ),
+      // SET-02/SET-04: typ secevent+jwt, RS256 with the RSA key published at jwks_uri.
+      signSet: (claims) => keys.sign(claims, { alg: "RS256", header: { typ: "secevent+jwt" } }),
+      findUserByName: (username) => demoUsers.find((u) => u.username === username.trim().toLowerCase()),
+      log,
+      timings: opts.ssf,
+    });
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+  const ssfEndpoints = createSsfEndpoints({ issuer, transmitter, log });
+
   installSessionState(provider, browserState);
   provider.use(frontchannelLogoutMiddleware({ provider, browserState, log }));
 
@@ -235,6 +281,7 @@ export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
     browserState,
     sessionCookie: COOKIE_NAMES.session,
     clientIds: opts.clients.map((c) => c.clientId),
+    ssf: transmitter,
     log,
   });
   const checkSession = createCheckSession(
@@ -244,8 +291,10 @@ export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
   handle = (req, res) => {
     const route = matchInteractionRoute(req.method, req.url);
     const adminRoute = route ? undefined : matchAdminRoute(req.method, req.url);
+    const ssfRoute = route || adminRoute ? undefined : matchSsfRoute(req.method, req.url);
     if (route) void handleInteraction(provider, req, res, route, { browserState, log });
     else if (adminRoute) void admin.handle(req, res, adminRoute);
+    else if (ssfRoute) void ssfEndpoints.handle(req, res, ssfRoute);
     else if (isCheckSessionRequest(req.url)) checkSession.handle(req, res);
     else void oidc(req, res);
   };
@@ -260,11 +309,16 @@ export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
       return deliveries.map(({ clientId, status }) => ({ client: clientId, status }));
     },
     sendLogoutToken: (clientId, token) => admin.sendLogoutToken(clientId, token),
+    ssf: transmitter.api,
     close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
+      // The transmitter first: it stops retries and ends long polls, whose connections the server then closes.
+      closing ??= transmitter.close().then(
+        () =>
+          new Promise<void>((resolve, reject) => {
+            server.close((error) => (error ? reject(error) : resolve()));
+            server.closeAllConnections();
+          }),
+      );
       return closing;
     },
   };

@@ -39,6 +39,7 @@ const stack = await startStack({
       clientSecret: "bank-demo-secret-change-me",
       port: settings.DEMO_APP_PORT,
       env: { APP_ACCENT: "#4338ca" },
+      ssf: "push",
     },
     {
       appId: "brokerage",
@@ -47,6 +48,7 @@ const stack = await startStack({
       clientSecret: "brokerage-demo-secret-change-me",
       port: settings.DEMO_SECOND_APP_PORT,
       env: { APP_ACCENT: "#047857" },
+      ssf: "push",
     },
   ],
   log,
@@ -58,7 +60,7 @@ console.log(`
 
   Identity provider  ${stack.issuer}
   Redis gateway      ${stack.gatewayUrl} (${settings.REDIS_URL ? "real Redis at REDIS_URL" : "embedded store: demo only, nothing is kept"})
-  IdP admin page     ${stack.issuer}/admin (end a user's sessions everywhere)
+  IdP admin page     ${stack.issuer}/admin (end a user's sessions; send Shared Signals events)
   Test users         ${demoUsers.map((u) => `${u.username} / ${u.password}`).join(",  ")}
 
   Press Ctrl-C to stop everything.

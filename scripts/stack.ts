@@ -24,6 +24,8 @@ export type AppSpec = {
   env?: Record<string, string>;
   /** How the demo IdP registers this app (e.g. `{ backchannelLogout: false }`). */
   registration?: Partial<Pick<DemoClient, "backchannelLogout" | "frontchannelLogout">>;
+  /** Receive Shared Signals from the demo IdP's transmitter: the stream is registered and verified at start. */
+  ssf?: "push" | "poll";
 };
 
 export type StackOptions = {
@@ -49,6 +51,8 @@ export type Stack = {
   gatewayToken: string;
   keyPrefix: string;
   apps: RunningApp[];
+  /** Runs `npm run ssf -- <args>` with an app's settings; resolves with its output, rejects on failure. */
+  runSsf(app: RunningApp, ...args: string[]): Promise<string>;
   /** Another server instance of an app: same settings and secret, its own port, the same Redis. */
   addInstance(app: RunningApp): Promise<RunningApp>;
   /** Stops the gateway (the apps then see Redis as down) and starts it again on the same port. */
@@ -113,7 +117,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const gatewayToken = randomBytes(24).toString("base64url");
   const gatewayPort = options.gatewayPort ?? (await freePort());
   const idpPort = options.idpPort ?? (await freePort());
-  const apps = await Promise.all(options.apps.map(async (spec) => ({ ...spec, port: spec.port ?? (await freePort()) })));
+  const apps = await Promise.all(
+    options.apps.map(async (spec) => ({
+      ...spec,
+      port: spec.port ?? (await freePort()),
+      ssfToken: spec.ssf ? randomBytes(24).toString("base64url") : undefined,
+    })),
+  );
 
   let gateway = await startGateway({ port: gatewayPort, token: gatewayToken, redisUrl: options.redisUrl, log: (l) => log("gateway", l) });
   const clients: DemoClient[] = apps.map((a) => ({
@@ -123,6 +133,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     name: a.name,
     // oidc-provider puts `sid` in ID tokens only for clients registered with this.
     backchannelSessionRequired: true,
+    ssfManagementToken: a.ssfToken,
     ...a.registration,
   }));
   const idp = await startIdp({
@@ -153,9 +164,36 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     return entry;
   };
 
+  const runSsf = (app: RunningApp, ...args: string[]) =>
+    new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, [path.join(root, "node_modules/tsx/dist/cli.mjs"), "scripts/ssf.ts", ...args], {
+        cwd: root,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, ...app.env },
+      });
+      let output = "";
+      child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+      child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+      const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        if (code === 0) resolve(output);
+        else reject(new Error(`npm run ssf -- ${args.join(" ")} failed (${code}):\n${output}`));
+      });
+    });
+
   try {
     for (const app of apps) {
-      await launch(app, {
+      const ssfEnv: Record<string, string> = app.ssf
+        ? {
+            SSF_ISSUER: idp.issuer,
+            SSF_DELIVERY: app.ssf,
+            SSF_MANAGEMENT_TOKEN: app.ssfToken!,
+            SSF_PUSH_AUTHORIZATION: `Bearer ${randomBytes(24).toString("base64url")}`,
+            CRON_SECRET: randomBytes(24).toString("base64url"),
+          }
+        : {};
+      const started = await launch(app, {
         AUTH_SECRET: randomBytes(32).toString("base64url"),
         AUTH_URL: `http://localhost:${app.port}`,
         OIDC_ISSUER: idp.issuer,
@@ -166,9 +204,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         LOCKSTEP_KEY_PREFIX: keyPrefix,
         APP_ID: app.appId,
         APP_NAME: app.name,
+        ...ssfEnv,
         ...options.env,
         ...app.env,
       });
+      if (app.ssf) log(app.appId, (await runSsf(started, "register")).trim());
     }
   } catch (error) {
     await stopAll();
@@ -182,6 +222,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     gatewayToken,
     keyPrefix,
     apps: running,
+    runSsf,
     async addInstance(app) {
       return launch({ ...app, port: await freePort() }, app.env ?? {});
     },

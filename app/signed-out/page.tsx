@@ -20,16 +20,20 @@ const messages: Record<string, { title: string; body: string }> = {
 
 const fallback = { title: "You are signed out", body: "Sign in again to continue." };
 
-export default async function SignedOut({ searchParams }: { searchParams: Promise<{ reason?: string | string[] }> }) {
+const refused = { title: "Sign-in refused", body: "This account cannot sign in to this app right now (for example, it has been disabled)." };
+
+export default async function SignedOut({ searchParams }: { searchParams: Promise<{ reason?: string | string[]; error?: string | string[] }> }) {
   const { APP_NAME } = getConfig();
-  const { reason } = await searchParams;
-  const message = (typeof reason === "string" && Object.hasOwn(messages, reason) ? messages[reason] : undefined) ?? fallback;
+  const { reason, error } = await searchParams;
+  // Auth.js sends refused sign-ins here with ?error=AccessDenied.
+  const message =
+    error === "AccessDenied" ? refused : ((typeof reason === "string" && Object.hasOwn(messages, reason) ? messages[reason] : undefined) ?? fallback);
   return (
     <>
       <Header appName={APP_NAME} />
       <section aria-labelledby="signed-out-title" className="rounded-xl border border-slate-200 bg-white p-6 shadow-sm">
         <p className="mb-3 text-sm font-semibold uppercase tracking-wide text-slate-600">Signed out</p>
-        <h1 id="signed-out-title" className="mb-2 text-2xl font-bold" data-reason={typeof reason === "string" ? reason : "none"}>
+        <h1 id="signed-out-title" className="mb-2 text-2xl font-bold" data-reason={error === "AccessDenied" ? "sign_in_refused" : typeof reason === "string" ? reason : "none"}>
           {message.title}
         </h1>
         <p className="mb-4 text-slate-700">{message.body}</p>

@@ -61,6 +61,22 @@ export const configSchema = z
     .string()
     .regex(/^#[0-9a-fA-F]{6}$/, "a #rrggbb colour")
     .default("#4338ca"),
+  /** Shared Signals: the transmitter's issuer URL (everything else is discovered from it). Unset: SSF is off. */
+  SSF_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
+  /** How SETs arrive: pushed to /api/ssf/events (RFC 8935) or polled from the transmitter (RFC 8936). */
+  SSF_DELIVERY: z.enum(["push", "poll"]).default("push"),
+  /** The Authorization value the transmitter must send with each push; also given to it at stream creation. */
+  SSF_PUSH_AUTHORIZATION: z.string().min(16, "must be at least 16 characters").optional(),
+  /** Bearer token for the transmitter's stream management (and poll) endpoints. */
+  SSF_MANAGEMENT_TOKEN: z.string().min(1).optional(),
+  /** Per-event overrides of the SSF policy table, JSON: {"session-revoked":"end_sessions", ...}. */
+  SSF_POLICY: z.string().optional(),
+  /** Signing algorithms accepted on SETs, comma-separated. */
+  SSF_ALGORITHMS: z.string().default("RS256"),
+  /** SETs issued longer ago than this are refused, in seconds (poll streams may hold SETs a while). */
+  SSF_MAX_SET_AGE_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(86_400),
+  /** Bearer secret for GET /api/ssf/poll (a scheduled job on Vercel sends it as Authorization). */
+  CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   /** Serves /bench/{raw,bare,guard} for `npm run bench`. Off in real deployments. */
   BENCH_ROUTES: bool.default(false),
   })

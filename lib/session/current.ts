@@ -4,6 +4,7 @@ import type { SessionRecord } from "./record";
 import { checkSession } from "@/lib/revocation/check";
 import type { EndReason } from "@/lib/revocation/verdict";
 import { readCookie } from "@/lib/http/cookies";
+import { refreshStaleClaims } from "./claims";
 import { clearCookie, unauthorizedJson, unavailable } from "@/lib/guard/responses";
 
 export type CurrentSession =
@@ -28,7 +29,7 @@ export async function currentSession(sealed: string | undefined): Promise<Curren
   if (!verdict.active) return { state: "ended", reason: verdict.reason };
   const record = await store.read(handle.lsid);
   if (!record) return { state: "ended", reason: "expired" };
-  return { state: "active", id: handle.lsid, handle, record };
+  return { state: "active", id: handle.lsid, handle, record: await refreshStaleClaims(handle.lsid, record) };
 }
 
 /** For route handlers: the session cookie of a request. */

@@ -15,6 +15,8 @@ export const sessionRecordSchema = z.object({
   scope: z.string().optional(),
   /** Session Management 1.0: the OP's session_state from the last authentication response (SM-01). */
   sessionState: z.string().optional(),
+  /** CAEP token-claims-change: read the claims again from the IdP on the next request. */
+  claimsStale: z.boolean().optional(),
 });
 
 export type SessionRecord = z.infer<typeof sessionRecordSchema>;

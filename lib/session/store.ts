@@ -26,9 +26,22 @@ export class SessionStore {
     tx.sadd(this.k.subjectSessions(record.iss, record.sub), id);
     tx.expire(this.k.subjectSessions(record.iss, record.sub), this.ttlSeconds);
     if (record.sid) tx.set(this.k.idpSession(record.iss, record.sid), id, { ex: this.ttlSeconds });
+    if (record.claims.email) {
+      tx.sadd(this.k.emailSubjects(record.claims.email), JSON.stringify([record.iss, record.sub]));
+      tx.expire(this.k.emailSubjects(record.claims.email), this.ttlSeconds);
+    }
     logActivity(tx, this.k, record.iss, record.sub, { at: record.createdAt, session: id, kind: "signed_in" }, this.ttlSeconds);
     await tx.exec();
     return id;
+  }
+
+  /** The (iss, sub) pairs that signed in here with this email address. */
+  async subjectsForEmail(email: string): Promise<{ iss: string; sub: string }[]> {
+    const members = await this.redis.smembers(this.k.emailSubjects(email));
+    return members.map((m) => {
+      const [iss, sub] = JSON.parse(m) as [string, string];
+      return { iss, sub };
+    });
   }
 
   /** The user's recent activity at this app, newest first. */

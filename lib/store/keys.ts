@@ -24,6 +24,16 @@ export function keys(prefix: string) {
     endedFeed: () => `${prefix}feed:ended`,
     /** The recent events of one user's sessions (a capped list), shown on the dashboard. */
     activityLog: (iss: string, sub: string) => `${prefix}log:${part(iss)}|${part(sub)}`,
+    /** Shared Signals: this receiver's stream (the transmitter's configuration, as last read). */
+    ssfStream: () => `${prefix}ssf:stream`,
+    /** The `state` of the verification this receiver asked for last. */
+    ssfVerification: () => `${prefix}ssf:verification`,
+    /** Replay cache: this SET (iss, jti) was acted on. */
+    ssfJti: (iss: string, jti: string) => `${prefix}jti:ssf:${part(iss)}|${part(jti)}`,
+    /** RISC account-disabled: new sign-ins are refused until account-enabled. */
+    accountDisabled: (iss: string, sub: string) => `${prefix}disabled:${part(iss)}|${part(sub)}`,
+    /** (iss, sub) pairs that signed in with an email address (a set), to resolve email subjects. */
+    emailSubjects: (email: string) => `${prefix}email:${part(email.toLowerCase())}`,
     /** A short lock so that one request refreshes a session's tokens while others wait. */
     refreshLock: (sessionId: string) => `${prefix}lock:refresh:${sessionId}`,
   };

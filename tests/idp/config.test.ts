@@ -55,6 +55,17 @@ describe("demo IdP config", () => {
     for (const error of [badJson, badClient]) expect(error.message).not.toContain(secret);
   });
 
+  it("reads an app's ssfManagementToken, refusing tokens that cannot be sent as a bearer token or are shared", () => {
+    const client = { clientId: "a", clientSecret: secret, appUrl: "http://localhost:3001", name: "A", ssfManagementToken: "tok-en_1.2~3+4/5==" };
+    expect(parseIdpConfig({ IDP_CLIENTS: JSON.stringify([client]) }).clients).toEqual([client]);
+
+    const spaced = configError({ IDP_CLIENTS: JSON.stringify([{ ...client, ssfManagementToken: `${secret} x` }]) });
+    expect(spaced.message).toContain("IDP_CLIENTS[0].ssfManagementToken");
+    expect(spaced.message).not.toContain(secret);
+    const shared = configError({ IDP_CLIENTS: JSON.stringify([client, { ...client, clientId: "b" }]) });
+    expect(shared.message).toContain("ssfManagementToken values must be unique");
+  });
+
   it("rejects duplicate client ids", () => {
     const client = { clientId: "a", clientSecret: secret, appUrl: "http://localhost:3001", name: "A" };
     expect(configError({ IDP_CLIENTS: JSON.stringify([client, client]) }).message).toContain("client ids must be unique");

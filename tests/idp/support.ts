@@ -172,3 +172,73 @@ export function sessionStateMatches(sessionState: string | null, clientId: strin
   const salt = sessionState.slice(sessionState.lastIndexOf(".") + 1);
   return sessionState === expectedSessionState(clientId, origin, browserState, salt);
 }
+
+/** One request a SetReceiver got. */
+export type ReceivedPush = {
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  /** Epoch milliseconds. */
+  at: number;
+};
+
+/** How a SetReceiver answers one request; by default 202 with no body. */
+export type PushAnswer = { status: number; body?: string; delayMs?: number };
+
+export type SetReceiver = {
+  /** http://localhost:<port> */
+  origin: string;
+  received: ReceivedPush[];
+  answer: (push: ReceivedPush) => PushAnswer;
+  close(): Promise<void>;
+};
+
+/** Stands in for an RFC 8935 push endpoint: it records every request and answers as `answer` says. */
+export async function startSetReceiver(): Promise<SetReceiver> {
+  const timers = new Set<NodeJS.Timeout>();
+  const receiver: SetReceiver = {
+    origin: "",
+    received: [],
+    answer: () => ({ status: 202 }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const timer of timers) clearTimeout(timer);
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+  const server: Server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+    req.on("end", () => {
+      const push: ReceivedPush = { path: req.url ?? "", headers: req.headers, body, at: Date.now() };
+      receiver.received.push(push);
+      const { status, body: answerBody, delayMs = 0 } = receiver.answer(push);
+      const send = () => {
+        res.writeHead(status, answerBody === undefined ? {} : { "content-type": "application/json" }).end(answerBody);
+      };
+      if (delayMs <= 0) send();
+      else {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          send();
+        }, delayMs);
+        timers.add(timer);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  receiver.origin = `http://localhost:${(server.address() as AddressInfo).port}`;
+  return receiver;
+}
+
+/** Waits, in 20 ms steps, until `check` answers something other than undefined or false; throws after `timeoutMs`. */
+export async function eventually<T>(check: () => T | undefined | false, timeoutMs = 3000, what = "the condition"): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -116,12 +116,17 @@ describe("Security Event Token validation (RFC 8417, SSF 1.0)", () => {
   describe("the compact JWS (SET-01)", () => {
     it("rejects what is not a three-part compact JWS (SET-01)", async () => {
       for (const raw of ["", "not-a-jwt", "a.b", "a.b.c.d"]) expect(await check(raw), raw).toBe("malformed");
+      // Counted before the header is read: a well-formed header does not rescue a wrong shape.
+      const [header, payload, signature] = (await token({ header: { typ: "JWT" } })).split(".");
+      expect(await check(`${header}.${payload}.${signature}.extra`)).toBe("malformed");
+      expect(await check(`${header}.${payload}`)).toBe("malformed");
     });
 
     it("rejects a header that is not base64url JSON (SET-01)", async () => {
       const [, payload, signature] = (await token()).split(".");
       expect(await check(`!!!.${payload}.${signature}`)).toBe("malformed");
       expect(await check(`${base64url.encode("not json")}.${payload}.${signature}`)).toBe("malformed");
+      expect(await check(`${b64json([{ alg: "RS256", typ: "secevent+jwt" }])}.${payload}.${signature}`)).toBe("malformed");
     });
 
     it("rejects a signature segment that is not base64url (SET-01)", async () => {
@@ -177,6 +182,8 @@ describe("Security Event Token validation (RFC 8417, SSF 1.0)", () => {
       expect(await check(raw)).toBe("alg_none");
       expect(await check(raw, policy({ algorithms: ["RS256", "none"] }))).toBe("alg_none");
       expect(await check(`${b64json({ alg: "NONE", typ: "secevent+jwt" })}.${b64json(baseClaims())}.`)).toBe("alg_none");
+      // No alg at all is no signature either.
+      expect(await check(`${b64json({ typ: "secevent+jwt" })}.${b64json(baseClaims())}.`)).toBe("alg_none");
     });
 
     it("rejects HS256 keyed with the Transmitter's public key, even when the policy lists it (SET-04)", async () => {

@@ -1,0 +1,84 @@
+import nextEnv from "@next/env";
+
+/**
+ * `npm run ssf -- <action>`: this app's stream at its SSF transmitter (SSF 1.0 §7–8). Reads the
+ * same settings as the app (the environment, then .env.local and .env, as Next.js does).
+ *
+ *   discover                      show the transmitter's configuration (checks its issuer)
+ *   register                      create the stream (or take over the existing one) and ask for verification
+ *   read | status | verify | delete
+ *   enable | pause | disable      update the stream's status
+ *   add-subject '<json>' | remove-subject '<json>'
+ *   poll [--loop]                 RFC 8936: fetch, act on and acknowledge SETs (once, or every 2 s)
+ */
+nextEnv.loadEnvConfig(process.cwd());
+const { getContext } = await import("../lib/context");
+const { streamManager, pollStream, ssfSettings } = await import("../lib/ssf");
+const { discoverTransmitter } = await import("../lib/ssf/transmitter");
+const { defaultPolicy } = await import("../lib/ssf/policy");
+const { PUSH_METHOD, POLL_METHOD } = await import("../lib/ssf/streams");
+
+const [action = "help", arg] = process.argv.slice(2);
+const print = (value: unknown) => console.log(typeof value === "string" ? value : JSON.stringify(value, null, 2));
+
+async function main(): Promise<void> {
+  const settings = ssfSettings();
+  if (!settings) throw new Error("SSF_ISSUER is not set: Shared Signals is off.");
+  const { config } = getContext();
+  switch (action) {
+    case "discover":
+      return print(await discoverTransmitter(settings.issuer));
+    case "register": {
+      const manager = streamManager();
+      const delivery =
+        config.SSF_DELIVERY === "push"
+          ? { method: PUSH_METHOD, endpoint_url: new URL("/api/ssf/events", config.AUTH_URL).toString(), authorization_header: config.SSF_PUSH_AUTHORIZATION }
+          : { method: POLL_METHOD };
+      // Verification and stream-updated are delivered anyway (MGMT-02): ask only for what the policy acts on.
+      const stream = await manager.create({ events_requested: Object.keys(defaultPolicy), delivery, description: `Lockstep (${config.APP_NAME})` });
+      print({ stream_id: stream.stream_id, aud: stream.aud, delivery: stream.delivery.method, events_delivered: stream.events_delivered?.length });
+      await manager.verify();
+      return print("verification requested");
+    }
+    case "read":
+      return print(await streamManager().read());
+    case "status":
+      return print(await streamManager().status());
+    case "verify":
+      await streamManager().verify();
+      return print("verification requested");
+    case "delete":
+      await streamManager().delete();
+      return print("stream deleted");
+    case "enable":
+    case "pause":
+    case "disable":
+      await streamManager().setStatus(action === "pause" ? "paused" : (`${action}d` as "enabled" | "disabled"));
+      return print(`stream ${action === "pause" ? "paused" : `${action}d`}`);
+    case "add-subject":
+    case "remove-subject": {
+      if (!arg) throw new Error(`${action} needs a subject as JSON, e.g. '{"format":"email","email":"a@example.com"}'`);
+      const subject = JSON.parse(arg) as Record<string, unknown>;
+      await (action === "add-subject" ? streamManager().addSubject(subject) : streamManager().removeSubject(subject));
+      return print(`${action === "add-subject" ? "added" : "removed"}`);
+    }
+    case "poll": {
+      const loop = arg === "--loop";
+      do {
+        const result = await pollStream();
+        if (result.received || !loop) print(result);
+        if (loop) await new Promise((r) => setTimeout(r, 2000));
+      } while (loop);
+      return;
+    }
+    default:
+      print("usage: npm run ssf -- discover | register | read | status | verify | delete | enable | pause | disable | add-subject <json> | remove-subject <json> | poll [--loop]");
+  }
+}
+
+try {
+  await main();
+} catch (error) {
+  console.error(`ssf: ${(error as Error).message}`);
+  process.exitCode = 1;
+}
