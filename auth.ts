@@ -10,7 +10,7 @@ import { signInContext } from "@/lib/session-management/sign-in-context";
  * Built lazily so that `next build` needs no environment.
  */
 function authConfig(): NextAuthConfig {
-  const { config, store, cookies } = getContext();
+  const { config, store, cookies, redis, keys } = getContext();
   const cookie = (name: string, extra: { maxAge?: number } = {}) => ({
     name,
     options: { httpOnly: true, sameSite: "lax" as const, path: "/", secure: cookies.secure, ...extra },
@@ -56,6 +56,13 @@ function authConfig(): NextAuthConfig {
       },
     },
     callbacks: {
+      // RISC account-disabled: no new session until account-enabled (lib/ssf/act.ts).
+      async signIn({ profile }) {
+        if (typeof profile?.iss !== "string" || typeof profile.sub !== "string") return true;
+        const disabled = (await redis.exists(keys.accountDisabled(profile.iss, profile.sub))) === 1;
+        if (disabled) securityLog({ event: "session.refused", outcome: "rejected", code: "account_disabled", sub: hashId(profile.sub) });
+        return !disabled;
+      },
       async jwt({ token, account, profile }) {
         if (!account || !profile) return token;
         if (typeof profile.iss !== "string" || typeof profile.sub !== "string") {

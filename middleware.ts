@@ -1,7 +1,7 @@
 import { NextResponse, type NextRequest } from "next/server";
 import { getConfig } from "@/lib/config";
 import { getGuardRedis } from "@/lib/store/redis";
-import { keys } from "@/lib/store/keys";
+import { appKeys } from "@/lib/store/keys";
 import { cookieNames } from "@/lib/session/cookies";
 import { guard } from "@/lib/guard/guard";
 
@@ -18,7 +18,7 @@ export async function middleware(request: NextRequest): Promise<Response> {
   return guard(request, {
     config,
     redis: getGuardRedis(),
-    keys: keys(config.LOCKSTEP_KEY_PREFIX),
+    keys: appKeys(config.LOCKSTEP_KEY_PREFIX, config.APP_ID),
     cookies: cookieNames(config.APP_ID, config.AUTH_URL),
     next: () => NextResponse.next(),
   });

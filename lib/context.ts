@@ -1,6 +1,6 @@
 import { getConfig } from "@/lib/config";
 import { getRedis } from "@/lib/store/redis";
-import { keys } from "@/lib/store/keys";
+import { appKeys } from "@/lib/store/keys";
 import { SessionStore } from "@/lib/session/store";
 import { cookieNames } from "@/lib/session/cookies";
 import { EndedSessionsHub } from "@/lib/live/hub";
@@ -11,7 +11,7 @@ let context: ReturnType<typeof build> | undefined;
 function build() {
   const config = getConfig();
   const redis = getRedis();
-  const k = keys(config.LOCKSTEP_KEY_PREFIX);
+  const k = appKeys(config.LOCKSTEP_KEY_PREFIX, config.APP_ID);
   const hub = new EndedSessionsHub(redis, k, config.LIVE_POLL_INTERVAL_MS);
   return {
     config,

@@ -19,7 +19,8 @@ const { defaultPolicy } = await import("../lib/ssf/policy");
 const { PUSH_METHOD, POLL_METHOD } = await import("../lib/ssf/streams");
 
 const [action = "help", arg] = process.argv.slice(2);
-const print = (value: unknown) => console.log(typeof value === "string" ? value : JSON.stringify(value, null, 2));
+// One line per result, so that scripts can read it (the security log shares stdout).
+const print = (value: unknown) => console.log(typeof value === "string" ? value : JSON.stringify(value));
 
 async function main(): Promise<void> {
   const settings = ssfSettings();

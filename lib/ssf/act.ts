@@ -61,7 +61,8 @@ export async function act(action: SsfAction, eventType: string, event: Record<st
     for (const s of list) await deps.store.end(s.id, "revoked");
     return list.length;
   };
-  const eventMs = typeof event.event_timestamp === "number" ? Math.min(event.event_timestamp * 1000, deps.now()) : deps.now();
+  // event_timestamp has one-second precision: sessions begun within that second count as before it.
+  const eventMs = typeof event.event_timestamp === "number" ? Math.min((event.event_timestamp + 1) * 1000, deps.now()) : deps.now();
 
   switch (action) {
     case "end_sessions":

@@ -40,3 +40,11 @@ export function keys(prefix: string) {
 }
 
 export type Keys = ReturnType<typeof keys>;
+
+/**
+ * One app's keys: LOCKSTEP_KEY_PREFIX, then APP_ID. Apps that share a Redis (the demo's Bank and
+ * Brokerage) never see each other's sessions, indexes, revocations, feed or stream.
+ */
+export function appKeys(prefix: string, appId: string): Keys {
+  return keys(`${prefix}${appId}:`);
+}

@@ -115,9 +115,9 @@ describe("signing out anywhere signs out everywhere", () => {
     const session = (await (await tab.request.get(`${bankUrl}/api/session`)).json()) as { session: { id: string } };
     const { Redis } = await import("ioredis");
     const { testRedisUrl } = await import("../support/require-redis");
-    const { keys } = await import("@/lib/store/keys");
+    const { appKeys } = await import("@/lib/store/keys");
     const redis = new Redis(testRedisUrl);
-    await redis.set(keys(stack.keyPrefix).revokedSession(session.session.id), "revoked", "EX", 60);
+    await redis.set(appKeys(stack.keyPrefix, bank.appId).revokedSession(session.session.id), "revoked", "EX", 60);
     redis.disconnect();
 
     const t0 = Date.now();

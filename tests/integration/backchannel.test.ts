@@ -5,7 +5,7 @@ import { HttpSession } from "../support/http-client";
 import { bank, confirmIdpLogout, sessionOf, signIn, startTestStack } from "../support/lockstep";
 import { testRedisUrl } from "../support/require-redis";
 import type { Stack } from "../../scripts/stack";
-import { keys } from "@/lib/store/keys";
+import { appKeys, type Keys } from "@/lib/store/keys";
 import type { SessionRecord } from "@/lib/session/record";
 
 /**
@@ -16,14 +16,14 @@ import type { SessionRecord } from "@/lib/session/record";
 let stack: Stack;
 let app: string;
 let redis: IORedis;
-let k: ReturnType<typeof keys>;
+let k: Keys;
 const appLog: string[] = [];
 
 beforeAll(async () => {
   stack = await startTestStack({ log: (source, line) => void (source === bank.appId && appLog.push(line)) });
   app = stack.apps[0]!.url;
   redis = new IORedis(testRedisUrl);
-  k = keys(stack.keyPrefix);
+  k = appKeys(stack.keyPrefix, bank.appId);
 });
 
 afterAll(async () => {

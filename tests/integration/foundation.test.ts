@@ -1,23 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis as IORedis } from "ioredis";
 import { HttpSession } from "../support/http-client";
-import { confirmIdpLogout, sessionOf, signIn, startTestStack } from "../support/lockstep";
+import { bank, confirmIdpLogout, sessionOf, signIn, startTestStack } from "../support/lockstep";
 import { testRedisUrl } from "../support/require-redis";
 import type { Stack } from "../../scripts/stack";
-import { keys } from "@/lib/store/keys";
+import { appKeys, type Keys } from "@/lib/store/keys";
 import { subjectMark } from "@/lib/revocation/verdict";
 import type { SessionRecord } from "@/lib/session/record";
 
 let stack: Stack;
 let app: string;
 let redis: IORedis;
-let k: ReturnType<typeof keys>;
+let k: Keys;
 
 beforeAll(async () => {
   stack = await startTestStack();
   app = stack.apps[0]!.url;
   redis = new IORedis(testRedisUrl);
-  k = keys(stack.keyPrefix);
+  k = appKeys(stack.keyPrefix, bank.appId);
 });
 
 afterAll(async () => {

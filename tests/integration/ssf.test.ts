@@ -4,7 +4,7 @@ import { HttpSession } from "../support/http-client";
 import { bank, sessionOf, signIn, startTestStack } from "../support/lockstep";
 import { testRedisUrl } from "../support/require-redis";
 import type { RunningApp, Stack } from "../../scripts/stack";
-import { keys } from "@/lib/store/keys";
+import { appKeys } from "@/lib/store/keys";
 import { CAEP_EVENTS, RISC_EVENTS, SSF_EVENTS } from "@/lib/ssf/events";
 import type { StoredStream } from "@/lib/ssf/streams";
 
@@ -35,7 +35,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const k = () => keys(stack.keyPrefix);
+const k = () => appKeys(stack.keyPrefix, bank.appId);
 const storedStream = async (): Promise<StoredStream> => JSON.parse((await redis.get(k().ssfStream()))!) as StoredStream;
 const streamOf = (app: RunningApp) => stack.idp.ssf.streams().find((s) => s.aud === app.url || (Array.isArray(s.aud) && s.aud.includes(app.url)))!;
 const until = async (check: () => boolean | Promise<boolean>, ms = 5000) => {
@@ -46,7 +46,10 @@ const until = async (check: () => boolean | Promise<boolean>, ms = 5000) => {
   }
   return false;
 };
-const lastDelivery = (type: string) => [...stack.idp.ssf.deliveries()].reverse().find((d) => d.eventType === type);
+const lastDelivery = (type: string, app: RunningApp = pushApp) =>
+  [...stack.idp.ssf.deliveries()].reverse().find((d) => d.eventType === type && d.streamId === streamOf(app).stream_id);
+/** The CLI's result line (the security log shares its stdout). */
+const result = (output: string) => JSON.parse(output.split("\n").find((l) => l.startsWith('{"received"') || l.startsWith('{"stream_id"') || l.startsWith('{"status"'))!) as Record<string, unknown>;
 
 async function signedIn(app: RunningApp, username = "alice") {
   const browser = new HttpSession();
@@ -80,9 +83,9 @@ describe("stream management (SSF §7–8) and the receiver modules", () => {
 
   it("SSF3: reads and updates the stream's status through the CLI", async () => {
     await stack.runSsf(pushApp, "pause");
-    expect(JSON.parse(await stack.runSsf(pushApp, "status")).status).toBe("paused");
+    expect(result(await stack.runSsf(pushApp, "status")).status).toBe("paused");
     await stack.runSsf(pushApp, "enable");
-    expect(JSON.parse(await stack.runSsf(pushApp, "status")).status).toBe("enabled");
+    expect(result(await stack.runSsf(pushApp, "status")).status).toBe("enabled");
   });
 
   it("SSF1: register again takes over the existing stream (409, then read and update)", async () => {
@@ -226,10 +229,10 @@ describe("poll delivery (RFC 8936)", () => {
     const alice = await signedIn(pollApp);
     await stack.idp.ssf.emitForUser("alice", "session-revoked");
     const output = await stack.runSsf(pollApp, "poll");
-    expect(JSON.parse(output).acknowledged).toBeGreaterThan(0);
+    expect(result(output).acknowledged).toBeGreaterThan(0);
     expect((await sessionOf(alice, pollApp.url)).status).toBe(401);
     // Acknowledged: nothing is left to poll.
-    expect(JSON.parse(await stack.runSsf(pollApp, "poll")).received).toBe(0);
+    expect(result(await stack.runSsf(pollApp, "poll")).received).toBe(0);
   });
 
   it("GET /api/ssf/poll polls for a scheduled job, and only with the CRON_SECRET", async () => {
