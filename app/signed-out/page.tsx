@@ -13,6 +13,10 @@ const messages: Record<string, { title: string; body: string }> = {
   revoked: { title: "Your session was ended", body: "Your identity provider ended this session (for example, you signed out in another app, or an administrator ended it)." },
   frontchannel_logout: { title: "You were signed out", body: "Your identity provider signed you out of this app (front-channel logout)." },
   idp_session_changed: { title: "Your sign-in changed", body: "Your session at your identity provider ended or changed, so this app signed you out." },
+  security_event: {
+    title: "Signed out for your security",
+    body: "Your identity provider or a security system reported a change to your account (for example, your session was revoked, your password changed or the account was disabled).",
+  },
   ended_elsewhere: { title: "Signed out from another device", body: "This session was ended from another of your sessions." },
   expired: { title: "Your session expired", body: "Sessions last a limited time. Sign in again to continue." },
   refresh_failed: { title: "Your session could not be renewed", body: "Your identity provider no longer accepts this session. Sign in again to continue." },

@@ -13,6 +13,8 @@ export const endReasons = [
   "idp_session_changed",
   /** The user signed this device out from another one ("sign out this device" / "everywhere"). */
   "ended_elsewhere",
+  /** A Shared Signals event (CAEP or RISC) from the IdP or a security system ended it. */
+  "security_event",
   "expired",
   "refresh_failed",
 ] as const;

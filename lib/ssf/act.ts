@@ -58,7 +58,7 @@ export async function act(action: SsfAction, eventType: string, event: Record<st
   if (action === "ignore" || action === "record") return { action, sessionsEnded: 0, users: 0 };
   const { sessions, users } = await resolveSubject(subject, deps);
   const endAll = async (list: Found[]) => {
-    for (const s of list) await deps.store.end(s.id, "revoked");
+    for (const s of list) await deps.store.end(s.id, "security_event");
     return list.length;
   };
   // event_timestamp has one-second precision: sessions begun within that second count as before it.
@@ -71,7 +71,7 @@ export async function act(action: SsfAction, eventType: string, event: Record<st
       return { action, sessionsEnded: reportsLoss(eventType, event) ? await endAll(sessions) : 0, users: users.length };
     case "end_sessions_before_event": {
       // The mark also stops sessions the indexes do not know of (e.g. signing in right now).
-      for (const u of users) await recordRevocation(deps, { kind: "subject", iss: u.iss, sub: u.sub, beforeMs: eventMs }, "revoked");
+      for (const u of users) await recordRevocation(deps, { kind: "subject", iss: u.iss, sub: u.sub, beforeMs: eventMs }, "security_event");
       return { action, sessionsEnded: await endAll(sessions.filter((s) => s.record.createdAt < eventMs)), users: users.length };
     }
     case "refresh_claims":
@@ -81,7 +81,7 @@ export async function act(action: SsfAction, eventType: string, event: Record<st
     case "purge_account": {
       const now = deps.now();
       for (const u of users) {
-        await recordRevocation(deps, { kind: "subject", iss: u.iss, sub: u.sub, beforeMs: now }, "revoked");
+        await recordRevocation(deps, { kind: "subject", iss: u.iss, sub: u.sub, beforeMs: now }, "security_event");
         if (action === "disable_account") await deps.redis.set(deps.keys.accountDisabled(u.iss, u.sub), "1", { ex: DISABLED_TTL_SECONDS });
       }
       const ended = await endAll(sessions);

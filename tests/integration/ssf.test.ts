@@ -167,7 +167,15 @@ describe("the policy table, on real sessions", () => {
     const alice = await signedIn(pushApp);
     const bob = await signedIn(pushApp, "bob");
     await stack.idp.ssf.emitForUser("alice", "session-revoked");
-    expect(await until(async () => (await sessionOf(alice, pushApp.url)).status === 401)).toBe(true);
+    let refused: unknown;
+    expect(
+      await until(async () => {
+        const response = await sessionOf(alice, pushApp.url);
+        if (response.status === 401) refused = await response.json();
+        return response.status === 401;
+      }),
+    ).toBe(true);
+    expect(refused).toEqual({ error: "unauthorized", reason: "security_event" });
     expect((await sessionOf(bob, pushApp.url)).status).toBe(200);
   });
 
