@@ -146,6 +146,62 @@ async function benchBackchannel(stack: Awaited<ReturnType<typeof startStack>>, a
   agent.destroy();
 }
 
+const SETS = 200;
+
+/** Valid SETs (CAEP session-revoked, each for its own subject) pushed at concurrency 10. */
+async function benchSsf(stack: Awaited<ReturnType<typeof startStack>>) {
+  const app = stack.apps[0]!;
+  const target = new URL("/api/ssf/events", app.url.replace("localhost", "127.0.0.1"));
+  const now = Math.floor(Date.now() / 1000);
+  const bodies = await Promise.all(
+    Array.from({ length: SETS }, (_, i) =>
+      stack.idp.sign(
+        {
+          iss: stack.issuer,
+          jti: randomUUID(),
+          iat: now,
+          aud: app.url,
+          sub_id: { format: "iss_sub", iss: stack.issuer, sub: `bench-user-${i}` },
+          events: { "https://schemas.openid.net/secevent/caep/event-type/session-revoked": { event_timestamp: now } },
+        },
+        { header: { typ: "secevent+jwt" } },
+      ),
+    ),
+  );
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 10 });
+  const latencies: number[] = [];
+  let errors = 0;
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: 10 }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++]!;
+        const t0 = performance.now();
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = http.request(
+            target,
+            { method: "POST", agent, headers: { "content-type": "application/secevent+jwt", authorization: app.env!.SSF_PUSH_AUTHORIZATION! } },
+            (res) => {
+              res.resume();
+              res.on("end", () => resolve(res.statusCode ?? 0));
+            },
+          );
+          req.on("error", reject);
+          req.end(body);
+        });
+        latencies.push(performance.now() - t0);
+        if (status !== 202) errors += 1;
+      }
+    }),
+  );
+  agent.destroy();
+  const seconds = (performance.now() - start) / 1000;
+  const sorted = latencies.sort((a, b) => a - b);
+  console.log(`Shared Signals push: ${SETS} valid SETs (session-revoked, distinct subjects) at concurrency 10`);
+  console.log(`  ${(sorted.length / seconds).toFixed(0)} SETs/s accepted, p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms, ${errors} errors\n`);
+}
+
 async function main() {
   const useRedis = await reachable(redisUrl);
   console.log(`Building (next build)...`);
@@ -154,7 +210,7 @@ async function main() {
     redisUrl: useRedis ? redisUrl : undefined,
     keyPrefix: `lockstep-bench:${Date.now()}:`,
     apps: [
-      { appId: "bank", name: "Lockstep Bank", clientId: "lockstep-bank", clientSecret: "bank-bench-secret-0123456789", env: { BENCH_ROUTES: "true" } },
+      { appId: "bank", name: "Lockstep Bank", clientId: "lockstep-bank", clientSecret: "bank-bench-secret-0123456789", env: { BENCH_ROUTES: "true" }, ssf: "push" },
       { appId: "brokerage", name: "Lockstep Brokerage", clientId: "lockstep-brokerage", clientSecret: "brokerage-bench-secret-0123" },
     ],
   });
@@ -202,6 +258,7 @@ async function main() {
     }
     if (process.env.BENCH_QUICK !== "1") {
       await benchBackchannel(stack, app);
+      await benchSsf(stack);
       await benchTabs(stack, useRedis ? redisUrl : undefined);
     }
   } finally {

@@ -12,11 +12,8 @@ import nextEnv from "@next/env";
  *   poll [--loop]                 RFC 8936: fetch, act on and acknowledge SETs (once, or every 2 s)
  */
 nextEnv.loadEnvConfig(process.cwd());
-const { getContext } = await import("../lib/context");
-const { streamManager, pollStream, ssfSettings } = await import("../lib/ssf");
+const { streamManager, pollStream, registerStream, ssfSettings } = await import("../lib/ssf");
 const { discoverTransmitter } = await import("../lib/ssf/transmitter");
-const { defaultPolicy } = await import("../lib/ssf/policy");
-const { PUSH_METHOD, POLL_METHOD } = await import("../lib/ssf/streams");
 
 const [action = "help", arg] = process.argv.slice(2);
 // One line per result, so that scripts can read it (the security log shares stdout).
@@ -25,20 +22,12 @@ const print = (value: unknown) => console.log(typeof value === "string" ? value 
 async function main(): Promise<void> {
   const settings = ssfSettings();
   if (!settings) throw new Error("SSF_ISSUER is not set: Shared Signals is off.");
-  const { config } = getContext();
   switch (action) {
     case "discover":
       return print(await discoverTransmitter(settings.issuer));
     case "register": {
-      const manager = streamManager();
-      const delivery =
-        config.SSF_DELIVERY === "push"
-          ? { method: PUSH_METHOD, endpoint_url: new URL("/api/ssf/events", config.AUTH_URL).toString(), authorization_header: config.SSF_PUSH_AUTHORIZATION }
-          : { method: POLL_METHOD };
-      // Verification and stream-updated are delivered anyway (MGMT-02): ask only for what the policy acts on.
-      const stream = await manager.create({ events_requested: Object.keys(defaultPolicy), delivery, description: `Lockstep (${config.APP_NAME})` });
+      const stream = await registerStream();
       print({ stream_id: stream.stream_id, aud: stream.aud, delivery: stream.delivery.method, events_delivered: stream.events_delivered?.length });
-      await manager.verify();
       return print("verification requested");
     }
     case "read":

@@ -75,6 +75,8 @@ export const configSchema = z
   SSF_ALGORITHMS: z.string().default("RS256"),
   /** SETs issued longer ago than this are refused, in seconds (poll streams may hold SETs a while). */
   SSF_MAX_SET_AGE_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(86_400),
+  /** IdP subjects (comma-separated) allowed on the admin page /admin/ssf. Unset: no admin page. */
+  ADMIN_SUBS: z.string().optional(),
   /** Bearer secret for GET /api/ssf/poll (a scheduled job on Vercel sends it as Authorization). */
   CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   /** Serves /bench/{raw,bare,guard} for `npm run bench`. Off in real deployments. */

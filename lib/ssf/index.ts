@@ -1,9 +1,9 @@
 import { getContext } from "@/lib/context";
 import { hashId, securityLog } from "@/lib/log/security-log";
 import { SetError } from "./errors";
-import { buildPolicy, shortName } from "./policy";
+import { buildPolicy, defaultPolicy, shortName } from "./policy";
 import { receiveSet, type SsfOutcome, type SsfReceiveDeps } from "./receive";
-import { StreamManager } from "./streams";
+import { POLL_METHOD, PUSH_METHOD, StreamManager, type StreamConfig } from "./streams";
 import { getTransmitter, transmitterKeys } from "./transmitter";
 import { subjectKey } from "./subject";
 import { pollOnce } from "./poll";
@@ -88,4 +88,21 @@ export async function pollStream() {
   const stream = await manager.stored();
   if (!stream?.config.delivery.endpoint_url) throw new Error("No poll stream is registered: run `npm run ssf -- register` with SSF_DELIVERY=poll.");
   return pollOnce({ endpoint: stream.config.delivery.endpoint_url, token: config.SSF_MANAGEMENT_TOKEN!, handle: (raw) => handleSet(raw, "poll") });
+}
+
+/**
+ * Creates this app's stream (or takes over the existing one) with the events the policy acts on and
+ * this app's delivery, then asks for verification. Verification and stream-updated events are
+ * delivered anyway (MGMT-02), so they are not requested.
+ */
+export async function registerStream(): Promise<StreamConfig> {
+  const { config } = getContext();
+  const manager = streamManager();
+  const delivery =
+    config.SSF_DELIVERY === "push"
+      ? { method: PUSH_METHOD, endpoint_url: new URL("/api/ssf/events", config.AUTH_URL).toString(), authorization_header: config.SSF_PUSH_AUTHORIZATION }
+      : { method: POLL_METHOD };
+  const stream = await manager.create({ events_requested: Object.keys(defaultPolicy), delivery, description: `Lockstep (${config.APP_NAME})` });
+  await manager.verify();
+  return stream;
 }

@@ -7,6 +7,7 @@ import type { RunningApp, Stack } from "../../scripts/stack";
 import { appKeys } from "@/lib/store/keys";
 import { CAEP_EVENTS, RISC_EVENTS, SSF_EVENTS } from "@/lib/ssf/events";
 import type { StoredStream } from "@/lib/ssf/streams";
+import { demoUsers } from "../../idp/users";
 
 /**
  * The Shared Signals receiver against the demo IdP's SSF transmitter: the conformance suite's
@@ -23,7 +24,7 @@ const appLog: string[] = [];
 
 beforeAll(async () => {
   stack = await startTestStack({
-    apps: [{ ...bank, ssf: "push" }, brokerage],
+    apps: [{ ...bank, ssf: "push", env: { ADMIN_SUBS: demoUsers.find((u) => u.username === "alice")!.sub } }, brokerage],
     log: (source, line) => void (source === bank.appId && appLog.push(line)),
   });
   [pushApp, pollApp] = stack.apps as [RunningApp, RunningApp];
@@ -105,6 +106,27 @@ describe("stream management (SSF §7–8) and the receiver modules", () => {
         return pushed.length > 0 && pushed.every((d) => d.status === 202);
       }),
     ).toBe(true);
+  });
+});
+
+describe("the admin page (/admin/ssf)", () => {
+  it("shows the stream and runs management actions for an admin, same-origin only", async () => {
+    const alice = await signedIn(pushApp);
+    const page = await alice.fetch(`${pushApp.url}/admin/ssf`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain(streamOf(pushApp).stream_id);
+    const verify = await alice.fetch(`${pushApp.url}/api/admin/ssf`, { method: "POST", headers: { origin: pushApp.url }, body: new URLSearchParams({ action: "verify" }) });
+    expect(verify.status).toBe(303);
+    expect(new URL(verify.headers.get("location")!, pushApp.url).searchParams.get("done")).toBe("verify");
+    const forged = await alice.fetch(`${pushApp.url}/api/admin/ssf`, { method: "POST", headers: { origin: "http://evil.example" }, body: new URLSearchParams({ action: "disable" }) });
+    expect(forged.status).toBe(403);
+  });
+
+  it("is not there for anyone else", async () => {
+    const bob = await signedIn(pushApp, "bob");
+    expect((await bob.fetch(`${pushApp.url}/admin/ssf`)).status).toBe(404);
+    const post = await bob.fetch(`${pushApp.url}/api/admin/ssf`, { method: "POST", headers: { origin: pushApp.url }, body: new URLSearchParams({ action: "disable" }) });
+    expect(post.status).toBe(404);
   });
 });
 

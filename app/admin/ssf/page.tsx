@@ -1,0 +1,69 @@
+import { notFound, redirect } from "next/navigation";
+import { getConfig } from "@/lib/config";
+import { currentSessionFromCookies } from "@/lib/session/server-component";
+import { ssfSettings, streamManager } from "@/lib/ssf";
+import { isAdmin } from "@/lib/ssf/admin";
+import { shortName } from "@/lib/ssf/policy";
+import { buttonClass, Card, Header, secondaryButtonClass, Time } from "../../components";
+
+export const dynamic = "force-dynamic";
+
+/** /admin/ssf: this app's Shared Signals stream, for the subjects listed in ADMIN_SUBS. */
+export default async function SsfAdmin({ searchParams }: { searchParams: Promise<{ done?: string; failed?: string }> }) {
+  const { APP_NAME, SSF_DELIVERY } = getConfig();
+  const current = await currentSessionFromCookies();
+  if (current.state !== "active") redirect("/");
+  const settings = ssfSettings();
+  if (!settings || !isAdmin(current)) notFound();
+  const { done, failed } = await searchParams;
+  const stored = await streamManager().stored();
+
+  const rows: [string, React.ReactNode][] = stored
+    ? [
+        ["Stream", <span key="id" className="font-mono">{stored.config.stream_id}</span>],
+        ["Audience", String(stored.config.aud)],
+        ["Delivery", stored.config.delivery.method],
+        ["Status (last known)", stored.status ?? "—"],
+        ["Verified", stored.verifiedAt ? <Time key="v" ms={stored.verifiedAt} /> : "not yet"],
+        ["Events delivered", (stored.config.events_delivered ?? []).map(shortName).join(", ") || "—"],
+      ]
+    : [];
+
+  return (
+    <>
+      <Header appName={APP_NAME} />
+      <h1 className="text-2xl font-bold">Shared Signals</h1>
+      {done && <p role="status" className="rounded bg-green-50 p-3 text-sm text-green-900">Done: {done}.</p>}
+      {failed && <p role="alert" className="rounded bg-red-50 p-3 text-sm text-red-900">Failed: {failed}. The security log has the details.</p>}
+      <Card title="Transmitter">
+        <p className="text-sm">
+          Issuer <span className="font-mono">{settings.issuer}</span>, delivery <strong>{SSF_DELIVERY}</strong>.
+        </p>
+      </Card>
+      <Card title="This app's stream">
+        {stored ? (
+          <dl className="grid grid-cols-[max-content_1fr] gap-x-4 gap-y-2 text-sm">
+            {rows.map(([label, value]) => (
+              <div key={label} className="contents">
+                <dt className="font-medium text-slate-600">{label}</dt>
+                <dd className="break-all">{value}</dd>
+              </div>
+            ))}
+          </dl>
+        ) : (
+          <p className="text-sm text-slate-600">No stream yet: register one.</p>
+        )}
+      </Card>
+      <form method="post" action="/api/admin/ssf" className="flex flex-wrap gap-2">
+        <button type="submit" name="action" value="register" className={buttonClass}>
+          Register stream
+        </button>
+        {(["verify", "status", "enable", "pause", "disable"] as const).map((action) => (
+          <button key={action} type="submit" name="action" value={action} className={secondaryButtonClass} disabled={!stored}>
+            {action === "status" ? "Read status" : action[0]!.toUpperCase() + action.slice(1)}
+          </button>
+        ))}
+      </form>
+    </>
+  );
+}

@@ -1,0 +1,52 @@
+import { getContext } from "@/lib/context";
+import { requireSession } from "@/lib/session/current";
+import { isSameOriginRequest } from "@/lib/http/same-origin";
+import { redirectTo } from "@/lib/guard/responses";
+import { registerStream, ssfSettings, streamManager } from "@/lib/ssf";
+import { adminActions, isAdmin, type AdminAction } from "@/lib/ssf/admin";
+import { hashId, securityLog } from "@/lib/log/security-log";
+
+export const dynamic = "force-dynamic";
+
+/** POST /api/admin/ssf (form field `action`): the admin page's stream management. Same-origin, admins only. */
+export async function POST(request: Request): Promise<Response> {
+  const { config } = getContext();
+  if (!isSameOriginRequest(request, config.AUTH_URL)) return Response.json({ error: "forbidden" }, { status: 403 });
+  const gate = await requireSession(request);
+  if ("response" in gate) return gate.response;
+  if (!isAdmin(gate.session) || !ssfSettings()) return Response.json({ error: "not_found" }, { status: 404 });
+  const action = (await request.formData().catch(() => undefined))?.get("action");
+  if (typeof action !== "string" || !(adminActions as readonly string[]).includes(action)) {
+    return Response.json({ error: "invalid_request", error_description: "Unknown action." }, { status: 400 });
+  }
+  const back = new URL("/admin/ssf", config.AUTH_URL);
+  try {
+    const manager = streamManager();
+    switch (action as AdminAction) {
+      case "register":
+        await registerStream();
+        break;
+      case "verify":
+        await manager.verify();
+        break;
+      case "status":
+        await manager.status();
+        break;
+      case "enable":
+        await manager.setStatus("enabled");
+        break;
+      case "pause":
+        await manager.setStatus("paused");
+        break;
+      case "disable":
+        await manager.setStatus("disabled");
+        break;
+    }
+    back.searchParams.set("done", action);
+    securityLog({ event: "ssf.admin", outcome: "ok", code: action, by: hashId(gate.session.record.sub) });
+  } catch (error) {
+    back.searchParams.set("failed", action);
+    securityLog({ event: "ssf.admin", outcome: "error", code: action, by: hashId(gate.session.record.sub), detail: (error as Error).message.slice(0, 200) });
+  }
+  return redirectTo(back);
+}
