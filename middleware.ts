@@ -3,7 +3,24 @@ import { getConfig } from "@/lib/config";
 import { getGuardRedis } from "@/lib/store/redis";
 import { appKeys } from "@/lib/store/keys";
 import { cookieNames } from "@/lib/session/cookies";
-import { guard } from "@/lib/guard/guard";
+import { guard, type GuardDeps } from "@/lib/guard/guard";
+
+// Built once per isolate: the hot path only opens the cookie and makes its one Redis call.
+let deps: GuardDeps | undefined;
+
+function guardDeps(): GuardDeps {
+  if (!deps) {
+    const config = getConfig();
+    deps = {
+      config,
+      redis: getGuardRedis(),
+      keys: appKeys(config.LOCKSTEP_KEY_PREFIX, config.APP_ID),
+      cookies: cookieNames(config.APP_ID, config.AUTH_URL),
+      next: () => NextResponse.next(),
+    };
+  }
+  return deps;
+}
 
 /**
  * The edge guard: every page and API request whose session cookie names a revoked or unknown
@@ -14,14 +31,7 @@ export async function middleware(request: NextRequest): Promise<Response> {
   const { pathname } = request.nextUrl;
   // The bare pass-through baseline of `npm run bench`; inert unless BENCH_ROUTES is on.
   if (pathname === "/bench/bare") return NextResponse.next();
-  const config = getConfig();
-  return guard(request, {
-    config,
-    redis: getGuardRedis(),
-    keys: appKeys(config.LOCKSTEP_KEY_PREFIX, config.APP_ID),
-    cookies: cookieNames(config.APP_ID, config.AUTH_URL),
-    next: () => NextResponse.next(),
-  });
+  return guard(request, guardDeps());
 }
 
 export const config = {
