@@ -268,6 +268,41 @@ describe("poll delivery (RFC 8936)", () => {
     expect(result(await stack.runSsf(pollApp, "poll")).received).toBe(0);
   });
 
+  it("SSF4/SSF5 (poll): the requested verification and an unsolicited one are polled, accepted and acknowledged", async () => {
+    await stack.idp.ssf.sendVerification(streamOf(pollApp).stream_id);
+    expect(result(await stack.runSsf(pollApp, "poll")).received).toBeGreaterThanOrEqual(1);
+    const stored = JSON.parse((await redis.get(appKeys(stack.keyPrefix, brokerage.appId).ssfStream()))!) as StoredStream;
+    expect(stored.verifiedAt).toBeGreaterThan(0);
+    const acked = stack.idp.ssf.deliveries().filter((d) => d.streamId === streamOf(pollApp).stream_id && d.eventType === SSF_EVENTS.verification);
+    expect(acked.some((d) => d.outcome === "acknowledged")).toBe(true);
+  });
+
+  it("reports a bad SET in setErrs with its RFC 8935 code (POLL-03): a verification with the wrong state", async () => {
+    await stack.idp.ssf.sendVerification(streamOf(pollApp).stream_id, "not-the-state-we-sent");
+    expect(result(await stack.runSsf(pollApp, "poll")).refused).toBe(1);
+    const refused = stack.idp.ssf.deliveries().filter((d) => d.streamId === streamOf(pollApp).stream_id && d.err === "invalid_state");
+    expect(refused.length).toBeGreaterThan(0);
+  });
+
+  it("SSF3 (poll): status through the CLI", async () => {
+    await stack.runSsf(pollApp, "pause");
+    expect(result(await stack.runSsf(pollApp, "status")).status).toBe("paused");
+    await stack.runSsf(pollApp, "enable");
+    expect(result(await stack.runSsf(pollApp, "status")).status).toBe("enabled");
+  });
+
+  it("SSF6 (poll): every delivered event type is polled and acknowledged, following moreAvailable", async () => {
+    const subject = { format: "iss_sub", iss: stack.issuer, sub: "no-such-user" };
+    const types = [...Object.values(CAEP_EVENTS), ...Object.values(RISC_EVENTS)];
+    // Twice over, so that there are more than one batch of 16 and the transmitter says moreAvailable.
+    for (let i = 0; i < 2; i++) for (const type of types) await stack.idp.ssf.emit(type, subject, {});
+    const polled = result(await stack.runSsf(pollApp, "poll"));
+    expect(polled.received).toBe(2 * streamOf(pollApp).events_delivered!.filter((t) => (types as string[]).includes(t)).length);
+    expect(polled.received).toBeGreaterThan(16);
+    expect(polled.acknowledged).toBe(polled.received);
+    expect(polled.rounds).toBeGreaterThan(2);
+  });
+
   it("GET /api/ssf/poll polls for a scheduled job, and only with the CRON_SECRET", async () => {
     expect((await fetch(`${pollApp.url}/api/ssf/poll`)).status).toBe(401);
     const response = await fetch(`${pollApp.url}/api/ssf/poll`, { headers: { authorization: `Bearer ${pollApp.env!.CRON_SECRET}` } });
