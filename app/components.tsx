@@ -32,6 +32,20 @@ export const buttonClass =
 export const secondaryButtonClass =
   "inline-flex items-center rounded-lg border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-[var(--accent)] focus-visible:ring-offset-2";
 
+/** A label/value list, e.g. the details of a session. */
+export function Details({ rows }: { rows: [string, ReactNode][] }) {
+  return (
+    <dl className="grid grid-cols-[max-content_1fr] gap-x-4 gap-y-2 text-sm">
+      {rows.map(([label, value]) => (
+        <div key={label} className="contents">
+          <dt className="font-medium text-slate-600">{label}</dt>
+          <dd className="break-all text-slate-900">{value}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
 export function Time({ ms }: { ms: number }) {
   const iso = new Date(ms).toISOString();
   return (

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Provider } from "oidc-provider";
 import type { DemoStore } from "./adapter";
 import { frontchannelNotices } from "./frontchannel";
-import { BadRequest, readCookie, readForm, sendHtml } from "./http";
+import { BadRequest, readCookie, readForm, sendFailure, sendHtml } from "./http";
 import type { SigningKeys } from "./keys";
 import { isLoopbackUrl, loopbackDemoFetch } from "./loopback-fetch";
 import {
@@ -236,16 +236,7 @@ export function createAdmin({ provider, store, keys, browserState, sessionCookie
       if (ownSession && result.sessionIds.includes(ownSession)) headers["set-cookie"] = browserState.renew().setCookie;
       sendHtml(res, 200, adminResultPage(result), headers);
     } catch (error) {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      if (error instanceof BadRequest) {
-        sendHtml(res, 400, errorPage("invalid_request", error.message));
-        return;
-      }
-      log(`admin error: ${error instanceof Error ? error.message : String(error)}`);
-      sendHtml(res, 500, errorPage("server_error", "The admin action failed."));
+      sendFailure(res, error, log, "The admin action failed");
     }
   }
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { PAGE_HEADERS } from "./pages";
+import { errorPage, PAGE_HEADERS } from "./pages";
 
 const MAX_FORM_BYTES = 8 * 1024;
 
@@ -33,4 +33,21 @@ export async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
     chunks.push(chunk);
   }
   return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
+}
+
+/**
+ * Answers a request that failed: a half-sent answer is cut off, a BadRequest gets 400 with its
+ * message, anything else is logged and gets a 500 page saying `what` failed.
+ */
+export function sendFailure(res: ServerResponse, error: unknown, log: (line: string) => void, what: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (error instanceof BadRequest) {
+    sendHtml(res, 400, errorPage("invalid_request", error.message));
+    return;
+  }
+  log(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+  sendHtml(res, 500, errorPage("server_error", `${what}.`));
 }

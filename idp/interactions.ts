@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { errors, type Interaction, type Provider } from "oidc-provider";
-import { BadRequest, readForm, sendHtml } from "./http";
+import { BadRequest, readForm, sendFailure, sendHtml } from "./http";
 import { errorPage, loginPage } from "./pages";
 import type { BrowserState } from "./session-management";
 import { demoUsers, verifyCredentials } from "./users";
@@ -110,23 +110,14 @@ export async function handleInteraction(
     if (route.action === "show") await show(provider, req, res, interaction);
     else await login(provider, req, res, interaction, deps);
   } catch (error) {
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    if (error instanceof BadRequest) {
-      sendHtml(res, 400, errorPage("invalid_request", error.message));
-      return;
-    }
-    if (error instanceof errors.SessionNotFound) {
+    if (!res.headersSent && error instanceof errors.SessionNotFound) {
       sendHtml(res, 400, errorPage(error.error, "This sign-in request has expired or was already used."));
       return;
     }
-    if (error instanceof errors.OIDCProviderError) {
+    if (!res.headersSent && error instanceof errors.OIDCProviderError) {
       sendHtml(res, error.status, errorPage(error.error, error.error_description));
       return;
     }
-    log(`interaction error: ${error instanceof Error ? error.message : String(error)}`);
-    sendHtml(res, 500, errorPage("server_error", "The identity provider could not complete this step."));
+    sendFailure(res, error, log, "The identity provider could not complete this step");
   }
 }

@@ -2,7 +2,7 @@ import { redirect } from "next/navigation";
 import { getConfig } from "@/lib/config";
 import { getContext } from "@/lib/context";
 import { currentSessionFromCookies } from "@/lib/session/server-component";
-import { buttonClass, Card, Header, secondaryButtonClass, Time } from "../components";
+import { buttonClass, Card, Details, Header, secondaryButtonClass, Time } from "../components";
 import { SessionWatcher } from "./session-watcher";
 import { SessionIframe } from "./session-iframe";
 import { getIdpMetadata } from "@/lib/oidc/client";
@@ -62,14 +62,7 @@ export default async function Account() {
 
       <h1 className="sr-only">Your account at {APP_NAME}</h1>
       <Card title="This session">
-        <dl className="grid grid-cols-[max-content_1fr] gap-x-4 gap-y-2 text-sm">
-          {details.map(([label, value]) => (
-            <div key={label} className="contents">
-              <dt className="font-medium text-slate-600">{label}</dt>
-              <dd className="break-all text-slate-900">{value}</dd>
-            </div>
-          ))}
-        </dl>
+        <Details rows={details} />
       </Card>
 
       <Card title={`Your sessions at ${APP_NAME}`}>

@@ -146,6 +146,18 @@ describe("live tabs: the server's event stream", () => {
     expect((await waiting)?.reason).toBe("ended_elsewhere");
   });
 
+  it("refuses a cross-site 'sign out this device'", async () => {
+    const mine = await signedIn();
+    const other = await signedIn();
+    const forged = await mine.browser.fetch(`${app}/api/sessions/end`, {
+      method: "POST",
+      headers: { origin: "http://evil.example" },
+      body: new URLSearchParams({ id: other.session.session.id }),
+    });
+    expect(forged.status).toBe(403);
+    expect((await sessionOf(other.browser, app)).status).toBe(200);
+  });
+
   it("never lets one user end another user's session", async () => {
     const alice = await signedIn();
     const bob = new HttpSession();

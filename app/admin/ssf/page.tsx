@@ -4,7 +4,7 @@ import { currentSessionFromCookies } from "@/lib/session/server-component";
 import { ssfSettings, streamManager } from "@/lib/ssf";
 import { isAdmin } from "@/lib/ssf/admin";
 import { shortName } from "@/lib/ssf/policy";
-import { buttonClass, Card, Header, secondaryButtonClass, Time } from "../../components";
+import { buttonClass, Card, Details, Header, secondaryButtonClass, Time } from "../../components";
 
 export const dynamic = "force-dynamic";
 
@@ -42,14 +42,7 @@ export default async function SsfAdmin({ searchParams }: { searchParams: Promise
       </Card>
       <Card title="This app's stream">
         {stored ? (
-          <dl className="grid grid-cols-[max-content_1fr] gap-x-4 gap-y-2 text-sm">
-            {rows.map(([label, value]) => (
-              <div key={label} className="contents">
-                <dt className="font-medium text-slate-600">{label}</dt>
-                <dd className="break-all">{value}</dd>
-              </div>
-            ))}
-          </dl>
+          <Details rows={rows} />
         ) : (
           <p className="text-sm text-slate-600">No stream yet: register one.</p>
         )}
