@@ -59,7 +59,7 @@ export async function discoverTransmitter(issuer: string, fetcher: typeof fetch 
   return parsed.data;
 }
 
-let cached: { issuer: string; config: Promise<TransmitterConfig>; keys?: JWTVerifyGetKey } | undefined;
+let cached: { issuer: string; config: Promise<TransmitterConfig> } | undefined;
 
 /** This process's view of the transmitter (cached; a failed discovery is tried again next time). */
 export function getTransmitter(issuer: string): Promise<TransmitterConfig> {
@@ -73,12 +73,15 @@ export function getTransmitter(issuer: string): Promise<TransmitterConfig> {
   return cached.config;
 }
 
+const keySets = new Map<string, JWTVerifyGetKey>();
+
 /** The transmitter's signing keys from its jwks_uri (SET-04): cached, refetched on an unknown kid at most every 30 s. */
 export function transmitterKeys(issuer: string): JWTVerifyGetKey {
   return async (header, token) => {
-    const config = await getTransmitter(issuer);
-    if (!config.jwks_uri) throw new TypeError("The transmitter publishes no jwks_uri.");
-    if (cached && !cached.keys) cached.keys = createRemoteJWKSet(new URL(config.jwks_uri), { cacheMaxAge: 600_000, cooldownDuration: 30_000, timeoutDuration: 3_000 });
-    return (cached?.keys ?? createRemoteJWKSet(new URL(config.jwks_uri)))(header, token);
+    const { jwks_uri } = await getTransmitter(issuer);
+    if (!jwks_uri) throw new TypeError("The transmitter publishes no jwks_uri.");
+    let keys = keySets.get(jwks_uri);
+    if (!keys) keySets.set(jwks_uri, (keys = createRemoteJWKSet(new URL(jwks_uri), { cacheMaxAge: 600_000, cooldownDuration: 30_000, timeoutDuration: 3_000 })));
+    return keys(header, token);
   };
 }
