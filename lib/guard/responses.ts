@@ -1,3 +1,4 @@
+import { serializeCookie } from "@/lib/http/cookies";
 import type { EndReason } from "@/lib/revocation/verdict";
 
 /** Answers of the guard and of route handlers that check again. Never more detail than a reason code. */
@@ -5,7 +6,7 @@ import type { EndReason } from "@/lib/revocation/verdict";
 const noStore = { "Cache-Control": "no-store" };
 
 export function clearCookie(name: string, secure: boolean): string {
-  return `${name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`;
+  return serializeCookie(name, "", { maxAge: 0, secure });
 }
 
 export function unauthorizedJson(reason: EndReason | "no_session", clear?: string): Response {

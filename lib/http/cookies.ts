@@ -8,3 +8,8 @@ export function readCookie(request: Request, name: string): string | undefined {
   }
   return undefined;
 }
+
+/** A Set-Cookie value for Lockstep's own cookies: always HttpOnly and SameSite=Lax; Secure on https. Max-Age 0 clears it. */
+export function serializeCookie(name: string, value: string, options: { path?: string; maxAge: number; secure: boolean }): string {
+  return `${name}=${value}; Path=${options.path ?? "/"}; Max-Age=${options.maxAge}; HttpOnly; SameSite=Lax${options.secure ? "; Secure" : ""}`;
+}

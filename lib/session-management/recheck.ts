@@ -1,3 +1,4 @@
+import { serializeCookie } from "@/lib/http/cookies";
 import * as oauth from "oauth4webapi";
 import { z } from "zod";
 import { getContext } from "@/lib/context";
@@ -37,7 +38,7 @@ export async function startRecheck(sessionId: string, record: SessionRecord): Pr
   url.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(pending.verifier));
   url.searchParams.set("code_challenge_method", "S256");
   const sealed = await seal(pending, config.AUTH_SECRET, cookies.sessionCheck, 120);
-  const cookie = `${cookies.sessionCheck}=${sealed}; Path=${SESSION_CHECK_CALLBACK_PATH}; Max-Age=120; HttpOnly; SameSite=Lax${cookies.secure ? "; Secure" : ""}`;
+  const cookie = serializeCookie(cookies.sessionCheck, sealed, { path: SESSION_CHECK_CALLBACK_PATH, maxAge: 120, secure: cookies.secure });
   return { url, cookie };
 }
 

@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
-import { launchBrowser, signedOutReason, signInWithBrowser } from "../support/browser";
+import { launchBrowser, SHOWS_WITHIN_MS, signedOutReason, signInWithBrowser } from "../support/browser";
 import { bank, startTestStack } from "../support/lockstep";
 import type { Stack } from "../../scripts/stack";
 
 /** Shared Signals end to end: the demo transmitter's admin page, both apps' tabs in Chromium. */
-const SHOWS_WITHIN_MS = 5000;
-
 let stack: Stack;
 let browser: Browser;
 

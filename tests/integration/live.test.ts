@@ -171,3 +171,33 @@ describe("live tabs: the server's event stream", () => {
     expect((await sessionOf(alice.browser, app)).status).toBe(200);
   });
 });
+
+describe("Session Management's silent re-check (SM-06, SM-07)", () => {
+  /** Starts a re-check as the hidden iframe would, and returns the state it sent to the IdP. */
+  async function startCheck(browser: HttpSession): Promise<string> {
+    const start = await browser.fetch(`${app}/api/session/check`);
+    expect(start.status).toBe(303);
+    return new URL(start.headers.get("location")!).searchParams.get("state")!;
+  }
+  const callback = (browser: HttpSession, query: Record<string, string>) =>
+    browser.fetch(`${app}/api/session/check/callback?${new URLSearchParams({ iss: stack.issuer, ...query })}`);
+
+  it("does not trust an answer whose state is not the one this browser was given", async () => {
+    const { browser } = await signedIn();
+    const state = await startCheck(browser);
+    const answer = await callback(browser, { error: "login_required", state: `${state}_INVALID` });
+    expect(await answer.text()).toContain('"result":"error"');
+    expect((await sessionOf(browser, app)).status).toBe(200);
+  });
+
+  it("ends the session when the IdP answers login_required to the request it was sent", async () => {
+    const { browser } = await signedIn();
+    const state = await startCheck(browser);
+    const answer = await callback(browser, { error: "login_required", state });
+    expect(answer.headers.get("content-security-policy")).toBe("frame-ancestors 'self'");
+    expect(await answer.text()).toContain('"result":"ended"');
+    const refused = await sessionOf(browser, app);
+    expect(await refused.json()).toEqual({ error: "unauthorized", reason: "idp_session_changed" });
+  });
+});
+

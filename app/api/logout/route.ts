@@ -1,3 +1,4 @@
+import { serializeCookie } from "@/lib/http/cookies";
 import { getContext } from "@/lib/context";
 import { currentSession, sessionCookie } from "@/lib/session/current";
 import { isSameOriginRequest } from "@/lib/http/same-origin";
@@ -48,7 +49,7 @@ export async function POST(request: Request): Promise<Response> {
   headers.set("Location", target.toString());
   headers.append(
     "Set-Cookie",
-    `${cookies.logoutState}=${state}; Path=${LOGOUT_CALLBACK_PATH}; Max-Age=600; HttpOnly; SameSite=Lax${cookies.secure ? "; Secure" : ""}`,
+    serializeCookie(cookies.logoutState, state, { path: LOGOUT_CALLBACK_PATH, maxAge: 600, secure: cookies.secure }),
   );
   return new Response(null, { status: 303, headers });
 }

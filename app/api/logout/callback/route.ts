@@ -1,5 +1,5 @@
 import { getContext } from "@/lib/context";
-import { readCookie } from "@/lib/http/cookies";
+import { readCookie, serializeCookie } from "@/lib/http/cookies";
 import { redirectTo } from "@/lib/guard/responses";
 import { isExpectedLogoutState, LOGOUT_CALLBACK_PATH } from "@/lib/logout/rp-initiated";
 import { securityLog } from "@/lib/log/security-log";
@@ -20,6 +20,6 @@ export async function GET(request: Request): Promise<Response> {
   const target = new URL(`/signed-out?reason=${trusted ? "logout" : "logout_unconfirmed"}`, config.AUTH_URL);
   return redirectTo(
     target,
-    `${cookies.logoutState}=; Path=${LOGOUT_CALLBACK_PATH}; Max-Age=0; HttpOnly; SameSite=Lax${cookies.secure ? "; Secure" : ""}`,
+    serializeCookie(cookies.logoutState, "", { path: LOGOUT_CALLBACK_PATH, maxAge: 0, secure: cookies.secure }),
   );
 }

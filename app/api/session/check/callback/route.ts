@@ -1,5 +1,5 @@
 import { getContext } from "@/lib/context";
-import { readCookie } from "@/lib/http/cookies";
+import { readCookie, serializeCookie } from "@/lib/http/cookies";
 import { finishRecheck, SESSION_CHECK_CALLBACK_PATH } from "@/lib/session-management/recheck";
 import { securityLog } from "@/lib/log/security-log";
 
@@ -25,7 +25,7 @@ export async function GET(request: Request): Promise<Response> {
       "Content-Type": "text/html; charset=utf-8",
       "Cache-Control": "no-store",
       "Content-Security-Policy": "frame-ancestors 'self'",
-      "Set-Cookie": `${cookies.sessionCheck}=; Path=${SESSION_CHECK_CALLBACK_PATH}; Max-Age=0; HttpOnly; SameSite=Lax${cookies.secure ? "; Secure" : ""}`,
+      "Set-Cookie": serializeCookie(cookies.sessionCheck, "", { path: SESSION_CHECK_CALLBACK_PATH, maxAge: 0, secure: cookies.secure }),
     },
   });
 }
