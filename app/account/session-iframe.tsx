@@ -8,10 +8,10 @@ const MAX_INTERVAL_MS = 60_000;
 
 /**
  * Session Management 1.0, RP side. Posts `client_id + " " + session_state` to the IdP's
- * check_session_iframe at an interval (SM-04) and accepts answers only from the IdP's exact origin
- * (SM-05). "changed": stop, and re-check silently with prompt=none (SM-06); "error": stop for good,
+ * check_session_iframe at an interval (SM §3.1) and accepts answers only from the IdP's exact origin
+ * (SM §3.1, §6). "changed": stop, and re-check silently with prompt=none (SM §3.1); "error": stop for good,
  * never re-authenticate. When the IdP keeps saying "changed" but the re-check finds the same user
- * (third-party cookies blocked, SM-09), back off, doubling the interval up to a minute.
+ * (third-party cookies blocked, SM §5.1), back off, doubling the interval up to a minute.
  */
 export function SessionIframe(props: { checkSessionIframe: string; clientId: string; sessionState: string; intervalMs: number }) {
   const opFrame = useRef<HTMLIFrameElement>(null);

@@ -4,7 +4,7 @@ import { timingSafeEqual } from "node:crypto";
 export const LOGOUT_CALLBACK_PATH = "/api/logout/callback";
 
 /**
- * RP-Initiated Logout 1.0 (RPIL-02): the URL that sends the browser to the IdP's
+ * RP-Initiated Logout 1.0 (RPIL §2): the URL that sends the browser to the IdP's
  * end_session_endpoint with id_token_hint, a registered post_logout_redirect_uri and a state.
  * Any query the endpoint already has is kept.
  */
@@ -24,7 +24,7 @@ export function newLogoutState(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
 }
 
-/** RPIL-05: the state that comes back must be the one this browser was given. Missing or different: untrusted. */
+/** RPIL §2 (state), §4: the state that comes back must be the one this browser was given. Missing or different: untrusted. */
 export function isExpectedLogoutState(returned: string | null, expected: string | undefined): boolean {
   if (!returned || !expected) return false;
   const a = Buffer.from(returned);

@@ -12,7 +12,7 @@ export const SESSION_CHECK_CALLBACK_PATH = "/api/session/check/callback";
 const pendingSchema = z.object({ state: z.string(), nonce: z.string(), verifier: z.string(), lsid: z.string() });
 
 /**
- * SM-06: after the OP iframe said "changed", re-authenticate with prompt=none and id_token_hint in
+ * SM §3.1: after the OP iframe said "changed", re-authenticate with prompt=none and id_token_hint in
  * a hidden iframe. Returns the IdP URL to go to and the sealed cookie that binds the answer to
  * this browser and this session (state, nonce, PKCE verifier).
  */
@@ -49,7 +49,7 @@ export type RecheckResult =
   | { result: "error"; code: string };
 
 /**
- * SM-07: the prompt=none answer. An ID token for the same user keeps the session (and its new
+ * SM §3.1: the prompt=none answer. An ID token for the same user keeps the session (and its new
  * session_state); no ID token (login_required and the like) or another user ends it.
  */
 export async function finishRecheck(callbackUrl: URL, sealedPending: string | undefined): Promise<RecheckResult> {
@@ -72,7 +72,7 @@ export async function finishRecheck(callbackUrl: URL, sealedPending: string | un
   } catch (error) {
     if (error instanceof oauth.AuthorizationResponseError) {
       const code = error.error;
-      // No ID token: the IdP session is gone (or needs the user), so ours ends (SM-07).
+      // No ID token: the IdP session is gone (or needs the user), so ours ends (SM §3.1).
       if (["login_required", "interaction_required", "consent_required", "account_selection_required"].includes(code)) {
         await store.end(pending.lsid, "idp_session_changed");
         return { result: "ended" };

@@ -1,6 +1,6 @@
 /**
  * Event-type URIs (the keys of a SET's `events` claim), exactly as CAEP 1.0 §3, RISC 1.0 §2 and
- * SSF 1.0 §8.1.4–8.1.5 define them (SPECS.md §5.5–5.7).
+ * SSF 1.0 §8.1.4.1 and §8.1.5 define them.
  */
 
 /** CAEP 1.0 §3.1–3.8. */
@@ -33,7 +33,7 @@ export const RISC_EVENTS = {
   sessionsRevoked: "https://schemas.openid.net/secevent/risc/event-type/sessions-revoked",
 } as const;
 
-/** SSF 1.0 §8.1.4.1 (MGMT-01) and §8.1.5 (MGMT-02): delivered even when not in events_delivered. */
+/** SSF 1.0 §8.1.4.1 (Verification) and §8.1.5 (Stream Updated): delivered even when not in events_delivered. */
 export const SSF_EVENTS = {
   verification: "https://schemas.openid.net/secevent/ssf/event-type/verification",
   streamUpdated: "https://schemas.openid.net/secevent/ssf/event-type/stream-updated",

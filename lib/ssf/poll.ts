@@ -4,7 +4,7 @@ export type PollResult = { received: number; acknowledged: number; refused: numb
 
 /**
  * RFC 8936 poll delivery (SSF §6.1.2): ask the transmitter for SETs, acknowledge the good ones and
- * report the bad ones in setErrs with their RFC 8935 codes (POLL-03), and go on while it says
+ * report the bad ones in setErrs with their RFC 8935 §2.4 codes (RFC 8936 §2.3, §2.4.4), and go on while it says
  * moreAvailable, within a bounded number of rounds. SETs that could not be stored are neither
  * acknowledged nor refused, so the transmitter offers them again.
  */

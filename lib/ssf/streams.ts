@@ -130,7 +130,7 @@ export class StreamManager {
     await this.expectOk(await this.call("remove_subject_endpoint", "POST", { body: { stream_id: stream.config.stream_id, subject } }), "remove subject", [200, 204]);
   }
 
-  /** §8.1.4.2: asks for a verification event carrying a fresh `state`, remembered to check the answer (MGMT-01). */
+  /** §8.1.4.2: asks for a verification event carrying a fresh `state`, remembered to check the answer (§8.1.4.1). */
   async verify(): Promise<string> {
     const stream = await this.requireStored();
     const state = crypto.randomUUID();

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { SetError } from "./errors";
 
 /*
- * Subject identifiers of a SET (SPECS.md SET-09…SET-13): RFC 9493 §3.2 formats, SSF 1.0 §3.2–3.5
+ * Subject identifiers of a SET (SSF 1.0 §3): RFC 9493 §3.2 formats, SSF 1.0 §3.2–3.5
  * additions and complex subjects, and RISC §3.1's legacy `subject_type`.
  * A format we do not know parses to `{ format: "unknown", raw }` so the Receiver can ignore it;
  * a known format with missing or ill-typed members is refused (invalid_subject).
@@ -34,13 +34,13 @@ export const didSubjectSchema = z.object({ format: z.literal("did"), url: z.stri
 /** RFC 9493 §3.2.7: an absolute URI. */
 export const uriSubjectSchema = z.object({ format: z.literal("uri"), uri: z.string().refine((v) => URL.canParse(v)) });
 
-/** SSF §3.4.1 (SET-10): a JWT by its issuer and jti. */
+/** SSF §3.5.1: a JWT by its issuer and jti. */
 export const jwtIdSubjectSchema = z.object({ format: z.literal("jwt_id"), iss: text, jti: text });
 
-/** SSF §3.4.2 (SET-10): a SAML assertion by its issuer and ID. */
+/** SSF §3.5.2: a SAML assertion by its issuer and ID. */
 export const samlAssertionIdSubjectSchema = z.object({ format: z.literal("saml_assertion_id"), issuer: text, assertion_id: text });
 
-/** SSF §3.4.3 (SET-10). Addresses are kept as strings; nothing matches on them. */
+/** SSF §3.5.3. Addresses are kept as strings; nothing matches on them. */
 export const ipAddressesSubjectSchema = z.object({ format: z.literal("ip-addresses"), "ip-addresses": z.array(text).min(1) });
 
 const identifierSchema = z.discriminatedUnion("format", [
@@ -75,13 +75,13 @@ export type UnknownSubject = { format: "unknown"; raw: Readonly<Record<string, u
 export type Identifier = z.infer<typeof identifierSchema> | UnknownSubject;
 /** RFC 9493 §3.2.8: several identifiers of one entity; none of them may be `aliases` itself. */
 export type AliasesSubject = { format: "aliases"; identifiers: Identifier[] };
-/** SSF §3.2 (SET-10): a simple subject is one RFC 9493 identifier, `aliases` included. */
+/** SSF §3.2: a simple subject is one RFC 9493 identifier, `aliases` included. */
 export type SimpleSubject = Identifier | AliasesSubject;
 
 /** SSF §3.2, §3.3: the members a complex subject may have, in the spec's order. */
 export const COMPLEX_MEMBERS = ["user", "device", "session", "application", "tenant", "org_unit", "group"] as const;
 export type ComplexMember = (typeof COMPLEX_MEMBERS)[number];
-/** SSF §3.3 (SET-10): at least one member, each a simple subject, all about one principal. */
+/** SSF §3.3, §3.3.1: at least one member, each a simple subject, all about one principal. */
 export type ComplexSubject = { format: "complex" } & { [M in ComplexMember]?: SimpleSubject };
 
 export type Subject = SimpleSubject | ComplexSubject;
@@ -96,7 +96,7 @@ export function isComplexMember(name: string): name is ComplexMember {
 }
 
 /**
- * SET-13 (RISC §3.1): Google's legacy Transmitter writes `subject_type`, with the names of the early
+ * RISC §3.1: Google's legacy Transmitter writes `subject_type`, with the names of the early
  * subject-identifier drafts. `format` wins when both are present.
  */
 const LEGACY_SUBJECT_TYPES: Readonly<Record<string, string>> = { "iss-sub": "iss_sub", phone: "phone_number" };
@@ -149,7 +149,7 @@ export function parseSubject(value: unknown): Subject {
   return parseAt(value, "top");
 }
 
-/** True when the Receiver cannot act on this member at all (SET-12: "unprocessable"). */
+/** True when the Receiver cannot act on this member at all (SSF §3.6: "unable to process"). */
 export function isUnprocessable(subject: SimpleSubject): boolean {
   if (subject.format === "unknown") return true;
   if (subject.format === "aliases") return subject.identifiers.every((id) => id.format === "unknown");
@@ -219,11 +219,11 @@ function namesSession(subject: SimpleSubject, session: SessionIdentity): boolean
  * Does this SET subject cover this session?
  * - `iss_sub`: iss and sub both equal; `email`: see sameEmail; `opaque`: the lsid or the IdP sid;
  *   `aliases`: any of its identifiers; every other format: never.
- * - `complex` (SSF §3.3, MGMT-03 intersection): every member we can relate to a session must match.
+ * - `complex` (SSF §3.3, §8.1.3.1 intersection): every member we can relate to a session must match.
  *   `user` is compared with the session's user (iss_sub, email, aliases of them), `session` with
  *   its ids (opaque, aliases of it); a format there that cannot be compared fails the match.
  *   `device`, `application`, `tenant`, `org_unit` and `group` are not recorded in a session, so
- *   they are wildcards (MGMT-03: "undefined on either side"). A complex subject with neither
+ *   they are wildcards (SSF §8.1.3.1: "undefined on either side"). A complex subject with neither
  *   `user` nor `session` matches nothing, so that a device- or tenant-wide event can never end
  *   every session.
  */

@@ -4,16 +4,16 @@ import { isComplexMember, isUnprocessable, parseSubject, type Subject } from "./
 
 /** What a stream expects of its SETs: from the Transmitter's metadata and the stream configuration. */
 export type SetPolicy = {
-  /** SET-05: the Transmitter's `issuer`, which is also the stream's `iss`. */
+  /** SSF §4.1.6: the Transmitter's `issuer`, which is also the stream's `iss`. */
   issuer: string;
-  /** SET-06: the stream's `aud`; the SET's aud must include one of these. */
+  /** SSF §4.1.8: the stream's `aud`; the SET's aud must include one of these. */
   audience: string | readonly string[];
-  /** SET-04: accepted JWS algorithms; RS256 (CAEP-Interop §2.6) when absent. `none` and HMAC are refused whatever this says. */
+  /** SSF §4.1.4: accepted JWS algorithms; RS256 (CAEP-Interop §2.6) when absent. `none` and HMAC are refused whatever this says. */
   algorithms?: readonly string[];
   leewaySeconds: number;
   /** How old a SET's iat may be (poll delivery and retries make SETs arrive late). */
   maxAgeSeconds: number;
-  /** SET-12: the Transmitter's `critical_subject_members`. */
+  /** SSF §3.6, §7.1: the Transmitter's `critical_subject_members`. */
   criticalSubjectMembers?: readonly string[];
 };
 
@@ -31,11 +31,11 @@ export type ValidSet = {
   /** Its value (an object, possibly `{}`); unknown members are left for the event's handler to ignore. */
   event: Record<string, unknown>;
   subject: Subject;
-  /** SET-09: `sub_id`, or the legacy `subject` inside the event. */
+  /** SSF §3.1: `sub_id`, or the legacy `subject` inside the event. */
   subjectSource: "sub_id" | "legacy_subject";
 };
 
-// SET-02 SSF §4.1.1: "secevent+jwt", or its full media type (RFC 7515 §4.1.9 lets the prefix go).
+// SSF §4.1.1, RFC 8417 §2.3: "secevent+jwt", or its full media type (RFC 7515 §4.1.9 lets the prefix go).
 const ACCEPTED_TYP = new Set(["secevent+jwt", "application/secevent+jwt"]);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -44,12 +44,12 @@ const fail = (code: SetErrorCode): never => {
 };
 
 /**
- * Validates a Security Event Token as RFC 8417 and the SSF 1.0 profile require (SPECS.md SET-01…SET-13).
+ * Validates a Security Event Token as RFC 8417 and the SSF 1.0 profile (SSF §3, §4) require.
  * Returns the trusted claims or throws a SetError with the rule's code; never returns null.
- * Deduplication on (iss, jti) (PUSH-07) and what the event means are the receiver's business.
+ * Deduplication on (iss, jti) (RFC 8417 §2.2 jti; RFC 8935 §2 retries) and what the event means are the receiver's business.
  */
 export async function validateSet(raw: string, policy: SetPolicy, getKey: JWTVerifyGetKey, nowSeconds: number): Promise<ValidSet> {
-  // SET-01: a SET is a JWT; this Receiver takes compact JWS only.
+  // RFC 8417 §2: a SET is a JWT; this Receiver takes compact JWS only.
   const parts = typeof raw === "string" ? raw.split(".") : [];
   if (parts.length === 5) fail("encrypted_set_unsupported");
   if (parts.length !== 3) fail("malformed");
@@ -58,10 +58,10 @@ export async function validateSet(raw: string, policy: SetPolicy, getKey: JWTVer
   // RFC 7797 payloads (b64 false) are not JWTs.
   if (header.b64 === false) fail("malformed");
 
-  // SET-02 SSF §4.1.1: explicit typing is a MUST; it is what tells a SET from an ID or logout token.
+  // SSF §4.1.1: explicit typing is a MUST; it is what tells a SET from an ID or logout token.
   if (typeof header.typ !== "string" || !ACCEPTED_TYP.has(header.typ.toLowerCase())) fail("invalid_typ");
 
-  // SET-04: judged from the header, before any key is looked up, so that a token signed with
+  // SSF §4.1.4, CAEP-Interop §2.6: judged from the header, before any key is looked up, so that a token signed with
   // another algorithm is refused even when a published key (e.g. an EC one) would verify it.
   const alg = typeof header.alg === "string" ? header.alg : "none";
   if (alg.toLowerCase() === "none") fail("alg_none");
@@ -80,31 +80,31 @@ export async function validateSet(raw: string, policy: SetPolicy, getKey: JWTVer
   }
   if (!isObject(claims)) return fail("invalid_payload");
 
-  // SET-05 SSF §4.1.6: "Receivers MUST check" iss against the stream's issuer; exact comparison.
+  // SSF §4.1.6: "Receivers MUST validate" iss against the stream's issuer; exact comparison.
   if (claims.iss !== policy.issuer) fail("invalid_issuer");
 
-  // SET-06 SSF §4.1.8: aud is a string or an array, and must include the stream's audience.
+  // SSF §4.1.8: aud is a string or an array, and must include the stream's audience.
   // Other audiences may be present: one SET can be addressed to several Receivers (RFC 8417 §2.2).
   const ours: readonly string[] = typeof policy.audience === "string" ? [policy.audience] : policy.audience;
   const aud = typeof claims.aud === "string" ? [claims.aud] : Array.isArray(claims.aud) && claims.aud.every((a) => typeof a === "string") ? (claims.aud as string[]) : [];
   if (!aud.some((a) => ours.includes(a))) fail("invalid_audience");
 
-  // SET-01 RFC 8417 §2.2: iat is REQUIRED; it bounds how stale a SET may be.
+  // RFC 8417 §2.2: iat is REQUIRED; it bounds how stale a SET may be.
   const { iat } = claims;
   if (typeof iat !== "number" || !Number.isFinite(iat)) return fail("missing_iat");
   if (iat > nowSeconds + policy.leewaySeconds) fail("iat_in_future");
   if (iat < nowSeconds - policy.maxAgeSeconds - policy.leewaySeconds) fail("iat_too_old");
 
-  // SET-01: jti is REQUIRED (and the deduplication key, PUSH-07).
+  // RFC 8417 §2.2: jti is REQUIRED (and the deduplication key).
   const { jti } = claims;
   if (typeof jti !== "string" || jti.length === 0) return fail("missing_jti");
 
-  // SET-03 SSF §4.1.2/§4.1.3: sub MUST NOT be present; §4.1.7: exp MUST NOT be used. Both keep a
+  // SSF §4.1.2, §4.1.3: sub MUST NOT be present; §4.1.7: exp MUST NOT be used. Both keep a
   // SET from passing for an ID token, access token or logout token, and the reverse.
   if (Object.hasOwn(claims, "sub")) fail("sub_present");
   if (Object.hasOwn(claims, "exp")) fail("exp_present");
 
-  // SET-01: events is an object of event-type URI to object. SET-08 SSF §4.2.1 with CAEP-Interop
+  // RFC 8417 §2.2: events is an object of event-type URI to object. SSF §4.2.1 with CAEP-Interop
   // §2.8.1: exactly one event per SET.
   const { events } = claims;
   if (!isObject(events)) return fail("invalid_events");
@@ -115,12 +115,12 @@ export async function validateSet(raw: string, policy: SetPolicy, getKey: JWTVer
   const event = events[eventType];
   if (!isObject(event)) return fail("invalid_event_payload");
 
-  // SET-07 SSF §4.1.9 and SET-01: optional, but typed when present.
+  // SSF §4.1.9 (txn) and RFC 8417 §2.2 (txn, toe): optional, but typed when present.
   const { txn, toe } = claims;
   if (txn !== undefined && typeof txn !== "string") fail("invalid_txn");
   if (toe !== undefined && (typeof toe !== "number" || !Number.isFinite(toe))) fail("invalid_toe");
 
-  // SET-09 SSF §3.1: sub_id names the primary subject. Existing CAEP/RISC events may instead carry
+  // SSF §3.1: sub_id names the primary subject. Existing CAEP/RISC events may instead carry
   // `subject` inside the event (legacy). A sub_id that is present but ill-formed is refused rather
   // than replaced by the legacy member, which could name someone else.
   let rawSubject: unknown;
@@ -134,10 +134,10 @@ export async function validateSet(raw: string, policy: SetPolicy, getKey: JWTVer
   } else {
     return fail("missing_subject");
   }
-  // SET-10, SET-11, SET-13: throws invalid_subject.
+  // SSF §3.2-§3.5, RFC 9493 §3.2, RISC §3.1: throws invalid_subject.
   const subject = parseSubject(rawSubject);
 
-  // SET-12 SSF §3.6: a critical member we cannot process (a format, or a member name, we do not
+  // SSF §3.6: a critical member we cannot process (a format, or a member name, we do not
   // know) means the event MUST be discarded: acknowledged, not acted on.
   const critical = policy.criticalSubjectMembers ?? [];
   if (subject.format === "complex" && isObject(rawSubject)) {
@@ -179,7 +179,7 @@ function keysUnreachable(error: unknown): boolean {
 }
 
 /**
- * SET-04: verifies with the Transmitter's published keys. The key is resolved here, apart from the
+ * SSF §4.1.4: verifies with the Transmitter's published keys (jwks_uri). The key is resolved here, apart from the
  * verification, so that "we could not get the keys" (503, retry) is never confused with "the
  * Transmitter's key is wrong" (400).
  */

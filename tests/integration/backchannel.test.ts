@@ -10,7 +10,7 @@ import type { SessionRecord } from "@/lib/session/record";
 
 /**
  * Back-Channel Logout 1.0 against the built app, with logout tokens signed by the demo IdP's
- * published keys: the OpenID conformance suite's RP modules S1–S8 (SPECS.md §6.1), replay,
+ * published keys: the OpenID conformance suite's RP modules S1–S8 (the oidcc-client-back-channel-logout-rp plans), replay,
  * the actions of §2.7, and the IdP's own logout and admin action end to end.
  */
 let stack: Stack;
@@ -79,7 +79,7 @@ async function status(browser: HttpSession): Promise<number> {
   return (await sessionOf(browser, app)).status;
 }
 
-describe("conformance suite back-channel RP modules (SPECS.md §6.1)", () => {
+describe("conformance suite back-channel RP modules S1–S8 (BCL §2.6, §2.8)", () => {
   it("S1 valid logout token: exactly 200 with Cache-Control no-store, and the session is over", async () => {
     const { browser, session } = await signedIn();
     const response = await post(await stack.idp.sign(baseClaims(session)));
@@ -183,7 +183,7 @@ describe("actions (BCL §2.7)", () => {
   });
 });
 
-describe("replay protection (BCL §2.6 step 11)", () => {
+describe("replay protection (BCL §2.6 step 8)", () => {
   // A sub-only token ends the sessions begun before it was issued (to the second); wait past that second.
   const pastIssueSecond = () => new Promise((r) => setTimeout(r, 1100));
 

@@ -181,7 +181,7 @@ describe("RP-initiated logout", () => {
     expect((await sessionOf(browser, app)).status).toBe(200);
   });
 
-  it("does not trust a callback whose state differs or is missing (RPIL-05)", async () => {
+  it("does not trust a callback whose state differs or is missing (RPIL §2, §4)", async () => {
     const { browser } = await signedIn();
     const toIdp = await browser.fetch(`${app}/api/logout`, { method: "POST", headers: { origin: app } });
     const state = new URL(toIdp.headers.get("location")!).searchParams.get("state");

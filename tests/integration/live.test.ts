@@ -37,7 +37,7 @@ function frontchannel(query: Record<string, string>, browser?: HttpSession) {
 }
 
 describe("Front-Channel Logout 1.0 (FCL)", () => {
-  it("ends the session named by iss and sid on the server, with no cookie (FCL-02, FCL-08)", async () => {
+  it("ends the session named by iss and sid on the server, with no cookie (FCL §2, §4.1)", async () => {
     const { browser, session } = await signedIn();
     const response = await frontchannel({ iss: stack.issuer, sid: session.session.idp.sid });
     expect(response.status).toBe(200);
@@ -46,7 +46,7 @@ describe("Front-Channel Logout 1.0 (FCL)", () => {
     expect(await refused.json()).toEqual({ error: "unauthorized", reason: "frontchannel_logout" });
   });
 
-  it("answers a small no-store page frameable by the IdP's origin only (FCL-05, FCL-08)", async () => {
+  it("answers a small no-store page frameable by the IdP's origin only (FCL §2, §4.1)", async () => {
     const { session } = await signedIn();
     const response = await frontchannel({ iss: stack.issuer, sid: session.session.idp.sid });
     expect(response.headers.get("content-type")).toContain("text/html");
@@ -56,7 +56,7 @@ describe("Front-Channel Logout 1.0 (FCL)", () => {
     expect((await response.text()).length).toBeLessThan(2000);
   });
 
-  it("counts an already ended session as success, even with its stale cookie in the iframe (FCL-02)", async () => {
+  it("counts an already ended session as success, even with its stale cookie in the iframe (FCL §2)", async () => {
     const { browser, session } = await signedIn();
     await frontchannel({ iss: stack.issuer, sid: session.session.idp.sid });
     const again = await frontchannel({ iss: stack.issuer, sid: session.session.idp.sid }, browser);
@@ -64,11 +64,11 @@ describe("Front-Channel Logout 1.0 (FCL)", () => {
   });
 
   const ignored: [string, (s: SessionJson) => Record<string, string>][] = [
-    ["only iss (FCL-03: both or neither)", () => ({ iss: stack.issuer })],
-    ["only sid (FCL-03: both or neither)", (s) => ({ sid: s.session.idp.sid })],
-    ["neither, with frontchannel_logout_session_required (FCL-04)", () => ({})],
-    ["another issuer (FCL-03: mismatch)", (s) => ({ iss: `${stack.issuer}/other`, sid: s.session.idp.sid })],
-    ["an unknown sid (FCL-03: mismatch)", () => ({ iss: stack.issuer, sid: randomUUID() })],
+    ["only iss (FCL §2: both or neither)", () => ({ iss: stack.issuer })],
+    ["only sid (FCL §2: both or neither)", (s) => ({ sid: s.session.idp.sid })],
+    ["neither, with frontchannel_logout_session_required (FCL §2)", () => ({})],
+    ["another issuer (FCL §2: mismatch)", (s) => ({ iss: `${stack.issuer}/other`, sid: s.session.idp.sid })],
+    ["an unknown sid (FCL §2: mismatch)", () => ({ iss: stack.issuer, sid: randomUUID() })],
   ];
   for (const [name, query] of ignored) {
     it(`ignores a request with ${name}: 200, and the session goes on`, async () => {
@@ -172,7 +172,7 @@ describe("live tabs: the server's event stream", () => {
   });
 });
 
-describe("Session Management's silent re-check (SM-06, SM-07)", () => {
+describe("Session Management's silent re-check (SM §3.1)", () => {
   /** Starts a re-check as the hidden iframe would, and returns the state it sent to the IdP. */
   async function startCheck(browser: HttpSession): Promise<string> {
     const start = await browser.fetch(`${app}/api/session/check`);

@@ -11,7 +11,7 @@ import { demoUsers } from "../../idp/users";
 
 /**
  * The Shared Signals receiver against the demo IdP's SSF transmitter: the conformance suite's
- * receiver modules SSF1–SSF7 (SPECS.md §6.2) in push (the Bank) and poll (the Brokerage) mode,
+ * receiver modules SSF1–SSF7 (openid-ssf-receiver-test-plan) in push (the Bank) and poll (the Brokerage) mode,
  * and the policy table's actions on real sessions.
  */
 const brokerage = { appId: "brokerage", name: "Lockstep Brokerage", clientId: "lockstep-brokerage", clientSecret: "brokerage-test-secret-0123", ssf: "poll" as const };
@@ -77,7 +77,7 @@ describe("stream management (SSF §7–8) and the receiver modules", () => {
     expect(await until(() => lastDelivery(SSF_EVENTS.verification)?.status === 202)).toBe(true);
   });
 
-  it("refuses a verification whose state is not the one it asked for, with invalid_state (MGMT-01)", async () => {
+  it("refuses a verification whose state is not the one it asked for, with invalid_state (SSF §8.1.4.1)", async () => {
     await stack.idp.ssf.sendVerification(streamOf(pushApp).stream_id, "not-the-state-we-sent");
     // Look at every answer, not the last: a retried delivery of an earlier verification may come after it.
     const refused = () =>
@@ -142,12 +142,12 @@ describe("push delivery (RFC 8935)", () => {
       { header: { typ: "secevent+jwt" } },
     );
 
-  it("accepts and ignores an unknown event type, and an unknown subject (SSF §4.2.3, MGMT-04)", async () => {
+  it("accepts and ignores an unknown event type, and an unknown subject (SSF §4.2.3, §9.3)", async () => {
     expect((await push(await set({ "urn:example:unknown-event": {} }), authorized())).status).toBe(202);
     expect((await push(await set({ [CAEP_EVENTS.sessionRevoked]: {} }, { format: "email", email: "nobody@example.com" }), authorized())).status).toBe(202);
   });
 
-  it("answers 202 with an empty body on success (PUSH-04)", async () => {
+  it("answers 202 with an empty body on success (RFC 8935 §2.2)", async () => {
     const response = await push(await set({ [RISC_EVENTS.identifierChanged]: { "new-value": "x@example.com" } }), authorized());
     expect(response.status).toBe(202);
     expect(await response.text()).toBe("");
@@ -166,19 +166,19 @@ describe("push delivery (RFC 8935)", () => {
     expect((await push(body, authorized())).status).toBe(202);
   });
 
-  it("requires the Authorization value given at stream creation (PUSH-01)", async () => {
+  it("requires the Authorization value given at stream creation (SSF §6.1.1)", async () => {
     const response = await push("x.y.z", { "content-type": "application/secevent+jwt", authorization: "Bearer wrong-wrong-wrong-wrong" });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { err: string }).err).toBe("authentication_failed");
   });
 
-  it("requires application/secevent+jwt (PUSH-02)", async () => {
+  it("requires application/secevent+jwt (RFC 8935 §2.1)", async () => {
     const response = await push("x.y.z", { "content-type": "application/json", authorization: pushApp.env!.SSF_PUSH_AUTHORIZATION! });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { err: string }).err).toBe("invalid_request");
   });
 
-  it("refuses a SET that does not verify, with an RFC 8935 code and JSON body (PUSH-05)", async () => {
+  it("refuses a SET that does not verify, with an RFC 8935 code and JSON body (RFC 8935 §2.3)", async () => {
     const forged = await stack.idp.sign({ iss: stack.issuer, jti: "x", iat: Math.floor(Date.now() / 1000), aud: pushApp.url, sub_id: { format: "opaque", id: "x" }, events: { [CAEP_EVENTS.sessionRevoked]: {} } }, { header: { typ: "JWT" } });
     const response = await push(forged, { "content-type": "application/secevent+jwt", authorization: pushApp.env!.SSF_PUSH_AUTHORIZATION! });
     expect(response.status).toBe(400);
@@ -204,7 +204,7 @@ describe("the policy table, on real sessions", () => {
     expect((await sessionOf(bob, pushApp.url)).status).toBe(200);
   });
 
-  it("a duplicate SET (same jti) is answered 202 without acting twice (PUSH-07)", async () => {
+  it("a duplicate SET (same jti) is answered 202 without acting twice (RFC 8935 §2, RFC 8417 §2.2 jti)", async () => {
     await signedIn(pushApp);
     await stack.idp.ssf.emitForUser("alice", "session-revoked");
     const delivery = await (async () => {
@@ -277,7 +277,7 @@ describe("poll delivery (RFC 8936)", () => {
     expect(acked.some((d) => d.outcome === "acknowledged")).toBe(true);
   });
 
-  it("reports a bad SET in setErrs with its RFC 8935 code (POLL-03): a verification with the wrong state", async () => {
+  it("reports a bad SET in setErrs with its RFC 8935 §2.4 code (RFC 8936 §2.2): a verification with the wrong state", async () => {
     await stack.idp.ssf.sendVerification(streamOf(pollApp).stream_id, "not-the-state-we-sent");
     expect(result(await stack.runSsf(pollApp, "poll")).refused).toBe(1);
     const refused = stack.idp.ssf.deliveries().filter((d) => d.streamId === streamOf(pollApp).stream_id && d.err === "invalid_state");

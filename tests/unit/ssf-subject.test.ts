@@ -6,7 +6,7 @@ import { CAEP_EVENTS, isKnownEventType, RISC_EVENTS, SSF_EVENTS } from "@/lib/ss
 import { matchesSession, parseSubject, subjectKey, type SessionIdentity, type Subject } from "@/lib/ssf/subject";
 
 /*
- * SPECS.md §7: the CAEP, RISC and SSF example SETs, verbatim. Each is signed with the test key and
+ * The example SETs printed in CAEP 1.0 §3, RISC 1.0 §2 and SSF 1.0 §3, §5 and §8, verbatim. Each is signed with the test key and
  * checked against a policy built from its own iss and aud, on a clock set to its iat.
  */
 const EXAMPLES: { name: string; json: string; subjectKey: string }[] = [
@@ -102,7 +102,7 @@ const EXAMPLES: { name: string; json: string; subjectKey: string }[] = [
   },
 ];
 
-/** RISC §2.3's example as the spec prints it: a trailing comma after "sub" (SPECS.md §7 trap). */
+/** RISC §2.3's example as the spec prints it: a trailing comma after "sub", which is not JSON. */
 const RISC_ACCOUNT_DISABLED_AS_PRINTED = `{"iss":"https://idp.example.com/","jti":"756E69717565206964656E746966696572","iat":1508184845,"aud":"636C69656E745F6964","sub_id":{"format":"iss_sub","iss":"https://idp.example.com/","sub":"7375626A656374",},"events":{"https://schemas.openid.net/secevent/risc/event-type/account-disabled":{"reason":"hijacking"}}}`;
 
 let rsa: { privateKey: CryptoKey; publicKey: CryptoKey };
@@ -113,7 +113,7 @@ beforeAll(async () => {
   getKey = createLocalJWKSet({ keys: [{ ...(await exportJWK(rsa.publicKey)), kid: "tr-1" }] });
 });
 
-/** The suite's header (SPECS.md §6.2) over the example's bytes, unchanged. */
+/** The header the OpenID conformance suite's SSF transmitter uses, over the example's bytes, unchanged. */
 const sign = (json: string) => new CompactSign(new TextEncoder().encode(json)).setProtectedHeader({ alg: "RS256", typ: "secevent+jwt", kid: "tr-1" }).sign(rsa.privateKey);
 
 function policyFor(claims: { iss: string; aud: string | string[] }): SetPolicy {
@@ -130,9 +130,9 @@ function codeOf(fn: () => unknown): SetErrorCode | "valid" {
   }
 }
 
-describe("SPECS.md §7 example SETs (CAEP 1.0, RISC 1.0, SSF 1.0)", () => {
+describe("the specifications' example SETs (CAEP 1.0, RISC 1.0, SSF 1.0)", () => {
   for (const example of EXAMPLES) {
-    it(`validates ${example.name}, and parses its subject (SET-01…SET-11)`, async () => {
+    it(`validates ${example.name}, and parses its subject (RFC 8417 §2.2, SSF §3, RFC 9493 §3.2)`, async () => {
       const claims = JSON.parse(example.json) as { iss: string; aud: string | string[]; iat: number; sub_id: unknown; events: Record<string, unknown> };
       const valid = await validateSet(await sign(example.json), policyFor(claims), getKey, claims.iat);
       const [eventType] = Object.keys(claims.events);
@@ -144,13 +144,13 @@ describe("SPECS.md §7 example SETs (CAEP 1.0, RISC 1.0, SSF 1.0)", () => {
     });
   }
 
-  it("refuses RISC §2.3's example as printed, whose trailing comma is not JSON (SET-01)", async () => {
+  it("refuses RISC §2.3's example as printed, whose trailing comma is not JSON (RFC 8417 §2.2)", async () => {
     const raw = await sign(RISC_ACCOUNT_DISABLED_AS_PRINTED);
     const error = await validateSet(raw, policyFor({ iss: "https://idp.example.com/", aud: "636C69656E745F6964" }), getKey, 1508184845).catch((e: unknown) => e);
     expect((error as SetError).code).toBe("invalid_payload");
   });
 
-  it("parses SSF §3.3's standalone complex subject (SET-10)", () => {
+  it("parses the standalone complex subject example (SSF §3.3)", () => {
     const subject = parseSubject(JSON.parse(`{"format":"complex","user":{"format":"email","email":"bar@example.com"},"tenant":{"format":"iss_sub","iss":"https://example.com/idp1","sub":"1234"}}`));
     expect(subject).toEqual({ format: "complex", user: { format: "email", email: "bar@example.com" }, tenant: { format: "iss_sub", iss: "https://example.com/idp1", sub: "1234" } });
     expect(subjectKey(subject)).toBe("complex(user:email,tenant:iss_sub)");
@@ -171,7 +171,7 @@ describe("SPECS.md §7 example SETs (CAEP 1.0, RISC 1.0, SSF 1.0)", () => {
 });
 
 describe("parseSubject (RFC 9493, SSF 1.0 §3)", () => {
-  it("parses every RFC 9493 and SSF simple format, dropping members the format does not define (SET-10, SET-11)", () => {
+  it("parses every RFC 9493 and SSF simple format, dropping members the format does not define (RFC 9493 §3.2, SSF §3.5)", () => {
     const cases: Subject[] = [
       { format: "account", uri: "acct:example.user@service.example.com" },
       { format: "email", email: "user@example.com" },
@@ -190,7 +190,7 @@ describe("parseSubject (RFC 9493, SSF 1.0 §3)", () => {
     }
   });
 
-  it("refuses a known format with missing or ill-typed members (SET-11)", () => {
+  it("refuses a known format with missing or ill-typed members (RFC 9493 §3.2)", () => {
     const bad = [
       { format: "account", uri: "mailto:user@example.com" },
       { format: "email", email: "not-an-address" },
@@ -208,24 +208,24 @@ describe("parseSubject (RFC 9493, SSF 1.0 §3)", () => {
     for (const value of bad) expect(codeOf(() => parseSubject(value)), JSON.stringify(value)).toBe("invalid_subject");
   });
 
-  it("refuses what is not an object with a format, as invalid_request (SET-10)", () => {
+  it("refuses what is not an object with a format, as invalid_request (SSF §3.2, RFC 9493 §3)", () => {
     for (const value of [null, undefined, "opaque", ["opaque"], {}, { id: "x" }, { format: "" }, { format: 1, id: "x" }]) {
       expect(codeOf(() => parseSubject(value)), JSON.stringify(value)).toBe("invalid_subject");
     }
     expect(new SetError("invalid_subject").err).toBe("invalid_request");
   });
 
-  it("parses a format it does not know as unknown, keeping it raw (SET-10)", () => {
+  it("parses a format it does not know as unknown, keeping it raw (SSF §3.4)", () => {
     expect(parseSubject({ format: "x-proprietary", id: "1" })).toEqual({ format: "unknown", raw: { format: "x-proprietary", id: "1" } });
   });
 
-  it("treats `phone` as an unknown format: RFC 9493 says phone_number (SPECS.md §7 trap)", () => {
+  it("treats `phone` as an unknown format: RFC 9493 §3.2 says phone_number (SSF §8.1.3.3's example misspells it)", () => {
     const subject = parseSubject({ format: "phone", phone_number: "+1 206 555 0123" });
     expect(subject.format).toBe("unknown");
     expect(parseSubject({ format: "phone_number", phone_number: "+1 206 555 0123" })).toEqual({ format: "phone_number", phone_number: "+1 206 555 0123" });
   });
 
-  it("tolerates Google's legacy subject_type, normalised to format (SET-13)", () => {
+  it("tolerates Google's legacy subject_type, normalised to format (RISC §3.1)", () => {
     expect(parseSubject({ subject_type: "iss-sub", iss: "https://accounts.google.com/", sub: "7375626A656374" })).toEqual({ format: "iss_sub", iss: "https://accounts.google.com/", sub: "7375626A656374" });
     expect(parseSubject({ subject_type: "email", email: "user@example.com" })).toEqual({ format: "email", email: "user@example.com" });
     expect(parseSubject({ subject_type: "phone", phone_number: "+12065550100" })).toEqual({ format: "phone_number", phone_number: "+12065550100" });
@@ -233,7 +233,7 @@ describe("parseSubject (RFC 9493, SSF 1.0 §3)", () => {
     expect(codeOf(() => parseSubject({ subject_type: "iss-sub", iss: "https://accounts.google.com/" }))).toBe("invalid_subject");
   });
 
-  it("lets format win over subject_type when both are present (SET-13)", () => {
+  it("lets format win over subject_type when both are present (RISC §3.1)", () => {
     expect(parseSubject({ format: "opaque", subject_type: "iss-sub", id: "x" })).toEqual({ format: "opaque", id: "x" });
   });
 
@@ -247,7 +247,7 @@ describe("parseSubject (RFC 9493, SSF 1.0 §3)", () => {
     expect(codeOf(() => parseSubject({ format: "aliases", identifiers: [{ format: "complex", user: { format: "opaque", id: "1" } }] }))).toBe("invalid_subject");
   });
 
-  it("parses complex subjects, and refuses empty, nested or ill-formed ones (SET-10, SSF §3.3)", () => {
+  it("parses complex subjects, and refuses empty, nested or ill-formed ones (SSF §3.3)", () => {
     expect(parseSubject({ format: "complex", group: { format: "opaque", id: "g" }, org_unit: { format: "opaque", id: "o" }, application: { format: "opaque", id: "a" } })).toEqual({
       format: "complex",
       group: { format: "opaque", id: "g" },
@@ -261,13 +261,13 @@ describe("parseSubject (RFC 9493, SSF 1.0 §3)", () => {
     expect(codeOf(() => parseSubject({ format: "complex", user: null }))).toBe("invalid_subject");
   });
 
-  it("keeps a complex member of unknown format as unknown, and drops member names SSF does not define (SET-10, SET-12)", () => {
+  it("keeps a complex member of unknown format as unknown, and drops member names SSF does not define (SSF §3.3, §3.6)", () => {
     const subject = parseSubject({ format: "complex", user: { format: "opaque", id: "1" }, tenant: { format: "x-tenant", id: "t" }, region: { format: "opaque", id: "eu" } });
     expect(subject).toEqual({ format: "complex", user: { format: "opaque", id: "1" }, tenant: { format: "unknown", raw: { format: "x-tenant", id: "t" } } });
   });
 });
 
-describe("matchesSession (SSF §3.3, MGMT-03)", () => {
+describe("matchesSession (SSF §3.3, §8.1.3.1)", () => {
   const session: SessionIdentity = { iss: "https://idp.example.com/", sub: "248289761001", sid: "idp-sid-1", lsid: "ls_abc123", email: "Jane.Smith@Example.COM" };
   const match = (subject: unknown, s: SessionIdentity = session) => matchesSession(parseSubject(subject), s);
   const issSub = { format: "iss_sub", iss: session.iss, sub: session.sub };
@@ -332,7 +332,7 @@ describe("matchesSession (SSF §3.3, MGMT-03)", () => {
     expect(match({ format: "complex", user: { format: "aliases", identifiers: [otherUser, issSub] }, session: { format: "aliases", identifiers: [thisSession] } })).toBe(true);
   });
 
-  it("complex: device, application, tenant, org_unit and group are not known to a session and are ignored (MGMT-03)", () => {
+  it("complex: device, application, tenant, org_unit and group are not known to a session and are ignored (SSF §8.1.3.1)", () => {
     const wildcards = { device: { format: "opaque", id: "d" }, application: { format: "opaque", id: "a" }, tenant: { format: "opaque", id: "t" }, org_unit: { format: "opaque", id: "o" }, group: { format: "x-group", id: "g" } };
     expect(match({ format: "complex", user: issSub, ...wildcards })).toBe(true);
     expect(match({ format: "complex", user: otherUser, ...wildcards })).toBe(false);

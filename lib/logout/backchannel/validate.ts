@@ -32,7 +32,7 @@ const fail = (code: ConstructorParameters<typeof LogoutTokenError>[0]): never =>
 /**
  * Validates a logout token in the order of Back-Channel Logout 1.0 §2.6 (errata set 1).
  * Returns the trusted claims or throws a LogoutTokenError with the rule's code; never returns null.
- * Replay (step 11) is checked where the logout is stored, atomically with it.
+ * Replay (step 8, optional) is checked where the logout is stored, atomically with it.
  */
 export async function validateLogoutToken(
   raw: string,
@@ -101,40 +101,40 @@ export async function validateLogoutToken(
   }
   if (!isObject(claims)) return fail("malformed");
 
-  // BCL §2.6 step 4: iss exactly the issuer.
+  // BCL §2.6 step 4 (as for ID tokens, Core §3.1.3.7): iss exactly the issuer.
   if (claims.iss !== policy.issuer) fail("invalid_iss");
 
-  // BCL §2.6 step 5: aud contains client_id, and no audience we do not trust; azp, if present, is us.
+  // BCL §2.6 step 4 (Core §3.1.3.7): aud contains client_id, and no audience we do not trust; azp, if present, is us.
   const aud = claims.aud;
   const audiences = typeof aud === "string" ? [aud] : Array.isArray(aud) ? aud : [];
   if (!audiences.includes(policy.clientId) || audiences.some((a) => a !== policy.clientId)) fail("invalid_aud");
   if (claims.azp !== undefined && claims.azp !== policy.clientId) fail("invalid_azp");
 
-  // BCL §2.6 step 6: iat present and not too far from now.
+  // BCL §2.6 step 4 (Core §3.1.3.7): iat present and not too far from now.
   const { iat, exp } = claims;
   if (typeof iat !== "number" || !Number.isFinite(iat)) return fail("missing_iat");
   if (iat > nowSeconds + policy.leewaySeconds) fail("iat_in_future");
   if (iat < nowSeconds - policy.maxAgeSeconds - policy.leewaySeconds) fail("iat_too_old");
 
-  // BCL §2.6 step 7 (errata set 1): exp present and not passed.
+  // BCL §2.4, §2.6 step 4 (exp added by errata set 1): exp present and not passed.
   if (typeof exp !== "number" || !Number.isFinite(exp)) return fail("missing_exp");
   if (nowSeconds >= exp + policy.leewaySeconds) fail("expired");
 
   // BCL §2.4: jti is REQUIRED (it is also the replay key).
   if (typeof claims.jti !== "string" || claims.jti.length === 0) return fail("missing_jti");
 
-  // BCL §2.6 step 8: sub or sid, or both.
+  // BCL §2.6 step 5: sub or sid, or both.
   const { sub, sid } = claims;
   if (sub === undefined && sid === undefined) fail("missing_sub_and_sid");
   if (sub !== undefined && (typeof sub !== "string" || sub.length === 0)) fail("invalid_sub");
   if (sid !== undefined && (typeof sid !== "string" || sid.length === 0)) fail("invalid_sid");
 
-  // BCL §2.6 step 9: events is an object containing the logout event, whose value is an object.
+  // BCL §2.6 step 6: events is an object containing the logout event, whose value is an object.
   if (!isObject(claims.events)) return fail("invalid_events");
   if (!Object.hasOwn(claims.events, BACKCHANNEL_LOGOUT_EVENT)) fail("missing_logout_event");
   if (!isObject(claims.events[BACKCHANNEL_LOGOUT_EVENT])) fail("invalid_logout_event");
 
-  // BCL §2.6 step 10: no nonce (it would let an ID token pass for a logout token, or the reverse).
+  // BCL §2.6 step 7: no nonce (it would let an ID token pass for a logout token, or the reverse).
   if (Object.hasOwn(claims, "nonce")) fail("nonce_present");
 
   // BCL §2.2: backchannel_logout_session_required means sid must be there.

@@ -3,7 +3,7 @@ import { startRecheck } from "@/lib/session-management/recheck";
 
 export const dynamic = "force-dynamic";
 
-/** GET /api/session/check: loaded in a hidden iframe; starts the silent prompt=none re-check (SM-06). */
+/** GET /api/session/check: loaded in a hidden iframe; starts the silent prompt=none re-check (SM §3.1). */
 export async function GET(request: Request): Promise<Response> {
   const gate = await requireSession(request);
   if ("response" in gate) return gate.response;
