@@ -15,9 +15,20 @@ export default defineConfig({
       },
       {
         extends: true,
+        // The store contract (tests/store/contract.ts) against the Redis implementations; the in-memory one runs in the unit tier.
+        test: {
+          name: "store",
+          include: ["tests/store/**/*.test.ts"],
+          globalSetup: ["tests/support/require-redis.ts"],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        extends: true,
+        // The gateway workspace's tests (run from here, like every tier: `npm test` or `npm test -w gateway`).
         test: {
           name: "gateway",
-          include: ["tests/gateway/**/*.test.ts"],
+          include: ["gateway/tests/**/*.test.ts"],
           globalSetup: ["tests/support/require-redis.ts"],
           testTimeout: 20_000,
         },
@@ -25,8 +36,9 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // The demo workspace's own tests: its identity provider (the integration and e2e tiers' test IdP).
           name: "idp",
-          include: ["tests/idp/**/*.test.ts"],
+          include: ["demo/tests/**/*.test.ts"],
           testTimeout: 20_000,
         },
       },

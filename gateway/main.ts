@@ -1,4 +1,4 @@
-/** `tsx gateway/main.ts`: runs the gateway with settings from the environment (see config.ts). */
+/** `npm start` in this package (`tsx main.ts`), or `npm run gateway` at the repository root: runs the gateway with settings from the environment (see config.ts). */
 import { readGatewayConfig } from "./config";
 import { describeRedisUrl } from "./redis-backend";
 import { startGateway } from "./server";

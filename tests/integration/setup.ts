@@ -1,4 +1,4 @@
-import { buildApp } from "../../scripts/stack";
+import { buildApp } from "../../demo/scripts/stack";
 
 /**
  * Builds the app once per test run (`next build`) for the integration and browser tiers, so every

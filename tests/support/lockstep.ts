@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { HttpSession, parseForm } from "./http-client";
-import { startStack, type AppSpec, type Stack, type StackOptions } from "../../scripts/stack";
+import { startStack, type AppSpec, type Stack, type StackOptions } from "../../demo/scripts/stack";
 import { testRedisUrl } from "./require-redis";
-import { continueLinkOf } from "../idp/support";
+import { continueLinkOf } from "../../demo/tests/support";
 
 export const bank: AppSpec = { appId: "bank", name: "Lockstep Bank", clientId: "lockstep-bank", clientSecret: "bank-test-secret-0123456789" };
 

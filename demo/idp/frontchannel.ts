@@ -1,7 +1,8 @@
 // OpenID Connect Front-Channel Logout 1.0, OP side, for the demo IdP (oidc-provider 9 dropped it):
 // client metadata, `sid` in the ID tokens of clients that need it, and the logout page with the iframes.
-import { errors, type Client, type Configuration, type Provider, type ProviderMiddleware } from "oidc-provider";
+import { errors, type Client, type Configuration, type Provider } from "oidc-provider";
 import { FRONTCHANNEL_SCRIPT, frontchannelLogoutPage, pageHeaders, type FrontchannelNotice } from "./pages";
+import { routedOidc, type ProviderMiddleware } from "./provider-middleware";
 import type { BrowserState } from "./session-management";
 
 /** Discovery members (FCL 1.0 §3). */
@@ -60,7 +61,7 @@ export function includeSidForFrontchannel(provider: Provider): void {
 /** The client's frontchannel_logout_uri with `iss` and `sid` (both, or neither without a sid: FCL 1.0 §2). */
 export function frontchannelLogoutUrl(client: Client, issuer: string, sid: string | undefined): string | undefined {
   const registered = client.frontchannel_logout_uri;
-  if (!registered) return undefined;
+  if (typeof registered !== "string" || !registered) return undefined;
   const url = new URL(registered);
   if (sid) {
     url.searchParams.set("iss", issuer);
@@ -106,7 +107,7 @@ export function frontchannelLogoutMiddleware({ provider, browserState, log }: Fr
     const requestingClientId = before.state?.clientId;
 
     await next();
-    const oidc = ctx.oidc;
+    const oidc = routedOidc(ctx);
     if (oidc?.route !== "end_session_confirm" || ctx.status !== 303) return;
 
     if (oidc.session?.destroyed && (before.accountId || browserState.read(ctx.get("cookie")))) {

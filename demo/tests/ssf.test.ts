@@ -2,9 +2,9 @@
 // (RFC 8417, SSF §4), push (RFC 8935) and poll (RFC 8936) delivery, user events and the admin page.
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startIdp, type DemoClient, type RunningIdp } from "@/idp/provider";
-import { demoUsers } from "@/idp/users";
-import { parseForm } from "../support/http-client";
+import { startIdp, type DemoClient, type RunningIdp } from "../idp/provider";
+import { demoUsers } from "../idp/users";
+import { parseForm } from "../../tests/support/http-client";
 import { closedPort, eventually, startSetReceiver, type ReceivedPush, type SetReceiver } from "./support";
 
 const CAEP = "https://schemas.openid.net/secevent/caep/event-type/";

@@ -20,6 +20,9 @@ export function matchInteractionRoute(method: string | undefined, url: string | 
   return undefined;
 }
 
+/** What oidc-provider's consent prompt puts in its details (@types/oidc-provider leaves prompt details open). */
+type ConsentDetails = { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+
 async function clientName(provider: Provider, interaction: Interaction): Promise<string | undefined> {
   const clientId = interaction.params.client_id;
   if (typeof clientId !== "string") return undefined;
@@ -36,7 +39,7 @@ async function grantConsent(provider: Provider, req: IncomingMessage, res: Serve
   if (!accountId || typeof clientId !== "string") throw new BadRequest("consent prompt without a signed-in user");
 
   const grant = (interaction.grantId && (await provider.Grant.find(interaction.grantId))) || new provider.Grant({ accountId, clientId });
-  const { missingOIDCScope, missingOIDCClaims, missingResourceScopes } = interaction.prompt.details;
+  const { missingOIDCScope, missingOIDCClaims, missingResourceScopes } = interaction.prompt.details as ConsentDetails;
   if (missingOIDCScope) grant.addOIDCScope(missingOIDCScope.join(" "));
   if (missingOIDCClaims) grant.addOIDCClaims(missingOIDCClaims);
   for (const [resource, scopes] of Object.entries(missingResourceScopes ?? {})) {

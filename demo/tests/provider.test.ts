@@ -2,9 +2,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startIdp, type DemoClient, type RunningIdp } from "@/idp/provider";
-import { demoUsers } from "@/idp/users";
-import { HttpSession, parseForm } from "../support/http-client";
+import { startIdp, type DemoClient, type RunningIdp } from "../idp/provider";
+import { demoUsers } from "../idp/users";
+import { HttpSession, parseForm } from "../../tests/support/http-client";
 import { BACKCHANNEL_EVENT, continueLinkOf, iframesOf, startAppServer, type AppServer } from "./support";
 
 const ACCESS_TOKEN_TTL = 300;

@@ -1,7 +1,7 @@
 // The demo IdP's published keys and `sign`, which tests use to build logout tokens the apps can verify.
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startIdp, type RunningIdp } from "@/idp/provider";
+import { startIdp, type RunningIdp } from "../idp/provider";
 import { BACKCHANNEL_EVENT } from "./support";
 
 const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k", "priv"];

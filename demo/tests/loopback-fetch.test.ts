@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { isLoopbackUrl, loopbackDemoFetch } from "@/idp/loopback-fetch";
+import { isLoopbackUrl, loopbackDemoFetch } from "../idp/loopback-fetch";
 
 describe("loopbackDemoFetch (the demo's SSRF exception)", () => {
   afterEach(() => vi.unstubAllGlobals());

@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import http from "node:http";
 import net from "node:net";
 import { buildApp, startStack } from "./stack";
-import { HttpSession } from "../tests/support/http-client";
-import { signIn } from "../tests/support/lockstep";
+import { HttpSession } from "../../tests/support/http-client";
+import { signIn } from "../../tests/support/lockstep";
 import { benchTabs } from "./bench-tabs";
 
 /**

@@ -1,14 +1,17 @@
 /** Starting the gateway: its settings, what it refuses, what it logs, and the CLI entry. */
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { readGatewayConfig } from "@/gateway/config";
-import { isLoopback, startGateway } from "@/gateway/server";
-import { testRedisUrl } from "@/tests/support/require-redis";
+import { readGatewayConfig } from "../config";
+import { isLoopback, startGateway } from "../server";
+import { testRedisUrl } from "../../tests/support/require-redis";
 
 const TOKEN = `gw-startup-token-${randomUUID()}`;
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+/** The gateway package's own directory, where `npm start` runs `tsx main.ts`. */
+const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
+const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
 
 describe("gateway settings", () => {
   it("has defaults for all but the token", () => {
@@ -90,12 +93,12 @@ describe("startGateway", () => {
   });
 });
 
-describe("tsx gateway/main.ts", () => {
+describe("tsx main.ts (the gateway package's start script)", () => {
   /** Runs the CLI; once it prints its URL line, sends SIGTERM. */
   function runMain(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [`${ROOT}node_modules/tsx/dist/cli.mjs`, "gateway/main.ts"], {
-        cwd: ROOT,
+      const child = spawn(process.execPath, [TSX_CLI, "main.ts"], {
+        cwd: PACKAGE_DIR,
         env: { PATH: process.env.PATH ?? "", NODE_ENV: "test", ...env },
       });
       let stdout = "";

@@ -7,8 +7,8 @@ import { createHash, randomUUID } from "node:crypto";
 import { Redis as Upstash, type RedisConfigNodejs } from "@upstash/redis";
 import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { startGateway, type Gateway } from "@/gateway/server";
-import { testRedisUrl } from "@/tests/support/require-redis";
+import { startGateway, type Gateway } from "../server";
+import { testRedisUrl } from "../../tests/support/require-redis";
 
 const TOKEN = `gw-test-token-${randomUUID()}`;
 const RUN = `lockstep-test:gw:${randomUUID().slice(0, 8)}:`;

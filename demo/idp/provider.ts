@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import Provider, { errors, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from "oidc-provider";
+import Provider, { errors, type ClientMetadata, type Configuration, type KoaContextWithOIDC, type SigningAlgorithm } from "oidc-provider";
 import { DemoStore } from "./adapter";
 import { createAdmin, matchAdminRoute } from "./admin";
 import {
@@ -134,7 +134,7 @@ function clientMetadata(client: DemoClient): ClientMetadata {
 }
 
 /** Every token the IdP signs is RS256; the ES256 key is published but not used by the provider itself. */
-const SIGNING_ALGS = ["RS256"];
+const SIGNING_ALGS: SigningAlgorithm[] = ["RS256"];
 
 function sendPage(ctx: KoaContextWithOIDC, html: string): void {
   for (const [name, value] of Object.entries(PAGE_HEADERS)) ctx.set(name, value);
@@ -217,7 +217,7 @@ export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
     // Refresh tokens without offline_access: Lockstep refreshes while the IdP session lives, and the
     // tokens still expire with that session (oidc-provider's expiresWithSession default).
     issueRefreshToken: (_ctx, client, source) => source.kind === "AuthorizationCode" && client.grantTypeAllowed("refresh_token"),
-    clientBasedCORS: (_ctx, origin, client) => client.redirectUris.some((uri) => URL.parse(uri)?.origin === origin),
+    clientBasedCORS: (_ctx, origin, client) => (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
     ttl: {
       AccessToken: accessTokenTtl,
       IdToken: accessTokenTtl,
@@ -285,7 +285,7 @@ export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
     log,
   });
   const checkSession = createCheckSession(
-    opts.clients.map((client, i) => ({ clientId: client.clientId, appUrl: client.appUrl, redirectUris: metadata[i]!.redirect_uris })),
+    opts.clients.map((client, i) => ({ clientId: client.clientId, appUrl: client.appUrl, redirectUris: metadata[i]!.redirect_uris ?? [] })),
   );
   const oidc = provider.callback();
   handle = (req, res) => {

@@ -1,8 +1,8 @@
 import { Redis as IORedis } from "ioredis";
 import type { Browser, Page } from "playwright-core";
-import { launchBrowser, signedOutReason, signInWithBrowser } from "../tests/support/browser";
-import { HttpSession } from "../tests/support/http-client";
-import { signIn } from "../tests/support/lockstep";
+import { launchBrowser, signedOutReason, signInWithBrowser } from "../../tests/support/browser";
+import { HttpSession } from "../../tests/support/http-client";
+import { signIn } from "../../tests/support/lockstep";
 import type { Stack } from "./stack";
 
 /**

@@ -2,9 +2,10 @@
 // a browser-state cookie, `session_state` in authorization responses and the check_session_iframe.
 import { createHash, randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AuthorizationResponseParameters, Client, KoaContextWithOIDC, Provider, ProviderMiddleware } from "oidc-provider";
+import type { Client, KoaContextWithOIDC, Provider, UnknownObject } from "oidc-provider";
 import { readCookie, sendHtml } from "./http";
 import { errorPage, escapeHtml, IDP_NAME, jsonForScript, pageHeaders } from "./pages";
+import { routedOidc, type ProviderMiddleware } from "./provider-middleware";
 
 export const BROWSER_STATE_COOKIE = "idp_browser_state";
 export const CHECK_SESSION_PATH = "/session/check";
@@ -52,7 +53,7 @@ export function computeSessionState(clientId: string, rpOrigin: string, browserS
 
 /** The origin the RP's iframe posts from: that of the redirect_uri the response goes to. */
 function redirectOrigin(client: Client, redirectUri: unknown): string | undefined {
-  if (typeof redirectUri !== "string" || !client.redirectUris.includes(redirectUri)) return undefined;
+  if (typeof redirectUri !== "string" || !client.redirectUris?.includes(redirectUri)) return undefined;
   const origin = URL.parse(redirectUri)?.origin;
   return origin && origin !== "null" ? origin : undefined;
 }
@@ -68,7 +69,7 @@ function redirectOrigin(client: Client, redirectUri: unknown): string | undefine
  * middleware rewrites the 303 Location instead.
  */
 export function installSessionState(provider: Provider, browserState: BrowserState): void {
-  provider.on("authorization.success", (ctx: KoaContextWithOIDC, out?: AuthorizationResponseParameters) => {
+  provider.on("authorization.success", (ctx: KoaContextWithOIDC, out?: UnknownObject) => {
     // The device flow emits the same event, without parameters and without a redirect.
     const client = ctx.oidc.client;
     const origin = client && redirectOrigin(client, ctx.oidc.params?.redirect_uri);
@@ -84,7 +85,7 @@ export function installSessionState(provider: Provider, browserState: BrowserSta
 
   const onErrors: ProviderMiddleware = async (ctx, next) => {
     await next();
-    const oidc = ctx.oidc;
+    const oidc = routedOidc(ctx);
     if ((oidc?.route !== "authorization" && oidc?.route !== "resume") || ctx.status !== 303 || !oidc.client) return;
     const state = browserState.read(ctx.get("cookie"));
     const redirectUri = oidc.params?.redirect_uri;

@@ -1,4 +1,5 @@
-import type { FetchOptions } from "oidc-provider";
+/** What oidc-provider hands its `fetch` hook: RequestInit plus the undici `dispatcher` Node's fetch accepts. */
+export type FetchInit = RequestInit & { dispatcher?: unknown };
 
 const LOOPBACK_HOSTNAMES = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
@@ -17,9 +18,10 @@ export function isLoopbackUrl(url: string): boolean {
  * that dispatcher and refuse to follow redirects (a redirect could lead anywhere). Every other URL keeps
  * the guard untouched.
  */
-export function loopbackDemoFetch(url: string, options: FetchOptions): Promise<Response> {
-  if (!isLoopbackUrl(url)) return fetch(url, options);
-  const unguarded: FetchOptions = { ...options, redirect: "manual" };
+export function loopbackDemoFetch(input: string | URL | Request, options: FetchInit = {}): Promise<Response> {
+  const url = input instanceof Request ? input.url : String(input);
+  if (!isLoopbackUrl(url)) return fetch(input, options);
+  const unguarded: FetchInit = { ...options, redirect: "manual" };
   delete unguarded.dispatcher;
-  return fetch(url, unguarded);
+  return fetch(input, unguarded);
 }

@@ -1,4 +1,4 @@
-// The demo IdP as a process: `tsx idp/main.ts`. Settings come from IDP_PORT and IDP_CLIENTS (see config.ts).
+// The demo IdP as a process: `npm run idp` (`tsx idp/main.ts` in the demo package). Settings come from IDP_PORT and IDP_CLIENTS (see config.ts).
 import { IdpConfigError, parseIdpConfig } from "./config";
 import { startIdp } from "./provider";
 import { demoUsers } from "./users";

@@ -51,7 +51,7 @@ const clientsSchema = clientsJson.pipe(
     }, "ssfManagementToken values must be unique"),
 );
 
-/** The demo IdP's settings, read from the environment by `idp/main.ts`. */
+/** The demo IdP's settings, read from the environment by `demo/idp/main.ts`. */
 export const idpEnvSchema = z.object({
   IDP_PORT: z.coerce.number().int().min(0).max(65_535).default(4000),
   /** JSON array of DemoClient; defaults to the Lockstep Bank demo app. */

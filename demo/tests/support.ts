@@ -3,8 +3,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { DemoClient } from "@/idp/provider";
-import { parseForm, type HttpSession } from "../support/http-client";
+import type { DemoClient } from "../idp/provider";
+import { parseForm, type HttpSession } from "../../tests/support/http-client";
 
 export const BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout";
 

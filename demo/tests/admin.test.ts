@@ -1,9 +1,9 @@
 // The demo IdP's admin page and its "End all sessions" action (sub-only back-channel logout tokens).
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startIdp, type DemoClient, type RunningIdp } from "@/idp/provider";
-import { demoUsers } from "@/idp/users";
-import { HttpSession, parseForm } from "../support/http-client";
+import { startIdp, type DemoClient, type RunningIdp } from "../idp/provider";
+import { demoUsers } from "../idp/users";
+import { HttpSession, parseForm } from "../../tests/support/http-client";
 import { authorize, BACKCHANNEL_EVENT, closedPort, redeem, startAppServer, tokenRequest, type AppServer } from "./support";
 
 const HOSTILE_NAME = `Second <script>alert("x")</script> & Co`;

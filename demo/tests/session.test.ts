@@ -3,10 +3,11 @@ import { createHash } from "node:crypto";
 import { runInNewContext } from "node:vm";
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FRONTCHANNEL_CLIENT_METADATA } from "@/idp/frontchannel";
-import { startIdp, type DemoClient, type RunningIdp } from "@/idp/provider";
-import { demoUsers } from "@/idp/users";
-import { HttpSession, parseForm } from "../support/http-client";
+import type { ClientMetadata } from "oidc-provider";
+import { FRONTCHANNEL_CLIENT_METADATA } from "../idp/frontchannel";
+import { startIdp, type DemoClient, type RunningIdp } from "../idp/provider";
+import { demoUsers } from "../idp/users";
+import { HttpSession, parseForm } from "../../tests/support/http-client";
 import {
   authorizationRequest,
   authorize,
@@ -409,7 +410,7 @@ describe("front-channel client metadata", () => {
   const redirectUris = ["http://localhost:3000/cb"];
   const validate = (key: string, value: unknown) => {
     const metadata: Record<string, unknown> = { redirect_uris: redirectUris, [key]: value };
-    FRONTCHANNEL_CLIENT_METADATA.validator!(undefined, key, value, metadata);
+    FRONTCHANNEL_CLIENT_METADATA.validator!(undefined, key, value, metadata as ClientMetadata);
     return metadata;
   };
   const failure = (fn: () => unknown) => {

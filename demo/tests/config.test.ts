@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { IdpConfigError, parseIdpConfig } from "@/idp/config";
+import { IdpConfigError, parseIdpConfig } from "../idp/config";
 
 const secret = "s3cret-value-that-must-not-leak";
 

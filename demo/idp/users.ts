@@ -1,0 +1,59 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Account, FindAccount } from "oidc-provider";
+
+/** A demo account. `sub` is opaque and stable so apps never key anything on the username. */
+export type DemoUser = {
+  sub: string;
+  username: string;
+  password: string;
+  name: string;
+  email: string;
+};
+
+/** The demo's test users. Their passwords are public on purpose: the login page and the CLI print them. */
+export const demoUsers: readonly DemoUser[] = [
+  {
+    sub: "usr_4f1c2a9e7d3b4c60",
+    username: "alice",
+    password: "alice-password",
+    name: "Alice Example",
+    email: "alice@example.com",
+  },
+  {
+    sub: "usr_9b6e0d5a2c8f4e17",
+    username: "bob",
+    password: "bob-password",
+    name: "Bob Example",
+    email: "bob@example.com",
+  },
+];
+
+// Hashing first gives equal-length buffers, so the comparison time does not depend on the input.
+function sameSecret(a: string, b: string): boolean {
+  return timingSafeEqual(createHash("sha256").update(a).digest(), createHash("sha256").update(b).digest());
+}
+
+/** The user these credentials belong to, or undefined. Unknown usernames cost the same as wrong passwords. */
+export function verifyCredentials(username: string, password: string): DemoUser | undefined {
+  const user = demoUsers.find((u) => u.username === username.trim().toLowerCase());
+  const passwordMatches = sameSecret(password, user?.password ?? "\u0000no-such-user");
+  return user && passwordMatches ? user : undefined;
+}
+
+export function findUser(sub: string): DemoUser | undefined {
+  return demoUsers.find((u) => u.sub === sub);
+}
+
+function toAccount(user: DemoUser): Account {
+  return {
+    accountId: user.sub,
+    // oidc-provider filters these down to what the granted scopes and requested claims allow.
+    claims: () => ({ sub: user.sub, name: user.name, email: user.email, email_verified: true }),
+  };
+}
+
+/** oidc-provider's `findAccount` hook. */
+export const findAccount: FindAccount = (_ctx, sub) => {
+  const user = findUser(sub);
+  return user && toAccount(user);
+};
