@@ -1,8 +1,8 @@
 import NextAuth, { type NextAuthConfig } from "next-auth";
-import { getContext } from "@/lib/context";
+import { getServer } from "@/lib/compose/node";
 import { openHandle, sealHandle, sessionHandleSchema, type SessionHandle } from "@/lib/session/handle";
 import { hashId, securityLog } from "@/lib/log/security-log";
-import { signInContext } from "@/lib/session-management/sign-in-context";
+import { signInContext } from "@/lib/check-session/sign-in-context";
 
 /**
  * Auth.js runs the sign-in (code flow with PKCE, state and nonce). On success the tokens go to
@@ -10,7 +10,7 @@ import { signInContext } from "@/lib/session-management/sign-in-context";
  * Built lazily so that `next build` needs no environment.
  */
 function authConfig(): NextAuthConfig {
-  const { config, store, cookies, redis, keys } = getContext();
+  const { config, sessions, cookies } = getServer();
   const cookie = (name: string, extra: { maxAge?: number } = {}) => ({
     name,
     options: { httpOnly: true, sameSite: "lax" as const, path: "/", secure: cookies.secure, ...extra },
@@ -59,7 +59,7 @@ function authConfig(): NextAuthConfig {
       // RISC account-disabled: no new session until account-enabled (lib/ssf/act.ts).
       async signIn({ profile }) {
         if (typeof profile?.iss !== "string" || typeof profile.sub !== "string") return true;
-        const disabled = (await redis.exists(keys.accountDisabled(profile.iss, profile.sub))) === 1;
+        const disabled = await sessions.isDisabled({ iss: profile.iss, sub: profile.sub });
         if (disabled) securityLog({ event: "session.refused", outcome: "rejected", code: "account_disabled", sub: hashId(profile.sub) });
         return !disabled;
       },
@@ -71,7 +71,7 @@ function authConfig(): NextAuthConfig {
         if (!account.id_token) throw new Error("The token response has no ID token.");
         const now = Date.now();
         const sid = typeof profile.sid === "string" ? profile.sid : undefined;
-        const lsid = await store.create({
+        const lsid = await sessions.create({
           iss: profile.iss,
           sub: profile.sub,
           sid,

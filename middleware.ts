@@ -1,26 +1,6 @@
 import { NextResponse, type NextRequest } from "next/server";
-import { getConfig } from "@/lib/config";
-import { getGuardRedis } from "@/lib/store/redis";
-import { appKeys } from "@/lib/store/keys";
-import { cookieNames } from "@/lib/session/cookies";
-import { guard, type GuardDeps } from "@/lib/guard/guard";
-
-// Built once per isolate: the hot path only opens the cookie and makes its one Redis call.
-let deps: GuardDeps | undefined;
-
-function guardDeps(): GuardDeps {
-  if (!deps) {
-    const config = getConfig();
-    deps = {
-      config,
-      redis: getGuardRedis(),
-      keys: appKeys(config.LOCKSTEP_KEY_PREFIX, config.APP_ID),
-      cookies: cookieNames(config.APP_ID, config.AUTH_URL),
-      next: () => NextResponse.next(),
-    };
-  }
-  return deps;
-}
+import { getGuardDeps } from "@/lib/compose/edge";
+import { guard } from "@/lib/guard/guard";
 
 /**
  * The edge guard: every page and API request whose session cookie names a revoked or unknown
@@ -31,9 +11,9 @@ export async function middleware(request: NextRequest): Promise<Response> {
   const { pathname } = request.nextUrl;
   // The bare pass-through baseline of `npm run bench`; inert unless BENCH_ROUTES is on.
   if (pathname === "/bench/bare") return NextResponse.next();
-  return guard(request, guardDeps());
+  return guard(request, getGuardDeps());
 }
 
 export const config = {
-  matcher: ["/((?!_next/static|_next/image|favicon\\.ico|bench/raw|.*\\.(?:svg|png|jpg|jpeg|gif|webp|ico|css|js|txt|map)$).*)"],
+  matcher: ["/((?!_next/static|_next/image|favicon\\.ico|bench/raw|.*\\.(?:svg|png|jpg|jpeg|gif|webp|ico|css|js|txt|map|webmanifest)$).*)"],
 };

@@ -13,49 +13,51 @@ import nextEnv from "@next/env";
  */
 nextEnv.loadEnvConfig(process.cwd());
 const { streamManager, pollStream, registerStream, ssfSettings } = await import("../lib/ssf");
-const { discoverTransmitter } = await import("../lib/ssf/transmitter");
+const { getServer } = await import("../lib/compose/node");
+const server = getServer();
+const { discoverTransmitter } = await import("../lib/ssf/transmitter-config");
 
 const [action = "help", arg] = process.argv.slice(2);
 // One line per result, so that scripts can read it (the security log shares stdout).
 const print = (value: unknown) => console.log(typeof value === "string" ? value : JSON.stringify(value));
 
 async function main(): Promise<void> {
-  const settings = ssfSettings();
+  const settings = ssfSettings(server.config);
   if (!settings) throw new Error("SSF_ISSUER is not set: Shared Signals is off.");
   switch (action) {
     case "discover":
       return print(await discoverTransmitter(settings.issuer));
     case "register": {
-      const stream = await registerStream();
+      const stream = await registerStream(server);
       print({ stream_id: stream.stream_id, aud: stream.aud, delivery: stream.delivery.method, events_delivered: stream.events_delivered?.length });
       return print("verification requested");
     }
     case "read":
-      return print(await streamManager().read());
+      return print(await streamManager(server).read());
     case "status":
-      return print(await streamManager().status());
+      return print(await streamManager(server).status());
     case "verify":
-      await streamManager().verify();
+      await streamManager(server).verify();
       return print("verification requested");
     case "delete":
-      await streamManager().delete();
+      await streamManager(server).delete();
       return print("stream deleted");
     case "enable":
     case "pause":
     case "disable":
-      await streamManager().setStatus(action === "pause" ? "paused" : (`${action}d` as "enabled" | "disabled"));
+      await streamManager(server).setStatus(action === "pause" ? "paused" : (`${action}d` as "enabled" | "disabled"));
       return print(`stream ${action === "pause" ? "paused" : `${action}d`}`);
     case "add-subject":
     case "remove-subject": {
       if (!arg) throw new Error(`${action} needs a subject as JSON, e.g. '{"format":"email","email":"a@example.com"}'`);
       const subject = JSON.parse(arg) as Record<string, unknown>;
-      await (action === "add-subject" ? streamManager().addSubject(subject) : streamManager().removeSubject(subject));
+      await (action === "add-subject" ? streamManager(server).addSubject(subject) : streamManager(server).removeSubject(subject));
       return print(`${action === "add-subject" ? "added" : "removed"}`);
     }
     case "poll": {
       const loop = arg === "--loop";
       do {
-        const result = await pollStream();
+        const result = await pollStream(server);
         if (result.received || !loop) print(result);
         if (loop) await new Promise((r) => setTimeout(r, 2000));
       } while (loop);

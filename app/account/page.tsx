@@ -1,6 +1,5 @@
 import { redirect } from "next/navigation";
-import { getConfig } from "@/lib/config";
-import { getContext } from "@/lib/context";
+import { getServer } from "@/lib/compose/node";
 import { currentSessionFromCookies } from "@/lib/session/server-component";
 import { buttonClass, Card, Details, Header, secondaryButtonClass, Time } from "../components";
 import { SessionWatcher } from "./session-watcher";
@@ -18,18 +17,19 @@ const activityText: Record<string, string> = {
 const short = (id: string) => `${id.slice(0, 8)}…`;
 
 export default async function Account() {
-  const { APP_NAME, APP_ID, OIDC_CLIENT_ID, SESSION_CHECK_INTERVAL_MS } = getConfig();
+  const server = getServer();
+  const { APP_NAME, APP_ID, OIDC_CLIENT_ID, SESSION_CHECK_INTERVAL_MS } = server.config;
   const current = await currentSessionFromCookies();
   if (current.state === "none") redirect("/");
   if (current.state === "ended") redirect(`/signed-out?reason=${current.reason}`);
   const { id, record } = current;
-  const { store } = getContext();
+  const user = { iss: record.iss, sub: record.sub };
   const [sessions, activity, metadata] = await Promise.all([
-    store.listForSubject(record.iss, record.sub),
-    store.activity(record.iss, record.sub),
+    server.sessions.find(user),
+    server.sessions.activity(user),
     getIdpMetadata().catch(() => undefined),
   ]);
-  // SM-02: only when the IdP advertises a check_session_iframe and gave this session a session_state.
+  // SM §3.3: only when the IdP advertises a check_session_iframe and gave this session a session_state.
   const checkSessionIframe = typeof metadata?.check_session_iframe === "string" ? metadata.check_session_iframe : undefined;
 
   const details: [string, React.ReactNode][] = [

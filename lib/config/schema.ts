@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { policyOverridesSchema } from "@/lib/ssf/policy";
 
 const bool = z
   .enum(["true", "false", "1", "0"])
@@ -29,9 +30,9 @@ export const configSchema = z
   OIDC_ID_TOKEN_DECRYPTION_KEY: z.string().optional(),
   OIDC_ID_TOKEN_ENCRYPTED_RESPONSE_ALG: z.string().optional(),
   OIDC_ID_TOKEN_ENCRYPTED_RESPONSE_ENC: z.string().default("A128CBC-HS256"),
-  /** Registered as backchannel_logout_session_required: logout tokens without `sid` are refused (BCL-02). */
+  /** Registered as backchannel_logout_session_required: logout tokens without `sid` are refused (BCL §2.2). */
   BCL_SESSION_REQUIRED: bool.default(false),
-  /** Registered as frontchannel_logout_session_required: front-channel requests without iss and sid are ignored (FCL-04). */
+  /** Registered as frontchannel_logout_session_required: front-channel requests without iss and sid are ignored (FCL §2). */
   FCL_SESSION_REQUIRED: bool.default(true),
   /** Clock leeway for logout tokens' iat and exp, in seconds. */
   BCL_CLOCK_LEEWAY_SECONDS: z.coerce.number().int().min(0).max(300).default(60),
@@ -52,7 +53,7 @@ export const configSchema = z
     .regex(/^[a-z0-9-]{1,32}$/, "lowercase letters, digits and - only")
     .default("lockstep"),
   APP_NAME: z.string().min(1).max(60).default("Lockstep"),
-  /** How often a tab asks the IdP's check_session_iframe whether the IdP session changed (SM-04). */
+  /** How often a tab asks the IdP's check_session_iframe whether the IdP session changed (SM §3.1). */
   SESSION_CHECK_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(3_000),
   /** How often each server instance reads the ended-sessions feed for its open tabs. */
   LIVE_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(10_000).default(250),
@@ -70,9 +71,24 @@ export const configSchema = z
   /** Bearer token for the transmitter's stream management (and poll) endpoints. */
   SSF_MANAGEMENT_TOKEN: z.string().min(1).optional(),
   /** Per-event overrides of the SSF policy table, JSON: {"session-revoked":"end_sessions", ...}. */
-  SSF_POLICY: z.string().optional(),
-  /** Signing algorithms accepted on SETs, comma-separated. */
-  SSF_ALGORITHMS: z.string().default("RS256"),
+  SSF_POLICY: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: "is not JSON (expected an object such as {\"session-revoked\":\"end_sessions\"})" });
+        return z.NEVER;
+      }
+    })
+    .pipe(policyOverridesSchema)
+    .default({}),
+  /** Signing algorithms accepted on SETs, comma-separated; asymmetric only (SSF §4.1.4: no none, no shared secrets). */
+  SSF_ALGORITHMS: z
+    .string()
+    .transform((text) => text.split(",").map((a) => a.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"])).min(1))
+    .default(["RS256"]),
   /** SETs issued longer ago than this are refused, in seconds (poll streams may hold SETs a while). */
   SSF_MAX_SET_AGE_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(86_400),
   /** IdP subjects (comma-separated) allowed on the admin page /admin/ssf. Unset: no admin page. */
@@ -83,6 +99,9 @@ export const configSchema = z
   BENCH_ROUTES: bool.default(false),
   })
   .superRefine((c, ctx) => {
+    if (c.SSF_ISSUER && !c.SSF_MANAGEMENT_TOKEN) {
+      ctx.addIssue({ code: "custom", path: ["SSF_MANAGEMENT_TOKEN"], message: "is required when SSF_ISSUER is set (stream management and polling use it)" });
+    }
     if (c.OIDC_ID_TOKEN_ENCRYPTED_RESPONSE_ALG && !c.OIDC_ID_TOKEN_DECRYPTION_KEY) {
       ctx.addIssue({ code: "custom", path: ["OIDC_ID_TOKEN_DECRYPTION_KEY"], message: "is required when OIDC_ID_TOKEN_ENCRYPTED_RESPONSE_ALG is set" });
     }

@@ -1,16 +1,13 @@
-import type { Redis } from "@upstash/redis";
 import type { Config } from "@/lib/config";
-import type { Keys } from "@/lib/store/keys";
+import type { RevocationList } from "@/lib/store/ports";
 import type { cookieNames } from "@/lib/session/cookies";
 import { openHandle, type SessionHandle } from "@/lib/session/handle";
-import { checkSession } from "@/lib/revocation/check";
 import { isApi, isPublic, isUnguarded } from "./routes";
 import { clearCookie, redirectTo, unauthorizedJson, unavailable } from "./responses";
 
 export type GuardDeps = {
   config: Pick<Config, "AUTH_SECRET" | "AUTH_URL" | "GUARD_FAIL_OPEN">;
-  redis: Redis;
-  keys: Keys;
+  revocations: Pick<RevocationList, "check">;
   cookies: ReturnType<typeof cookieNames>;
   next: () => Response;
 };
@@ -50,7 +47,7 @@ export async function guard(request: GuardRequest, deps: GuardDeps): Promise<Res
   }
 
   try {
-    const verdict = await checkSession(deps.redis, deps.keys, handle);
+    const verdict = await deps.revocations.check(handle);
     if (verdict.active) return deps.next();
     return refuse(verdict.reason);
   } catch {

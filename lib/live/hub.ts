@@ -1,36 +1,29 @@
-import type { Redis } from "@upstash/redis";
-import type { Keys } from "@/lib/store/keys";
-import type { EndedEvent } from "./feed";
+import type { EndedEvent, RevocationList } from "@/lib/store/ports";
 
 type Listener = (event: EndedEvent) => void;
 
 /** Events are re-read this far back on every poll (and de-duplicated), so clock skew between writers cannot hide one. */
 const LOOKBACK_MS = 5_000;
+/** At most this many event ids are remembered for de-duplication, however many sessions end while no tab listens. */
+const MAX_SEEN = 10_000;
 
 /**
- * One per server instance: however many tabs are open, it makes one Redis call per interval (a
- * ZRANGEBYSCORE on the ended-sessions feed) and only while at least one tab listens. Every
- * instance behind the same Redis reads the same feed, so all of them deliver.
+ * One per server instance: however many tabs are open, it makes one store call per interval (the
+ * ended-sessions feed since a moment ago) and only while at least one tab listens. Every instance
+ * behind the same store reads the same feed, so all of them deliver.
  */
 export class EndedSessionsHub {
   private readonly listeners = new Map<string, Set<Listener>>();
+  /** Event id → when it happened; oldest first (a Map keeps insertion order). */
   private readonly seen = new Map<string, number>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private polling = false;
-  /** Redis calls made so far (for the benchmark and the tests). */
-  calls = 0;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly k: Keys,
+    private readonly feed: Pick<RevocationList, "endedSince">,
     private readonly intervalMs: number,
+    private readonly now: () => number = Date.now,
   ) {}
-
-  get listenerCount(): number {
-    let n = 0;
-    for (const set of this.listeners.values()) n += set.size;
-    return n;
-  }
 
   subscribe(lsid: string, listener: Listener): () => void {
     let set = this.listeners.get(lsid);
@@ -43,11 +36,28 @@ export class EndedSessionsHub {
     };
   }
 
-  /** Hands an event to this instance's listeners once, whether it came from here or from the feed. */
-  deliver(event: EndedEvent): void {
-    if (this.seen.has(event.id)) return;
-    this.seen.set(event.id, event.at);
-    for (const listener of this.listeners.get(event.lsid) ?? []) listener(event);
+  /** Hands events to this instance's listeners once each, whether they came from here or from the feed. */
+  deliver(events: readonly EndedEvent[]): void {
+    for (const event of events) {
+      if (this.seen.has(event.id)) continue;
+      this.seen.set(event.id, event.at);
+      for (const listener of this.listeners.get(event.lsid) ?? []) listener(event);
+    }
+    this.prune();
+  }
+
+  /** Forgets ids older than the poll could read again, and the oldest beyond MAX_SEEN. */
+  private prune(): void {
+    const horizon = this.now() - 2 * LOOKBACK_MS;
+    for (const [id, at] of this.seen) {
+      if (at >= horizon && this.seen.size <= MAX_SEEN) break;
+      this.seen.delete(id);
+    }
+  }
+
+  /** How many event ids are remembered (bounded by MAX_SEEN). */
+  get remembered(): number {
+    return this.seen.size;
   }
 
   private schedule(): void {
@@ -61,14 +71,10 @@ export class EndedSessionsHub {
 
   private async poll(): Promise<void> {
     this.polling = true;
-    const now = Date.now();
     try {
-      this.calls += 1;
-      const members = await this.redis.zrange<string[]>(this.k.endedFeed(), now - LOOKBACK_MS, "+inf", { byScore: true });
-      for (const member of members) this.deliver(JSON.parse(member) as EndedEvent);
-      for (const [id, at] of this.seen) if (at < now - 2 * LOOKBACK_MS) this.seen.delete(id);
+      this.deliver(await this.feed.endedSince(this.now() - LOOKBACK_MS));
     } catch {
-      // Redis did not answer: the next poll tries again, and tabs re-check on focus.
+      // The store did not answer: the next poll tries again, and tabs re-check on focus.
     } finally {
       this.polling = false;
       this.schedule();

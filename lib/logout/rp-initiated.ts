@@ -1,4 +1,4 @@
-import { timingSafeEqual } from "node:crypto";
+import { isSameSecret } from "@/lib/http/constant-time";
 
 /** Registered at the IdP as the post_logout_redirect_uri (AUTH_URL + this path). */
 export const LOGOUT_CALLBACK_PATH = "/api/logout/callback";
@@ -27,7 +27,5 @@ export function newLogoutState(): string {
 /** RPIL §2 (state), §4: the state that comes back must be the one this browser was given. Missing or different: untrusted. */
 export function isExpectedLogoutState(returned: string | null, expected: string | undefined): boolean {
   if (!returned || !expected) return false;
-  const a = Buffer.from(returned);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+  return isSameSecret(returned, expected);
 }

@@ -1,20 +1,13 @@
-import { createRemoteJWKSet, importJWK, type CryptoKey, type JWTVerifyGetKey, type KeyObject } from "jose";
+import { importJWK, type CryptoKey, type JWTVerifyGetKey, type KeyObject } from "jose";
 import { getConfig } from "@/lib/config";
 import { getIdpMetadata } from "./client";
+import { remoteKeySet } from "./remote-keys";
 
-/**
- * The IdP's signing keys from its jwks_uri: cached for 10 minutes, fetched again on an unknown
- * `kid` at most once every 30 seconds (jose's remote key set), never on every request.
- */
-let remote: JWTVerifyGetKey | undefined;
-
+/** The IdP's signing keys from its jwks_uri (see remoteKeySet for the caching). */
 export const getIdpKeys: JWTVerifyGetKey = async (header, token) => {
-  if (!remote) {
-    const { jwks_uri } = await getIdpMetadata();
-    if (!jwks_uri) throw new TypeError("The IdP publishes no jwks_uri.");
-    remote = createRemoteJWKSet(new URL(jwks_uri), { cacheMaxAge: 600_000, cooldownDuration: 30_000, timeoutDuration: 3_000 });
-  }
-  return remote(header, token);
+  const { jwks_uri } = await getIdpMetadata();
+  if (!jwks_uri) throw new TypeError("The IdP publishes no jwks_uri.");
+  return remoteKeySet(jwks_uri)(header, token);
 };
 
 let decryptionKey: Promise<CryptoKey | KeyObject | Uint8Array> | undefined;

@@ -1,10 +1,8 @@
-import { getContext } from "@/lib/context";
 import { openHandle, type SessionHandle } from "./handle";
 import type { SessionRecord } from "./record";
-import { checkSession } from "@/lib/revocation/check";
 import type { EndReason } from "@/lib/revocation/verdict";
+import type { RevocationList, SessionStore } from "@/lib/store/ports";
 import { readCookie } from "@/lib/http/cookies";
-import { refreshStaleClaims } from "./claims";
 import { clearCookie, unauthorizedJson, unavailable } from "@/lib/guard/responses";
 
 export type CurrentSession =
@@ -12,47 +10,55 @@ export type CurrentSession =
   | { state: "ended"; reason: EndReason }
   | { state: "active"; id: string; handle: SessionHandle; record: SessionRecord };
 
+export type ActiveSession = Extract<CurrentSession, { state: "active" }>;
+
+export type CurrentSessionDeps = {
+  config: { AUTH_SECRET: string };
+  cookies: { session: string; secure: boolean };
+  sessions: Pick<SessionStore, "read">;
+  revocations: Pick<RevocationList, "check">;
+  /** CAEP token-claims-change: gives a session marked stale its fresh claims (lib/session/claims.ts). */
+  refreshClaims?: (id: string, record: SessionRecord) => Promise<SessionRecord>;
+};
+
 /**
  * The second gate, for route handlers and server components: the same revocation check as the
- * edge guard, then the server-held record. Throws when Redis cannot answer.
+ * guard, then the server-held record. Throws when the store cannot answer.
  */
-export async function currentSession(sealed: string | undefined): Promise<CurrentSession> {
+export async function currentSession(deps: CurrentSessionDeps, sealed: string | undefined): Promise<CurrentSession> {
   if (!sealed) return { state: "none" };
-  const { config, redis, keys, store, cookies } = getContext();
   let handle: SessionHandle;
   try {
-    handle = await openHandle(sealed, config.AUTH_SECRET, cookies.session);
+    handle = await openHandle(sealed, deps.config.AUTH_SECRET, deps.cookies.session);
   } catch {
     return { state: "ended", reason: "expired" };
   }
-  const verdict = await checkSession(redis, keys, handle);
+  const verdict = await deps.revocations.check(handle);
   if (!verdict.active) return { state: "ended", reason: verdict.reason };
-  const record = await store.read(handle.lsid);
+  const record = await deps.sessions.read(handle.lsid);
   if (!record) return { state: "ended", reason: "expired" };
-  return { state: "active", id: handle.lsid, handle, record: await refreshStaleClaims(handle.lsid, record) };
+  const fresh = record.claimsStale && deps.refreshClaims ? await deps.refreshClaims(handle.lsid, record) : record;
+  return { state: "active", id: handle.lsid, handle, record: fresh };
 }
 
 /** For route handlers: the session cookie of a request. */
-export function sessionCookie(request: Request): string | undefined {
-  return readCookie(request, getContext().cookies.session);
+export function sessionCookie(deps: Pick<CurrentSessionDeps, "cookies">, request: Request): string | undefined {
+  return readCookie(request, deps.cookies.session);
 }
-
-export type ActiveSession = Extract<CurrentSession, { state: "active" }>;
 
 /**
  * The gate of every route handler that needs a live session: the session, or the answer to give
- * instead (401 JSON with the reason, clearing a cookie that names an ended session; 503 when Redis
- * cannot answer).
+ * instead (401 JSON with the reason, clearing a cookie that names an ended session; 503 when the
+ * store cannot answer).
  */
-export async function requireSession(request: Request): Promise<{ session: ActiveSession } | { response: Response }> {
-  const { cookies } = getContext();
+export async function requireSession(deps: CurrentSessionDeps, request: Request): Promise<{ session: ActiveSession } | { response: Response }> {
   let current: CurrentSession;
   try {
-    current = await currentSession(sessionCookie(request));
+    current = await currentSession(deps, sessionCookie(deps, request));
   } catch {
     return { response: unavailable(true) };
   }
   if (current.state === "none") return { response: unauthorizedJson("no_session") };
-  if (current.state === "ended") return { response: unauthorizedJson(current.reason, clearCookie(cookies.session, cookies.secure)) };
+  if (current.state === "ended") return { response: unauthorizedJson(current.reason, clearCookie(deps.cookies.session, deps.cookies.secure)) };
   return { session: current };
 }

@@ -13,7 +13,7 @@ export const sessionRecordSchema = z.object({
   accessTokenExpiresAt: z.number().optional(),
   refreshToken: z.string().optional(),
   scope: z.string().optional(),
-  /** Session Management 1.0: the OP's session_state from the last authentication response (SM-01). */
+  /** Session Management 1.0: the OP's session_state from the last authentication response (SM §2). */
   sessionState: z.string().optional(),
   /** CAEP token-claims-change: read the claims again from the IdP on the next request. */
   claimsStale: z.boolean().optional(),
@@ -33,5 +33,3 @@ export function publicView(sessionId: string, record: SessionRecord) {
     },
   };
 }
-
-export type PublicSession = ReturnType<typeof publicView>;

@@ -1,9 +1,9 @@
 import * as oauth from "oauth4webapi";
-import type { Redis } from "@upstash/redis";
-import type { Keys } from "@/lib/store/keys";
-import type { SessionStore } from "./store";
 import type { SessionRecord } from "./record";
 import { getIdpMetadata, getOidcClient } from "@/lib/oidc/client";
+import { endSessions, type EndDeps } from "@/lib/revocation/end-sessions";
+
+export type RefreshDeps = { ending: EndDeps; skewSeconds: number; now?: () => number };
 
 export class SessionEndedError extends Error {
   readonly code = "session_ended";
@@ -14,44 +14,40 @@ const WAIT_STEP_MS = 50;
 
 /**
  * Returns a usable access token for a session, refreshing it at the IdP when it is within
- * `skewSeconds` of expiry. Under concurrent requests exactly one refreshes (a Redis lock);
- * the others wait for the record it writes. Refresh tokens may rotate, so a second refresh with
+ * `skewSeconds` of expiry. Under concurrent requests exactly one refreshes (a lock in the
+ * session store); the others wait for the record it writes. Refresh tokens may rotate, so a second refresh with
  * the old one would fail, or make the IdP revoke the whole grant.
  */
 export async function getAccessToken(
-  deps: { redis: Redis; keys: Keys; store: SessionStore; skewSeconds: number; now?: () => number },
+  deps: RefreshDeps,
   sessionId: string,
 ): Promise<string> {
+  const store = deps.ending.sessions;
   const now = deps.now ?? Date.now;
   const fresh = (r: SessionRecord | null) =>
     r?.accessToken && (r.accessTokenExpiresAt === undefined || r.accessTokenExpiresAt - deps.skewSeconds * 1000 > now());
 
-  const record = await deps.store.read(sessionId);
+  const record = await store.read(sessionId);
   if (!record) throw new SessionEndedError("The session is over.");
   if (fresh(record)) return record.accessToken!;
   if (!record.refreshToken) throw new SessionEndedError("The access token expired and there is no refresh token.");
 
-  const lockKey = deps.keys.refreshLock(sessionId);
   const owner = crypto.randomUUID();
   const deadline = now() + LOCK_MS;
   while (now() < deadline) {
-    if ((await deps.redis.set(lockKey, owner, { nx: true, px: LOCK_MS })) === "OK") {
+    if (await store.lock(sessionId, owner, LOCK_MS)) {
       try {
         // Someone may have refreshed between our read and our lock.
-        const current = await deps.store.read(sessionId);
+        const current = await store.read(sessionId);
         if (!current) throw new SessionEndedError("The session is over.");
         if (fresh(current)) return current.accessToken!;
         return await refresh(deps, sessionId, current);
       } finally {
-        await deps.redis.eval(
-          "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end",
-          [lockKey],
-          [owner],
-        );
+        await store.unlock(sessionId, owner);
       }
     }
     await new Promise((r) => setTimeout(r, WAIT_STEP_MS));
-    const current = await deps.store.read(sessionId);
+    const current = await store.read(sessionId);
     if (!current) throw new SessionEndedError("The session is over.");
     if (fresh(current)) return current.accessToken!;
   }
@@ -59,7 +55,7 @@ export async function getAccessToken(
 }
 
 async function refresh(
-  deps: { store: SessionStore; now?: () => number },
+  deps: RefreshDeps,
   sessionId: string,
   record: SessionRecord,
 ): Promise<string> {
@@ -71,7 +67,7 @@ async function refresh(
     result = await oauth.processRefreshTokenResponse(as, client, response);
   } catch (error) {
     if (error instanceof oauth.ResponseBodyError && error.error === "invalid_grant") {
-      await deps.store.end(sessionId, "refresh_failed");
+      await endSessions(deps.ending, [{ kind: "session", id: sessionId, record }], "refresh_failed");
       throw new SessionEndedError("The IdP refused to refresh the session.");
     }
     throw error;
@@ -85,6 +81,6 @@ async function refresh(
     idToken: result.id_token ?? record.idToken,
     scope: result.scope ?? record.scope,
   };
-  if (!(await deps.store.update(sessionId, updated, "token_refreshed"))) throw new SessionEndedError("The session ended during refresh.");
+  if (!(await deps.ending.sessions.update(sessionId, updated, "token_refreshed"))) throw new SessionEndedError("The session ended during refresh.");
   return updated.accessToken!;
 }

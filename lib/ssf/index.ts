@@ -1,59 +1,64 @@
-import { getContext } from "@/lib/context";
+import type { Config } from "@/lib/config";
+import type { EndDeps } from "@/lib/revocation/end-sessions";
+import type { StreamStateStore } from "@/lib/store/ports";
 import { hashId, securityLog } from "@/lib/log/security-log";
 import { SetError } from "./errors";
 import { buildPolicy, defaultPolicy, shortName } from "./policy";
 import { receiveSet, type SsfOutcome, type SsfReceiveDeps } from "./receive";
 import { POLL_METHOD, PUSH_METHOD, StreamManager, type StreamConfig } from "./streams";
-import { getTransmitter, transmitterKeys } from "./transmitter";
+import { getTransmitter, transmitterKeys } from "./transmitter-config";
 import { subjectKey } from "./subject";
 import { pollOnce } from "./poll";
 
-/** SSF is on when SSF_ISSUER is set. */
-export function ssfSettings() {
-  const { config } = getContext();
-  if (!config.SSF_ISSUER) return undefined;
+/** What the Shared Signals receiver needs from the composition root. */
+export type SsfDeps = { config: Config; ending: EndDeps; streams: StreamStateStore };
+
+/** The SSF settings when SSF is on (SSF_ISSUER set; the schema then requires SSF_MANAGEMENT_TOKEN). */
+export function ssfSettings(config: Config) {
+  if (!config.SSF_ISSUER || !config.SSF_MANAGEMENT_TOKEN) return undefined;
   return { issuer: config.SSF_ISSUER, token: config.SSF_MANAGEMENT_TOKEN, delivery: config.SSF_DELIVERY };
 }
 
-export function streamManager(): StreamManager {
-  const { config, redis, keys } = getContext();
-  const settings = ssfSettings();
-  if (!settings) throw new Error("SSF_ISSUER is not set.");
-  if (!config.SSF_MANAGEMENT_TOKEN) throw new Error("SSF_MANAGEMENT_TOKEN is not set.");
-  return new StreamManager({ issuer: settings.issuer, token: config.SSF_MANAGEMENT_TOKEN, redis, keys });
+export class SsfOffError extends Error {
+  readonly code = "ssf_off";
+  constructor() {
+    super("Shared Signals is off: set SSF_ISSUER and SSF_MANAGEMENT_TOKEN.");
+    this.name = "SsfOffError";
+  }
 }
 
-async function receiveDeps(): Promise<SsfReceiveDeps> {
-  const { config, redis, keys, store } = getContext();
-  const issuer = config.SSF_ISSUER!;
-  const manager = new StreamManager({ issuer, token: config.SSF_MANAGEMENT_TOKEN ?? "", redis, keys });
+export function streamManager(deps: SsfDeps): StreamManager {
+  const settings = ssfSettings(deps.config);
+  if (!settings) throw new SsfOffError();
+  return new StreamManager({ issuer: settings.issuer, token: settings.token, state: deps.streams });
+}
+
+async function receiveDeps(deps: SsfDeps, issuer: string): Promise<SsfReceiveDeps> {
+  const { config } = deps;
   const transmitter = await getTransmitter(issuer).catch(() => undefined);
   return {
-    redis,
-    keys,
-    store,
-    ttlSeconds: config.SESSION_TTL_SECONDS,
+    ...deps.ending,
+    streams: deps.streams,
     oidcIssuer: config.OIDC_ISSUER,
-    now: Date.now,
     issuer,
-    algorithms: config.SSF_ALGORITHMS.split(",").map((a) => a.trim()).filter(Boolean),
+    algorithms: config.SSF_ALGORITHMS,
     leewaySeconds: config.BCL_CLOCK_LEEWAY_SECONDS,
     maxAgeSeconds: config.SSF_MAX_SET_AGE_SECONDS,
     criticalSubjectMembers: transmitter?.critical_subject_members,
     getKey: transmitterKeys(issuer),
     policy: buildPolicy(config.SSF_POLICY),
-    stream: () => manager.stored(),
-    saveStream: (stream) => manager.store(stream),
   };
 }
 
 export type HandledSet = { status: "accepted" } | { status: "rejected"; error: SetError } | { status: "unavailable" };
 
 /** One SET, pushed or polled, with its security log line. Never throws. */
-export async function handleSet(raw: string, via: "push" | "poll"): Promise<HandledSet> {
+export async function handleSet(deps: SsfDeps, raw: string, via: "push" | "poll"): Promise<HandledSet> {
+  const settings = ssfSettings(deps.config);
+  if (!settings) return { status: "rejected", error: new SetError("access_denied") };
   let outcome: SsfOutcome;
   try {
-    outcome = await receiveSet(raw, await receiveDeps());
+    outcome = await receiveSet(raw, await receiveDeps(deps, settings.issuer));
   } catch (error) {
     if (error instanceof SetError) {
       securityLog({ event: "ssf.set", outcome: error.discard ? "ok" : "rejected", code: error.code, via });
@@ -81,23 +86,31 @@ export async function handleSet(raw: string, via: "push" | "poll"): Promise<Hand
   return { status: "accepted" };
 }
 
+export class NoPollStreamError extends Error {
+  readonly code = "no_poll_stream";
+  constructor() {
+    super("No poll stream is registered: run `npm run ssf -- register` with SSF_DELIVERY=poll.");
+    this.name = "NoPollStreamError";
+  }
+}
+
 /** Polls the stream once (bounded), for `npm run ssf -- poll` and GET /api/ssf/poll. */
-export async function pollStream() {
-  const { config } = getContext();
-  const manager = streamManager();
+export async function pollStream(deps: SsfDeps) {
+  const manager = streamManager(deps);
   const stream = await manager.stored();
-  if (!stream?.config.delivery.endpoint_url) throw new Error("No poll stream is registered: run `npm run ssf -- register` with SSF_DELIVERY=poll.");
-  return pollOnce({ endpoint: stream.config.delivery.endpoint_url, token: config.SSF_MANAGEMENT_TOKEN!, handle: (raw) => handleSet(raw, "poll") });
+  const endpoint = stream?.config.delivery.endpoint_url;
+  if (!endpoint) throw new NoPollStreamError();
+  return pollOnce({ endpoint, token: manager.token, handle: (raw) => handleSet(deps, raw, "poll") });
 }
 
 /**
  * Creates this app's stream (or takes over the existing one) with the events the policy acts on and
  * this app's delivery, then asks for verification. Verification and stream-updated events are
- * delivered anyway (MGMT-02), so they are not requested.
+ * delivered anyway (SSF §8.1.4, §8.1.5), so they are not requested.
  */
-export async function registerStream(): Promise<StreamConfig> {
-  const { config } = getContext();
-  const manager = streamManager();
+export async function registerStream(deps: SsfDeps): Promise<StreamConfig> {
+  const { config } = deps;
+  const manager = streamManager(deps);
   const delivery =
     config.SSF_DELIVERY === "push"
       ? { method: PUSH_METHOD, endpoint_url: new URL("/api/ssf/events", config.AUTH_URL).toString(), authorization_header: config.SSF_PUSH_AUTHORIZATION }

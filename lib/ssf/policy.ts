@@ -20,7 +20,9 @@ export const ssfActions = [
   "enable_account",
   /** End all the user's sessions and delete what the app stores for the user. */
   "purge_account",
-  /** Write it to the security log and the user's activity; change nothing. */
+  /** RISC identifier-changed: move the user's email index entry to the event's `new-value`. */
+  "update_identifier",
+  /** Write it to the security log; change nothing. */
   "record",
   "ignore",
 ] as const;
@@ -38,18 +40,23 @@ export const defaultPolicy: Record<string, SsfAction> = {
   [RISC_EVENTS.accountPurged]: "purge_account",
   [RISC_EVENTS.sessionsRevoked]: "end_sessions",
   [RISC_EVENTS.credentialCompromise]: "end_sessions",
-  [RISC_EVENTS.identifierChanged]: "record",
+  [RISC_EVENTS.identifierChanged]: "update_identifier",
   [RISC_EVENTS.accountCredentialChangeRequired]: "record",
 };
 
 /** The event type's last path segment: "https://…/caep/event-type/session-revoked" → "session-revoked". */
 export const shortName = (eventType: string) => eventType.slice(eventType.lastIndexOf("/") + 1);
 
-const overridesSchema = z.record(z.string(), z.enum(ssfActions));
+/** SSF_POLICY's shape: event short names to actions, e.g. {"device-compliance-change":"ignore"}. Checked at start-up. */
+export const policyOverridesSchema = z.record(
+  z.string().regex(/^[a-z0-9-]+$/, "keys are event short names such as session-revoked"),
+  z.enum(ssfActions),
+);
 
-/** The policy in force: the defaults with SSF_POLICY's overrides. Throws on an unknown action name. */
-export function buildPolicy(overridesJson: string | undefined): (eventType: string) => SsfAction {
-  const overrides = overridesJson ? overridesSchema.parse(JSON.parse(overridesJson)) : {};
+export type PolicyOverrides = z.infer<typeof policyOverridesSchema>;
+
+/** The policy in force: the defaults with SSF_POLICY's overrides. */
+export function buildPolicy(overrides: PolicyOverrides): (eventType: string) => SsfAction {
   return (eventType) => overrides[shortName(eventType)] ?? defaultPolicy[eventType] ?? "ignore";
 }
 

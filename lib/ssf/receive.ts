@@ -2,12 +2,13 @@ import type { JWTVerifyGetKey } from "jose";
 import { validateSet, type ValidSet } from "./validate";
 import { SetError } from "./errors";
 import { SSF_EVENTS } from "./events";
-import { act, type ActDeps, type ActOutcome } from "./act";
+import { act, isEndingAction, type ActDeps, type ActOutcome } from "./act";
+import type { StreamStateStore } from "@/lib/store/ports";
 import type { SsfAction } from "./policy";
-import type { StoredStream } from "./streams";
+import { readStoredStream, writeStoredStream } from "./streams";
 
 export type SsfReceiveDeps = ActDeps & {
-  /** SSF_ISSUER: the transmitter's issuer, which the stream's iss and every SET's iss must equal (SET-05). */
+  /** SSF_ISSUER: the transmitter's issuer, which the stream's iss and every SET's iss must equal (SSF §4.1.6). */
   issuer: string;
   algorithms: string[];
   leewaySeconds: number;
@@ -15,8 +16,7 @@ export type SsfReceiveDeps = ActDeps & {
   criticalSubjectMembers?: string[];
   getKey: JWTVerifyGetKey;
   policy: (eventType: string) => SsfAction;
-  stream: () => Promise<StoredStream | null>;
-  saveStream: (stream: StoredStream) => Promise<void>;
+  streams: StreamStateStore;
 };
 
 export type SsfOutcome = {
@@ -30,14 +30,13 @@ const jtiTtl = (deps: SsfReceiveDeps) => deps.maxAgeSeconds + deps.leewaySeconds
 
 /**
  * One SET, pushed or polled: validated against this receiver's stream, de-duplicated on (iss, jti)
- * (PUSH-07), then the verification and stream-updated events are handled here and every other
- * event goes through the policy table. The action runs before the jti is remembered, so a failure
- * part-way leaves the SET unacknowledged for the transmitter to retry; every action is idempotent.
- * Throws SetError (400, or 503 when the transmitter's keys cannot be had); Redis failures propagate.
+ * (RFC 8935 §2.1, RFC 8417 §2.2 jti), then the verification and stream-updated events are handled
+ * here and every other event goes through the policy table.
+ * Throws SetError (400, or 503 when the transmitter's keys cannot be had); store failures propagate.
  */
 export async function receiveSet(raw: string, deps: SsfReceiveDeps): Promise<SsfOutcome> {
-  const stream = await deps.stream();
-  // No stream registered: nobody here asked for SETs (PUSH-03: "acceptable from this Transmitter").
+  const stream = await readStoredStream(deps.streams);
+  // No stream registered: nobody here asked for SETs (RFC 8935 §2: "acceptable from this Transmitter").
   if (!stream) throw new SetError("access_denied");
   const nowSeconds = Math.floor(deps.now() / 1000);
   const set = await validateSet(
@@ -54,31 +53,37 @@ export async function receiveSet(raw: string, deps: SsfReceiveDeps): Promise<Ssf
     nowSeconds,
   );
 
-  const jtiKey = deps.keys.ssfJti(set.iss, set.jti);
-  if ((await deps.redis.exists(jtiKey)) === 1) return { set, result: "duplicate" };
-  const remember = () => deps.redis.set(jtiKey, "1", { ex: jtiTtl(deps) });
+  const replay = { kind: "ssf" as const, iss: set.iss, jti: set.jti, ttlSeconds: jtiTtl(deps) };
+  const management = set.eventType === SSF_EVENTS.verification || set.eventType === SSF_EVENTS.streamUpdated;
+  const action = deps.policy(set.eventType);
+  const ending = !management && isEndingAction(action, set.eventType, set.event);
+
+  // A SET whose action ends sessions is de-duplicated in the same atomic step that stores the
+  // revocation (lib/revocation/end-sessions.ts). The others change nothing twice when done twice,
+  // so they run first and the SET is remembered after: a failure part-way is retried.
+  if (!ending && (await deps.revocations.seen(replay))) return { set, result: "duplicate" };
 
   if (set.eventType === SSF_EVENTS.verification) {
-    // MGMT-01: sub_id names the stream; a state must be the one we asked for; none means unsolicited.
+    // SSF §8.1.4.1: sub_id names the stream; a state must be the one we asked for; none means unsolicited.
     if (set.subject.format !== "opaque" || set.subject.id !== stream.config.stream_id) throw new SetError("invalid_verification_subject");
     const state = set.event.state;
     if (state !== undefined) {
-      const expected = await deps.redis.get<string>(deps.keys.ssfVerification());
+      const expected = await deps.streams.takeVerificationState();
       if (typeof state !== "string" || state !== expected) throw new SetError("invalid_state");
-      await deps.redis.del(deps.keys.ssfVerification());
     }
-    await deps.saveStream({ ...stream, verifiedAt: deps.now() });
-    await remember();
+    await writeStoredStream(deps.streams, { ...stream, verifiedAt: deps.now() });
+    await deps.revocations.remember(replay);
     return { set, result: "verified" };
   }
   if (set.eventType === SSF_EVENTS.streamUpdated) {
-    // MGMT-02: keep the status we are told of (leniently: the conformance suite may send {}).
-    if (typeof set.event.status === "string") await deps.saveStream({ ...stream, status: set.event.status });
-    await remember();
+    // SSF §8.1.5: keep the status we are told of (leniently: the conformance suite may send {}).
+    if (typeof set.event.status === "string") await writeStoredStream(deps.streams, { ...stream, status: set.event.status });
+    await deps.revocations.remember(replay);
     return { set, result: "stream_updated" };
   }
 
-  const outcome = await act(deps.policy(set.eventType), set.eventType, set.event, set.subject, deps);
-  await remember();
+  const outcome = await act(action, set.eventType, set.event, set.subject, deps, replay);
+  if (outcome.replayed) return { set, result: "duplicate" };
+  if (!ending) await deps.revocations.remember(replay);
   return { set, result: "acted", outcome };
 }

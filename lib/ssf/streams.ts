@@ -1,7 +1,6 @@
-import type { Redis } from "@upstash/redis";
 import { z } from "zod";
-import type { Keys } from "@/lib/store/keys";
-import { getTransmitter, TransmitterError, type TransmitterConfig } from "./transmitter";
+import type { StreamStateStore } from "@/lib/store/ports";
+import { getTransmitter, TransmitterError, type TransmitterConfig } from "./transmitter-config";
 
 export const PUSH_METHOD = "urn:ietf:rfc:8935";
 export const POLL_METHOD = "urn:ietf:rfc:8936";
@@ -28,11 +27,26 @@ export type ReceiverFields = { events_requested: string[]; delivery: { method: s
 
 const STREAM_TTL_SECONDS = 365 * 86_400;
 
-export type StreamDeps = { issuer: string; token: string; redis: Redis; keys: Keys; fetcher?: typeof fetch };
+/** This receiver's stream as last read from the transmitter, or null when none is registered. */
+export async function readStoredStream(state: StreamStateStore): Promise<StoredStream | null> {
+  const raw = await state.readStream();
+  return raw ? (JSON.parse(raw) as StoredStream) : null;
+}
 
-/** The receiver's side of SSF §8 stream management, with the stream kept in Redis. */
+export function writeStoredStream(state: StreamStateStore, stream: StoredStream): Promise<void> {
+  return state.writeStream(JSON.stringify(stream), STREAM_TTL_SECONDS);
+}
+
+export type StreamDeps = { issuer: string; token: string; state: StreamStateStore; fetcher?: typeof fetch };
+
+/** The receiver's side of SSF §8 stream management, with the stream kept in the stream state store. */
 export class StreamManager {
   constructor(private readonly deps: StreamDeps) {}
+
+  /** The bearer token for the transmitter's management (and poll) endpoints. */
+  get token(): string {
+    return this.deps.token;
+  }
 
   private async call(endpoint: keyof TransmitterConfig, method: string, options: { query?: Record<string, string>; body?: unknown } = {}) {
     const transmitter = await getTransmitter(this.deps.issuer);
@@ -103,7 +117,7 @@ export class StreamManager {
   async delete(): Promise<void> {
     const stream = await this.requireStored();
     await this.expectOk(await this.call("configuration_endpoint", "DELETE", { query: { stream_id: stream.config.stream_id } }), "delete stream", [200, 204]);
-    await this.deps.redis.del(this.deps.keys.ssfStream());
+    await this.deps.state.deleteStream();
   }
 
   async status(): Promise<{ stream_id: string; status: string; reason?: string }> {
@@ -134,14 +148,13 @@ export class StreamManager {
   async verify(): Promise<string> {
     const stream = await this.requireStored();
     const state = crypto.randomUUID();
-    await this.deps.redis.set(this.deps.keys.ssfVerification(), state, { ex: 3600 });
+    await this.deps.state.setVerificationState(state, 3600);
     await this.expectOk(await this.call("verification_endpoint", "POST", { body: { stream_id: stream.config.stream_id, state } }), "request verification", [200, 202, 204]);
     return state;
   }
 
-  async stored(): Promise<StoredStream | null> {
-    const raw = await this.deps.redis.get<string>(this.deps.keys.ssfStream());
-    return raw ? (JSON.parse(raw) as StoredStream) : null;
+  stored(): Promise<StoredStream | null> {
+    return readStoredStream(this.deps.state);
   }
 
   private async requireStored(): Promise<StoredStream> {
@@ -150,7 +163,7 @@ export class StreamManager {
     return stored;
   }
 
-  async store(stream: StoredStream): Promise<void> {
-    await this.deps.redis.set(this.deps.keys.ssfStream(), JSON.stringify(stream), { ex: STREAM_TTL_SECONDS });
+  store(stream: StoredStream): Promise<void> {
+    return writeStoredStream(this.deps.state, stream);
   }
 }

@@ -58,16 +58,6 @@ const identifierSchema = z.discriminatedUnion("format", [
 
 const IDENTIFIER_FORMATS: ReadonlySet<string> = new Set(identifierSchema.options.map((o) => o.shape.format.value));
 
-export type AccountSubject = z.infer<typeof accountSubjectSchema>;
-export type EmailSubject = z.infer<typeof emailSubjectSchema>;
-export type IssSubSubject = z.infer<typeof issSubSubjectSchema>;
-export type OpaqueSubject = z.infer<typeof opaqueSubjectSchema>;
-export type PhoneNumberSubject = z.infer<typeof phoneNumberSubjectSchema>;
-export type DidSubject = z.infer<typeof didSubjectSchema>;
-export type UriSubject = z.infer<typeof uriSubjectSchema>;
-export type JwtIdSubject = z.infer<typeof jwtIdSubjectSchema>;
-export type SamlAssertionIdSubject = z.infer<typeof samlAssertionIdSubjectSchema>;
-export type IpAddressesSubject = z.infer<typeof ipAddressesSubjectSchema>;
 /** A format this Receiver does not know (proprietary, or newer than us). `raw` is the member as received. */
 export type UnknownSubject = { format: "unknown"; raw: Readonly<Record<string, unknown>> };
 

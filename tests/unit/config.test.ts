@@ -56,4 +56,39 @@ describe("configuration", () => {
     expect(parseConfig({ ...valid, GUARD_FAIL_OPEN: "true" }).GUARD_FAIL_OPEN).toBe(true);
     expect(parseConfig({ ...valid, GUARD_FAIL_OPEN: "false" }).GUARD_FAIL_OPEN).toBe(false);
   });
+
+  describe("Shared Signals settings, checked once at start-up", () => {
+    const ssf = { ...valid, SSF_ISSUER: "https://ssf.example.com", SSF_MANAGEMENT_TOKEN: "management-token" };
+    const keysOf = (env: Record<string, string>) => {
+      try {
+        parseConfig(env);
+      } catch (e) {
+        return (e as ConfigError).keys;
+      }
+      return [];
+    };
+
+    it("parses SSF_POLICY into the policy overrides and SSF_ALGORITHMS into a list", () => {
+      const config = parseConfig({ ...ssf, SSF_POLICY: '{"session-revoked":"ignore"}', SSF_ALGORITHMS: "RS256, ES256" });
+      expect(config.SSF_POLICY).toEqual({ "session-revoked": "ignore" });
+      expect(config.SSF_ALGORITHMS).toEqual(["RS256", "ES256"]);
+      expect(parseConfig(ssf).SSF_POLICY).toEqual({});
+    });
+
+    it("stops on an SSF_POLICY that is not JSON, names an unknown action, or uses a full URI as key", () => {
+      expect(keysOf({ ...ssf, SSF_POLICY: "{session-revoked:ignore}" })).toEqual(["SSF_POLICY"]);
+      expect(keysOf({ ...ssf, SSF_POLICY: '{"session-revoked":"end_session"}' })).toEqual(["SSF_POLICY"]);
+      expect(keysOf({ ...ssf, SSF_POLICY: '{"https://schemas.openid.net/secevent/caep/event-type/session-revoked":"ignore"}' })).toEqual(["SSF_POLICY"]);
+    });
+
+    it("refuses none and shared-secret algorithms for SETs (SSF §4.1.4)", () => {
+      expect(keysOf({ ...ssf, SSF_ALGORITHMS: "none" })).toEqual(["SSF_ALGORITHMS"]);
+      expect(keysOf({ ...ssf, SSF_ALGORITHMS: "RS256,HS256" })).toEqual(["SSF_ALGORITHMS"]);
+      expect(keysOf({ ...ssf, SSF_ALGORITHMS: " , " })).toEqual(["SSF_ALGORITHMS"]);
+    });
+
+    it("requires SSF_MANAGEMENT_TOKEN once SSF_ISSUER is set", () => {
+      expect(keysOf({ ...valid, SSF_ISSUER: "https://ssf.example.com" })).toEqual(["SSF_MANAGEMENT_TOKEN"]);
+    });
+  });
 });

@@ -38,7 +38,7 @@ describe("revocation verdict (the edge guard's decision)", () => {
     expect(judge(handle, false, [null, null, null])).toEqual({ active: false, reason: "expired" });
   });
 
-  it("keys IdP sessions by issuer and sid, never sid alone (BCL-04)", () => {
+  it("keys IdP sessions by issuer and sid, never sid alone (BCL §2.1, §2.4)", () => {
     const k = keys("ls:");
     const a = revocationKeys(k, handle)[1];
     const b = revocationKeys(k, { ...handle, iss: "https://other.example.com" })[1];

@@ -36,7 +36,7 @@ describe("guarded routes", () => {
 });
 
 describe("RP-initiated logout (RPIL)", () => {
-  it("sends id_token_hint, post_logout_redirect_uri and state, and keeps the endpoint's own query (RPIL-02)", () => {
+  it("sends id_token_hint, post_logout_redirect_uri and state, and keeps the endpoint's own query (RPIL §2)", () => {
     const url = endSessionUrl("https://idp.example.com/logout?tenant=7", {
       idTokenHint: "eyJ.a.b",
       postLogoutRedirectUri: "http://localhost:3000/api/logout/callback",
@@ -49,13 +49,13 @@ describe("RP-initiated logout (RPIL)", () => {
     expect(url.searchParams.get("state")).toBe("st");
   });
 
-  it("makes state unguessable (RPIL-05)", () => {
+  it("makes state unguessable (RPIL §2 (state), §4)", () => {
     const a = newLogoutState();
     expect(a).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(newLogoutState()).not.toEqual(a);
   });
 
-  it("trusts the callback only when state matches the browser's (RPIL-05)", () => {
+  it("trusts the callback only when state matches the browser's (RPIL §2 (state), §4)", () => {
     expect(isExpectedLogoutState("abc", "abc")).toBe(true);
     expect(isExpectedLogoutState("abc_INVALID", "abc")).toBe(false);
     expect(isExpectedLogoutState(null, "abc")).toBe(false);

@@ -1,5 +1,5 @@
 import { notFound, redirect } from "next/navigation";
-import { getConfig } from "@/lib/config";
+import { getServer } from "@/lib/compose/node";
 import { currentSessionFromCookies } from "@/lib/session/server-component";
 import { ssfSettings, streamManager } from "@/lib/ssf";
 import { isAdmin } from "@/lib/ssf/admin";
@@ -10,13 +10,14 @@ export const dynamic = "force-dynamic";
 
 /** /admin/ssf: this app's Shared Signals stream, for the subjects listed in ADMIN_SUBS. */
 export default async function SsfAdmin({ searchParams }: { searchParams: Promise<{ done?: string; failed?: string }> }) {
-  const { APP_NAME, SSF_DELIVERY } = getConfig();
+  const server = getServer();
+  const { APP_NAME, SSF_DELIVERY } = server.config;
   const current = await currentSessionFromCookies();
   if (current.state !== "active") redirect("/");
-  const settings = ssfSettings();
-  if (!settings || !isAdmin(current)) notFound();
+  const settings = ssfSettings(server.config);
+  if (!settings || !isAdmin(server.config, current)) notFound();
   const { done, failed } = await searchParams;
-  const stored = await streamManager().stored();
+  const stored = await streamManager(server).stored();
 
   const rows: [string, React.ReactNode][] = stored
     ? [

@@ -1,14 +1,22 @@
+import { getServer } from "@/lib/compose/node";
 import { handleLogoutToken } from "@/lib/logout/backchannel";
-import { LogoutTokenError } from "@/lib/logout/backchannel/errors";
+import { LogoutTokenError, type LogoutTokenErrorCode } from "@/lib/logout/backchannel/errors";
 
 export const dynamic = "force-dynamic";
 
 const MAX_BODY_BYTES = 64 * 1024;
 const headers = { "Cache-Control": "no-store" };
 
-function error(status: 400 | 503 | 500, error: string, description: string): Response {
-  return Response.json({ error, error_description: description }, { status, headers });
+/** BCL §2.8: 400 invalid_request for anything invalid, 503 temporarily_unavailable when the IdP should retry. */
+function refuse(e: LogoutTokenError): Response {
+  const body =
+    e.status === 503
+      ? { error: "temporarily_unavailable", error_description: `${e.code}: ${e.message}` }
+      : { error: "invalid_request", error_description: `${e.code}: ${e.message} (${e.spec})` };
+  return Response.json(body, { status: e.status, headers });
 }
+
+const refuseWith = (code: LogoutTokenErrorCode) => refuse(new LogoutTokenError(code));
 
 /**
  * POST /api/backchannel-logout: OpenID Connect Back-Channel Logout 1.0 (errata set 1).
@@ -18,26 +26,20 @@ function error(status: 400 | 503 | 500, error: string, description: string): Res
 export async function POST(request: Request): Promise<Response> {
   // BCL §2.5: application/x-www-form-urlencoded with logout_token; other parameters are ignored.
   const type = request.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
-  if (type !== "application/x-www-form-urlencoded") {
-    return error(400, "invalid_request", "unsupported_content_type: send application/x-www-form-urlencoded (BCL §2.5).");
-  }
+  if (type !== "application/x-www-form-urlencoded") return refuseWith("unsupported_content_type");
   const body = await request.text();
-  if (body.length > MAX_BODY_BYTES) return error(400, "invalid_request", "body_too_large: the request body is too large.");
+  if (body.length > MAX_BODY_BYTES) return refuseWith("body_too_large");
   const tokens = new URLSearchParams(body).getAll("logout_token");
-  if (tokens.length > 1) return error(400, "invalid_request", "duplicate_parameter: logout_token was given more than once.");
+  if (tokens.length > 1) return refuseWith("duplicate_parameter");
 
   try {
-    const { timings } = await handleLogoutToken(tokens[0] ?? "");
+    const { timings } = await handleLogoutToken(getServer(), tokens[0] ?? "");
     const serverTiming = Object.entries(timings)
       .map(([stage, ms]) => `${stage};dur=${ms.toFixed(2)}`)
       .join(", ");
     return new Response(null, { status: 200, headers: { ...headers, "Server-Timing": serverTiming } });
   } catch (e) {
-    if (e instanceof LogoutTokenError) {
-      return e.status === 503
-        ? error(503, "temporarily_unavailable", `${e.code}: ${e.message}`)
-        : error(400, "invalid_request", `${e.code}: ${e.message} (${e.spec})`);
-    }
-    return error(500, "server_error", "internal_error: the logout could not be processed; try again.");
+    // Anything unforeseen is ours, not the token's: ask the IdP to retry.
+    return refuse(e instanceof LogoutTokenError ? e : new LogoutTokenError("store_unavailable"));
   }
 }

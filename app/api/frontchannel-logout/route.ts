@@ -1,4 +1,4 @@
-import { getContext } from "@/lib/context";
+import { getServer } from "@/lib/compose/node";
 import { receiveFrontchannelLogout } from "@/lib/logout/frontchannel/receive";
 import { currentSession, sessionCookie } from "@/lib/session/current";
 import { hashId, securityLog } from "@/lib/log/security-log";
@@ -7,28 +7,21 @@ export const dynamic = "force-dynamic";
 
 /**
  * GET /api/frontchannel-logout?iss=…&sid=…: Front-Channel Logout 1.0. Always a small 200 page
- * (FCL-08: no redirect, no CSRF token), no-store (FCL-05), frameable by the IdP's origin only
+ * (FCL §4.1: no redirect, no CSRF token), no-store (FCL §2), frameable by the IdP's origin only
  * (CSP frame-ancestors, and no X-Frame-Options). Its script tells this browser's other tabs.
  */
 export async function GET(request: Request): Promise<Response> {
-  const ctx = getContext();
+  const ctx = getServer();
   const url = new URL(request.url);
   const iss = url.searchParams.get("iss");
   const sid = url.searchParams.get("sid");
   let status = 200;
   let ended: string[] = [];
   try {
-    const current = await currentSession(sessionCookie(request)).catch(() => undefined);
+    const current = await currentSession(ctx.gate, sessionCookie(ctx, request)).catch(() => undefined);
     const outcome = await receiveFrontchannelLogout(
       { iss, sid, cookieSessionId: current?.state === "active" ? current.id : undefined },
-      {
-        redis: ctx.redis,
-        keys: ctx.keys,
-        store: ctx.store,
-        ttlSeconds: ctx.config.SESSION_TTL_SECONDS,
-        issuer: ctx.config.OIDC_ISSUER,
-        sessionRequired: ctx.config.FCL_SESSION_REQUIRED,
-      },
+      { ...ctx.ending, issuer: ctx.config.OIDC_ISSUER, sessionRequired: ctx.config.FCL_SESSION_REQUIRED },
     );
     if (outcome.result === "ended") ended = outcome.sessionIds;
     securityLog({

@@ -1,5 +1,6 @@
 import { serializeCookie } from "@/lib/http/cookies";
-import { getContext } from "@/lib/context";
+import { getServer } from "@/lib/compose/node";
+import { endSessions } from "@/lib/revocation/end-sessions";
 import { currentSession, sessionCookie } from "@/lib/session/current";
 import { isSameOriginRequest } from "@/lib/http/same-origin";
 import { clearCookie, redirectTo } from "@/lib/guard/responses";
@@ -15,19 +16,23 @@ export const dynamic = "force-dynamic";
  * With the form field `scope=everywhere`, the user's other sessions at this app end too.
  */
 export async function POST(request: Request): Promise<Response> {
-  const { config, store, cookies } = getContext();
+  const server = getServer();
+  const { config, cookies } = server;
   if (!isSameOriginRequest(request, config.AUTH_URL)) {
     securityLog({ event: "logout.local", outcome: "rejected", code: "cross_site" });
     return Response.json({ error: "forbidden", error_description: "Cross-site logout requests are refused." }, { status: 403 });
   }
 
-  const current = await currentSession(sessionCookie(request));
-  const ended = current.state === "active" ? await store.end(current.id, "logout") : null;
+  const current = await currentSession(server.gate, sessionCookie(server, request));
+  const ended = current.state === "active" ? current.record : null;
   if (current.state === "active") {
+    await endSessions(server.ending, [{ kind: "session", id: current.id, record: current.record }], "logout");
     const form = await request.formData().catch(() => undefined);
     const everywhere = form?.get("scope") === "everywhere";
     if (everywhere) {
-      for (const other of await store.listForSubject(current.record.iss, current.record.sub)) await store.end(other.id, "ended_elsewhere");
+      // Every other session of this user at this app, including one signing in right now.
+      const user = { iss: current.record.iss, sub: current.record.sub };
+      await endSessions(server.ending, [{ kind: "subject", ...user, beforeMs: server.ending.now() + 1 }], "ended_elsewhere");
     }
     securityLog({ event: "logout.local", outcome: "ok", code: everywhere ? "everywhere" : "this_session", session: hashId(current.id) });
   }

@@ -1,20 +1,18 @@
 import { decodeJwt } from "jose";
-import { getContext } from "@/lib/context";
+import type { Config } from "@/lib/config";
+import type { EndDeps } from "@/lib/revocation/end-sessions";
 import { getIdpKeys, getIdTokenDecryption } from "@/lib/oidc/keys";
 import { revokeRefreshToken } from "@/lib/oidc/revoke";
 import { hashId, securityLog } from "@/lib/log/security-log";
 import { LogoutTokenError } from "./errors";
 import { receiveLogoutToken, type BackchannelOutcome } from "./receive";
 
-/** The composition for the route: configuration, Redis, the IdP's keys, and the security log line. */
-export async function handleLogoutToken(raw: string): Promise<BackchannelOutcome> {
-  const { config, redis, keys, store } = getContext();
+/** The route's use case: the configured policy, the IdP's keys, the stores, and the security log line. */
+export async function handleLogoutToken(deps: { config: Config; ending: EndDeps }, raw: string): Promise<BackchannelOutcome> {
+  const { config } = deps;
   try {
     const outcome = await receiveLogoutToken(raw, {
-      redis,
-      keys,
-      store,
-      ttlSeconds: config.SESSION_TTL_SECONDS,
+      ...deps.ending,
       policy: {
         issuer: config.OIDC_ISSUER,
         clientId: config.OIDC_CLIENT_ID,
@@ -27,7 +25,6 @@ export async function handleLogoutToken(raw: string): Promise<BackchannelOutcome
       },
       getKey: getIdpKeys,
       revokeRefreshToken,
-      now: Date.now,
     });
     const { token } = outcome;
     securityLog({

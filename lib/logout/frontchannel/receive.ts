@@ -1,4 +1,4 @@
-import { endSessions, findSessions, recordRevocation, type RevocationDeps } from "@/lib/revocation/revoke";
+import { endSessions, type EndDeps } from "@/lib/revocation/end-sessions";
 
 export type FrontchannelRequest = { iss: string | null; sid: string | null; cookieSessionId?: string };
 
@@ -8,27 +8,25 @@ export type FrontchannelOutcome =
 
 /**
  * Front-Channel Logout 1.0 §2 as the RP: the IdP loads our URL in an iframe, usually without our
- * cookies (SameSite), so the session is found on the server by (iss, sid).
- * FCL-03: iss and sid come together or not at all; a mismatch is ignored, never an error.
- * FCL-04: with frontchannel_logout_session_required, a request without them is ignored.
+ * cookies (SameSite), so the session is found on the server by (iss, sid). The request is not
+ * authenticated, so an unknown sid writes nothing (anyone may call this URL).
+ * FCL §2: iss and sid come together or not at all; a mismatch is ignored, never an error.
+ * FCL §2: with frontchannel_logout_session_required, a request without them is ignored.
  */
 export async function receiveFrontchannelLogout(
   request: FrontchannelRequest,
-  deps: RevocationDeps & { issuer: string; sessionRequired: boolean },
+  deps: EndDeps & { issuer: string; sessionRequired: boolean },
 ): Promise<FrontchannelOutcome> {
   const { iss, sid } = request;
   if ((iss === null) !== (sid === null)) return { result: "ignored", code: "half_given" };
   if (iss === null || sid === null) {
     // Without iss and sid only the cookie can name the session, and only if the client allows it.
     if (deps.sessionRequired || !request.cookieSessionId) return { result: "ignored", code: "missing_iss_sid" };
-    const record = await deps.store.end(request.cookieSessionId, "frontchannel_logout");
-    return { result: "ended", sessionIds: record ? [request.cookieSessionId] : [] };
+    const outcome = await endSessions(deps, [{ kind: "session", id: request.cookieSessionId }], "frontchannel_logout", { knownOnly: true });
+    return { result: "ended", sessionIds: outcome.ended.map((s) => s.id) };
   }
   if (iss !== deps.issuer) return { result: "ignored", code: "wrong_issuer" };
-  const target = { kind: "idp-session" as const, iss, sid };
-  const sessions = await findSessions(deps, target);
-  if (sessions.length === 0) return { result: "ignored", code: "unknown_sid" };
-  await recordRevocation(deps, target, "frontchannel_logout");
-  await endSessions(deps, target, "frontchannel_logout");
-  return { result: "ended", sessionIds: sessions.map((s) => s.id) };
+  const outcome = await endSessions(deps, [{ kind: "idp-session", iss, sid }], "frontchannel_logout", { knownOnly: true });
+  if (outcome.result !== "ended") return { result: "ignored", code: "unknown_sid" };
+  return { result: "ended", sessionIds: outcome.ended.map((s) => s.id) };
 }

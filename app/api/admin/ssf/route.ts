@@ -1,4 +1,4 @@
-import { getContext } from "@/lib/context";
+import { getServer } from "@/lib/compose/node";
 import { requireSession } from "@/lib/session/current";
 import { isSameOriginRequest } from "@/lib/http/same-origin";
 import { redirectTo } from "@/lib/guard/responses";
@@ -10,21 +10,22 @@ export const dynamic = "force-dynamic";
 
 /** POST /api/admin/ssf (form field `action`): the admin page's stream management. Same-origin, admins only. */
 export async function POST(request: Request): Promise<Response> {
-  const { config } = getContext();
+  const server = getServer();
+  const { config } = server;
   if (!isSameOriginRequest(request, config.AUTH_URL)) return Response.json({ error: "forbidden" }, { status: 403 });
-  const gate = await requireSession(request);
+  const gate = await requireSession(server.gate, request);
   if ("response" in gate) return gate.response;
-  if (!isAdmin(gate.session) || !ssfSettings()) return Response.json({ error: "not_found" }, { status: 404 });
+  if (!isAdmin(config, gate.session) || !ssfSettings(config)) return Response.json({ error: "not_found" }, { status: 404 });
   const action = (await request.formData().catch(() => undefined))?.get("action");
   if (typeof action !== "string" || !(adminActions as readonly string[]).includes(action)) {
     return Response.json({ error: "invalid_request", error_description: "Unknown action." }, { status: 400 });
   }
   const back = new URL("/admin/ssf", config.AUTH_URL);
   try {
-    const manager = streamManager();
+    const manager = streamManager(server);
     switch (action as AdminAction) {
       case "register":
-        await registerStream();
+        await registerStream(server);
         break;
       case "verify":
         await manager.verify();

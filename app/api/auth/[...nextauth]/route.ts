@@ -1,6 +1,6 @@
 import type { NextRequest } from "next/server";
 import { handlers } from "@/auth";
-import { signInContext } from "@/lib/session-management/sign-in-context";
+import { signInContext } from "@/lib/check-session/sign-in-context";
 
 export const { POST } = handlers;
 

@@ -1,4 +1,4 @@
-import { getContext } from "@/lib/context";
+import { getServer } from "@/lib/compose/node";
 import { readCookie, serializeCookie } from "@/lib/http/cookies";
 import { redirectTo } from "@/lib/guard/responses";
 import { isExpectedLogoutState, LOGOUT_CALLBACK_PATH } from "@/lib/logout/rp-initiated";
@@ -8,11 +8,11 @@ export const dynamic = "force-dynamic";
 
 /**
  * GET /api/logout/callback: where the IdP sends the browser after RP-initiated logout.
- * A missing or different `state` is not trusted (RPIL-05): the local logout stands, and the user
+ * A missing or different `state` is not trusted (RP-Initiated Logout §3): the local logout stands, and the user
  * sees a neutral page that does not claim the IdP signed them out. No continuation, no redirect param.
  */
 export async function GET(request: Request): Promise<Response> {
-  const { config, cookies } = getContext();
+  const { config, cookies } = getServer();
   const returned = new URL(request.url).searchParams.get("state");
   const expected = readCookie(request, cookies.logoutState);
   const trusted = isExpectedLogoutState(returned, expected);

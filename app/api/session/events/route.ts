@@ -1,5 +1,5 @@
 import { currentSession, requireSession, sessionCookie } from "@/lib/session/current";
-import { getContext } from "@/lib/context";
+import { getServer } from "@/lib/compose/node";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
@@ -12,11 +12,12 @@ const HEARTBEAT_MS = 15_000;
  * it expires; comments keep the connection alive. 401 when there is no live session.
  */
 export async function GET(request: Request): Promise<Response> {
-  const gate = await requireSession(request);
+  const server = getServer();
+  const gate = await requireSession(server.gate, request);
   if ("response" in gate) return gate.response;
   const { id, record } = gate.session;
-  const cookie = sessionCookie(request);
-  const { hub } = getContext();
+  const cookie = sessionCookie(server, request);
+  const { hub } = server;
   const encoder = new TextEncoder();
 
   const stream = new ReadableStream<Uint8Array>({
@@ -50,7 +51,7 @@ export async function GET(request: Request): Promise<Response> {
       request.signal.addEventListener("abort", close);
 
       // The session may have ended between the check above and the subscription.
-      void currentSession(cookie)
+      void currentSession(server.gate, cookie)
         .then((again) => {
           if (again.state === "ended") ended(again.reason);
         })

@@ -1,41 +1,44 @@
-import { timingSafeEqual } from "node:crypto";
-import { getContext } from "@/lib/context";
+import { getServer } from "@/lib/compose/node";
 import { handleSet, ssfSettings } from "@/lib/ssf";
+import { SetError, type SetErrorCode } from "@/lib/ssf/errors";
+import { isSameSecret } from "@/lib/http/constant-time";
 
 export const dynamic = "force-dynamic";
 
 const MAX_BODY_BYTES = 64 * 1024;
+const headers = { "Cache-Control": "no-store" };
 
-function error(err: string, description: string, status = 400): Response {
-  return Response.json({ err, description }, { status, headers: { "Cache-Control": "no-store" } });
+/** RFC 8935 §2.3: a refused SET gets 400 with {"err","description"}. */
+function refuse(error: SetError): Response {
+  return Response.json(error.toJSON(), { status: 400, headers });
 }
 
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
+/** Our failure, not the SET's: 503, so that the transmitter delivers it again (RFC 8935 §2.3). */
+const unavailable = () => Response.json({ err: "temporarily_unavailable", description: "The event could not be stored; try again." }, { status: 503, headers });
+
+const refuseWith = (code: SetErrorCode) => refuse(new SetError(code));
 
 /**
- * POST /api/ssf/events: RFC 8935 push delivery of Security Event Tokens (SSF 1.0 §6.1.1).
+ * POST /api/ssf/events: RFC 8935 push delivery of Security Event Tokens (SSF §6.1.1).
  * 202 with an empty body when the SET is accepted (or was already); 400 {"err","description"}
  * with an RFC 8935 code otherwise; 503 when it could not be stored, so the transmitter retries.
  */
 export async function POST(request: Request): Promise<Response> {
-  const { config } = getContext();
-  if (!ssfSettings() || config.SSF_DELIVERY !== "push") return error("access_denied", "This receiver takes no pushed SETs.");
-  // PUSH-01: the Authorization value given to the transmitter at stream creation is required.
-  if (config.SSF_PUSH_AUTHORIZATION && !sameSecret(request.headers.get("authorization") ?? "", config.SSF_PUSH_AUTHORIZATION)) {
-    return error("authentication_failed", "The push request could not be authenticated.");
+  const server = getServer();
+  const { config } = server;
+  if (!ssfSettings(config) || config.SSF_DELIVERY !== "push") return refuseWith("access_denied");
+  // SSF §6.1.1: the Authorization value given to the transmitter at stream creation is required.
+  if (config.SSF_PUSH_AUTHORIZATION && !isSameSecret(request.headers.get("authorization") ?? "", config.SSF_PUSH_AUTHORIZATION)) {
+    return refuseWith("authentication_failed");
   }
-  // PUSH-02: Content-Type application/secevent+jwt, the body a compact SET.
+  // RFC 8935 §2.1: Content-Type application/secevent+jwt, the body a compact SET.
   const type = request.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
-  if (type !== "application/secevent+jwt") return error("invalid_request", "Send the SET as application/secevent+jwt (RFC 8935 §2.1).");
+  if (type !== "application/secevent+jwt") return refuseWith("unsupported_content_type");
   const body = (await request.text()).trim();
-  if (body.length > MAX_BODY_BYTES) return error("invalid_request", "The request body is too large.");
+  if (body.length > MAX_BODY_BYTES) return refuseWith("body_too_large");
 
-  const handled = await handleSet(body, "push");
+  const handled = await handleSet(server, body, "push");
   if (handled.status === "accepted") return new Response(null, { status: 202 });
-  if (handled.status === "unavailable") return error("temporarily_unavailable", "The event could not be stored; try again.", 503);
-  return error(handled.error.err, handled.error.message);
+  if (handled.status === "unavailable") return unavailable();
+  return refuse(handled.error);
 }

@@ -1,24 +1,26 @@
-import { timingSafeEqual } from "node:crypto";
-import { getContext } from "@/lib/context";
+import { getServer } from "@/lib/compose/node";
 import { pollStream, ssfSettings } from "@/lib/ssf";
+import { isSameSecret } from "@/lib/http/constant-time";
 
 export const dynamic = "force-dynamic";
+
+const headers = { "Cache-Control": "no-store" };
 
 /**
  * GET /api/ssf/poll: polls the transmitter once (RFC 8936), for a scheduled job where no process
  * can poll in the background (a Vercel Cron with `Authorization: Bearer <CRON_SECRET>`).
  */
 export async function GET(request: Request): Promise<Response> {
-  const { config } = getContext();
-  const expected = config.CRON_SECRET ? Buffer.from(`Bearer ${config.CRON_SECRET}`) : undefined;
-  const given = Buffer.from(request.headers.get("authorization") ?? "");
-  if (!expected || given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    return Response.json({ error: "unauthorized" }, { status: 401, headers: { "Cache-Control": "no-store" } });
+  const server = getServer();
+  const { config } = server;
+  if (!config.CRON_SECRET || !isSameSecret(request.headers.get("authorization") ?? "", `Bearer ${config.CRON_SECRET}`)) {
+    return Response.json({ error: "unauthorized" }, { status: 401, headers });
   }
-  if (!ssfSettings() || config.SSF_DELIVERY !== "poll") return Response.json({ error: "not_configured" }, { status: 404 });
+  if (!ssfSettings(config) || config.SSF_DELIVERY !== "poll") return Response.json({ error: "not_configured" }, { status: 404, headers });
   try {
-    return Response.json(await pollStream(), { headers: { "Cache-Control": "no-store" } });
+    return Response.json(await pollStream(server), { headers });
   } catch (error) {
-    return Response.json({ error: "poll_failed", error_description: (error as Error).message }, { status: 502 });
+    const code = typeof (error as { code?: unknown }).code === "string" ? (error as { code: string }).code : "poll_failed";
+    return Response.json({ error: "poll_failed", code }, { status: 502, headers });
   }
 }

@@ -1,6 +1,6 @@
-import { getContext } from "@/lib/context";
+import { getServer } from "@/lib/compose/node";
 import { readCookie, serializeCookie } from "@/lib/http/cookies";
-import { finishRecheck, SESSION_CHECK_CALLBACK_PATH } from "@/lib/session-management/recheck";
+import { finishRecheck, SESSION_CHECK_CALLBACK_PATH } from "@/lib/check-session/recheck";
 import { securityLog } from "@/lib/log/security-log";
 
 export const dynamic = "force-dynamic";
@@ -10,9 +10,10 @@ export const dynamic = "force-dynamic";
  * Answers a tiny page that tells the parent tab (same origin only) what came of it.
  */
 export async function GET(request: Request): Promise<Response> {
-  const { cookies } = getContext();
+  const server = getServer();
+  const { cookies } = server;
   const sealed = readCookie(request, cookies.sessionCheck);
-  const outcome = await finishRecheck(new URL(request.url), sealed).catch(() => ({ result: "error" as const, code: "internal_error" }));
+  const outcome = await finishRecheck(server, new URL(request.url), sealed).catch(() => ({ result: "error" as const, code: "internal_error" }));
   securityLog({
     event: "session_management.recheck",
     outcome: outcome.result === "error" ? "error" : "ok",

@@ -1,13 +1,17 @@
 import { serializeCookie } from "@/lib/http/cookies";
 import * as oauth from "oauth4webapi";
 import { z } from "zod";
-import { getContext } from "@/lib/context";
+import type { Config } from "@/lib/config";
+import { endSessions, type EndDeps } from "@/lib/revocation/end-sessions";
+import type { cookieNames } from "@/lib/session/cookies";
 import { getIdpMetadata, getOidcClient } from "@/lib/oidc/client";
 import { seal, unseal } from "@/lib/session/handle";
 import type { SessionRecord } from "@/lib/session/record";
 
 /** Registered at the IdP as a second redirect_uri: where the silent re-check comes back. */
 export const SESSION_CHECK_CALLBACK_PATH = "/api/session/check/callback";
+
+export type RecheckDeps = { config: Config; cookies: ReturnType<typeof cookieNames>; ending: EndDeps };
 
 const pendingSchema = z.object({ state: z.string(), nonce: z.string(), verifier: z.string(), lsid: z.string() });
 
@@ -16,8 +20,8 @@ const pendingSchema = z.object({ state: z.string(), nonce: z.string(), verifier:
  * a hidden iframe. Returns the IdP URL to go to and the sealed cookie that binds the answer to
  * this browser and this session (state, nonce, PKCE verifier).
  */
-export async function startRecheck(sessionId: string, record: SessionRecord): Promise<{ url: URL; cookie: string }> {
-  const { config, cookies } = getContext();
+export async function startRecheck(deps: RecheckDeps, sessionId: string, record: SessionRecord): Promise<{ url: URL; cookie: string }> {
+  const { config, cookies } = deps;
   const as = await getIdpMetadata();
   if (!as.authorization_endpoint) throw new Error("The IdP has no authorization_endpoint.");
   const pending = {
@@ -52,8 +56,10 @@ export type RecheckResult =
  * SM §3.1: the prompt=none answer. An ID token for the same user keeps the session (and its new
  * session_state); no ID token (login_required and the like) or another user ends it.
  */
-export async function finishRecheck(callbackUrl: URL, sealedPending: string | undefined): Promise<RecheckResult> {
-  const { config, cookies, store } = getContext();
+export async function finishRecheck(deps: RecheckDeps, callbackUrl: URL, sealedPending: string | undefined): Promise<RecheckResult> {
+  const { config, cookies } = deps;
+  const store = deps.ending.sessions;
+  const end = () => endSessions(deps.ending, [{ kind: "session", id: pending.lsid }], "idp_session_changed");
   if (!sealedPending) return { result: "error", code: "no_pending_check" };
   let pending: z.infer<typeof pendingSchema>;
   try {
@@ -74,7 +80,7 @@ export async function finishRecheck(callbackUrl: URL, sealedPending: string | un
       const code = error.error;
       // No ID token: the IdP session is gone (or needs the user), so ours ends (SM §3.1).
       if (["login_required", "interaction_required", "consent_required", "account_selection_required"].includes(code)) {
-        await store.end(pending.lsid, "idp_session_changed");
+        await end();
         return { result: "ended" };
       }
       return { result: "error", code };
@@ -92,7 +98,7 @@ export async function finishRecheck(callbackUrl: URL, sealedPending: string | un
   }
   const claims = oauth.getValidatedIdTokenClaims(tokens)!;
   if (claims.sub !== record.sub || claims.iss !== record.iss) {
-    await store.end(pending.lsid, "idp_session_changed");
+    await end();
     return { result: "ended" };
   }
   const sessionState = callbackUrl.searchParams.get("session_state") ?? undefined;

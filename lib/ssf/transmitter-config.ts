@@ -1,4 +1,5 @@
-import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
+import type { JWTVerifyGetKey } from "jose";
+import { remoteKeySet } from "@/lib/oidc/remote-keys";
 import { z } from "zod";
 
 /** SSF §7.1: the fields of a transmitter's configuration that the receiver uses. */
@@ -30,7 +31,7 @@ export class TransmitterError extends Error {
 }
 
 /**
- * DISC-01: `/.well-known/ssf-configuration` goes between the host and the issuer's path, after
+ * SSF §7.2: `/.well-known/ssf-configuration` goes between the host and the issuer's path, after
  * dropping a trailing "/": https://tr.example.com/issuer1 → https://tr.example.com/.well-known/ssf-configuration/issuer1.
  */
 export function configurationUrl(issuer: string): URL {
@@ -42,7 +43,7 @@ export function configurationUrl(issuer: string): URL {
   return url;
 }
 
-/** Fetches and checks the transmitter's configuration. DISC-03: its `issuer` must be the one we asked for, exactly. */
+/** Fetches and checks the transmitter's configuration. SSF §7.2.4: its `issuer` must be the one we asked for, exactly. */
 export async function discoverTransmitter(issuer: string, fetcher: typeof fetch = fetch): Promise<TransmitterConfig> {
   let response: Response;
   try {
@@ -73,15 +74,11 @@ export function getTransmitter(issuer: string): Promise<TransmitterConfig> {
   return cached.config;
 }
 
-const keySets = new Map<string, JWTVerifyGetKey>();
-
-/** The transmitter's signing keys from its jwks_uri (SET-04): cached, refetched on an unknown kid at most every 30 s. */
+/** The transmitter's signing keys from its jwks_uri (SSF §4.1.4; see remoteKeySet for the caching). */
 export function transmitterKeys(issuer: string): JWTVerifyGetKey {
   return async (header, token) => {
     const { jwks_uri } = await getTransmitter(issuer);
     if (!jwks_uri) throw new TypeError("The transmitter publishes no jwks_uri.");
-    let keys = keySets.get(jwks_uri);
-    if (!keys) keySets.set(jwks_uri, (keys = createRemoteJWKSet(new URL(jwks_uri), { cacheMaxAge: 600_000, cooldownDuration: 30_000, timeoutDuration: 3_000 })));
-    return keys(header, token);
+    return remoteKeySet(jwks_uri)(header, token);
   };
 }

@@ -1,0 +1,53 @@
+import { getConfig, type Config } from "@/lib/config";
+import { handlerClient } from "@/lib/store/upstash-client";
+import { upstashStores } from "@/lib/store/upstash";
+import { appKeys } from "@/lib/store/keys";
+import type { Stores } from "@/lib/store/ports";
+import { cookieNames } from "@/lib/session/cookies";
+import { EndedSessionsHub } from "@/lib/live/hub";
+import type { EndDeps } from "@/lib/revocation/end-sessions";
+import type { CurrentSessionDeps } from "@/lib/session/current";
+import type { RefreshDeps } from "@/lib/session/refresh";
+import { refreshStaleClaims } from "@/lib/session/claims";
+
+/** Everything a route handler, server component or Auth.js callback needs, built once per process. */
+export type Server = Stores & {
+  config: Config;
+  cookies: ReturnType<typeof cookieNames>;
+  hub: EndedSessionsHub;
+  /** What endSessions needs; endings stored here reach this instance's tabs at once. */
+  ending: EndDeps;
+  /** What currentSession and requireSession need (the second gate). */
+  gate: CurrentSessionDeps;
+  /** What getAccessToken needs (server-side refresh). */
+  refresh: RefreshDeps;
+};
+
+/** Builds a server from its stores (the Redis ones in production, the in-memory ones in unit tests). */
+function composeServer(config: Config, stores: Stores): Server {
+  const hub = new EndedSessionsHub(stores.revocations, config.LIVE_POLL_INTERVAL_MS);
+  const cookies = cookieNames(config.APP_ID, config.AUTH_URL);
+  const ending: EndDeps = { sessions: stores.sessions, revocations: stores.revocations, now: Date.now, onEnded: (events) => hub.deliver(events) };
+  const refresh: RefreshDeps = { ending, skewSeconds: config.REFRESH_SKEW_SECONDS };
+  return {
+    ...stores,
+    config,
+    cookies,
+    hub,
+    ending,
+    refresh,
+    gate: { config, cookies, sessions: stores.sessions, revocations: stores.revocations, refreshClaims: (id, record) => refreshStaleClaims(refresh, id, record) },
+  };
+}
+
+let server: Server | undefined;
+
+/** The composition root of the Node runtime: the one place that reads the configuration and picks the stores. */
+export function getServer(): Server {
+  if (!server) {
+    const config = getConfig();
+    const keys = appKeys(config.LOCKSTEP_KEY_PREFIX, config.APP_ID);
+    server = composeServer(config, upstashStores(handlerClient(config), keys, config.SESSION_TTL_SECONDS));
+  }
+  return server;
+}

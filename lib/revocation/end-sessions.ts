@@ -1,0 +1,102 @@
+import type { EndedEvent, ReplayRecord, RevocationList, RevocationTarget, SessionStore, StoredSession } from "@/lib/store/ports";
+import type { EndReason } from "./verdict";
+
+/** What a caller asks to end. */
+export type EndTarget =
+  /** One Lockstep session (local logout, "sign out this device", front-channel by cookie). Pass the record when it is at hand. */
+  | { kind: "session"; id: string; record?: StoredSession["record"] }
+  /** The IdP session (iss, sid): only that issuer's; with `sub`, only when that session is the subject's. */
+  | { kind: "idp-session"; iss: string; sid: string; sub?: string }
+  /** Every session of (iss, sub) that started before `beforeMs`. */
+  | { kind: "subject"; iss: string; sub: string; beforeMs: number };
+
+export type EndDeps = {
+  sessions: SessionStore;
+  revocations: RevocationList;
+  now: () => number;
+  /** Told of every ending once it is stored (this instance's tab hub delivers them at once). */
+  onEnded?: (events: EndedEvent[]) => void;
+};
+
+export type EndOptions = {
+  /** Written in the same atomic step as the marks: a replayed signal changes nothing. */
+  replay?: ReplayRecord;
+  /**
+   * Write nothing for an IdP session that no session here holds. For unauthenticated signals
+   * (front-channel logout), so that nobody can fill the list with marks for made-up sids.
+   */
+  knownOnly?: boolean;
+};
+
+export type EndOutcome = {
+  /**
+   * ended: the revocation is stored; replayed: the replay record was there, nothing changed;
+   * sub_mismatch: the sid's session belongs to another subject, nothing ended (the replay record is kept);
+   * unknown: with `knownOnly`, nothing named a session here, nothing was written.
+   */
+  result: "ended" | "replayed" | "sub_mismatch" | "unknown";
+  /** The sessions that were live and are now over, with their records (for refresh-token revocation). */
+  ended: StoredSession[];
+  /** The revocation holds, but deleting the ended sessions' tokens failed: they expire with their TTL. */
+  cleanupFailed?: boolean;
+};
+
+/**
+ * The one way Lockstep ends sessions, whatever the signal. In one atomic step it writes the marks
+ * that stop the named sessions at the guard (including sessions signed in while this runs: an
+ * IdP-session or subject mark also catches those), the replay record, and the ended-sessions feed
+ * entries for the open tabs. Only then does it delete what the ended sessions held; that step may
+ * fail without undoing the revocation. Each record is read once. Throws StoreError when the
+ * revocation could not be stored, so that a sender can be told to retry.
+ */
+export async function endSessions(deps: EndDeps, targets: readonly EndTarget[], reason: EndReason, options: EndOptions = {}): Promise<EndOutcome> {
+  const now = deps.now();
+  const marks: RevocationTarget[] = [];
+  const found = new Map<string, StoredSession>();
+  const sessionIds = new Set<string>();
+  let mismatches = 0;
+
+  for (const target of targets) {
+    if (target.kind === "session") {
+      const record = target.record ?? (await deps.sessions.read(target.id));
+      if (record) found.set(target.id, { id: target.id, record });
+      if (record || !options.knownOnly) sessionIds.add(target.id);
+    } else if (target.kind === "idp-session") {
+      // BCL §2.4 and OpenID Connect Core §2: sid is unique only per issuer, so it is looked up with its iss.
+      const [held] = await deps.sessions.find({ iss: target.iss, sid: target.sid });
+      // BCL §2.7: with both sub and sid, the sid's session must be the subject's.
+      if (held && target.sub !== undefined && held.record.sub !== target.sub) {
+        mismatches += 1;
+        continue;
+      }
+      if (held) found.set(held.id, held);
+      if (held || !options.knownOnly) marks.push({ kind: "idp-session", iss: target.iss, sid: target.sid });
+    } else {
+      for (const s of await deps.sessions.find({ iss: target.iss, sub: target.sub })) {
+        if (s.record.createdAt < target.beforeMs) found.set(s.id, s);
+      }
+      marks.push({ kind: "subject", iss: target.iss, sub: target.sub, beforeMs: target.beforeMs });
+    }
+  }
+  for (const id of found.keys()) sessionIds.add(id);
+
+  if (marks.length === 0 && sessionIds.size === 0) {
+    if (mismatches > 0) {
+      if (options.replay) await deps.revocations.remember(options.replay);
+      return { result: "sub_mismatch", ended: [] };
+    }
+    if (options.knownOnly) return { result: "unknown", ended: [] };
+  }
+
+  const events = await deps.revocations.revoke({ targets: marks, sessionIds: [...sessionIds], reason, replay: options.replay, now });
+  if (events === null) return { result: "replayed", ended: [] };
+  deps.onEnded?.(events);
+
+  const ended = [...found.values()];
+  try {
+    await deps.sessions.end(ended, reason);
+  } catch {
+    return { result: "ended", ended, cleanupFailed: true };
+  }
+  return { result: "ended", ended };
+}

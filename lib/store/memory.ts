@@ -1,0 +1,226 @@
+import {
+  ACTIVITY_LOG_LENGTH,
+  DISABLED_TTL_SECONDS,
+  FEED_RETENTION_MS,
+  newSessionId,
+  wholeSeconds,
+  type ActivityEntry,
+  type EndedEvent,
+  type ReplayRecord,
+  type RevocationList,
+  type SessionStore,
+  type Stores,
+  type StreamStateStore,
+  type StoredSession,
+  type User,
+} from "./ports";
+import type { SessionRecord } from "@/lib/session/record";
+import { judge } from "@/lib/revocation/verdict";
+
+/** A value that expires, as a Redis key with a TTL does. */
+class Expiring<V> {
+  private readonly entries = new Map<string, { value: V; expiresAt: number }>();
+  constructor(private readonly now: () => number) {}
+  get(key: string): V | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= this.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+  set(key: string, value: V, ttlSeconds: number): void {
+    this.entries.set(key, { value, expiresAt: this.now() + wholeSeconds(ttlSeconds) * 1000 });
+  }
+  /** Replaces the value and keeps the expiry; false when there is none. */
+  replace(key: string, value: V): boolean {
+    const entry = this.entries.get(key);
+    if (!entry || this.get(key) === undefined) return false;
+    entry.value = value;
+    return true;
+  }
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+}
+
+const pair = (iss: string, sub: string) => JSON.stringify([iss, sub]);
+
+/**
+ * The stores in this process's memory, for unit tests and for trying the domain code without a
+ * Redis. Same contract as the Redis implementations (tests/store/contract.ts), including TTLs
+ * against the given clock. One process only: nothing here is shared between instances.
+ */
+export function memoryStores(options: { ttlSeconds: number; now?: () => number }): Stores {
+  const now = options.now ?? Date.now;
+  const ttl = options.ttlSeconds;
+  const records = new Expiring<SessionRecord>(now);
+  const bySubject = new Expiring<Set<string>>(now);
+  const byIdpSession = new Expiring<string>(now);
+  const byEmail = new Expiring<Set<string>>(now);
+  const activityLog = new Expiring<ActivityEntry[]>(now);
+  const disabled = new Expiring<true>(now);
+  const locks = new Expiring<string>(now);
+  const sessionMarks = new Expiring<string>(now);
+  const idpMarks = new Expiring<string>(now);
+  const subjectMarks = new Expiring<string>(now);
+  const replays = new Expiring<true>(now);
+  let feed: EndedEvent[] = [];
+  const stream = new Expiring<string>(now);
+
+  const log = (subject: User, entry: ActivityEntry) => {
+    const key = pair(subject.iss, subject.sub);
+    activityLog.set(key, [entry, ...(activityLog.get(key) ?? [])].slice(0, ACTIVITY_LOG_LENGTH), ttl);
+  };
+  const addTo = (index: Expiring<Set<string>>, key: string, member: string) => {
+    const set = index.get(key) ?? new Set<string>();
+    set.add(member);
+    index.set(key, set, ttl);
+  };
+  const copy = (record: SessionRecord): SessionRecord => structuredClone(record);
+
+  const sessions: SessionStore = {
+    async create(record) {
+      const id = newSessionId();
+      records.set(id, copy(record), ttl);
+      addTo(bySubject, pair(record.iss, record.sub), id);
+      if (record.sid) byIdpSession.set(pair(record.iss, record.sid), id, ttl);
+      if (record.claims.email) addTo(byEmail, record.claims.email.toLowerCase(), pair(record.iss, record.sub));
+      log(record, { at: record.createdAt, session: id, kind: "signed_in" });
+      return id;
+    },
+    async read(id) {
+      const record = records.get(id);
+      return record ? copy(record) : null;
+    },
+    async update(id, record, activity) {
+      if (!records.replace(id, copy(record))) return false;
+      if (activity) log(record, { at: now(), session: id, kind: activity });
+      return true;
+    },
+    async find(query) {
+      let ids: string[];
+      if (query.sid !== undefined) ids = [byIdpSession.get(pair(query.iss, query.sid))].filter((id): id is string => Boolean(id));
+      else if (query.sub !== undefined) ids = [...(bySubject.get(pair(query.iss, query.sub)) ?? [])];
+      else throw new TypeError("A session query needs a sid or a sub.");
+      const found: StoredSession[] = [];
+      for (const id of ids) {
+        const record = records.get(id);
+        if (!record || record.iss !== query.iss) continue;
+        if (query.sub !== undefined && record.sub !== query.sub) continue;
+        if (query.sid !== undefined && record.sid !== query.sid) continue;
+        found.push({ id, record: copy(record) });
+      }
+      return found.sort((a, b) => a.record.createdAt - b.record.createdAt);
+    },
+    async end(ended, reason) {
+      for (const { id, record } of ended) {
+        records.delete(id);
+        bySubject.get(pair(record.iss, record.sub))?.delete(id);
+        if (record.sid) byIdpSession.delete(pair(record.iss, record.sid));
+        log(record, { at: now(), session: id, kind: "ended", reason });
+      }
+    },
+    async subjectsForEmail(email) {
+      return [...(byEmail.get(email.toLowerCase()) ?? [])].map((m) => {
+        const [iss, sub] = JSON.parse(m) as [string, string];
+        return { iss, sub };
+      });
+    },
+    async changeEmail(subject, from, to) {
+      byEmail.get(from.toLowerCase())?.delete(pair(subject.iss, subject.sub));
+      addTo(byEmail, to.toLowerCase(), pair(subject.iss, subject.sub));
+    },
+    async activity(subject) {
+      return [...(activityLog.get(pair(subject.iss, subject.sub)) ?? [])];
+    },
+    async setDisabled(subject, on) {
+      if (on) disabled.set(pair(subject.iss, subject.sub), true, DISABLED_TTL_SECONDS);
+      else disabled.delete(pair(subject.iss, subject.sub));
+    },
+    async isDisabled(subject) {
+      return disabled.get(pair(subject.iss, subject.sub)) === true;
+    },
+    async purge(subject) {
+      const key = pair(subject.iss, subject.sub);
+      activityLog.delete(key);
+      bySubject.delete(key);
+      disabled.delete(key);
+    },
+    async lock(sessionId, owner, ttlMs) {
+      if (locks.get(sessionId) !== undefined) return false;
+      locks.set(sessionId, owner, ttlMs / 1000);
+      return true;
+    },
+    async unlock(sessionId, owner) {
+      if (locks.get(sessionId) === owner) locks.delete(sessionId);
+    },
+  };
+
+  const replayKey = (r: Omit<ReplayRecord, "ttlSeconds">) => JSON.stringify([r.kind, r.iss, r.jti]);
+
+  const revocations: RevocationList = {
+    async check(handle) {
+      const values = [
+        sessionMarks.get(handle.lsid) ?? null,
+        handle.sid ? (idpMarks.get(pair(handle.iss, handle.sid)) ?? null) : null,
+        subjectMarks.get(pair(handle.iss, handle.sub)) ?? null,
+      ];
+      return judge(handle, records.get(handle.lsid) !== undefined, values);
+    },
+    async revoke(r) {
+      if (r.replay) {
+        if (replays.get(replayKey(r.replay))) return null;
+        replays.set(replayKey(r.replay), true, r.replay.ttlSeconds);
+      }
+      for (const t of r.targets) {
+        if (t.kind === "idp-session") {
+          idpMarks.set(pair(t.iss, t.sid), r.reason, ttl);
+          continue;
+        }
+        const key = pair(t.iss, t.sub);
+        const previous = Number.parseInt(subjectMarks.get(key) ?? "", 10);
+        if (Number.isNaN(previous) || previous < t.beforeMs) subjectMarks.set(key, `${Math.floor(t.beforeMs)}|${r.reason}`, ttl);
+      }
+      const events = r.sessionIds.map((lsid) => ({ id: crypto.randomUUID(), at: r.now, lsid, reason: r.reason }));
+      for (const lsid of r.sessionIds) sessionMarks.set(lsid, r.reason, ttl);
+      feed = [...feed.filter((e) => e.at >= r.now - FEED_RETENTION_MS), ...events];
+      return events;
+    },
+    async remember(replay) {
+      if (replays.get(replayKey(replay))) return false;
+      replays.set(replayKey(replay), true, replay.ttlSeconds);
+      return true;
+    },
+    async seen(replay) {
+      return replays.get(replayKey(replay)) === true;
+    },
+    async endedSince(sinceMs) {
+      return feed.filter((e) => e.at >= sinceMs && e.at >= now() - FEED_RETENTION_MS * 2);
+    },
+  };
+
+  const verification = new Expiring<string>(now);
+  const streams: StreamStateStore = {
+    async readStream() {
+      return stream.get("stream") ?? null;
+    },
+    async writeStream(json, ttlSeconds) {
+      stream.set("stream", json, ttlSeconds);
+    },
+    async deleteStream() {
+      stream.delete("stream");
+    },
+    async setVerificationState(state, ttlSeconds) {
+      verification.set("state", state, ttlSeconds);
+    },
+    async takeVerificationState() {
+      const state = verification.get("state") ?? null;
+      verification.delete("state");
+      return state;
+    },
+  };
+
+  return { sessions, revocations, streams };
+}

@@ -1,0 +1,120 @@
+import type { SessionRecord } from "@/lib/session/record";
+import type { SessionHandle } from "@/lib/session/handle";
+import type { EndReason, Verdict } from "@/lib/revocation/verdict";
+
+/**
+ * The two ports the domain code talks to. Nothing in lib/ outside lib/store/ touches a Redis
+ * client: route handlers, receivers and the guard get these passed in (lib/compose/ picks the
+ * implementation). Every implementation passes tests/store/contract.ts.
+ */
+
+export type StoredSession = { id: string; record: SessionRecord };
+
+/** A user at an issuer. `sub` is unique only per issuer (OpenID Connect Core §2). */
+export type User = { iss: string; sub: string };
+
+/** Sessions of one issuer named by its IdP session id, its subject, or both (both must match). */
+export type SessionQuery = { iss: string; sub?: string; sid?: string };
+
+export type ActivityKind = "signed_in" | "token_refreshed" | "ended";
+
+/** One line of a user's activity log on the dashboard. */
+export type ActivityEntry = { at: number; session: string; kind: ActivityKind; reason?: EndReason };
+
+/** One ended session, as announced to every server instance's tab hub. */
+export type EndedEvent = { id: string; at: number; lsid: string; reason: EndReason };
+
+export interface SessionStore {
+  /** Stores a new record (and its indexes) under a fresh random id, which it returns. */
+  create(record: SessionRecord): Promise<string>;
+  read(id: string): Promise<SessionRecord | null>;
+  /** Replaces a record and keeps its TTL. A record that is gone stays gone: false. */
+  update(id: string, record: SessionRecord, activity?: ActivityKind): Promise<boolean>;
+  /** The live sessions a query names, oldest first. A sid names at most one. */
+  find(query: SessionQuery): Promise<StoredSession[]>;
+  /** Deletes what ended sessions hold (tokens, indexes) and logs the ending. Idempotent. */
+  end(sessions: readonly StoredSession[], reason: EndReason): Promise<void>;
+  /** The subjects that signed in here with this email address (case-insensitive). */
+  subjectsForEmail(email: string): Promise<User[]>;
+  /** Moves a subject's email index entry to a new address (RISC identifier-changed). */
+  changeEmail(user: User, from: string, to: string): Promise<void>;
+  /** The user's recent activity, newest first. */
+  activity(user: User): Promise<ActivityEntry[]>;
+  /** RISC account-disabled: new sign-ins are refused while set. */
+  setDisabled(user: User, disabled: boolean): Promise<void>;
+  isDisabled(user: User): Promise<boolean>;
+  /** RISC account-purged: deletes the user's indexes, log and flags (not the revocation marks). */
+  purge(user: User): Promise<void>;
+  /** A short lock so that one request refreshes a session's tokens while others wait. */
+  lock(sessionId: string, owner: string, ttlMs: number): Promise<boolean>;
+  unlock(sessionId: string, owner: string): Promise<void>;
+}
+
+/** What a mark on the revocation list names. */
+export type RevocationTarget =
+  /** One IdP session (iss, sid): every Lockstep session that holds it, now or later. */
+  | { kind: "idp-session"; iss: string; sid: string }
+  /** Every session of a subject that started before `beforeMs`. Only ever moves forward. */
+  | { kind: "subject"; iss: string; sub: string; beforeMs: number };
+
+/** A replay record: a signal (iss, jti) that was acted on, remembered for `ttlSeconds`. */
+export type ReplayRecord = { kind: "bcl" | "ssf"; iss: string; jti: string; ttlSeconds: number };
+
+export type Revocation = {
+  /** Marks that also stop sessions nobody has found yet (a sign-in racing this signal). */
+  targets: readonly RevocationTarget[];
+  /** Lockstep session ids to mark as over; each gets an entry in the ended-sessions feed. */
+  sessionIds: readonly string[];
+  reason: EndReason;
+  /** When given, nothing is written if it was already there. */
+  replay?: ReplayRecord;
+  now: number;
+};
+
+export interface RevocationList {
+  /** Whether a session is still on: its record exists and no mark names it. One round trip. */
+  check(handle: SessionHandle): Promise<Verdict>;
+  /**
+   * Writes every mark, the replay record and the feed entries in one atomic step.
+   * Returns null when the replay record was already there (nothing was written).
+   */
+  revoke(revocation: Revocation): Promise<EndedEvent[] | null>;
+  /** Writes a replay record; false when it was already there. */
+  remember(replay: ReplayRecord): Promise<boolean>;
+  /** Whether a replay record is there (for signals whose action is idempotent). */
+  seen(replay: Omit<ReplayRecord, "ttlSeconds">): Promise<boolean>;
+  /** Feed entries written at or after `sinceMs`, for the tab hub. */
+  endedSince(sinceMs: number): Promise<EndedEvent[]>;
+}
+
+/** This receiver's Shared Signals stream, as last read from the transmitter, and its verification state. */
+export interface StreamStateStore {
+  readStream(): Promise<string | null>;
+  writeStream(json: string, ttlSeconds: number): Promise<void>;
+  deleteStream(): Promise<void>;
+  /** The `state` of the verification asked for last, kept for `ttlSeconds`. */
+  setVerificationState(state: string, ttlSeconds: number): Promise<void>;
+  /** Reads the expected state and forgets it (a state is good once). */
+  takeVerificationState(): Promise<string | null>;
+}
+
+export type Stores = { sessions: SessionStore; revocations: RevocationList; streams: StreamStateStore };
+
+/** How long the feed keeps an event: long enough for every instance's poller to see it. */
+export const FEED_RETENTION_MS = 60_000;
+/** The activity log's length per user. */
+export const ACTIVITY_LOG_LENGTH = 30;
+/** How long a disabled account stays refused without an account-enabled (every key has a TTL). */
+export const DISABLED_TTL_SECONDS = 365 * 86_400;
+
+export function newSessionId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** Redis and RFC 7519 NumericDates may be fractional; every TTL Lockstep writes is a whole number of seconds, at least 1. */
+export function wholeSeconds(seconds: number): number {
+  return Math.max(1, Math.ceil(seconds));
+}

@@ -1,0 +1,32 @@
+import { Redis, type RedisConfigNodejs } from "@upstash/redis";
+import type { Config } from "@/lib/config";
+
+type ClientConfig = Pick<Config, "UPSTASH_REDIS_REST_URL" | "UPSTASH_REDIS_REST_TOKEN">;
+
+function client(config: ClientConfig, options: Partial<RedisConfigNodejs>): Redis {
+  return new Redis({
+    url: config.UPSTASH_REDIS_REST_URL,
+    token: config.UPSTASH_REDIS_REST_TOKEN,
+    automaticDeserialization: false,
+    readYourWrites: false,
+    enableTelemetry: false,
+    ...options,
+  });
+}
+
+/**
+ * The client for route handlers and server components. It speaks Upstash's REST protocol:
+ * Upstash on Vercel, the gateway elsewhere. Retries are few and quick: a signal receiver would
+ * rather answer 5xx and let its sender retry.
+ */
+export function handlerClient(config: ClientConfig): Redis {
+  return client(config, { retry: { retries: 2, backoff: (attempt) => 25 * 2 ** attempt }, signal: () => AbortSignal.timeout(2_000) });
+}
+
+/**
+ * The guard's client: one attempt, a short timeout, no retry storm. A slow Redis costs a request
+ * at most GUARD_REDIS_TIMEOUT_MS before the guard fails closed (or open).
+ */
+export function guardClient(config: ClientConfig & Pick<Config, "GUARD_REDIS_TIMEOUT_MS">): Redis {
+  return client(config, { enableAutoPipelining: false, retry: false, signal: () => AbortSignal.timeout(config.GUARD_REDIS_TIMEOUT_MS) });
+}

@@ -1,0 +1,234 @@
+/**
+ * The store contract: what every implementation of the ports in lib/store/ports.ts must do, run
+ * against each of them (tests/unit/store-memory.test.ts, tests/store/upstash.test.ts), the way
+ * Auth.js runs one adapter suite against every adapter.
+ */
+import { beforeEach, describe, expect, it } from "vitest";
+import type { Stores } from "@/lib/store/ports";
+import type { SessionRecord } from "@/lib/session/record";
+import type { SessionHandle } from "@/lib/session/handle";
+
+export type ContractSubject = { stores: Stores; cleanup?: () => Promise<void> };
+
+const ISS = "https://idp.example.com";
+const OTHER_ISS = "https://other.example.com";
+let counter = 0;
+
+/** A record with unique sub/sid per call unless given. */
+export function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
+  counter += 1;
+  const now = Date.now();
+  return {
+    iss: ISS,
+    sub: `user-${counter}-${Math.random().toString(36).slice(2)}`,
+    sid: `sid-${counter}-${Math.random().toString(36).slice(2)}`,
+    createdAt: now,
+    expiresAt: now + 3_600_000,
+    claims: { name: "Alice", email: `alice-${counter}@example.com` },
+    idToken: "id-token-value",
+    accessToken: "access-token-value",
+    refreshToken: "refresh-token-value",
+    ...overrides,
+  };
+}
+
+const handleOf = (id: string, r: SessionRecord): SessionHandle => ({ lsid: id, iss: r.iss, sub: r.sub, sid: r.sid, createdAt: r.createdAt });
+
+export function storeContract(name: string, make: () => Promise<ContractSubject>): void {
+  describe(`store contract: ${name}`, () => {
+    let stores: Stores;
+    beforeEach(async (context) => {
+      const made = await make();
+      stores = made.stores;
+      if (made.cleanup) context.onTestFinished(made.cleanup);
+    });
+
+    describe("session store", () => {
+      it("creates a record under a fresh 256-bit id and reads it back", async () => {
+        const r = record();
+        const id = await stores.sessions.create(r);
+        expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
+        expect(await stores.sessions.read(id)).toEqual(r);
+        expect(await stores.sessions.create(r)).not.toBe(id);
+      });
+
+      it("reads null for an id it never stored", async () => {
+        expect(await stores.sessions.read("A".repeat(43))).toBeNull();
+      });
+
+      it("updates a live record and refuses to bring back one that is gone", async () => {
+        const r = record();
+        const id = await stores.sessions.create(r);
+        expect(await stores.sessions.update(id, { ...r, claimsStale: true })).toBe(true);
+        expect((await stores.sessions.read(id))?.claimsStale).toBe(true);
+        expect(await stores.sessions.update("B".repeat(43), r)).toBe(false);
+        expect(await stores.sessions.read("B".repeat(43))).toBeNull();
+      });
+
+      it("finds a session by (iss, sid) only at that issuer", async () => {
+        const r = record();
+        const id = await stores.sessions.create(r);
+        await stores.sessions.create(record({ iss: OTHER_ISS, sid: r.sid }));
+        expect((await stores.sessions.find({ iss: ISS, sid: r.sid })).map((s) => s.id)).toEqual([id]);
+        expect(await stores.sessions.find({ iss: ISS, sid: "no-such-sid" })).toEqual([]);
+      });
+
+      it("finds by (iss, sid, sub) only when the sid's session is that subject's", async () => {
+        const r = record();
+        await stores.sessions.create(r);
+        expect(await stores.sessions.find({ iss: ISS, sid: r.sid, sub: "someone-else" })).toEqual([]);
+        expect(await stores.sessions.find({ iss: ISS, sid: r.sid, sub: r.sub })).toHaveLength(1);
+      });
+
+      it("lists a subject's sessions at one issuer, oldest first", async () => {
+        const first = record({ createdAt: 1_000 });
+        const second = record({ sub: first.sub, createdAt: 2_000 });
+        const b = await stores.sessions.create(second);
+        const a = await stores.sessions.create(first);
+        await stores.sessions.create(record({ iss: OTHER_ISS, sub: first.sub }));
+        expect((await stores.sessions.find({ iss: ISS, sub: first.sub })).map((s) => s.id)).toEqual([a, b]);
+      });
+
+      it("refuses a query that names neither sid nor sub", async () => {
+        await expect(stores.sessions.find({ iss: ISS })).rejects.toThrow();
+      });
+
+      it("ends sessions: the record and its indexes go, the ending is logged with its reason", async () => {
+        const r = record();
+        const id = await stores.sessions.create(r);
+        await stores.sessions.end([{ id, record: r }], "revoked");
+        expect(await stores.sessions.read(id)).toBeNull();
+        expect(await stores.sessions.find({ iss: ISS, sid: r.sid })).toEqual([]);
+        expect(await stores.sessions.find({ iss: ISS, sub: r.sub })).toEqual([]);
+        const [latest] = await stores.sessions.activity(r);
+        expect(latest).toMatchObject({ session: id, kind: "ended", reason: "revoked" });
+        await stores.sessions.end([{ id, record: r }], "revoked");
+      });
+
+      it("keeps the activity log newest first and bounded", async () => {
+        const r = record();
+        const id = await stores.sessions.create(r);
+        for (let i = 0; i < 35; i += 1) await stores.sessions.update(id, r, "token_refreshed");
+        const log = await stores.sessions.activity(r);
+        expect(log).toHaveLength(30);
+        expect(log[0]?.kind).toBe("token_refreshed");
+      });
+
+      it("indexes subjects by email, case-insensitively, and moves the entry when the identifier changes", async () => {
+        const r = record({ claims: { email: "Zoe@Example.com" } });
+        await stores.sessions.create(r);
+        expect(await stores.sessions.subjectsForEmail("zoe@example.com")).toContainEqual({ iss: ISS, sub: r.sub });
+        await stores.sessions.changeEmail(r, "zoe@example.com", "zoe.new@example.com");
+        expect(await stores.sessions.subjectsForEmail("zoe@example.com")).not.toContainEqual({ iss: ISS, sub: r.sub });
+        expect(await stores.sessions.subjectsForEmail("ZOE.NEW@example.com")).toContainEqual({ iss: ISS, sub: r.sub });
+      });
+
+      it("disables and enables an account, and purges what it holds of a user", async () => {
+        const r = record();
+        await stores.sessions.create(r);
+        expect(await stores.sessions.isDisabled(r)).toBe(false);
+        await stores.sessions.setDisabled(r, true);
+        expect(await stores.sessions.isDisabled(r)).toBe(true);
+        await stores.sessions.setDisabled(r, false);
+        expect(await stores.sessions.isDisabled(r)).toBe(false);
+        await stores.sessions.setDisabled(r, true);
+        await stores.sessions.purge(r);
+        expect(await stores.sessions.isDisabled(r)).toBe(false);
+        expect(await stores.sessions.activity(r)).toEqual([]);
+      });
+
+      it("lets one owner hold a session's refresh lock, and only that owner release it", async () => {
+        expect(await stores.sessions.lock("lock-test", "a", 5_000)).toBe(true);
+        expect(await stores.sessions.lock("lock-test", "b", 5_000)).toBe(false);
+        await stores.sessions.unlock("lock-test", "b");
+        expect(await stores.sessions.lock("lock-test", "b", 5_000)).toBe(false);
+        await stores.sessions.unlock("lock-test", "a");
+        expect(await stores.sessions.lock("lock-test", "b", 5_000)).toBe(true);
+        await stores.sessions.unlock("lock-test", "b");
+      });
+    });
+
+    describe("revocation list", () => {
+      it("answers active for a live session and expired once its record is gone", async () => {
+        const r = record();
+        const id = await stores.sessions.create(r);
+        expect(await stores.revocations.check(handleOf(id, r))).toEqual({ active: true });
+        await stores.sessions.end([{ id, record: r }], "logout");
+        expect(await stores.revocations.check(handleOf(id, r))).toEqual({ active: false, reason: "expired" });
+      });
+
+      it("marks a session with the reason its user will see, and feeds the ending to the tabs", async () => {
+        const r = record();
+        const id = await stores.sessions.create(r);
+        const since = Date.now() - 1;
+        const events = await stores.revocations.revoke({ targets: [], sessionIds: [id], reason: "logout", now: Date.now() });
+        expect(events).toHaveLength(1);
+        expect(await stores.revocations.check(handleOf(id, r))).toEqual({ active: false, reason: "logout" });
+        const feed = await stores.revocations.endedSince(since);
+        expect(feed.filter((e) => e.lsid === id)).toEqual(events);
+      });
+
+      it("an IdP-session mark stops every session holding that (iss, sid), even one created after it", async () => {
+        const r = record();
+        await stores.revocations.revoke({ targets: [{ kind: "idp-session", iss: ISS, sid: r.sid as string }], sessionIds: [], reason: "revoked", now: Date.now() });
+        const id = await stores.sessions.create(r);
+        expect(await stores.revocations.check(handleOf(id, r))).toEqual({ active: false, reason: "revoked" });
+        const elsewhere = record({ iss: OTHER_ISS, sid: r.sid });
+        const other = await stores.sessions.create(elsewhere);
+        expect(await stores.revocations.check(handleOf(other, elsewhere))).toEqual({ active: true });
+      });
+
+      it("a subject mark stops sessions that started before it, not after", async () => {
+        const before = record({ createdAt: 1_000 });
+        const after = record({ sub: before.sub, createdAt: 3_000 });
+        const a = await stores.sessions.create(before);
+        const b = await stores.sessions.create(after);
+        await stores.revocations.revoke({ targets: [{ kind: "subject", iss: ISS, sub: before.sub, beforeMs: 2_000 }], sessionIds: [], reason: "security_event", now: Date.now() });
+        expect(await stores.revocations.check(handleOf(a, before))).toEqual({ active: false, reason: "security_event" });
+        expect(await stores.revocations.check(handleOf(b, after))).toEqual({ active: true });
+      });
+
+      it("a subject mark only moves forward: an older one cannot shorten a newer one", async () => {
+        const r = record({ createdAt: 1_500 });
+        const id = await stores.sessions.create(r);
+        await stores.revocations.revoke({ targets: [{ kind: "subject", iss: ISS, sub: r.sub, beforeMs: 2_000 }], sessionIds: [], reason: "revoked", now: Date.now() });
+        await stores.revocations.revoke({ targets: [{ kind: "subject", iss: ISS, sub: r.sub, beforeMs: 1_000 }], sessionIds: [], reason: "revoked", now: Date.now() });
+        expect(await stores.revocations.check(handleOf(id, r))).toEqual({ active: false, reason: "revoked" });
+      });
+
+      it("writes nothing when the replay record is already there", async () => {
+        const r = record();
+        const id = await stores.sessions.create(r);
+        const replay = { kind: "bcl" as const, iss: ISS, jti: `jti-${Math.random()}`, ttlSeconds: 60.4 };
+        expect(await stores.revocations.revoke({ targets: [], sessionIds: [], reason: "revoked", replay, now: Date.now() })).toEqual([]);
+        expect(await stores.revocations.revoke({ targets: [{ kind: "idp-session", iss: ISS, sid: r.sid as string }], sessionIds: [id], reason: "revoked", replay, now: Date.now() })).toBeNull();
+        expect(await stores.revocations.check(handleOf(id, r))).toEqual({ active: true });
+        expect(await stores.revocations.seen(replay)).toBe(true);
+      });
+
+      it("remembers a replay record once, whole seconds or not", async () => {
+        const replay = { kind: "ssf" as const, iss: ISS, jti: `jti-${Math.random()}`, ttlSeconds: 0.3 };
+        expect(await stores.revocations.seen(replay)).toBe(false);
+        expect(await stores.revocations.remember(replay)).toBe(true);
+        expect(await stores.revocations.remember(replay)).toBe(false);
+        expect(await stores.revocations.seen({ ...replay, kind: "bcl" })).toBe(false);
+      });
+    });
+
+    describe("stream state", () => {
+      it("keeps the stream until it is deleted", async () => {
+        expect(await stores.streams.readStream()).toBeNull();
+        await stores.streams.writeStream('{"config":{}}', 60);
+        expect(await stores.streams.readStream()).toBe('{"config":{}}');
+        await stores.streams.deleteStream();
+        expect(await stores.streams.readStream()).toBeNull();
+      });
+
+      it("gives the expected verification state back once", async () => {
+        await stores.streams.setVerificationState("state-1", 60);
+        expect(await stores.streams.takeVerificationState()).toBe("state-1");
+        expect(await stores.streams.takeVerificationState()).toBeNull();
+      });
+    });
+  });
+}
