@@ -1,0 +1,101 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { receiveFrontchannelLogout, type FrontchannelRequest } from "@/lib/logout/frontchannel/receive";
+import { memoryStores } from "@/lib/store/memory";
+import type { Stores } from "@/lib/store/ports";
+import type { SessionRecord } from "@/lib/session/record";
+import type { SessionHandle } from "@/lib/session/handle";
+
+const NOW_MS = 1_800_000_000_000;
+const ISSUER = "https://idp.example.com";
+const OTHER_ISSUER = "https://other-idp.example.com";
+
+let clock: number;
+let stores: Stores;
+
+beforeEach(() => {
+  clock = NOW_MS;
+  stores = memoryStores({ ttlSeconds: 86_400, now: () => clock });
+});
+
+const receive = (request: FrontchannelRequest, sessionRequired = true) =>
+  receiveFrontchannelLogout(request, { sessions: stores.sessions, revocations: stores.revocations, now: () => clock, issuer: ISSUER, sessionRequired });
+
+type Signed = { id: string; handle: SessionHandle };
+
+async function signIn(fields: Partial<SessionRecord> = {}): Promise<Signed> {
+  const record: SessionRecord = {
+    iss: ISSUER,
+    sub: "alice",
+    createdAt: clock - 60_000,
+    expiresAt: clock + 3_600_000,
+    claims: {},
+    idToken: "header.payload.signature",
+    ...fields,
+  };
+  const id = await stores.sessions.create(record);
+  return { id, handle: { lsid: id, iss: record.iss, sub: record.sub, sid: record.sid, createdAt: record.createdAt } };
+}
+
+const check = (s: Signed) => stores.revocations.check(s.handle);
+const ACTIVE = { active: true };
+const ENDED = { active: false, reason: "frontchannel_logout" };
+
+describe("receiveFrontchannelLogout (Front-Channel Logout 1.0) on the in-memory stores", () => {
+  it("ends the session that iss and sid name, and only it (FCL §2)", async () => {
+    const named = await signIn({ sid: "sid-1" });
+    const otherSid = await signIn({ sid: "sid-2" });
+
+    expect(await receive({ iss: ISSUER, sid: "sid-1" })).toEqual({ result: "ended", sessionIds: [named.id] });
+    expect(await check(named)).toEqual(ENDED);
+    expect(await stores.sessions.read(named.id)).toBeNull();
+    expect(await check(otherSid)).toEqual(ACTIVE);
+    expect((await stores.revocations.endedSince(0)).map((e) => e.lsid)).toEqual([named.id]);
+  });
+
+  it("ignores iss without sid, or sid without iss, even when a cookie names a session (FCL §2)", async () => {
+    const session = await signIn({ sid: "sid-1" });
+
+    expect(await receive({ iss: ISSUER, sid: null, cookieSessionId: session.id }, false)).toEqual({ result: "ignored", code: "half_given" });
+    expect(await receive({ iss: null, sid: "sid-1", cookieSessionId: session.id }, false)).toEqual({ result: "ignored", code: "half_given" });
+    expect(await check(session)).toEqual(ACTIVE);
+    expect(await stores.revocations.endedSince(0)).toEqual([]);
+  });
+
+  it("ignores an iss that is not the configured issuer, even if that issuer's session has the sid (FCL §2)", async () => {
+    const ours = await signIn({ sid: "sid-1" });
+    const theirs = await signIn({ iss: OTHER_ISSUER, sid: "sid-1" });
+
+    expect(await receive({ iss: OTHER_ISSUER, sid: "sid-1" })).toEqual({ result: "ignored", code: "wrong_issuer" });
+    expect(await check(ours)).toEqual(ACTIVE);
+    expect(await check(theirs)).toEqual(ACTIVE);
+    expect(await stores.revocations.endedSince(0)).toEqual([]);
+  });
+
+  it("writes nothing for a sid no session holds, since the request is unauthenticated: a later sign-in with it goes on (FCL §2)", async () => {
+    expect(await receive({ iss: ISSUER, sid: "made-up" })).toEqual({ result: "ignored", code: "unknown_sid" });
+    expect(await stores.revocations.endedSince(0)).toEqual([]);
+
+    clock += 1_000;
+    const later = await signIn({ sid: "made-up", createdAt: clock });
+    expect(await check(later)).toEqual(ACTIVE);
+  });
+
+  it("ignores a request without iss and sid when frontchannel_logout_session_required is set, whatever the cookie (FCL §2)", async () => {
+    const session = await signIn({ sid: "sid-1" });
+
+    expect(await receive({ iss: null, sid: null, cookieSessionId: session.id }, true)).toEqual({ result: "ignored", code: "missing_iss_sid" });
+    expect(await check(session)).toEqual(ACTIVE);
+  });
+
+  it("without iss and sid, and with sessions not required, ends the session its cookie names (FCL §2)", async () => {
+    const session = await signIn({ sid: "sid-1" });
+    const other = await signIn({ sid: "sid-2" });
+
+    expect(await receive({ iss: null, sid: null, cookieSessionId: session.id }, false)).toEqual({ result: "ended", sessionIds: [session.id] });
+    expect(await check(session)).toEqual(ENDED);
+    expect(await check(other)).toEqual(ACTIVE);
+    // Without a cookie there is nothing to name.
+    expect(await receive({ iss: null, sid: null }, false)).toEqual({ result: "ignored", code: "missing_iss_sid" });
+    expect(await check(other)).toEqual(ACTIVE);
+  });
+});
