@@ -1,5 +1,8 @@
 import NextAuth, { type NextAuthConfig } from "next-auth";
+import { cookies as requestCookies } from "next/headers";
 import { getServer } from "@/lib/compose/node";
+import { endSessions } from "@/lib/revocation/end-sessions";
+import { StoreError } from "@/lib/store/errors";
 import { openHandle, sealHandle, sessionHandleSchema, type SessionHandle } from "@/lib/session/handle";
 import { hashId, securityLog } from "@/lib/log/security-log";
 import { signInContext } from "@/lib/check-session/sign-in-context";
@@ -10,11 +13,22 @@ import { signInContext } from "@/lib/check-session/sign-in-context";
  * Built lazily so that `next build` needs no environment.
  */
 function authConfig(): NextAuthConfig {
-  const { config, sessions, cookies } = getServer();
+  const server = getServer();
+  const { config, sessions, revocations, cookies } = server;
   const cookie = (name: string, extra: { maxAge?: number } = {}) => ({
     name,
     options: { httpOnly: true, sameSite: "lax" as const, path: "/", secure: cookies.secure, ...extra },
   });
+  /** Signing in again in the same browser replaces its session cookie: the session it named ends. */
+  async function endReplacedSession(newId: string): Promise<void> {
+    const sealed = (await requestCookies()).get(cookies.session)?.value;
+    if (!sealed) return;
+    const previous = await openHandle(sealed, config.AUTH_SECRET, cookies.session).catch(() => undefined);
+    if (!previous || previous.lsid === newId) return;
+    await endSessions(server.ending, [{ kind: "session", id: previous.lsid }], "logout");
+    securityLog({ event: "session.replaced", outcome: "ok", session: hashId(previous.lsid) });
+  }
+
   return {
     secret: config.AUTH_SECRET,
     trustHost: true,
@@ -55,16 +69,39 @@ function authConfig(): NextAuthConfig {
         }
       },
     },
+    events: {
+      // signOut() from next-auth/react (POST /api/auth/signout) ends the server session too, not only the cookie.
+      async signOut(message) {
+        const handle = sessionHandleSchema.safeParse("token" in message ? message.token : undefined);
+        if (!handle.success) return;
+        await endSessions(server.ending, [{ kind: "session", id: handle.data.lsid }], "logout");
+        securityLog({ event: "logout.local", outcome: "ok", code: "authjs_signout", session: hashId(handle.data.lsid) });
+      },
+    },
     callbacks: {
       // RISC account-disabled: no new session until account-enabled (lib/ssf/act.ts).
       async signIn({ profile }) {
         if (typeof profile?.iss !== "string" || typeof profile.sub !== "string") return true;
-        const disabled = await sessions.isDisabled({ iss: profile.iss, sub: profile.sub });
+        let disabled: boolean;
+        try {
+          disabled = await sessions.isDisabled({ iss: profile.iss, sub: profile.sub });
+        } catch (error) {
+          if (!(error instanceof StoreError)) throw error;
+          // The store cannot answer: sign-in is unavailable for now, which is not the account's fault.
+          securityLog({ event: "session.refused", outcome: "error", code: "store_unavailable", sub: hashId(profile.sub) });
+          return "/signed-out?error=unavailable";
+        }
         if (disabled) securityLog({ event: "session.refused", outcome: "rejected", code: "account_disabled", sub: hashId(profile.sub) });
         return !disabled;
       },
       async jwt({ token, account, profile }) {
-        if (!account || !profile) return token;
+        // Every read of the session (GET /api/auth/session, useSession(), auth()) asks the
+        // revocation list: an ended session is signed out here too, and its cookie is not re-issued.
+        if (!account || !profile) {
+          const handle = sessionHandleSchema.safeParse(token);
+          if (!handle.success) return null;
+          return (await revocations.check(handle.data)).active ? token : null;
+        }
         if (typeof profile.iss !== "string" || typeof profile.sub !== "string") {
           throw new Error("The ID token has no iss or sub.");
         }
@@ -89,6 +126,7 @@ function authConfig(): NextAuthConfig {
           sessionState: signInContext.getStore()?.sessionState,
         });
         securityLog({ event: "session.created", outcome: "ok", session: hashId(lsid), sub: hashId(profile.sub), sid: hashId(sid) });
+        await endReplacedSession(lsid);
         const handle: SessionHandle = { lsid, iss: profile.iss, sub: profile.sub, sid, createdAt: now };
         return handle;
       },

@@ -44,11 +44,27 @@ export default defineConfig({
       },
       {
         extends: true,
+        // Seeded mutations of valid logout tokens and SETs against the real receivers (FUZZ_COUNT each; 10,000 for the full run).
+        test: { name: "fuzz", include: ["tests/fuzz/**/*.test.ts"], testTimeout: 600_000 },
+      },
+      {
+        extends: true,
         test: {
           name: "integration",
           include: ["tests/integration/**/*.test.ts"],
           globalSetup: ["tests/support/require-redis.ts", "tests/integration/setup.ts"],
           testTimeout: 60_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        extends: true,
+        // Real Redis stopped and restarted under mixed traffic: nothing revoked is served, no logout is lost.
+        test: {
+          name: "outage",
+          include: ["tests/outage/**/*.test.ts"],
+          globalSetup: ["tests/support/require-redis.ts", "tests/integration/setup.ts"],
+          testTimeout: 180_000,
           hookTimeout: 300_000,
         },
       },

@@ -54,3 +54,18 @@ export function Time({ ms }: { ms: number }) {
     </time>
   );
 }
+
+/** What a page shows when its session cannot be checked (the store is down and GUARD_FAIL_OPEN let the request through). */
+export function SessionUnavailable({ appName }: { appName: string }) {
+  return (
+    <>
+      <Header appName={appName} />
+      <section role="alert" className="rounded-xl border border-amber-300 bg-amber-50 p-6 shadow-sm">
+        <h1 className="mb-2 text-2xl font-bold">Your session cannot be checked right now</h1>
+        <p className="text-slate-700">
+          This app cannot reach its session store, so it shows nothing that needs your session. Nothing is lost: try again in a moment.
+        </p>
+      </section>
+    </>
+  );
+}

@@ -1,7 +1,7 @@
 import { redirect } from "next/navigation";
 import { getServer } from "@/lib/compose/node";
 import { currentSessionFromCookies } from "@/lib/session/server-component";
-import { buttonClass, Card, Details, Header, secondaryButtonClass, Time } from "../components";
+import { buttonClass, Card, Details, Header, secondaryButtonClass, SessionUnavailable, Time } from "../components";
 import { SessionWatcher } from "./session-watcher";
 import { SessionIframe } from "./session-iframe";
 import { getIdpMetadata } from "@/lib/oidc/client";
@@ -20,6 +20,7 @@ export default async function Account() {
   const server = getServer();
   const { APP_NAME, APP_ID, OIDC_CLIENT_ID, SESSION_CHECK_INTERVAL_MS } = server.config;
   const current = await currentSessionFromCookies();
+  if (current.state === "unavailable") return <SessionUnavailable appName={APP_NAME} />;
   if (current.state === "none") redirect("/");
   if (current.state === "ended") redirect(`/signed-out?reason=${current.reason}`);
   const { id, record } = current;

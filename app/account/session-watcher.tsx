@@ -3,6 +3,8 @@
 import { useEffect } from "react";
 
 type Ended = { type: "ended"; sessionId: string; reason: string };
+/** From the front-channel logout page: some session of this browser ended; each tab checks its own. */
+type Check = { type: "check" };
 
 /**
  * Keeps this tab in step with its session. Same-browser tabs hear of an ending at once through a
@@ -22,10 +24,6 @@ export function SessionWatcher({ appId, sessionId }: { appId: string; sessionId:
       window.location.replace(`/signed-out?reason=${encodeURIComponent(reason)}`);
     };
 
-    channel?.addEventListener("message", (event: MessageEvent<Ended>) => {
-      if (event.data?.type === "ended" && event.data.sessionId === sessionId) signOut(event.data.reason, false);
-    });
-
     const check = async () => {
       if (done) return;
       try {
@@ -38,6 +36,11 @@ export function SessionWatcher({ appId, sessionId }: { appId: string; sessionId:
         // Offline: the "online" event will bring us back here.
       }
     };
+
+    channel?.addEventListener("message", (event: MessageEvent<Ended | Check>) => {
+      if (event.data?.type === "check") void check();
+      else if (event.data?.type === "ended" && event.data.sessionId === sessionId) signOut(event.data.reason, false);
+    });
 
     const events = new EventSource("/api/session/events");
     events.addEventListener("ended", (event) => {

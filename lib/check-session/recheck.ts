@@ -6,7 +6,6 @@ import { endSessions, type EndDeps } from "@/lib/revocation/end-sessions";
 import type { cookieNames } from "@/lib/session/cookies";
 import { getIdpMetadata, getOidcClient } from "@/lib/oidc/client";
 import { seal, unseal } from "@/lib/session/handle";
-import type { SessionRecord } from "@/lib/session/record";
 
 /** Registered at the IdP as a second redirect_uri: where the silent re-check comes back. */
 export const SESSION_CHECK_CALLBACK_PATH = "/api/session/check/callback";
@@ -16,11 +15,12 @@ export type RecheckDeps = { config: Config; cookies: ReturnType<typeof cookieNam
 const pendingSchema = z.object({ state: z.string(), nonce: z.string(), verifier: z.string(), lsid: z.string() });
 
 /**
- * SM §3.1: after the OP iframe said "changed", re-authenticate with prompt=none and id_token_hint in
- * a hidden iframe. Returns the IdP URL to go to and the sealed cookie that binds the answer to
+ * SM §3.1: after the OP iframe said "changed", re-authenticate with prompt=none in a hidden iframe.
+ * No id_token_hint (optional, OpenID Connect Core §3.1.2.1): it would put the ID token in a URL; the
+ * answer's sub is compared with the session's instead. Returns the IdP URL to go to and the sealed cookie that binds the answer to
  * this browser and this session (state, nonce, PKCE verifier).
  */
-export async function startRecheck(deps: RecheckDeps, sessionId: string, record: SessionRecord): Promise<{ url: URL; cookie: string }> {
+export async function startRecheck(deps: RecheckDeps, sessionId: string): Promise<{ url: URL; cookie: string }> {
   const { config, cookies } = deps;
   const as = await getIdpMetadata();
   if (!as.authorization_endpoint) throw new Error("The IdP has no authorization_endpoint.");
@@ -36,7 +36,6 @@ export async function startRecheck(deps: RecheckDeps, sessionId: string, record:
   url.searchParams.set("response_type", "code");
   url.searchParams.set("scope", "openid");
   url.searchParams.set("prompt", "none");
-  url.searchParams.set("id_token_hint", record.idToken);
   url.searchParams.set("state", pending.state);
   url.searchParams.set("nonce", pending.nonce);
   url.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(pending.verifier));

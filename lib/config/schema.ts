@@ -26,6 +26,12 @@ export const configSchema = z
   OIDC_ID_TOKEN_ALG: z
     .enum(["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "HS256", "HS384", "HS512"])
     .default("RS256"),
+  /**
+   * RP-initiated logout: `omit` sends no id_token_hint (a GET with client_id; the IdP may ask the
+   * user to confirm); `post` sends it in a form POST, for IdPs that accept POST at their
+   * end_session_endpoint and still see their session cookie there (same site, or SameSite=None).
+   */
+  OIDC_END_SESSION_ID_TOKEN_HINT: z.enum(["omit", "post"]).default("omit"),
   /** When ID tokens are encrypted for this client: its private key (a JWK, JSON) and the registered algs. */
   OIDC_ID_TOKEN_DECRYPTION_KEY: z.string().optional(),
   OIDC_ID_TOKEN_ENCRYPTED_RESPONSE_ALG: z.string().optional(),
@@ -97,6 +103,8 @@ export const configSchema = z
   CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   /** Serves /bench/{raw,bare,guard} for `npm run bench`. Off in real deployments. */
   BENCH_ROUTES: bool.default(false),
+  /** Echoed by /api/health in X-Lockstep-Nonce; the demo and dev runners set a random one per process. */
+  HEALTH_NONCE: z.string().max(128).optional(),
   })
   .superRefine((c, ctx) => {
     if (c.SSF_ISSUER && !c.SSF_MANAGEMENT_TOKEN) {

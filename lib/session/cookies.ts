@@ -7,7 +7,8 @@ export function cookieNames(appId: string, appUrl: string) {
   const secureName = (name: string) => (secure ? `__Secure-${name}` : name);
   return {
     secure,
-    session: secureName(`${appId}.session`),
+    // Host-only, Path=/, no Domain: under https the __Host- prefix makes the browser enforce that.
+    session: secure ? `__Host-${appId}.session` : `${appId}.session`,
     callbackUrl: secureName(`${appId}.callback-url`),
     csrf: secure ? `__Host-${appId}.csrf` : `${appId}.csrf`,
     pkce: secureName(`${appId}.pkce`),

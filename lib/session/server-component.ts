@@ -1,10 +1,19 @@
 import { cookies } from "next/headers";
 import { getServer } from "@/lib/compose/node";
+import { StoreError } from "@/lib/store/errors";
 import { currentSession, type CurrentSession } from "./current";
 
-/** The current session for a server component (the second gate, as in route handlers). */
-export async function currentSessionFromCookies(): Promise<CurrentSession> {
+/** For a page: the session, or "unavailable" when the store cannot answer (pages reach here then only with GUARD_FAIL_OPEN). */
+export type PageSession = CurrentSession | { state: "unavailable" };
+
+/** The current session for a server component (the second gate, as in route handlers). Never throws a store error. */
+export async function currentSessionFromCookies(): Promise<PageSession> {
   const jar = await cookies();
   const server = getServer();
-  return currentSession(server.gate, jar.get(server.cookies.session)?.value);
+  try {
+    return await currentSession(server.gate, jar.get(server.cookies.session)?.value);
+  } catch (error) {
+    if (error instanceof StoreError) return { state: "unavailable" };
+    throw error;
+  }
 }

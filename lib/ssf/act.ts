@@ -101,13 +101,19 @@ export async function act(
   const now = deps.now();
 
   if (isEndingAction(action, eventType, event)) {
-    // CAEP §3.2: event_timestamp has one-second precision; sessions begun within that second count as before it.
+    // CAEP §2 (event_timestamp) has one-second precision: sessions begun within that second count as before it.
     const eventMs = typeof event.event_timestamp === "number" ? Math.min((Math.floor(event.event_timestamp) + 1) * 1000, now) : now;
     const beforeMs = action === "end_sessions_before_event" ? eventMs : now + 1;
-    if (action === "disable_account") for (const u of resolved.users) await deps.sessions.setDisabled(u, true);
+    if (action === "disable_account") {
+      // The flag goes first, so that no sign-in slips in between the ending and the flag; a SET
+      // already acted on must not set it again (an account-enabled may have come since).
+      if (await deps.revocations.seen(replay)) return { action, sessionsEnded: 0, users, replayed: true };
+      for (const u of resolved.users) await deps.sessions.setDisabled(u, true);
+    }
     const outcome = await endSessions(deps, endTargets(subject, resolved, beforeMs, deps.oidcIssuer), "security_event", { replay });
+    if (outcome.result === "replayed") return { action, sessionsEnded: 0, users, replayed: true };
     if (action === "purge_account") for (const u of resolved.users) await deps.sessions.purge(u);
-    return { action, sessionsEnded: outcome.ended.length, users, replayed: outcome.result === "replayed" };
+    return { action, sessionsEnded: outcome.ended.length, users };
   }
 
   switch (action) {

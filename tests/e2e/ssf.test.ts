@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { launchBrowser, SHOWS_WITHIN_MS, signedOutReason, signInWithBrowser } from "../support/browser";
 import { bank, startTestStack } from "../support/lockstep";
-import type { Stack } from "../../scripts/stack";
+import type { Stack } from "../../demo/scripts/stack";
 
 /** Shared Signals end to end: the demo transmitter's admin page, both apps' tabs in Chromium. */
 let stack: Stack;

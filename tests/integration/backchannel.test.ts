@@ -4,7 +4,7 @@ import { Redis as IORedis } from "ioredis";
 import { HttpSession } from "../support/http-client";
 import { bank, confirmIdpLogout, sessionOf, signIn, startTestStack } from "../support/lockstep";
 import { testRedisUrl } from "../support/require-redis";
-import type { Stack } from "../../scripts/stack";
+import type { Stack } from "../../demo/scripts/stack";
 import { appKeys, type Keys } from "@/lib/store/keys";
 import type { SessionRecord } from "@/lib/session/record";
 

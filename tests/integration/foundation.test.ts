@@ -3,7 +3,7 @@ import { Redis as IORedis } from "ioredis";
 import { HttpSession } from "../support/http-client";
 import { bank, confirmIdpLogout, sessionOf, signIn, startTestStack } from "../support/lockstep";
 import { testRedisUrl } from "../support/require-redis";
-import type { Stack } from "../../scripts/stack";
+import type { Stack } from "../../demo/scripts/stack";
 import { appKeys, type Keys } from "@/lib/store/keys";
 import { subjectMark } from "@/lib/revocation/verdict";
 import type { SessionRecord } from "@/lib/session/record";
@@ -51,6 +51,39 @@ describe("sign-in and the server-side session", () => {
     expect(session.session.idp.iss).toBe(stack.issuer);
     expect(session.session.idp.sid).toBeTruthy();
     expect(page).toContain("Alice Example");
+  });
+
+  it("ends the server session when Auth.js's own signOut() is used, not only the cookie", async () => {
+    const { browser, session } = await signedIn();
+    const oldCookie = browser.cookieHeader(app)!;
+    const csrf = (await (await browser.fetch(`${app}/api/auth/csrf`)).json()) as { csrfToken: string };
+    const out = await browser.fetch(`${app}/api/auth/signout`, { method: "POST", body: new URLSearchParams({ csrfToken: csrf.csrfToken }) });
+    expect(out.status).toBeLessThan(400);
+    expect((await fetch(`${app}/api/session`, { headers: { cookie: oldCookie } })).status).toBe(401);
+    expect(await redis.exists(k.session(session.session.id))).toBe(0);
+  });
+
+  it("answers Auth.js's session endpoint from the revocation list: a revoked session is signed out there too", async () => {
+    const { browser, session } = await signedIn();
+    const live = await browser.fetch(`${app}/api/auth/session`);
+    expect(((await live.json()) as { expires?: string }).expires).toBeTruthy();
+    await redis.set(k.revokedSession(session.session.id), "revoked", "EX", 60);
+    const cookie = browser.cookieHeader(app)!;
+    const answer = await fetch(`${app}/api/auth/session`, { headers: { cookie } });
+    const body = (await answer.json()) as { expires?: string } | null;
+    expect(body?.expires).toBeUndefined();
+    // Its cookie is not re-issued.
+    const reissued = answer.headers.getSetCookie().filter((c) => c.startsWith("bank.session=") && !/^bank\.session=;|Max-Age=0/.test(c));
+    expect(reissued).toEqual([]);
+  });
+
+  it("ends the session a new sign-in in the same browser replaces", async () => {
+    const first = await signedIn();
+    const firstCookie = first.browser.cookieHeader(app)!;
+    await signIn(first.browser, app, "alice", "alice-password");
+    const second = (await (await sessionOf(first.browser, app)).json()) as { session: { id: string } };
+    expect(second.session.id).not.toBe(first.session.session.id);
+    expect((await fetch(`${app}/api/session`, { headers: { cookie: firstCookie } })).status).toBe(401);
   });
 
   it("refuses a wrong password at the IdP and creates no session", async () => {
@@ -147,14 +180,24 @@ describe("the edge guard refuses the very next request after a revocation", () =
   });
 });
 
+/**
+ * RP-Initiated Logout 1.0 §2: the redirect to the IdP's end_session_endpoint. Checks that no ID
+ * token travels in it (id_token_hint is only RECOMMENDED, and a URL is logged everywhere).
+ */
+function endSessionRedirect(response: Response): URL {
+  expect(response.status).toBe(303);
+  const url = new URL(response.headers.get("location")!);
+  expect(url.origin).toBe(new URL(stack.issuer).origin);
+  expect(url.searchParams.get("id_token_hint")).toBeNull();
+  return url;
+}
+
 describe("RP-initiated logout", () => {
   it("ends the session at the app and at the IdP, and checks the returned state", async () => {
     const { browser, session } = await signedIn();
     const toIdp = await browser.fetch(`${app}/api/logout`, { method: "POST", headers: { origin: app } });
-    expect(toIdp.status).toBe(303);
-    const endSession = new URL(toIdp.headers.get("location")!);
-    expect(endSession.origin).toBe(new URL(stack.issuer).origin);
-    expect(endSession.searchParams.get("id_token_hint")).toBeTruthy();
+    const endSession = endSessionRedirect(toIdp);
+    expect(endSession.searchParams.get("client_id")).toBe(bank.clientId);
     expect(endSession.searchParams.get("post_logout_redirect_uri")).toBe(`${app}/api/logout/callback`);
     expect(endSession.searchParams.get("state")).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
@@ -184,7 +227,7 @@ describe("RP-initiated logout", () => {
   it("does not trust a callback whose state differs or is missing (RPIL §2, §4)", async () => {
     const { browser } = await signedIn();
     const toIdp = await browser.fetch(`${app}/api/logout`, { method: "POST", headers: { origin: app } });
-    const state = new URL(toIdp.headers.get("location")!).searchParams.get("state");
+    const state = endSessionRedirect(toIdp).searchParams.get("state");
     for (const query of [`?state=${state}_INVALID`, ""]) {
       const back = await browser.fetch(`${app}/api/logout/callback${query}`);
       expect(back.status).toBe(303);
@@ -239,6 +282,31 @@ describe("when Redis cannot answer", () => {
     expect((await sessionOf(browser, app)).status).toBe(200);
   });
 
+  it("signs out anyway: clears the cookie and still sends the browser to the IdP, whose back-channel logout then ends the session", async () => {
+    const { browser, session } = await signedIn();
+    const oldCookie = browser.cookieHeader(app)!;
+    await stack.stopGateway();
+    let toIdp: Response;
+    try {
+      toIdp = await browser.fetch(`${app}/api/logout`, { method: "POST", headers: { origin: app } });
+      expect(browser.cookies(app)["bank.session"]).toBeUndefined();
+    } finally {
+      await stack.startGateway();
+    }
+    // The request names the client (RPIL §2); no ID token could have been read anyway.
+    const endSession = endSessionRedirect(toIdp);
+    expect(endSession.searchParams.get("client_id")).toBe(bank.clientId);
+    // The session is still on the server until the IdP says otherwise.
+    expect((await fetch(`${app}/api/session`, { headers: { cookie: oldCookie } })).status).toBe(200);
+
+    const back = await confirmIdpLogout(browser, await browser.fetch(endSession, {}, { follow: true }));
+    expect(back.url).toBe(`${app}/signed-out?reason=logout_incomplete`);
+    // The IdP ended its session and told the app by back-channel: the old cookie opens nothing now.
+    const after = await fetch(`${app}/api/session`, { headers: { cookie: oldCookie } });
+    expect(after.status).toBe(401);
+    expect(await redis.exists(k.session(session.session.id))).toBe(0);
+  });
+
   it("lets requests through when GUARD_FAIL_OPEN is set, while route handlers still refuse to guess", async () => {
     const running = stack.apps[0]!;
     const open = await stack.addInstance({ ...running, env: { ...running.env, GUARD_FAIL_OPEN: "true" } });
@@ -252,6 +320,10 @@ describe("when Redis cannot answer", () => {
       expect((await fetch(`${app}/api/health`, { headers: { cookie } })).status).toBe(503);
       // A handler that needs the session checks again, and cannot: 503, not a guess.
       expect((await fetch(`${open.url}/api/session`, { headers: { cookie } })).status).toBe(503);
+      // A page that needs the session says plainly that it cannot check it, instead of failing with a 500.
+      const page = await fetch(`${open.url}/account`, { headers: { cookie } });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain("Your session cannot be checked right now");
     } finally {
       await stack.startGateway();
       await open.stop();

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpSession } from "../support/http-client";
 import { bank, sessionOf, signIn, startTestStack } from "../support/lockstep";
-import type { RunningApp, Stack } from "../../scripts/stack";
+import type { RunningApp, Stack } from "../../demo/scripts/stack";
 
 /**
  * Front-Channel Logout 1.0 and the live feed to open tabs (server-sent events), over HTTP against
@@ -54,6 +54,13 @@ describe("Front-Channel Logout 1.0 (FCL)", () => {
     expect(response.headers.get("content-security-policy")).toBe(`frame-ancestors ${new URL(stack.issuer).origin}`);
     expect(response.headers.get("x-frame-options")).toBeNull();
     expect((await response.text()).length).toBeLessThan(2000);
+  });
+
+  it("answers a page that names no session: neither Lockstep's session id nor the IdP's sid", async () => {
+    const { session } = await signedIn();
+    const body = await (await frontchannel({ iss: stack.issuer, sid: session.session.idp.sid })).text();
+    expect(body).not.toContain(session.session.id);
+    expect(body).not.toContain(session.session.idp.sid);
   });
 
   it("counts an already ended session as success, even with its stale cookie in the iframe (FCL §2)", async () => {

@@ -3,11 +3,11 @@ import { Redis as IORedis } from "ioredis";
 import { HttpSession } from "../support/http-client";
 import { bank, sessionOf, signIn, startTestStack } from "../support/lockstep";
 import { testRedisUrl } from "../support/require-redis";
-import type { RunningApp, Stack } from "../../scripts/stack";
+import type { RunningApp, Stack } from "../../demo/scripts/stack";
 import { appKeys } from "@/lib/store/keys";
 import { CAEP_EVENTS, RISC_EVENTS, SSF_EVENTS } from "@/lib/ssf/events";
 import type { StoredStream } from "@/lib/ssf/streams";
-import { demoUsers } from "../../idp/users";
+import { demoUsers } from "../../demo/idp/users";
 
 /**
  * The Shared Signals receiver against the demo IdP's SSF transmitter: the conformance suite's

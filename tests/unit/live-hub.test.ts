@@ -35,3 +35,38 @@ describe("the tab hub", () => {
     expect(later.remembered).toBe(0);
   });
 });
+
+describe("a tab's expiry timer", () => {
+  it("waits out a session longer than setTimeout's 24.8-day limit instead of firing at once", async () => {
+    const { atTime } = await import("@/lib/live/timer");
+    vi.useFakeTimers();
+    try {
+      const fired = vi.fn();
+      const thirtyDays = 30 * 86_400_000;
+      atTime(Date.now() + thirtyDays, fired);
+      vi.advanceTimersByTime(1_000);
+      expect(fired).not.toHaveBeenCalled();
+      vi.advanceTimersByTime(thirtyDays - 2_000);
+      expect(fired).not.toHaveBeenCalled();
+      vi.advanceTimersByTime(1_000);
+      expect(fired).toHaveBeenCalledTimes(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("can be cancelled before it fires", async () => {
+    const { atTime } = await import("@/lib/live/timer");
+    vi.useFakeTimers();
+    try {
+      const fired = vi.fn();
+      const cancel = atTime(Date.now() + 40 * 86_400_000, fired);
+      vi.advanceTimersByTime(30 * 86_400_000);
+      cancel();
+      vi.advanceTimersByTime(20 * 86_400_000);
+      expect(fired).not.toHaveBeenCalled();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

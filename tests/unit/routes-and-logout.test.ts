@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isApi, isPublic, isUnguarded } from "@/lib/guard/routes";
-import { endSessionUrl, isExpectedLogoutState, newLogoutState } from "@/lib/logout/rp-initiated";
+import { autoPostPage, endSessionRequest, endSessionUrl, isExpectedLogoutState, newLogoutState } from "@/lib/logout/rp-initiated";
 import { isSameOriginRequest } from "@/lib/http/same-origin";
 
 describe("guarded routes", () => {
@@ -36,17 +36,43 @@ describe("guarded routes", () => {
 });
 
 describe("RP-initiated logout (RPIL)", () => {
-  it("sends id_token_hint, post_logout_redirect_uri and state, and keeps the endpoint's own query (RPIL §2)", () => {
-    const url = endSessionUrl("https://idp.example.com/logout?tenant=7", {
+  it("sends id_token_hint, post_logout_redirect_uri, state and client_id in a POST body, keeping the endpoint's own query (RPIL §2)", async () => {
+    const request = endSessionRequest("https://idp.example.com/logout?tenant=7", {
       idTokenHint: "eyJ.a.b",
       postLogoutRedirectUri: "http://localhost:3000/api/logout/callback",
       state: "st",
       clientId: "c",
     });
+    expect(new URL(request.action).searchParams.get("tenant")).toBe("7");
+    expect(new URL(request.action).searchParams.get("id_token_hint")).toBeNull();
+    expect(request.fields).toEqual({ id_token_hint: "eyJ.a.b", post_logout_redirect_uri: "http://localhost:3000/api/logout/callback", state: "st", client_id: "c" });
+    const page = await autoPostPage(request, "Signing out");
+    const html = await page.text();
+    expect(html).toContain('<form method="post" action="https://idp.example.com/logout?tenant=7">');
+    expect(html).toContain('name="id_token_hint" value="eyJ.a.b"');
+    expect(page.headers.get("content-security-policy")).toContain("form-action https://idp.example.com");
+    expect(page.headers.get("cache-control")).toBe("no-store");
+  });
+
+  it("names the client instead when there is no ID token to hint with (RPIL §2)", () => {
+    const request = endSessionRequest("https://idp.example.com/logout", { postLogoutRedirectUri: "http://localhost:3000/cb", state: "st", clientId: "c" });
+    expect(request.fields.id_token_hint).toBeUndefined();
+    expect(request.fields.client_id).toBe("c");
+  });
+
+  it("puts the request in a URL only without an ID token", () => {
+    const bare = endSessionRequest("https://idp.example.com/logout?tenant=7", { postLogoutRedirectUri: "http://localhost:3000/cb", state: "st", clientId: "c" });
+    const url = endSessionUrl(bare);
     expect(url.searchParams.get("tenant")).toBe("7");
-    expect(url.searchParams.get("id_token_hint")).toBe("eyJ.a.b");
-    expect(url.searchParams.get("post_logout_redirect_uri")).toBe("http://localhost:3000/api/logout/callback");
-    expect(url.searchParams.get("state")).toBe("st");
+    expect(url.searchParams.get("client_id")).toBe("c");
+    expect(url.searchParams.get("id_token_hint")).toBeNull();
+    const hinted = endSessionRequest("https://idp.example.com/logout", { idTokenHint: "eyJ.a.b", postLogoutRedirectUri: "http://localhost:3000/cb", state: "st", clientId: "c" });
+    expect(() => endSessionUrl(hinted)).toThrow();
+  });
+
+  it("escapes the form's values", async () => {
+    const html = await (await autoPostPage({ action: "https://idp.example.com/x", fields: { state: '"><script>x</script>' } }, "t")).text();
+    expect(html).not.toContain("<script>x</script>");
   });
 
   it("makes state unguessable (RPIL §2 (state), §4)", () => {

@@ -324,7 +324,7 @@ describe("the SSF policy table on the in-memory stores, through receiveSet", () 
 
     // BUG (lib/ssf/act.ts): disable_account calls setDisabled before endSessions finds the SET
     // replayed, so a retried account-disabled disables again an account enabled in the meantime.
-    it.fails("account-disabled: a redelivery after account-enabled does not disable the account again (RISC §2.3, §2.4)", async () => {
+    it("account-disabled: a redelivery after account-enabled does not disable the account again (RISC §2.3, §2.4)", async () => {
       const raw = await set(RISC_EVENTS.accountDisabled, {}, aliceSubject, "set-disabled");
       expect((await receiveSet(raw, deps())).result).toBe("acted");
       expect((await receiveSet(await set(RISC_EVENTS.accountEnabled, {}, aliceSubject), deps())).result).toBe("acted");
@@ -337,7 +337,7 @@ describe("the SSF policy table on the in-memory stores, through receiveSet", () 
 
     // BUG (lib/ssf/act.ts): purge_account purges whatever endSessions answers, so a retried
     // account-purged deletes what the user's sign-ins stored since the first delivery.
-    it.fails("account-purged: a redelivery does not purge what was stored since (RISC §2.2)", async () => {
+    it("account-purged: a redelivery does not purge what was stored since (RISC §2.2)", async () => {
       const raw = await set(RISC_EVENTS.accountPurged, {}, aliceSubject, "set-purged");
       expect((await receiveSet(raw, deps())).result).toBe("acted");
 

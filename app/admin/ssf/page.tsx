@@ -4,7 +4,7 @@ import { currentSessionFromCookies } from "@/lib/session/server-component";
 import { ssfSettings, streamManager } from "@/lib/ssf";
 import { isAdmin } from "@/lib/ssf/admin";
 import { shortName } from "@/lib/ssf/policy";
-import { buttonClass, Card, Details, Header, secondaryButtonClass, Time } from "../../components";
+import { buttonClass, Card, Details, Header, secondaryButtonClass, SessionUnavailable, Time } from "../../components";
 
 export const dynamic = "force-dynamic";
 
@@ -13,6 +13,7 @@ export default async function SsfAdmin({ searchParams }: { searchParams: Promise
   const server = getServer();
   const { APP_NAME, SSF_DELIVERY } = server.config;
   const current = await currentSessionFromCookies();
+  if (current.state === "unavailable") return <SessionUnavailable appName={APP_NAME} />;
   if (current.state !== "active") redirect("/");
   const settings = ssfSettings(server.config);
   if (!settings || !isAdmin(server.config, current)) notFound();

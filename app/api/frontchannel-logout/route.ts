@@ -37,12 +37,13 @@ export async function GET(request: Request): Promise<Response> {
     securityLog({ event: "frontchannel_logout", outcome: "error", code: "store_unavailable", sid: hashId(sid ?? undefined) });
   }
 
-  const messages = JSON.stringify(ended.map((sessionId) => ({ type: "ended", sessionId, reason: "frontchannel_logout" }))).replaceAll("<", "\\u003c");
+  // The page names no session (the IdP frames it, and anyone may load it): it only asks this
+  // browser's open tabs to check their own session, which the server has just ended.
   const html =
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Signed out</title></head><body>` +
     `<p>${status === 200 ? "Signed out." : "Could not sign out right now."}</p>` +
     `<script>(function(){try{var c=new BroadcastChannel(${JSON.stringify(`lockstep:${ctx.config.APP_ID}`)});` +
-    `${messages}.forEach(function(m){c.postMessage(m)});c.close()}catch(e){}})()</script></body></html>`;
+    `${ended.length > 0 ? 'c.postMessage({type:"check"});' : ""}c.close()}catch(e){}})()</script></body></html>`;
   return new Response(html, {
     status,
     headers: {

@@ -2,10 +2,11 @@ import { serializeCookie } from "@/lib/http/cookies";
 import { getServer } from "@/lib/compose/node";
 import { endSessions } from "@/lib/revocation/end-sessions";
 import { currentSession, sessionCookie } from "@/lib/session/current";
+import { openHandle, type SessionHandle } from "@/lib/session/handle";
 import { isSameOriginRequest } from "@/lib/http/same-origin";
 import { clearCookie, redirectTo } from "@/lib/guard/responses";
 import { getIdpMetadata } from "@/lib/oidc/client";
-import { endSessionUrl, LOGOUT_CALLBACK_PATH, newLogoutState } from "@/lib/logout/rp-initiated";
+import { autoPostPage, endSessionRequest, endSessionUrl, LOGOUT_CALLBACK_PATH, logoutStateCookie, newLogoutState } from "@/lib/logout/rp-initiated";
 import { hashId, securityLog } from "@/lib/log/security-log";
 
 export const dynamic = "force-dynamic";
@@ -14,6 +15,11 @@ export const dynamic = "force-dynamic";
  * POST /api/logout: ends the local session, then sends the browser to the IdP's
  * end_session_endpoint (RP-Initiated Logout 1.0) with a state bound to this browser.
  * With the form field `scope=everywhere`, the user's other sessions at this app end too.
+ *
+ * When the session store cannot be reached, the sign-out still happens where it can: the cookie
+ * is cleared and the browser still goes to the IdP (naming this client; no ID token can be read), so
+ * that the IdP ends its session; its back-channel logout, retried until the store answers, then
+ * ends ours. The signed-out page says that the sign-out here could not be completed.
  */
 export async function POST(request: Request): Promise<Response> {
   const server = getServer();
@@ -23,38 +29,52 @@ export async function POST(request: Request): Promise<Response> {
     return Response.json({ error: "forbidden", error_description: "Cross-site logout requests are refused." }, { status: 403 });
   }
 
-  const current = await currentSession(server.gate, sessionCookie(server, request));
-  const ended = current.state === "active" ? current.record : null;
-  if (current.state === "active") {
-    await endSessions(server.ending, [{ kind: "session", id: current.id, record: current.record }], "logout");
-    const form = await request.formData().catch(() => undefined);
-    const everywhere = form?.get("scope") === "everywhere";
-    if (everywhere) {
-      // Every other session of this user at this app, including one signing in right now.
-      const user = { iss: current.record.iss, sub: current.record.sub };
-      await endSessions(server.ending, [{ kind: "subject", ...user, beforeMs: server.ending.now() + 1 }], "ended_elsewhere");
+  const sealed = sessionCookie(server, request);
+  let idToken: string | undefined;
+  let handle: SessionHandle | undefined;
+  let incomplete = false;
+  try {
+    const current = await currentSession(server.gate, sealed);
+    if (current.state === "active") {
+      handle = current.handle;
+      idToken = current.record.idToken;
+      await endSessions(server.ending, [{ kind: "session", id: current.id, record: current.record }], "logout");
+      const form = await request.formData().catch(() => undefined);
+      const everywhere = form?.get("scope") === "everywhere";
+      if (everywhere) {
+        // Every other session of this user at this app, including one signing in right now.
+        const user = { iss: current.record.iss, sub: current.record.sub };
+        await endSessions(server.ending, [{ kind: "subject", ...user, beforeMs: server.ending.now() + 1 }], "ended_elsewhere");
+      }
+      securityLog({ event: "logout.local", outcome: "ok", code: everywhere ? "everywhere" : "this_session", session: hashId(current.id) });
     }
-    securityLog({ event: "logout.local", outcome: "ok", code: everywhere ? "everywhere" : "this_session", session: hashId(current.id) });
+  } catch {
+    // The store is down: the cookie still names who is signing out.
+    incomplete = true;
+    handle = sealed ? await openHandle(sealed, config.AUTH_SECRET, cookies.session).catch(() => undefined) : undefined;
+    securityLog({ event: "logout.local", outcome: "error", code: "store_unavailable", session: hashId(handle?.lsid) });
   }
 
-  const signedOut = new URL("/signed-out?reason=logout", config.AUTH_URL);
-  const response = redirectTo(signedOut, clearCookie(cookies.session, cookies.secure));
-  if (!ended) return response;
+  const clear = clearCookie(cookies.session, cookies.secure);
+  const signedOut = new URL(`/signed-out?reason=${incomplete ? "logout_incomplete" : "logout"}`, config.AUTH_URL);
+  if (!handle) return redirectTo(signedOut, clear);
 
   const endpoint = (await getIdpMetadata().catch(() => undefined))?.end_session_endpoint;
-  if (!endpoint) return response;
+  if (!endpoint) return redirectTo(signedOut, clear);
   const state = newLogoutState();
-  const target = endSessionUrl(endpoint, {
-    idTokenHint: ended.idToken,
+  const endSession = endSessionRequest(endpoint, {
+    idTokenHint: config.OIDC_END_SESSION_ID_TOKEN_HINT === "post" ? idToken : undefined,
     postLogoutRedirectUri: new URL(LOGOUT_CALLBACK_PATH, config.AUTH_URL).toString(),
     state,
     clientId: config.OIDC_CLIENT_ID,
   });
-  const headers = new Headers(response.headers);
-  headers.set("Location", target.toString());
-  headers.append(
+  const response = endSession.fields.id_token_hint
+    ? await autoPostPage(endSession, "Signing you out at your identity provider…")
+    : redirectTo(endSessionUrl(endSession));
+  response.headers.append("Set-Cookie", clear);
+  response.headers.append(
     "Set-Cookie",
-    serializeCookie(cookies.logoutState, state, { path: LOGOUT_CALLBACK_PATH, maxAge: 600, secure: cookies.secure }),
+    serializeCookie(cookies.logoutState, logoutStateCookie(state, incomplete), { path: LOGOUT_CALLBACK_PATH, maxAge: 600, secure: cookies.secure }),
   );
-  return new Response(null, { status: 303, headers });
+  return response;
 }

@@ -1,7 +1,7 @@
 import { getServer } from "@/lib/compose/node";
 import { readCookie, serializeCookie } from "@/lib/http/cookies";
 import { redirectTo } from "@/lib/guard/responses";
-import { isExpectedLogoutState, LOGOUT_CALLBACK_PATH } from "@/lib/logout/rp-initiated";
+import { isExpectedLogoutState, LOGOUT_CALLBACK_PATH, parseLogoutStateCookie } from "@/lib/logout/rp-initiated";
 import { securityLog } from "@/lib/log/security-log";
 
 export const dynamic = "force-dynamic";
@@ -14,10 +14,12 @@ export const dynamic = "force-dynamic";
 export async function GET(request: Request): Promise<Response> {
   const { config, cookies } = getServer();
   const returned = new URL(request.url).searchParams.get("state");
-  const expected = readCookie(request, cookies.logoutState);
-  const trusted = isExpectedLogoutState(returned, expected);
+  const expected = parseLogoutStateCookie(readCookie(request, cookies.logoutState));
+  const trusted = isExpectedLogoutState(returned, expected.state);
   securityLog({ event: "logout.idp_return", outcome: trusted ? "ok" : "rejected", code: trusted ? undefined : "state_mismatch" });
-  const target = new URL(`/signed-out?reason=${trusted ? "logout" : "logout_unconfirmed"}`, config.AUTH_URL);
+  // What is known: the IdP confirmed (state came back) or not; the sign-out here completed or not.
+  const reason = expected.incomplete ? (trusted ? "logout_incomplete" : "logout_incomplete_unconfirmed") : trusted ? "logout" : "logout_unconfirmed";
+  const target = new URL(`/signed-out?reason=${reason}`, config.AUTH_URL);
   return redirectTo(
     target,
     serializeCookie(cookies.logoutState, "", { path: LOGOUT_CALLBACK_PATH, maxAge: 0, secure: cookies.secure }),

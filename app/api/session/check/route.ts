@@ -9,6 +9,6 @@ export async function GET(request: Request): Promise<Response> {
   const server = getServer();
   const gate = await requireSession(server.gate, request);
   if ("response" in gate) return gate.response;
-  const { url, cookie } = await startRecheck(server, gate.session.id, gate.session.record);
+  const { url, cookie } = await startRecheck(server, gate.session.id);
   return new Response(null, { status: 303, headers: { Location: url.toString(), "Set-Cookie": cookie, "Cache-Control": "no-store" } });
 }

@@ -1,11 +1,11 @@
 import { currentSession, requireSession, sessionCookie } from "@/lib/session/current";
 import { getServer } from "@/lib/compose/node";
+import { atTime } from "@/lib/live/timer";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
 
 const HEARTBEAT_MS = 15_000;
-
 /**
  * GET /api/session/events: server-sent events for the open tabs of a session. One event,
  * `ended` with `{"reason":…}`, when the session ends anywhere (any instance, any signal), or when
@@ -46,8 +46,7 @@ export async function GET(request: Request): Promise<Response> {
       cleanups.push(hub.subscribe(id, (event) => ended(event.reason)));
       const heartbeat = setInterval(() => send(": keep-alive\n\n"), HEARTBEAT_MS);
       cleanups.push(() => clearInterval(heartbeat));
-      const expiry = setTimeout(() => ended("expired"), Math.max(0, record.expiresAt - Date.now()));
-      cleanups.push(() => clearTimeout(expiry));
+      cleanups.push(atTime(record.expiresAt, () => ended("expired")));
       request.signal.addEventListener("abort", close);
 
       // The session may have ended between the check above and the subscription.
