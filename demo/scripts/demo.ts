@@ -1,10 +1,11 @@
 import { z } from "zod";
-import { buildApp, startStack } from "./stack";
-import { demoUsers } from "../idp/users";
+import { busyPorts, describeBusy, nodeCheck } from "./preflight";
 
 /**
  * `npm run demo`: builds the app, then starts the demo IdP, the Redis gateway and Lockstep on
  * localhost. No account anywhere and no Redis needed (set REDIS_URL to use a real one).
+ * Every port is checked before the build, and "running" is printed only once the demo's own
+ * processes answer (each app echoes a per-run nonce on /api/health).
  */
 const env = z
   .object({
@@ -14,18 +15,46 @@ const env = z
     DEMO_IDP_PORT: z.coerce.number().int().min(1).max(65535).default(4000),
     DEMO_GATEWAY_PORT: z.coerce.number().int().min(1).max(65535).default(8079),
   })
-  .safeParse(process.env);
+  // An empty variable counts as unset, as in the app and the gateway.
+  .safeParse(Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== "")));
 if (!env.success) {
   console.error(`Invalid demo settings: ${[...new Set(env.error.issues.map((i) => String(i.path[0])))].join(", ")}`);
   process.exit(1);
 }
 const settings = env.data;
 
+const node = nodeCheck();
+if (node && "error" in node) {
+  console.error(node.error);
+  process.exit(1);
+}
+
+const busy = await busyPorts([
+  { port: settings.DEMO_APP_PORT, what: "Lockstep Bank", variable: "DEMO_APP_PORT" },
+  { port: settings.DEMO_SECOND_APP_PORT, what: "Lockstep Brokerage", variable: "DEMO_SECOND_APP_PORT" },
+  { port: settings.DEMO_IDP_PORT, what: "the demo IdP", variable: "DEMO_IDP_PORT" },
+  { port: settings.DEMO_GATEWAY_PORT, what: "the Redis gateway", variable: "DEMO_GATEWAY_PORT" },
+]);
+if (busy.length > 0) {
+  for (const line of describeBusy(busy)) console.error(line);
+  process.exit(1);
+}
+
+if (node) console.log(node.notice);
+// Imported only now: oidc-provider prints its runtime warning when it is loaded.
+const { buildApp, startStack } = await import("./stack");
+const { demoUsers } = await import("../idp/users");
+
 const colours: Record<string, string> = { idp: "35", gateway: "36", build: "90", bank: "34", brokerage: "32" };
 const log = (source: string, line: string) => console.log(`\x1b[${colours[source] ?? "33"}m${source.padEnd(8)}\x1b[0m ${line}`);
 
+const fail = (what: string, error: unknown): never => {
+  console.error(`\nThe demo could not ${what}: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+};
+
 console.log("Building Lockstep (next build, about a minute on a small machine)...");
-await buildApp((line) => log("build", line));
+await buildApp((line) => log("build", line)).catch((error: unknown) => fail("build the app", error));
 
 const stack = await startStack({
   redisUrl: settings.REDIS_URL,
@@ -52,7 +81,7 @@ const stack = await startStack({
     },
   ],
   log,
-});
+}).catch((error: unknown) => fail("start (it stopped everything it had started)", error));
 
 console.log(`
   Lockstep demo is running: ${stack.apps.map((a) => `${a.name} at ${a.url}`).join(", ")}
@@ -67,12 +96,23 @@ console.log(`
 `);
 
 let stopping = false;
-const shutdown = async () => {
+const shutdown = async (code: number) => {
   if (stopping) return;
   stopping = true;
   console.log("\nStopping the demo...");
   await stack.stop();
-  process.exit(0);
+  process.exit(code);
 };
-process.on("SIGINT", shutdown);
-process.on("SIGTERM", shutdown);
+process.on("SIGINT", () => void shutdown(0));
+process.on("SIGTERM", () => void shutdown(0));
+// An app that dies later takes the demo down with it, rather than leaving half a demo running.
+for (const app of stack.apps) {
+  app.process.once("exit", (code, signal) => {
+    // A Ctrl-C in the terminal reaches the apps too; give our own SIGINT handler a moment to run first.
+    setTimeout(() => {
+      if (stopping) return;
+      console.error(`\n${app.name} exited (${code ?? signal}); stopping the demo.`);
+      void shutdown(1);
+    }, 250);
+  });
+}

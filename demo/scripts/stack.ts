@@ -3,21 +3,23 @@ import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import net from "node:net";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Redis as IORedis } from "ioredis";
 import { startGateway } from "@lockstep/gateway/server";
 import { startIdp, type DemoClient, type RunningIdp } from "../idp/provider";
+import { root } from "./preflight";
 
 /**
  * Starts the whole system on loopback: the Redis gateway (in front of a real Redis, or its
  * embedded store), the demo IdP and one or more Lockstep apps (`next start` on the last build).
- * Used by `npm run demo`, the integration tests and `npm run bench`, so all three run the same thing.
+ * Used by `npm run demo`, the integration tests and `npm run bench`, so all three run the same thing;
+ * `npm run dev` (dev.ts) runs the same pieces with `next dev`.
  */
 
-/** The template's root: the Next.js app that `next build` and `next start` run, and `scripts/ssf.ts`. */
-export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export { root };
 /** tsx's CLI as npm installed it for this package (hoisted or not). */
 const tsxCli = createRequire(import.meta.url).resolve("tsx/cli");
+/** Next.js's CLI from the template's own dependencies. */
+const nextCli = path.join(root, "node_modules/next/dist/bin/next");
 
 export type AppSpec = {
   appId: string;
@@ -76,22 +78,37 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitFor(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+/** The header /api/health echoes HEALTH_NONCE in: how a runner tells its own app from whatever else answers on the port. */
+export const NONCE_HEADER = "x-lockstep-nonce";
+
+/**
+ * Waits until `url` answers 200 and, when `nonce` is given, echoes it in X-Lockstep-Nonce: an answer
+ * from another server on the same port does not count. Fails at once when the process exits.
+ */
+export async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number, nonce?: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let impostor = false;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${url}: the process exited with code ${child.exitCode}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${url}: the process exited (${child.exitCode ?? child.signalCode}) before it answered`);
+    }
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      if (response.ok) return;
+      if (response.ok && (nonce === undefined || response.headers.get(NONCE_HEADER) === nonce)) return;
+      if (response.ok) impostor = true;
     } catch {
       // not up yet
     }
     await new Promise((r) => setTimeout(r, 150));
   }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+  throw new Error(
+    impostor
+      ? `${url} answered, but not from the process this run started (another server on that port?)`
+      : `${url} did not answer within ${timeoutMs} ms`,
+  );
 }
 
-function pipeLines(child: ChildProcess, source: string, log: (source: string, line: string) => void) {
+export function pipeLines(child: ChildProcess, source: string, log: (source: string, line: string) => void) {
   for (const stream of [child.stdout, child.stderr]) {
     let buffer = "";
     stream?.on("data", (chunk: Buffer) => {
@@ -103,16 +120,96 @@ function pipeLines(child: ChildProcess, source: string, log: (source: string, li
   }
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+/**
+ * Stops a child by its PID: SIGTERM, then SIGKILL after 5 s. A child started with `detached` leads its
+ * own process group (`next dev` forks its server), so the whole group gets the signal.
+ */
+export function stopChild(child: ChildProcess, group = false): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return Promise.resolve();
+  const pid = child.pid;
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      if (group) process.kill(-pid, name);
+      else child.kill(name);
+    } catch {
+      // already gone
+    }
+  };
   return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+    const timer = setTimeout(() => signal("SIGKILL"), 5000);
     child.once("exit", () => {
       clearTimeout(timer);
       resolve();
     });
-    child.kill("SIGTERM");
+    signal("SIGTERM");
   });
+}
+
+/** How the demo IdP registers an app that runs at `appUrl`. */
+export function demoClient(app: AppSpec, appUrl: string, ssfManagementToken?: string): DemoClient {
+  return {
+    clientId: app.clientId,
+    clientSecret: app.clientSecret,
+    appUrl,
+    name: app.name,
+    // oidc-provider puts `sid` in ID tokens only for clients registered with this.
+    backchannelSessionRequired: true,
+    ssfManagementToken,
+    ...app.registration,
+  };
+}
+
+/** The settings an app needs to run against the demo IdP and the gateway. */
+export function appSettings(app: AppSpec, port: number, services: { issuer: string; gatewayUrl: string; gatewayToken: string }): Record<string, string> {
+  return {
+    AUTH_URL: `http://localhost:${port}`,
+    OIDC_ISSUER: services.issuer,
+    OIDC_CLIENT_ID: app.clientId,
+    OIDC_CLIENT_SECRET: app.clientSecret,
+    UPSTASH_REDIS_REST_URL: services.gatewayUrl,
+    UPSTASH_REDIS_REST_TOKEN: services.gatewayToken,
+    APP_ID: app.appId,
+    APP_NAME: app.name,
+  };
+}
+
+export type NextProcess = { url: string; nonce: string; process: ChildProcess; stop(): Promise<void> };
+
+/**
+ * Runs `next start` (the last build) or `next dev` (hot reload) on 127.0.0.1:`port` with `env` on top of
+ * this process's environment, and resolves once its /api/health answers with this run's nonce
+ * (HEALTH_NONCE). `onStarted` sees the process as soon as it is spawned, so a caller can stop it while waiting.
+ */
+export async function startNext(options: {
+  mode: "start" | "dev";
+  port: number;
+  env: Record<string, string>;
+  source: string;
+  log: (source: string, line: string) => void;
+  timeoutMs?: number;
+  onStarted?: (next: NextProcess) => void;
+}): Promise<NextProcess> {
+  const nonce = randomBytes(16).toString("base64url");
+  const dev = options.mode === "dev";
+  const child = spawn(process.execPath, [nextCli, options.mode, "-p", String(options.port), "-H", "127.0.0.1"], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+    // `next dev` forks the server: its own process group lets stop() reach both, and keeps Ctrl-C for the runner.
+    detached: dev,
+    env: {
+      ...process.env,
+      ...(dev ? { NODE_ENV: "development" } : { NODE_ENV: "production" }),
+      NEXT_TELEMETRY_DISABLED: "1",
+      ...options.env,
+      HEALTH_NONCE: nonce,
+    },
+  });
+  pipeLines(child, options.source, options.log);
+  const url = `http://localhost:${options.port}`;
+  const next: NextProcess = { url, nonce, process: child, stop: () => stopChild(child, dev) };
+  options.onStarted?.(next);
+  await waitForHealth(`${url}/api/health`, child, options.timeoutMs ?? 60_000, nonce);
+  return next;
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
@@ -130,16 +227,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   );
 
   let gateway = await startGateway({ port: gatewayPort, token: gatewayToken, redisUrl: options.redisUrl, log: (l) => log("gateway", l) });
-  const clients: DemoClient[] = apps.map((a) => ({
-    clientId: a.clientId,
-    clientSecret: a.clientSecret,
-    appUrl: `http://localhost:${a.port}`,
-    name: a.name,
-    // oidc-provider puts `sid` in ID tokens only for clients registered with this.
-    backchannelSessionRequired: true,
-    ssfManagementToken: a.ssfToken,
-    ...a.registration,
-  }));
+  const clients: DemoClient[] = apps.map((a) => demoClient(a, `http://localhost:${a.port}`, a.ssfToken));
   const idp = await startIdp({
     port: idpPort,
     clients,
@@ -155,17 +243,19 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
 
   const launch = async (app: AppSpec & { port: number }, env: Record<string, string>): Promise<RunningApp> => {
-    const child = spawn(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "start", "-p", String(app.port), "-H", "127.0.0.1"], {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", ...env },
+    let entry: RunningApp | undefined;
+    await startNext({
+      mode: "start",
+      port: app.port,
+      env,
+      source: app.appId,
+      log,
+      onStarted: (next) => {
+        entry = { ...app, url: next.url, env, process: next.process, stop: next.stop };
+        running.push(entry);
+      },
     });
-    pipeLines(child, app.appId, log);
-    const url = `http://localhost:${app.port}`;
-    const entry: RunningApp = { ...app, url, env, process: child, stop: () => stopChild(child) };
-    running.push(entry);
-    await waitFor(`${url}/api/health`, child, 60_000);
-    return entry;
+    return entry!;
   };
 
   const runSsf = (app: RunningApp, ...args: string[]) =>
@@ -199,15 +289,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         : {};
       const started = await launch(app, {
         AUTH_SECRET: randomBytes(32).toString("base64url"),
-        AUTH_URL: `http://localhost:${app.port}`,
-        OIDC_ISSUER: idp.issuer,
-        OIDC_CLIENT_ID: app.clientId,
-        OIDC_CLIENT_SECRET: app.clientSecret,
-        UPSTASH_REDIS_REST_URL: gateway.url,
-        UPSTASH_REDIS_REST_TOKEN: gatewayToken,
+        ...appSettings(app, app.port, { issuer: idp.issuer, gatewayUrl: gateway.url, gatewayToken }),
         LOCKSTEP_KEY_PREFIX: keyPrefix,
-        APP_ID: app.appId,
-        APP_NAME: app.name,
         ...ssfEnv,
         ...options.env,
         ...app.env,
@@ -262,7 +345,7 @@ export async function deleteByPrefix(redisUrl: string, prefix: string): Promise<
 /** `next build`, for the integration tests and the benchmark. */
 export function buildApp(log: (line: string) => void = () => {}): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "build"], {
+    const child = spawn(process.execPath, [nextCli, "build"], {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
