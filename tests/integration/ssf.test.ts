@@ -178,6 +178,12 @@ describe("push delivery (RFC 8935)", () => {
     expect(((await response.json()) as { err: string }).err).toBe("invalid_request");
   });
 
+  it("refuses a body larger than any SET (RFC 8935 §2.1)", async () => {
+    const response = await push("x".repeat(70_000), authorized());
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { err: string }).err).toBe("invalid_request");
+  });
+
   it("refuses a SET that does not verify, with an RFC 8935 code and JSON body (RFC 8935 §2.3)", async () => {
     const forged = await stack.idp.sign({ iss: stack.issuer, jti: "x", iat: Math.floor(Date.now() / 1000), aud: pushApp.url, sub_id: { format: "opaque", id: "x" }, events: { [CAEP_EVENTS.sessionRevoked]: {} } }, { header: { typ: "JWT" } });
     const response = await push(forged, { "content-type": "application/secevent+jwt", authorization: pushApp.env!.SSF_PUSH_AUTHORIZATION! });
