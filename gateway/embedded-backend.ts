@@ -35,7 +35,8 @@ const SCRIPT_ARITY = new Map([
 ]);
 
 /**
- * An in-process store on ioredis-mock (Lua through fengari). Known differences from Redis that
+ * An in-process store on ioredis-mock (Lua through fengari, every script in SANDBOX below; the
+ * gateway lets only Lockstep's own scripts through in any case). Known differences from Redis that
  * remain: errors raised inside Lua scripts have the mock's texts, and commands called from Lua
  * get none of the checks here; scripts cannot return {ok=...}, {err=...} or tables with holes;
  * redis.status_reply/error_reply do not exist; INCR-style arithmetic is floating point beyond
@@ -120,7 +121,8 @@ export async function createEmbeddedStore(): Promise<Backend> {
     } else {
       scripts.set(sha1(source), source);
     }
-    return fromMock(await call("eval", [source, ...rest]), true);
+    // The script itself travels as the last argument of the sandbox (see SANDBOX).
+    return fromMock(await call("eval", [SANDBOX, ...rest, source]), true);
   };
 
   const scriptCommand = ([sub = "", ...rest]: string[]): Reply => {
@@ -211,6 +213,73 @@ export async function createEmbeddedStore(): Promise<Backend> {
       }),
   };
 }
+
+/**
+ * What the embedded store runs instead of a script: a Lua chunk that runs the script (its last
+ * argument) with `load(..., "t", env)` in an environment of its own. ioredis-mock runs scripts in a
+ * fengari state with every standard library open (os.execute, io.open, os.exit, require...) and
+ * fengari-interop's bridge to JavaScript, and hands redis.call's replies and errors back as
+ * JavaScript objects, whose .constructor.constructor is JavaScript's Function. So the script sees
+ * only Redis's script API (redis.call/pcall, KEYS, ARGV) and the pure libraries (string, table,
+ * math and the base functions that touch nothing outside the state); no os, io, package, debug,
+ * js, load, loadstring, loadfile, dofile, require, collectgarbage; source text only, no bytecode;
+ * and every reply is copied into plain Lua values, every error into a string, before it sees them.
+ * The gateway runs only Lockstep's own scripts anyway (command-policy.ts); this is the second wall.
+ */
+const SANDBOX = `
+local source = ARGV[#ARGV]
+ARGV[#ARGV] = nil
+local mockCall, load, pcall, error, type, tostring = call, load, pcall, error, type, tostring
+local gsub = string.gsub
+
+local function plain(value)
+  if type(value) ~= "userdata" then return value end
+  local ok, length = pcall(function() return #value end)
+  if not ok then return tostring(value) end
+  local copy = {}
+  -- Backwards: ioredis-mock reads a returned table as an array only in the order this gives.
+  for i = length, 1, -1 do copy[i] = plain(value[i]) end
+  return copy
+end
+
+local function message(problem)
+  local text = gsub(tostring(problem), "^%a*Error: ", "")
+  return text
+end
+
+local redis = {}
+function redis.call(...)
+  local ok, reply = pcall(mockCall, false, ...)
+  if not ok then error(message(reply), 0) end
+  if reply == nil then return false end
+  return plain(reply)
+end
+function redis.pcall(...)
+  local ok, reply = pcall(redis.call, ...)
+  if ok then return reply end
+  return { err = message(reply) }
+end
+
+local env = {
+  KEYS = KEYS, ARGV = ARGV, redis = redis,
+  string = string, table = table, math = math,
+  assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs, pcall = pcall,
+  rawequal = rawequal, rawget = rawget, rawlen = rawlen, rawset = rawset, select = select,
+  setmetatable = setmetatable, getmetatable = getmetatable, tonumber = tonumber,
+  tostring = tostring, type = type, unpack = table.unpack, xpcall = xpcall,
+}
+env._G = env
+string.dump = nil
+
+for _, name in ipairs({ "os", "io", "package", "debug", "js", "require", "load", "loadstring",
+    "loadfile", "dofile", "collectgarbage", "call", "redis", "repair" }) do
+  _G[name] = nil
+end
+
+local chunk, problem = load(source, "=user_script", "t", env)
+if not chunk then error(message(problem), 0) end
+return chunk()
+`;
 
 function sha1(source: string): string {
   return createHash("sha1").update(source).digest("hex");

@@ -24,18 +24,32 @@ export function describeRedisUrl(url: string): string {
   return `${protocol}//${hostname}:${port || "6379"}${pathname.length > 1 ? pathname : ""}`;
 }
 
+/**
+ * How long to wait before reconnection attempt `attempt` (from 1): 25 ms more each time up to
+ * 150 ms, plus up to 50 ms of jitter, so under 200 ms however long Redis was away. Reconnecting
+ * to a Redis that is still down costs one refused connection, so there is no reason to back off
+ * further, and a Redis that is back is served again within one delay rather than after seconds.
+ * The jitter keeps gateways that lost the same Redis from all reconnecting in the same instant.
+ */
+export function reconnectDelay(attempt: number): number {
+  return Math.min(25 * attempt, 150) + Math.floor(Math.random() * 50);
+}
+
 /** Connects once to the Redis at `url`; every request shares this one connection. */
 export async function connectRedis(url: string, log: (line: string) => void): Promise<Backend> {
   const where = describeRedisUrl(url);
   const client = new Redis(url, {
     lazyConnect: true,
     connectionName: "lockstep-gateway",
-    // While Redis is away, fail at once rather than queue: the edge guard has a short timeout of
-    // its own and decides what an unanswered check means.
+    // While Redis is away, fail at once rather than queue (callers get a 503 in milliseconds; the
+    // edge guard has a short timeout of its own and decides what an unanswered check means).
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    commandTimeout: 10_000,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+    // A Redis that accepts but does not answer (frozen, or a dead network path) costs a caller at
+    // most this long: as long as Lockstep's handler client waits (lib/store/upstash-client.ts).
+    commandTimeout: 2_000,
+    connectTimeout: 2_000,
+    retryStrategy: reconnectDelay,
   });
 
   // One line when the connection drops and one when it is back, not one per reconnection attempt.
