@@ -49,12 +49,16 @@ export function matchAdminRoute(method: string | undefined, url: string | undefi
 }
 
 /**
- * Cross-site request check for the admin POST: the browser must say the form came from the IdP's own
- * origin (Origin header), or that the request is same-origin (Sec-Fetch-Site, which also covers the IdP
- * opened as http://127.0.0.1:<port> rather than the issuer's http://localhost:<port>).
+ * Cross-site request check for the admin POST: the browser must send an Origin (every current browser
+ * does on a form POST) naming the IdP's own origin, or the origin the page was opened at (e.g.
+ * http://127.0.0.1:<port> rather than the issuer's http://localhost:<port>), and then it must also
+ * say Sec-Fetch-Site: same-origin. Sec-Fetch-Site alone is not enough.
  */
 export function isSameOriginPost(req: IncomingMessage, issuerOrigin: string): boolean {
-  return req.headers.origin === issuerOrigin || req.headers["sec-fetch-site"] === "same-origin";
+  const origin = req.headers.origin;
+  if (!origin) return false;
+  if (origin === issuerOrigin) return true;
+  return req.headers["sec-fetch-site"] === "same-origin" && req.headers.host !== undefined && origin === `http://${req.headers.host}`;
 }
 
 /**
