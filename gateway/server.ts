@@ -15,7 +15,6 @@ import {
   type Outcome,
 } from "./backend";
 import { refusal } from "./command-policy";
-import { EMBEDDED_WARNING, createEmbeddedStore } from "./embedded-backend";
 import { connectRedis } from "./redis-backend";
 import { encodeOutcomes, encodeResult, parseCommand, parseCommandList, type Json } from "./wire";
 
@@ -70,8 +69,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     throw new Error(`the gateway token must be at least ${MIN_TOKEN_LENGTH} characters`);
   }
 
-  const backend = opts.redisUrl ? await connectRedis(opts.redisUrl, log) : await createEmbeddedStore();
-  if (backend.kind === "embedded") log(EMBEDDED_WARNING);
+  // The embedded store (ioredis-mock, a development dependency) is loaded only when it is used.
+  const embedded = opts.redisUrl ? undefined : await import("./embedded-backend");
+  const backend = embedded ? await embedded.createEmbeddedStore() : await connectRedis(opts.redisUrl as string, log);
+  if (embedded) log(embedded.EMBEDDED_WARNING);
 
   const authorized = tokenCheck(opts.token);
   const server = createServer(
