@@ -25,8 +25,13 @@ function authConfig(): NextAuthConfig {
     if (!sealed) return;
     const previous = await openHandle(sealed, config.AUTH_SECRET, cookies.session).catch(() => undefined);
     if (!previous || previous.lsid === newId) return;
-    await endSessions(server.ending, [{ kind: "session", id: previous.lsid }], "logout");
-    securityLog({ event: "session.replaced", outcome: "ok", session: hashId(previous.lsid) });
+    try {
+      await endSessions(server.ending, [{ kind: "session", id: previous.lsid }], "logout", { detail: { mechanism: "this_browser" } });
+      securityLog({ event: "session.replaced", outcome: "ok", session: hashId(previous.lsid) });
+    } catch {
+      // The new session stands; the old one ends at its expiry or with the next signal that names it.
+      securityLog({ event: "session.replaced", outcome: "error", code: "store_unavailable", session: hashId(previous.lsid) });
+    }
   }
 
   return {
@@ -74,7 +79,7 @@ function authConfig(): NextAuthConfig {
       async signOut(message) {
         const handle = sessionHandleSchema.safeParse("token" in message ? message.token : undefined);
         if (!handle.success) return;
-        await endSessions(server.ending, [{ kind: "session", id: handle.data.lsid }], "logout");
+        await endSessions(server.ending, [{ kind: "session", id: handle.data.lsid }], "logout", { detail: { mechanism: "this_browser" } });
         securityLog({ event: "logout.local", outcome: "ok", code: "authjs_signout", session: hashId(handle.data.lsid) });
       },
     },
