@@ -4,7 +4,7 @@
  * and reads (node_modules/@upstash/redis, HttpClient): POST / with one command, POST /pipeline and
  * POST /multi-exec with a list; `{"result": ...}` or `{"error": "..."}`; errors with status 400.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { isSameSecret } from "../lib/http/constant-time";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { BlockList, type AddressInfo } from "node:net";
 import {
@@ -183,13 +183,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   };
 }
 
-/** Compares bearer tokens in constant time: both sides are hashed to the same length first. */
+/** Compares bearer tokens in constant time (lib/http/constant-time.ts). */
 function tokenCheck(token: string): (header: string | undefined) => boolean {
-  const expected = createHash("sha256").update(token).digest();
   return (header) => {
     const match = /^Bearer (.+)$/i.exec(header ?? "");
-    const given = createHash("sha256").update(match?.[1] ?? "").digest();
-    return timingSafeEqual(given, expected) && match !== null;
+    return isSameSecret(match?.[1] ?? "", token) && match !== null;
   };
 }
 

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { isSameSecret as sameSecret } from "../../lib/http/constant-time";
 import type { Account, FindAccount } from "oidc-provider";
 
 /** A demo account. `sub` is opaque and stable so apps never key anything on the username. */
@@ -27,11 +27,6 @@ export const demoUsers: readonly DemoUser[] = [
     email: "bob@example.com",
   },
 ];
-
-// Hashing first gives equal-length buffers, so the comparison time does not depend on the input.
-function sameSecret(a: string, b: string): boolean {
-  return timingSafeEqual(createHash("sha256").update(a).digest(), createHash("sha256").update(b).digest());
-}
 
 /** The user these credentials belong to, or undefined. Unknown usernames cost the same as wrong passwords. */
 export function verifyCredentials(username: string, password: string): DemoUser | undefined {

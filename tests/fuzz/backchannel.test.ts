@@ -378,24 +378,8 @@ async function check(c: Case): Promise<Verdict> {
   return { refused: false, failure: problems.length ? `accepted, but ${problems.join("; ")}` : undefined };
 }
 
-/**
- * Bugs in lib/ this tier found (reported, not fixed here). Their inputs are named in the summary
- * rather than failing every run; each is replayed below by an `it.fails` that turns red once the
- * bug is fixed: then delete its entry here and its replay.
- */
-const KNOWN_BUGS: KnownBug[] = [
-  {
-    // lib/logout/backchannel/validate.ts reads every TypeError from compactVerify as "the keys could not be had";
-    // jose throws one for an RSA key under 2048 bits (RFC 7518 §3.3), before looking at the signature.
-    name: "a kid naming a published RSA key under 2048 bits answers jwks_unavailable (503)",
-    matches: (c, failure) => c.keys === "with-weak-key" && failure.includes("jwks_unavailable"),
-  },
-  {
-    // lib/logout/backchannel/validate.ts decodes the claims with a non-fatal TextDecoder (lib/ssf/validate.ts uses a fatal one).
-    name: "a claims set that is not UTF-8 is accepted (RFC 7519 §7.2 step 10)",
-    matches: (c, failure) => c.family === "claims" && c.name.startsWith("invalid UTF-8") && failure.startsWith("accepted"),
-  },
-];
+/** Bugs this tier found are fixed in lib/ and replayed below; a new one goes here until it is fixed. */
+const KNOWN_BUGS: KnownBug[] = [];
 
 describe("fuzz: mutated logout tokens through receiveLogoutToken on the in-memory stores", () => {
   it("refuses every mutated logout token that breaks a rule of BCL §2.4 and §2.6 or of JWS (RFC 7515), writes nothing when it refuses, never answers 5xx, and acts only on tokens still valid", async () => {
@@ -405,8 +389,8 @@ describe("fuzz: mutated logout tokens through receiveLogoutToken on the in-memor
     expect(report.failures.length, describeFailures(report, "tests/fuzz/backchannel.test.ts")).toBe(0);
   });
 
-  describe("known bugs in lib/, replayed (each fails until fixed)", () => {
-    it.fails("answers 400, not 503, to a logout token whose kid names a published RSA key under 2048 bits: the keys were had, the key is unusable (RFC 7518 §3.3, BCL §2.8)", async () => {
+  describe("inputs that once broke a rule, replayed", () => {
+    it("answers 400, not 503, to a logout token whose kid names a published RSA key under 2048 bits: the keys were had, the key is unusable (RFC 7518 §3.3, BCL §2.8)", async () => {
       const tpl = template(new Rng(1));
       for (const key of [keys.weak, keys.issuer]) {
         const raw = issue(profile, withMember(tpl.header, "kid", J("k3")), tpl.claims, "RS256", key);
@@ -415,7 +399,7 @@ describe("fuzz: mutated logout tokens through receiveLogoutToken on the in-memor
       }
     });
 
-    it.fails("refuses a logout token whose claims set is not valid UTF-8, and writes nothing (RFC 7519 §7.2 step 10)", async () => {
+    it("refuses a logout token whose claims set is not valid UTF-8, and writes nothing (RFC 7519 §7.2 step 10)", async () => {
       const tpl = template(new Rng(2));
       const raw = issue(profile, tpl.header, withBytes(tpl.claims, "jti", Uint8Array.of(0xff)));
       const verdict = await check({ family: "claims", name: "invalid UTF-8 in jti", raw, expect: "refuse", effect: "any", jti: tpl.jti });

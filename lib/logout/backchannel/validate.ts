@@ -1,4 +1,4 @@
-import { compactDecrypt, compactVerify, decodeProtectedHeader, errors, type CryptoKey, type JWTVerifyGetKey, type KeyObject } from "jose";
+import { compactDecrypt, compactVerify, decodeProtectedHeader, errors, type CryptoKey, type JWK, type JWTVerifyGetKey, type KeyObject } from "jose";
 import { LogoutTokenError } from "./errors";
 
 export const BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout";
@@ -50,7 +50,7 @@ export async function validateLogoutToken(
     const { key, alg, enc } = policy.decryption!;
     try {
       const { plaintext } = await compactDecrypt(raw, key, { keyManagementAlgorithms: [alg], contentEncryptionAlgorithms: [enc] });
-      jws = new TextDecoder().decode(plaintext);
+      jws = new TextDecoder("utf-8", { fatal: true }).decode(plaintext);
     } catch {
       fail("decryption_failed");
     }
@@ -73,29 +73,41 @@ export async function validateLogoutToken(
   if (header.alg !== policy.expectedAlg) fail("alg_not_allowed");
   if (header.typ !== undefined && (typeof header.typ !== "string" || !ACCEPTED_TYP.has(header.typ.toLowerCase()))) fail("invalid_typ");
 
-  // BCL §2.6 step 2: the signature, with the issuer's keys (or the client secret for HS*).
-  let payloadBytes: Uint8Array;
-  try {
-    const key: JWTVerifyGetKey | Uint8Array = policy.expectedAlg.startsWith("HS")
-      ? new TextEncoder().encode(policy.clientSecret ?? "")
-      : getKey;
-    const verified = await compactVerify(jws, key as JWTVerifyGetKey, { algorithms: [policy.expectedAlg] });
-    payloadBytes = verified.payload;
-  } catch (error) {
-    if (error instanceof errors.JWKSNoMatchingKey) return fail("unknown_key");
-    if (error instanceof errors.JWSInvalid) return fail("malformed");
-    // The issuer's key set could not be had (network, timeout, not 200, not a JWKS): the IdP should retry.
-    const unreachable =
-      error instanceof errors.JWKSTimeout ||
-      error instanceof errors.JWKSInvalid ||
-      error instanceof TypeError ||
-      (error instanceof errors.JOSEError && error.code === "ERR_JOSE_GENERIC");
-    return fail(unreachable ? "jwks_unavailable" : "invalid_signature");
+  // BCL §2.6 step 2: the signature, with the issuer's keys (or the client secret for HS*). The key is
+  // resolved apart from the verification, so that "the keys could not be had" (503, the IdP retries)
+  // is never confused with "this token's key or signature is wrong" (400).
+  let keys: AsyncIterable<CryptoKey | KeyObject | JWK | Uint8Array>;
+  if (policy.expectedAlg.startsWith("HS")) {
+    keys = single(new TextEncoder().encode(policy.clientSecret ?? ""));
+  } else {
+    const [protectedHeader = "", payload = "", signature = ""] = jws.split(".");
+    try {
+      keys = single(await getKey({ ...header, alg: policy.expectedAlg }, { protected: protectedHeader, payload, signature }));
+    } catch (error) {
+      if (error instanceof errors.JWKSNoMatchingKey) return fail("unknown_key");
+      // No kid and several keys of the right type: try each (jose hands them out on the error).
+      if (error instanceof errors.JWKSMultipleMatchingKeys && typeof error[Symbol.asyncIterator] === "function") keys = error;
+      else return fail("jwks_unavailable");
+    }
   }
+  let payloadBytes: Uint8Array | undefined;
+  for await (const key of keys) {
+    try {
+      payloadBytes = (await compactVerify(jws, key, { algorithms: [policy.expectedAlg] })).payload;
+      break;
+    } catch (error) {
+      if (error instanceof errors.JWSSignatureVerificationFailed) continue;
+      if (error instanceof errors.JWSInvalid) return fail("malformed");
+      // The key cannot verify this alg (e.g. an RSA key under 2048 bits): the token is refused, not retried.
+      return fail("invalid_signature");
+    }
+  }
+  if (!payloadBytes) return fail("invalid_signature");
 
   let claims: unknown;
   try {
-    claims = JSON.parse(new TextDecoder().decode(payloadBytes));
+    // RFC 7519 §7.2 step 10: the claims must be valid UTF-8 JSON.
+    claims = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(payloadBytes));
   } catch {
     return fail("malformed");
   }
@@ -148,4 +160,8 @@ export async function validateLogoutToken(
     sub: sub as string | undefined,
     sid: sid as string | undefined,
   };
+}
+
+async function* single<T>(value: T): AsyncIterable<T> {
+  yield value;
 }
