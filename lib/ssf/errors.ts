@@ -47,6 +47,9 @@ export const setErrors = {
   // The push request's authorization_header is missing or wrong.
   authentication_failed: { err: "authentication_failed", status: 400, spec: "SSF §6.1.1", message: "The push request could not be authenticated." },
   // The SET is not acceptable from this Transmitter (e.g. no such stream, or it is disabled).
+  // SSF is on, but this receiver has no stream stored (never registered, or the store lost it): a
+  // transient state on our side, so the Transmitter keeps the SET and retries (register the stream again).
+  stream_not_registered: { err: "access_denied", status: 503, spec: "RFC 8935 §2.3", message: "This receiver has no stream registered right now; try again later." },
   access_denied: { err: "access_denied", status: 400, spec: "RFC 8935 §2", message: "This Transmitter may not deliver this SET here." },
   // RFC 8935 §2.1: the push request itself.
   unsupported_content_type: { err: "invalid_request", status: 400, spec: "RFC 8935 §2.1", message: "Send the SET as application/secevent+jwt." },

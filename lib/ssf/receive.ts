@@ -39,8 +39,10 @@ const jtiTtl = (deps: SsfReceiveDeps) => deps.maxAgeSeconds + deps.leewaySeconds
  */
 export async function receiveSet(raw: string, deps: SsfReceiveDeps): Promise<SsfOutcome> {
   const stream = await readStoredStream(deps.streams);
-  // No stream registered: nobody here asked for SETs (RFC 8935 §2: "acceptable from this Transmitter").
-  if (!stream) throw new SetError("access_denied");
+  // No stream stored though SSF is on: never registered, or the store lost it (a Redis without
+  // persistence that restarted). Answer 503, so that the transmitter keeps the SET and retries until
+  // the stream is registered again (`npm run ssf -- register`), rather than a 400 that drops it.
+  if (!stream) throw new SetError("stream_not_registered");
   const nowSeconds = Math.floor(deps.now() / 1000);
   const set = await validateSet(
     raw,

@@ -66,8 +66,9 @@ async function codeOf(promise: Promise<unknown>): Promise<SetErrorCode | "resolv
 }
 
 describe("receiveSet: the stream and its management events (SSF 1.0 §8)", () => {
-  it("refuses every SET while no stream is registered: nobody here asked for them (RFC 8935 §2.4 access_denied)", async () => {
-    expect(await codeOf(receiveSet(await set(SSF_EVENTS.verification, {}), deps()))).toBe("access_denied");
+  it("asks the transmitter to retry while no stream is stored (never registered, or the store lost it), instead of dropping the SET (RFC 8935 §2.3)", async () => {
+    expect(await codeOf(receiveSet(await set(SSF_EVENTS.verification, {}), deps()))).toBe("stream_not_registered");
+    expect(new SetError("stream_not_registered").status).toBe(503);
     expect(await readStoredStream(stores.streams)).toBeNull();
   });
 
