@@ -7,6 +7,10 @@ const nextConfig: NextConfig = {
   reactStrictMode: true,
   // `next build` checks the app only; `npm run typecheck` checks everything (gateway, IdP, tests).
   typescript: { tsconfigPath: "tsconfig.next.json" },
+  // The native Redis client (lib/store/native.ts, with REDIS_URL) is loaded from node_modules at run
+  // time, not bundled: one copy per process (Turbopack otherwise copies it into several route
+  // chunks) and nothing of it in the edge bundle, which never imports it.
+  serverExternalPackages: ["ioredis"],
 };
 
 export default nextConfig;

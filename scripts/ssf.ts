@@ -13,7 +13,7 @@ import nextEnv from "@next/env";
  */
 nextEnv.loadEnvConfig(process.cwd());
 const { streamManager, pollStream, registerStream, ssfSettings } = await import("../lib/ssf");
-const { getServer } = await import("../lib/compose/node");
+const { getServer, closeServer } = await import("../lib/compose/node");
 const server = getServer();
 const { discoverTransmitter } = await import("../lib/ssf/transmitter-config");
 
@@ -73,4 +73,7 @@ try {
 } catch (error) {
   console.error(`ssf: ${(error as Error).message}`);
   process.exitCode = 1;
+} finally {
+  // With REDIS_URL the stores hold a TCP connection, which would keep this process alive.
+  await closeServer();
 }

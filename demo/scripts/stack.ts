@@ -46,6 +46,12 @@ export type StackOptions = {
   /** Where the processes' output goes. */
   log?: (source: string, line: string) => void;
   env?: Record<string, string>;
+  /**
+   * The apps' route handlers and pages reach `redisUrl` directly (REDIS_URL, lib/store/native.ts)
+   * instead of through the gateway; the edge guard still uses the gateway. Default: on when
+   * LOCKSTEP_NATIVE_REDIS=1. Off, apps get REDIS_URL="" whatever this process's environment holds.
+   */
+  nativeRedis?: boolean;
 };
 
 export type RunningApp = AppSpec & { url: string; port: number; process: ChildProcess; stop(): Promise<void> };
@@ -227,6 +233,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   );
 
   let gateway = await startGateway({ port: gatewayPort, token: gatewayToken, redisUrl: options.redisUrl, log: (l) => log("gateway", l) });
+  const nativeRedis = options.nativeRedis ?? process.env.LOCKSTEP_NATIVE_REDIS === "1";
+  if (nativeRedis && !options.redisUrl) throw new Error("nativeRedis needs a real Redis (redisUrl)");
+  // The apps' native connection goes through a forwarder that stopGateway() cuts too, so "Redis is
+  // down" means the same for both paths.
+  let forwarder = nativeRedis ? await startForwarder(options.redisUrl!, 0) : undefined;
+  const appRedisUrl = forwarder ? forwarder.url : "";
   const clients: DemoClient[] = apps.map((a) => demoClient(a, `http://localhost:${a.port}`, a.ssfToken));
   const idp = await startIdp({
     port: idpPort,
@@ -240,6 +252,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await Promise.all(running.map((a) => a.stop()));
     await idp.close();
     await gateway.close();
+    await forwarder?.close();
   };
 
   const launch = async (app: AppSpec & { port: number }, env: Record<string, string>): Promise<RunningApp> => {
@@ -291,6 +304,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         AUTH_SECRET: randomBytes(32).toString("base64url"),
         ...appSettings(app, app.port, { issuer: idp.issuer, gatewayUrl: gateway.url, gatewayToken }),
         LOCKSTEP_KEY_PREFIX: keyPrefix,
+        REDIS_URL: appRedisUrl,
         ...ssfEnv,
         ...options.env,
         ...app.env,
@@ -315,14 +329,59 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     },
     async stopGateway() {
       await gateway.close();
+      await forwarder?.close();
     },
     async startGateway() {
       gateway = await startGateway({ port: gatewayPort, token: gatewayToken, redisUrl: options.redisUrl, log: (l) => log("gateway", l) });
+      if (forwarder) forwarder = await startForwarder(options.redisUrl!, forwarder.port);
     },
     async stop() {
       await stopAll();
       if (options.redisUrl && keyPrefix !== "ls:") await deleteByPrefix(options.redisUrl, keyPrefix);
     },
+  };
+}
+
+/**
+ * A loopback TCP forwarder to a redis:// server: the apps' REDIS_URL in native mode. close() refuses
+ * new connections and cuts the open ones, as a Redis that went away would.
+ */
+async function startForwarder(redisUrl: string, port: number): Promise<{ url: string; port: number; close(): Promise<void> }> {
+  const target = new URL(redisUrl);
+  if (target.protocol !== "redis:") throw new Error("nativeRedis: the stack forwards redis:// only (not TLS)");
+  const host = target.hostname.replace(/^\[(.*)\]$/, "$1");
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect({ host, port: Number(target.port || 6379) });
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.setNoDelay(true);
+      socket.on("error", drop).once("close", drop);
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => resolve());
+  });
+  const bound = (server.address() as net.AddressInfo).port;
+  const url = new URL(redisUrl);
+  url.hostname = "127.0.0.1";
+  url.port = String(bound);
+  return {
+    url: url.toString(),
+    port: bound,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 

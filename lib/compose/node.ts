@@ -1,6 +1,8 @@
 import { getConfig, type Config } from "@/lib/config";
 import { handlerClient } from "@/lib/store/upstash-client";
 import { upstashStores } from "@/lib/store/upstash";
+import { nativeStores } from "@/lib/store/native";
+import { closeNativeClient, nativeClient } from "@/lib/store/native-client";
 import { appKeys } from "@/lib/store/keys";
 import type { Stores } from "@/lib/store/ports";
 import { cookieNames } from "@/lib/session/cookies";
@@ -42,12 +44,27 @@ function composeServer(config: Config, stores: Stores): Server {
 
 let server: Server | undefined;
 
+/**
+ * The Node runtime's stores: with REDIS_URL, a native connection (ioredis, one per process); without
+ * it, REST through @upstash/redis (Upstash, or the gateway). Same keys either way, so the edge guard,
+ * which always uses REST, sees what the handlers write.
+ */
+function nodeStores(config: Config): Stores {
+  const keys = appKeys(config.LOCKSTEP_KEY_PREFIX, config.APP_ID);
+  if (config.REDIS_URL) return nativeStores(nativeClient(config), keys, config.SESSION_TTL_SECONDS);
+  return upstashStores(handlerClient(config), keys, config.SESSION_TTL_SECONDS);
+}
+
 /** The composition root of the Node runtime: the one place that reads the configuration and picks the stores. */
 export function getServer(): Server {
   if (!server) {
     const config = getConfig();
-    const keys = appKeys(config.LOCKSTEP_KEY_PREFIX, config.APP_ID);
-    server = composeServer(config, upstashStores(handlerClient(config), keys, config.SESSION_TTL_SECONDS));
+    server = composeServer(config, nodeStores(config));
   }
   return server;
+}
+
+/** Lets a CLI script (scripts/ssf.ts) exit: closes the native Redis connection, if one was opened. */
+export async function closeServer(): Promise<void> {
+  await closeNativeClient();
 }

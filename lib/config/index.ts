@@ -22,7 +22,8 @@ export function parseConfig(env: Env): Config {
   for (const key of Object.keys(input)) if (input[key] === "") input[key] = undefined;
 
   const result = configSchema.safeParse(input);
-  if (result.success) return result.data;
+  // The schema's rules guarantee what Config adds to its parsed type (the REST settings).
+  if (result.success) return result.data as Config;
   const keys = [...new Set(result.error.issues.map((i) => String(i.path[0] ?? "?")))];
   const details = result.error.issues.map((i) => {
     const key = String(i.path[0] ?? "?");

@@ -44,8 +44,18 @@ export const configSchema = z
   BCL_CLOCK_LEEWAY_SECONDS: z.coerce.number().int().min(0).max(300).default(60),
   /** Logout tokens issued longer ago than this are refused, in seconds. */
   BCL_MAX_TOKEN_AGE_SECONDS: z.coerce.number().int().min(30).max(86_400).default(600),
-  UPSTASH_REDIS_REST_URL: httpUrl,
-  UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
+  /**
+   * Upstash's REST protocol: Upstash, or the gateway. Always required for now (see the rule below):
+   * the edge guard (middleware.ts) cannot open a TCP connection, so it reaches Redis only this way.
+   */
+  UPSTASH_REDIS_REST_URL: httpUrl.optional(),
+  UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
+  /**
+   * A native Redis connection (redis:// or rediss://) for the Node runtime's route handlers, pages and
+   * Auth.js callbacks (lib/store/native.ts); unset: they use UPSTASH_* too. Same Redis, same keys as
+   * the guard's UPSTASH_* (the gateway in front of this Redis, or Upstash's own redis(s):// endpoint).
+   */
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).optional(),
   LOCKSTEP_KEY_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:_.-]{1,64}$/, "letters, digits and : _ . - only")
@@ -107,6 +117,19 @@ export const configSchema = z
   HEALTH_NONCE: z.string().max(128).optional(),
   })
   .superRefine((c, ctx) => {
+    // The edge guard needs the REST settings whether or not REDIS_URL is set: it runs in the edge
+    // runtime, where only fetch reaches Redis. (Once the guard can run in the Node runtime on
+    // REDIS_URL, issue 10 item 2, this becomes "required unless REDIS_URL is set".)
+    for (const key of ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"] as const) {
+      if (c[key] !== undefined) continue;
+      ctx.addIssue({
+        code: "custom",
+        path: [key],
+        message: c.REDIS_URL
+          ? "is required even with REDIS_URL: the edge guard (middleware.ts) reaches Redis only over REST (Upstash, or the gateway in front of the same Redis); REDIS_URL serves the route handlers and pages"
+          : "is required (Upstash, or the gateway; KV_REST_API_* are accepted too)",
+      });
+    }
     if (c.SSF_ISSUER && !c.SSF_MANAGEMENT_TOKEN) {
       ctx.addIssue({ code: "custom", path: ["SSF_MANAGEMENT_TOKEN"], message: "is required when SSF_ISSUER is set (stream management and polling use it)" });
     }
@@ -115,4 +138,7 @@ export const configSchema = z
     }
   });
 
-export type Config = z.infer<typeof configSchema>;
+type Parsed = z.infer<typeof configSchema>;
+
+/** The rule above guarantees the REST settings (the edge guard's), whatever else is set. */
+export type Config = Parsed & { UPSTASH_REDIS_REST_URL: string; UPSTASH_REDIS_REST_TOKEN: string };

@@ -57,6 +57,41 @@ describe("configuration", () => {
     expect(parseConfig({ ...valid, GUARD_FAIL_OPEN: "false" }).GUARD_FAIL_OPEN).toBe(false);
   });
 
+  describe("Redis settings: REDIS_URL for the Node runtime, UPSTASH_* for the edge guard", () => {
+    const noRest: Record<string, string> = { ...valid };
+    delete noRest.UPSTASH_REDIS_REST_URL;
+    delete noRest.UPSTASH_REDIS_REST_TOKEN;
+    const errorOf = (env: Record<string, string>) => {
+      try {
+        parseConfig(env);
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error("expected a ConfigError");
+    };
+
+    it("accepts a redis:// or rediss:// REDIS_URL next to the REST settings, and leaves it unset by default", () => {
+      expect(parseConfig(valid).REDIS_URL).toBeUndefined();
+      expect(parseConfig({ ...valid, REDIS_URL: "redis://127.0.0.1:6379" }).REDIS_URL).toBe("redis://127.0.0.1:6379");
+      expect(parseConfig({ ...valid, REDIS_URL: "rediss://default:pw@redis.example.com:6380/0" }).REDIS_URL).toBe("rediss://default:pw@redis.example.com:6380/0");
+      expect(parseConfig({ ...valid, REDIS_URL: "" }).REDIS_URL).toBeUndefined();
+    });
+
+    it("refuses another scheme, without printing the URL (it may hold a password)", () => {
+      const error = errorOf({ ...valid, REDIS_URL: "http://user:hunter2-secret@redis.example.com" });
+      expect(error.keys).toEqual(["REDIS_URL"]);
+      expect(error.message).toContain("redis:// or rediss://");
+      expect(error.message).not.toContain("hunter2-secret");
+    });
+
+    it("names each missing REST setting, and says the edge guard needs them even with REDIS_URL", () => {
+      expect(errorOf(noRest).keys).toEqual(["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"]);
+      const withNative = errorOf({ ...noRest, UPSTASH_REDIS_REST_URL: valid.UPSTASH_REDIS_REST_URL, REDIS_URL: "redis://127.0.0.1:6379" });
+      expect(withNative.keys).toEqual(["UPSTASH_REDIS_REST_TOKEN"]);
+      expect(withNative.message).toMatch(/UPSTASH_REDIS_REST_TOKEN: is required even with REDIS_URL: the edge guard/);
+    });
+  });
+
   describe("Shared Signals settings, checked once at start-up", () => {
     const ssf = { ...valid, SSF_ISSUER: "https://ssf.example.com", SSF_MANAGEMENT_TOKEN: "management-token" };
     const keysOf = (env: Record<string, string>) => {
