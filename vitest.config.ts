@@ -59,6 +59,18 @@ export default defineConfig({
       },
       {
         extends: true,
+        // The integration tier again with the route handlers on the native path (REDIS_URL, ioredis); the guard stays on the gateway.
+        test: {
+          name: "integration-native",
+          include: ["tests/integration/**/*.test.ts"],
+          env: { LOCKSTEP_NATIVE_REDIS: "1" },
+          globalSetup: ["tests/support/require-redis.ts", "tests/integration/setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        extends: true,
         // Real Redis stopped and restarted under mixed traffic: nothing revoked is served, no logout is lost.
         test: {
           name: "outage",
