@@ -1,11 +1,12 @@
 import NextAuth, { type NextAuthConfig } from "next-auth";
-import { cookies as requestCookies } from "next/headers";
+import { cookies as requestCookies, headers as requestHeaders } from "next/headers";
 import { getServer } from "@/lib/compose/node";
 import { endSessions } from "@/lib/revocation/end-sessions";
 import { StoreError } from "@/lib/store/errors";
 import { openHandle, sealHandle, sessionHandleSchema, type SessionHandle } from "@/lib/session/handle";
 import { hashId, securityLog } from "@/lib/log/security-log";
 import { signInContext } from "@/lib/check-session/sign-in-context";
+import { parseDevice } from "@/lib/session/device";
 
 /**
  * Auth.js runs the sign-in (code flow with PKCE, state and nonce). On success the tokens go to
@@ -129,6 +130,8 @@ function authConfig(): NextAuthConfig {
           refreshToken: account.refresh_token,
           scope: account.scope,
           sessionState: signInContext.getStore()?.sessionState,
+          // The browser that finished the sign-in: its names only ("Chrome", "Linux"), for the sessions list.
+          device: parseDevice((await requestHeaders()).get("user-agent")),
         });
         securityLog({ event: "session.created", outcome: "ok", session: hashId(lsid), sub: hashId(profile.sub), sid: hashId(sid) });
         await endReplacedSession(lsid);

@@ -2,6 +2,7 @@ import type { Config } from "@/lib/config";
 import type { RevocationList } from "@/lib/store/ports";
 import type { cookieNames } from "@/lib/session/cookies";
 import { openHandle, type SessionHandle } from "@/lib/session/handle";
+import { endedNoteCookie, noteOf } from "@/lib/session/ended";
 import { isApi, isPublic, isUnguarded } from "./routes";
 import { clearCookie, redirectTo, unauthorizedJson, unavailable } from "./responses";
 
@@ -32,24 +33,28 @@ export async function guard(request: GuardRequest, deps: GuardDeps): Promise<Res
   }
 
   const clear = clearCookie(deps.cookies.session, deps.cookies.secure);
-  const refuse = (reason: Parameters<typeof unauthorizedJson>[0]) => {
-    if (api) return unauthorizedJson(reason, clear);
-    const target = new URL("/signed-out", deps.config.AUTH_URL);
-    if (reason !== "no_session") target.searchParams.set("reason", reason);
-    return redirectTo(target, clear);
+  // The signed-out page reads why from the server's record of this session's ending, found by the
+  // sealed note left here in place of the session cookie; no reason travels in the URL.
+  const refuse = async (reason: Parameters<typeof unauthorizedJson>[0], handle?: SessionHandle) => {
+    const response = api ? unauthorizedJson(reason, clear) : redirectTo(new URL("/signed-out", deps.config.AUTH_URL), clear);
+    if (handle) {
+      const note = await endedNoteCookie(noteOf(handle), { secret: deps.config.AUTH_SECRET, name: deps.cookies.ended, secure: deps.cookies.secure });
+      response.headers.append("Set-Cookie", note);
+    }
+    return response;
   };
 
   let handle: SessionHandle;
   try {
     handle = await openHandle(sealed, deps.config.AUTH_SECRET, deps.cookies.session);
   } catch {
-    return refuse("expired");
+    return await refuse("expired");
   }
 
   try {
     const verdict = await deps.revocations.check(handle);
     if (verdict.active) return deps.next();
-    return refuse(verdict.reason);
+    return await refuse(verdict.reason, handle);
   } catch {
     if (deps.config.GUARD_FAIL_OPEN) {
       console.warn(JSON.stringify({ kind: "security", event: "guard.fail_open", outcome: "error", path: pathname }));

@@ -1,4 +1,4 @@
-import type { EndedEvent, ReplayRecord, RevocationList, RevocationTarget, SessionStore, StoredSession } from "@/lib/store/ports";
+import type { EndDetail, EndedEvent, ReplayRecord, RevocationList, RevocationTarget, SessionStore, StoredSession } from "@/lib/store/ports";
 import type { EndReason } from "./verdict";
 
 /** What a caller asks to end. */
@@ -26,6 +26,8 @@ export type EndOptions = {
    * (front-channel logout), so that nobody can fill the list with marks for made-up sids.
    */
   knownOnly?: boolean;
+  /** Who carried the news and when it was sent: kept with the ending for the signed-out page and the activity log. */
+  detail?: EndDetail;
 };
 
 export type EndOutcome = {
@@ -88,13 +90,13 @@ export async function endSessions(deps: EndDeps, targets: readonly EndTarget[], 
     if (options.knownOnly) return { result: "unknown", ended: [] };
   }
 
-  const events = await deps.revocations.revoke({ targets: marks, sessionIds: [...sessionIds], reason, replay: options.replay, now });
+  const events = await deps.revocations.revoke({ targets: marks, sessionIds: [...sessionIds], reason, detail: options.detail, replay: options.replay, now });
   if (events === null) return { result: "replayed", ended: [] };
   deps.onEnded?.(events);
 
   const ended = [...found.values()];
   try {
-    await deps.sessions.end(ended, reason);
+    await deps.sessions.end(ended, reason, options.detail);
   } catch {
     return { result: "ended", ended, cleanupFailed: true };
   }

@@ -20,6 +20,33 @@ export const endReasons = [
 ] as const;
 export type EndReason = (typeof endReasons)[number];
 
+/**
+ * How the news of an ending reached this app: the demo's lesson, shown beside the reason. The reason
+ * says why a session ended; the mechanism says who carried the news. Recorded with the ending, never
+ * taken from a request a browser could craft.
+ */
+export const endMechanisms = [
+  /** OpenID Connect Back-Channel Logout: the IdP's server called ours. */
+  "backchannel",
+  /** OpenID Connect Front-Channel Logout: the IdP's logout page loaded ours in an iframe. */
+  "frontchannel",
+  /** Session Management: a tab's check_session_iframe saw a change and the silent re-check confirmed it. */
+  "session_iframe",
+  /** A Shared Signals (CAEP or RISC) event from the IdP or a security system. */
+  "shared_signals",
+  /** The user signed out in this browser (this tab or another tab of it). */
+  "this_browser",
+  /** The user signed this session out from another session ("sign out this device", "everywhere"). */
+  "another_device",
+  /** The IdP refused to renew the session's tokens. */
+  "token_refresh",
+] as const;
+export type EndMechanism = (typeof endMechanisms)[number];
+
+export function isEndMechanism(value: unknown): value is EndMechanism {
+  return typeof value === "string" && (endMechanisms as readonly string[]).includes(value);
+}
+
 export function isEndReason(value: unknown): value is EndReason {
   return typeof value === "string" && (endReasons as readonly string[]).includes(value);
 }

@@ -16,5 +16,9 @@ export function cookieNames(appId: string, appUrl: string) {
     nonce: secureName(`${appId}.nonce`),
     logoutState: secureName(`${appId}.logout-state`),
     sessionCheck: secureName(`${appId}.session-check`),
+    /** Which session of this browser ended (sealed, short-lived): what the signed-out page reads, in place of a URL parameter. */
+    ended: secure ? `__Host-${appId}.ended` : `${appId}.ended`,
+    /** A one-off confirmation on the dashboard ("signed out Chrome on Linux"), sealed, a few seconds long. */
+    notice: secureName(`${appId}.notice`),
   };
 }

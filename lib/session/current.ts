@@ -4,18 +4,22 @@ import type { EndReason } from "@/lib/revocation/verdict";
 import type { RevocationList, SessionStore } from "@/lib/store/ports";
 import { readCookie } from "@/lib/http/cookies";
 import { clearCookie, unauthorizedJson, unavailable } from "@/lib/guard/responses";
+import { endedNoteCookie, noteOf } from "./ended";
+import { noteSeen } from "./last-seen";
 
 export type CurrentSession =
   | { state: "none" }
-  | { state: "ended"; reason: EndReason }
+  /** `handle`: the session's ids, when its cookie still opened (for the signed-out page's note). */
+  | { state: "ended"; reason: EndReason; handle?: SessionHandle }
   | { state: "active"; id: string; handle: SessionHandle; record: SessionRecord };
 
 export type ActiveSession = Extract<CurrentSession, { state: "active" }>;
 
 export type CurrentSessionDeps = {
   config: { AUTH_SECRET: string };
-  cookies: { session: string; secure: boolean };
-  sessions: Pick<SessionStore, "read">;
+  cookies: { session: string; ended: string; secure: boolean };
+  /** `touch`, when given, records "last seen" (throttled: lib/session/last-seen.ts). */
+  sessions: Pick<SessionStore, "read"> & Partial<Pick<SessionStore, "touch">>;
   revocations: Pick<RevocationList, "check">;
   /** CAEP token-claims-change: gives a session marked stale its fresh claims (lib/session/claims.ts). */
   refreshClaims?: (id: string, record: SessionRecord) => Promise<SessionRecord>;
@@ -34,9 +38,9 @@ export async function currentSession(deps: CurrentSessionDeps, sealed: string | 
     return { state: "ended", reason: "expired" };
   }
   const verdict = await deps.revocations.check(handle);
-  if (!verdict.active) return { state: "ended", reason: verdict.reason };
+  if (!verdict.active) return { state: "ended", reason: verdict.reason, handle };
   const record = await deps.sessions.read(handle.lsid);
-  if (!record) return { state: "ended", reason: "expired" };
+  if (!record) return { state: "ended", reason: "expired", handle };
   const fresh = record.claimsStale && deps.refreshClaims ? await deps.refreshClaims(handle.lsid, record) : record;
   return { state: "active", id: handle.lsid, handle, record: fresh };
 }
@@ -59,6 +63,16 @@ export async function requireSession(deps: CurrentSessionDeps, request: Request)
     return { response: unavailable(true) };
   }
   if (current.state === "none") return { response: unauthorizedJson("no_session") };
-  if (current.state === "ended") return { response: unauthorizedJson(current.reason, clearCookie(deps.cookies.session, deps.cookies.secure)) };
+  if (current.state === "ended") {
+    const response = unauthorizedJson(current.reason, clearCookie(deps.cookies.session, deps.cookies.secure));
+    if (current.handle) {
+      response.headers.append(
+        "Set-Cookie",
+        await endedNoteCookie(noteOf(current.handle), { secret: deps.config.AUTH_SECRET, name: deps.cookies.ended, secure: deps.cookies.secure }),
+      );
+    }
+    return { response };
+  }
+  noteSeen(deps.sessions, current.id);
   return { session: current };
 }

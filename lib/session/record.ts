@@ -17,9 +17,23 @@ export const sessionRecordSchema = z.object({
   sessionState: z.string().optional(),
   /** CAEP token-claims-change: read the claims again from the IdP on the next request. */
   claimsStale: z.boolean().optional(),
+  /** The browser and operating system that signed in, from its User-Agent (lib/session/device.ts). Names only, never the raw header. */
+  device: z
+    .object({ browser: z.string().max(60).optional(), os: z.string().max(60).optional(), type: z.string().max(20).optional() })
+    .optional(),
 });
 
 export type SessionRecord = z.infer<typeof sessionRecordSchema>;
+
+export type DeviceInfo = NonNullable<SessionRecord["device"]>;
+
+/** "Chrome on Linux", "Firefox on iOS (mobile)", or "Unknown browser" when nothing was recognised. */
+export function deviceLabel(device: DeviceInfo | undefined): string {
+  const browser = device?.browser || "Unknown browser";
+  const os = device?.os ? ` on ${device.os}` : "";
+  const type = device?.type && device.type !== "desktop" ? ` (${device.type})` : "";
+  return `${browser}${os}${type}`;
+}
 
 /** What a browser may see of a session: claims and times, no token. */
 export function publicView(sessionId: string, record: SessionRecord) {

@@ -67,7 +67,7 @@ async function refresh(
     result = await oauth.processRefreshTokenResponse(as, client, response);
   } catch (error) {
     if (error instanceof oauth.ResponseBodyError && error.error === "invalid_grant") {
-      await endSessions(deps.ending, [{ kind: "session", id: sessionId, record }], "refresh_failed");
+      await endSessions(deps.ending, [{ kind: "session", id: sessionId, record }], "refresh_failed", { detail: { mechanism: "token_refresh" } });
       throw new SessionEndedError("The IdP refused to refresh the session.");
     }
     throw error;

@@ -2,6 +2,7 @@ import { cookies } from "next/headers";
 import { getServer } from "@/lib/compose/node";
 import { StoreError } from "@/lib/store/errors";
 import { currentSession, type CurrentSession } from "./current";
+import { noteSeen } from "./last-seen";
 
 /** For a page: the session, or "unavailable" when the store cannot answer (pages reach here then only with GUARD_FAIL_OPEN). */
 export type PageSession = CurrentSession | { state: "unavailable" };
@@ -11,7 +12,9 @@ export async function currentSessionFromCookies(): Promise<PageSession> {
   const jar = await cookies();
   const server = getServer();
   try {
-    return await currentSession(server.gate, jar.get(server.cookies.session)?.value);
+    const current = await currentSession(server.gate, jar.get(server.cookies.session)?.value);
+    if (current.state === "active") noteSeen(server.sessions, current.id);
+    return current;
   } catch (error) {
     if (error instanceof StoreError) return { state: "unavailable" };
     throw error;

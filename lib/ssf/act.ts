@@ -110,7 +110,7 @@ export async function act(
       if (await deps.revocations.seen(replay)) return { action, sessionsEnded: 0, users, replayed: true };
       for (const u of resolved.users) await deps.sessions.setDisabled(u, true);
     }
-    const outcome = await endSessions(deps, endTargets(subject, resolved, beforeMs, deps.oidcIssuer), "security_event", { replay });
+    const outcome = await endSessions(deps, endTargets(subject, resolved, beforeMs, deps.oidcIssuer), "security_event", { replay, detail: { mechanism: "shared_signals" } });
     if (outcome.result === "replayed") return { action, sessionsEnded: 0, users, replayed: true };
     if (action === "purge_account") for (const u of resolved.users) await deps.sessions.purge(u);
     return { action, sessionsEnded: outcome.ended.length, users };

@@ -34,6 +34,8 @@ export function keys(prefix: string) {
     accountDisabled: (iss: string, sub: string) => `${prefix}disabled:${part(iss)}|${part(sub)}`,
     /** (iss, sub) pairs that signed in with an email address (a set), to resolve email subjects. */
     emailSubjects: (email: string) => `${prefix}email:${part(email.toLowerCase())}`,
+    /** When a session was last seen (ms), written at most once a minute per session and instance. */
+    lastSeen: (sessionId: string) => `${prefix}seen:${sessionId}`,
     /** A short lock so that one request refreshes a session's tokens while others wait. */
     refreshLock: (sessionId: string) => `${prefix}lock:refresh:${sessionId}`,
   };

@@ -1,5 +1,6 @@
 import {
   ACTIVITY_LOG_LENGTH,
+  endDetail,
   DISABLED_TTL_SECONDS,
   FEED_RETENTION_MS,
   newSessionId,
@@ -14,7 +15,7 @@ import {
   type StoredSession,
   type User,
 } from "./ports";
-import type { SessionRecord } from "@/lib/session/record";
+import { deviceLabel, type SessionRecord } from "@/lib/session/record";
 import { judge } from "@/lib/revocation/verdict";
 
 /** A value that expires, as a Redis key with a TTL does. */
@@ -62,6 +63,7 @@ export function memoryStores(options: { ttlSeconds: number; now?: () => number }
   const activityLog = new Expiring<ActivityEntry[]>(now);
   const disabled = new Expiring<true>(now);
   const locks = new Expiring<string>(now);
+  const seen = new Expiring<number>(now);
   const sessionMarks = new Expiring<string>(now);
   const idpMarks = new Expiring<string>(now);
   const subjectMarks = new Expiring<string>(now);
@@ -87,7 +89,7 @@ export function memoryStores(options: { ttlSeconds: number; now?: () => number }
       addTo(bySubject, pair(record.iss, record.sub), id);
       if (record.sid) byIdpSession.set(pair(record.iss, record.sid), id, ttl);
       if (record.claims.email) addTo(byEmail, record.claims.email.toLowerCase(), pair(record.iss, record.sub));
-      log(record, { at: record.createdAt, session: id, kind: "signed_in" });
+      log(record, { at: record.createdAt, session: id, kind: "signed_in", device: record.device && deviceLabel(record.device) });
       return id;
     },
     async read(id) {
@@ -114,13 +116,20 @@ export function memoryStores(options: { ttlSeconds: number; now?: () => number }
       }
       return found.sort((a, b) => a.record.createdAt - b.record.createdAt);
     },
-    async end(ended, reason) {
+    async end(ended, reason, detail = {}) {
       for (const { id, record } of ended) {
         records.delete(id);
+        seen.delete(id);
         bySubject.get(pair(record.iss, record.sub))?.delete(id);
         if (record.sid) byIdpSession.delete(pair(record.iss, record.sid));
-        log(record, { at: now(), session: id, kind: "ended", reason });
+        log(record, { at: now(), session: id, kind: "ended", reason, device: record.device && deviceLabel(record.device), ...endDetail(detail) });
       }
+    },
+    async touch(id, at) {
+      seen.set(id, Math.floor(at), ttl);
+    },
+    async lastSeen(ids) {
+      return ids.map((id) => seen.get(id) ?? null);
     },
     async subjectsForEmail(email) {
       return [...(byEmail.get(email.toLowerCase()) ?? [])].map((m) => {
@@ -183,7 +192,7 @@ export function memoryStores(options: { ttlSeconds: number; now?: () => number }
         const previous = Number.parseInt(subjectMarks.get(key) ?? "", 10);
         if (Number.isNaN(previous) || previous < t.beforeMs) subjectMarks.set(key, `${Math.floor(t.beforeMs)}|${r.reason}`, ttl);
       }
-      const events = r.sessionIds.map((lsid) => ({ id: crypto.randomUUID(), at: r.now, lsid, reason: r.reason }));
+      const events: EndedEvent[] = r.sessionIds.map((lsid) => ({ id: crypto.randomUUID(), at: r.now, lsid, reason: r.reason, ...endDetail(r.detail) }));
       for (const lsid of r.sessionIds) sessionMarks.set(lsid, r.reason, ttl);
       feed = [...feed.filter((e) => e.at >= r.now - FEED_RETENTION_MS), ...events];
       return events;

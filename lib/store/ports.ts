@@ -1,6 +1,6 @@
 import type { SessionRecord } from "@/lib/session/record";
 import type { SessionHandle } from "@/lib/session/handle";
-import type { EndReason, Verdict } from "@/lib/revocation/verdict";
+import type { EndMechanism, EndReason, Verdict } from "@/lib/revocation/verdict";
 
 /**
  * The two ports the domain code talks to. Nothing in lib/ outside lib/store/ touches a Redis
@@ -18,11 +18,29 @@ export type SessionQuery = { iss: string; sub?: string; sid?: string };
 
 export type ActivityKind = "signed_in" | "token_refreshed" | "ended";
 
-/** One line of a user's activity log on the dashboard. */
-export type ActivityEntry = { at: number; session: string; kind: ActivityKind; reason?: EndReason };
+/**
+ * What is known of how an ending came: who carried it (mechanism) and, when the sender dated it, when
+ * it was sent (ms; a logout token's or SET's `iat`, which has whole seconds).
+ */
+export type EndDetail = { mechanism?: EndMechanism; sentAt?: number };
+
+/** Only the detail's known fields, so that nothing else rides along into the log or the feed. */
+export function endDetail(detail: EndDetail | undefined): EndDetail {
+  const out: EndDetail = {};
+  if (detail?.mechanism) out.mechanism = detail.mechanism;
+  if (typeof detail?.sentAt === "number" && Number.isFinite(detail.sentAt)) out.sentAt = Math.floor(detail.sentAt);
+  return out;
+}
+
+/**
+ * One line of a user's activity log on the dashboard. For an ending it is also the server's record of
+ * it that the signed-out page reads (by the session id of the browser's own, sealed, cookie).
+ * `device` is the session's device label ("Chrome on Linux"), when known.
+ */
+export type ActivityEntry = { at: number; session: string; kind: ActivityKind; reason?: EndReason; device?: string } & EndDetail;
 
 /** One ended session, as announced to every server instance's tab hub. */
-export type EndedEvent = { id: string; at: number; lsid: string; reason: EndReason };
+export type EndedEvent = { id: string; at: number; lsid: string; reason: EndReason } & EndDetail;
 
 export interface SessionStore {
   /** Stores a new record (and its indexes) under a fresh random id, which it returns. */
@@ -32,8 +50,12 @@ export interface SessionStore {
   update(id: string, record: SessionRecord, activity?: ActivityKind): Promise<boolean>;
   /** The live sessions a query names, oldest first. A sid names at most one. */
   find(query: SessionQuery): Promise<StoredSession[]>;
-  /** Deletes what ended sessions hold (tokens, indexes) and logs the ending. Idempotent. */
-  end(sessions: readonly StoredSession[], reason: EndReason): Promise<void>;
+  /** Deletes what ended sessions hold (tokens, indexes, last-seen time) and logs the ending with its detail. Idempotent. */
+  end(sessions: readonly StoredSession[], reason: EndReason, detail?: EndDetail): Promise<void>;
+  /** Records that a live session was seen at `at` (ms). Callers throttle it; the store just keeps the latest. */
+  touch(id: string, at: number): Promise<void>;
+  /** When each session was last seen (ms), in the order asked; null when never recorded or ended. */
+  lastSeen(ids: readonly string[]): Promise<(number | null)[]>;
   /** The subjects that signed in here with this email address (case-insensitive). */
   subjectsForEmail(email: string): Promise<User[]>;
   /** Moves a subject's email index entry to a new address (RISC identifier-changed). */
@@ -66,6 +88,8 @@ export type Revocation = {
   /** Lockstep session ids to mark as over; each gets an entry in the ended-sessions feed. */
   sessionIds: readonly string[];
   reason: EndReason;
+  /** Who carried the news, and when it was sent: copied into the feed entries. */
+  detail?: EndDetail;
   /** When given, nothing is written if it was already there. */
   replay?: ReplayRecord;
   now: number;

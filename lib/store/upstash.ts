@@ -9,6 +9,7 @@ import {
   newSessionId,
   wholeSeconds,
   type ActivityEntry,
+  endDetail,
   type EndedEvent,
   type RevocationList,
   type SessionStore,
@@ -17,7 +18,7 @@ import {
   type StoredSession,
   type User,
 } from "./ports";
-import { sessionRecordSchema } from "@/lib/session/record";
+import { deviceLabel, sessionRecordSchema } from "@/lib/session/record";
 import { judge, revocationKeys } from "@/lib/revocation/verdict";
 
 /** The part of @upstash/redis's pipeline that the activity log needs. */
@@ -50,7 +51,7 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
           tx.sadd(k.emailSubjects(record.claims.email), JSON.stringify([record.iss, record.sub]));
           tx.expire(k.emailSubjects(record.claims.email), ttlSeconds);
         }
-        logActivity(tx, k, record, { at: record.createdAt, session: id, kind: "signed_in" }, ttlSeconds);
+        logActivity(tx, k, record, { at: record.createdAt, session: id, kind: "signed_in", device: record.device && deviceLabel(record.device) }, ttlSeconds);
         await tx.exec();
         return id;
       }),
@@ -90,18 +91,34 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
         return found.sort((a, b) => a.record.createdAt - b.record.createdAt);
       }),
 
-    end: (ended, reason) =>
+    end: (ended, reason, detail = {}) =>
       storeCall("session.end", async () => {
         if (ended.length === 0) return;
         const tx = redis.multi();
         const now = Date.now();
         for (const { id, record } of ended) {
-          tx.del(k.session(id));
+          tx.del(k.session(id), k.lastSeen(id));
           tx.srem(k.subjectSessions(record.iss, record.sub), id);
           if (record.sid) tx.del(k.idpSession(record.iss, record.sid));
-          logActivity(tx, k, record, { at: now, session: id, kind: "ended", reason }, ttlSeconds);
+          const entry: ActivityEntry = { at: now, session: id, kind: "ended", reason, device: record.device && deviceLabel(record.device), ...endDetail(detail) };
+          logActivity(tx, k, record, entry, ttlSeconds);
         }
         await tx.exec();
+      }),
+
+    touch: (id, at) =>
+      storeCall("session.touch", async () => {
+        await redis.set(k.lastSeen(id), String(Math.floor(at)), { ex: ttlSeconds });
+      }),
+
+    lastSeen: (ids) =>
+      storeCall("session.last_seen", async () => {
+        if (ids.length === 0) return [];
+        const values = await redis.mget<(string | number | null)[]>(...ids.map((id) => k.lastSeen(id)));
+        return ids.map((_, i) => {
+          const value = Number(values[i] ?? Number.NaN);
+          return Number.isFinite(value) ? value : null;
+        });
       }),
 
     subjectsForEmail: (email) =>
@@ -167,7 +184,13 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
 
     revoke: (revocation) =>
       storeCall("revocation.revoke", async () => {
-        const events: EndedEvent[] = revocation.sessionIds.map((lsid) => ({ id: crypto.randomUUID(), at: revocation.now, lsid, reason: revocation.reason }));
+        const events: EndedEvent[] = revocation.sessionIds.map((lsid) => ({
+          id: crypto.randomUUID(),
+          at: revocation.now,
+          lsid,
+          reason: revocation.reason,
+          ...endDetail(revocation.detail),
+        }));
         const targetKeys = revocation.targets.map((t) => (t.kind === "idp-session" ? k.revokedIdpSession(t.iss, t.sid) : k.revokedSubject(t.iss, t.sub)));
         const written = await redis.eval(
           REVOKE_SCRIPT,

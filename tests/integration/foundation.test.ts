@@ -158,14 +158,20 @@ describe("the edge guard refuses the very next request after a revocation", () =
     await redis.del(k.revokedSubject(stack.issuer, session.user.sub));
   });
 
-  it("redirects a page request to the signed-out page with the reason and clears the cookie", async () => {
+  it("redirects a page request to the signed-out page, clears the cookie and leaves a sealed note the page reads the reason by", async () => {
     const { browser, session } = await signedIn();
     await redis.set(k.revokedSession(session.session.id), "revoked", "EX", 60);
     const page = await browser.fetch(`${app}/account`);
     expect(page.status).toBe(303);
-    expect(new URL(page.headers.get("location")!, app).href).toBe(`${app}/signed-out?reason=revoked`);
+    // No reason in the URL: anyone could craft one.
+    expect(new URL(page.headers.get("location")!, app).href).toBe(`${app}/signed-out`);
     expect(page.headers.getSetCookie().some((c) => c.startsWith("bank.session=;") && c.includes("Max-Age=0"))).toBe(true);
     expect(browser.cookies(app)["bank.session"]).toBeUndefined();
+    expect(browser.cookies(app)["bank.ended"]).toMatch(/^[\w-]+\.\.[\w-]+\.[\w-]+\.[\w-]+$/);
+    const shown = await (await browser.fetch(`${app}/signed-out?reason=security_event`)).text();
+    expect(shown).toContain('data-reason="revoked"');
+    // The same URL without this browser's note says nothing in particular.
+    expect(await (await fetch(`${app}/signed-out?reason=security_event`)).text()).toContain('data-reason="none"');
   });
 
   it("treats a session whose record is gone as over", async () => {
@@ -208,7 +214,11 @@ describe("RP-initiated logout", () => {
     const confirm = await browser.fetch(endSession, {}, { follow: true });
     const back = await confirmIdpLogout(browser, confirm);
     expect(back.status).toBe(200);
-    expect(back.url).toBe(`${app}/signed-out?reason=logout`);
+    expect(back.url).toBe(`${app}/signed-out`);
+    const page = await back.text();
+    expect(page).toContain('data-reason="logout"');
+    // The IdP came back with our state; that proves it handled the request, not that it ended its session.
+    expect(page).toContain('data-idp="returned"');
 
     // The IdP session is over too: signing in again asks for the password.
     const again = await signIn(browser, app, "alice", "alice-password");
@@ -231,7 +241,8 @@ describe("RP-initiated logout", () => {
     for (const query of [`?state=${state}_INVALID`, ""]) {
       const back = await browser.fetch(`${app}/api/logout/callback${query}`);
       expect(back.status).toBe(303);
-      expect(back.headers.get("location")).toBe(`${app}/signed-out?reason=logout_unconfirmed`);
+      expect(back.headers.get("location")).toBe(`${app}/signed-out`);
+      expect(await (await browser.fetch(`${app}/signed-out`)).text()).toContain('data-reason="logout_unconfirmed"');
     }
     expect((await sessionOf(browser, app)).status).toBe(401);
   });
@@ -300,7 +311,8 @@ describe("when Redis cannot answer", () => {
     expect((await fetch(`${app}/api/session`, { headers: { cookie: oldCookie } })).status).toBe(200);
 
     const back = await confirmIdpLogout(browser, await browser.fetch(endSession, {}, { follow: true }));
-    expect(back.url).toBe(`${app}/signed-out?reason=logout_incomplete`);
+    expect(back.url).toBe(`${app}/signed-out`);
+    expect(await back.text()).toContain('data-reason="logout_incomplete"');
     // The IdP ended its session and told the app by back-channel: the old cookie opens nothing now.
     const after = await fetch(`${app}/api/session`, { headers: { cookie: oldCookie } });
     expect(after.status).toBe(401);

@@ -105,6 +105,32 @@ export function storeContract(name: string, make: () => Promise<ContractSubject>
         await stores.sessions.end([{ id, record: r }], "revoked");
       });
 
+      it("logs how an ending came (mechanism, sent time) and the session's device, and nothing else that rides along", async () => {
+        const r = record({ device: { browser: "Firefox 128", os: "Windows 10", type: "desktop" } });
+        const id = await stores.sessions.create(r);
+        const [signedIn] = await stores.sessions.activity(r);
+        expect(signedIn).toMatchObject({ session: id, kind: "signed_in", device: "Firefox 128 on Windows 10" });
+        const detail = { mechanism: "backchannel" as const, sentAt: 1_700_000_000_000.5, extra: "not kept" };
+        await stores.sessions.end([{ id, record: r }], "revoked", detail);
+        const [ended] = await stores.sessions.activity(r);
+        expect(ended).toMatchObject({ session: id, kind: "ended", reason: "revoked", mechanism: "backchannel", sentAt: 1_700_000_000_000, device: "Firefox 128 on Windows 10" });
+        expect(ended).not.toHaveProperty("extra");
+        expect(await stores.sessions.read(id)).toBeNull();
+      });
+
+      it("keeps when a session was last seen, until it ends", async () => {
+        const r = record();
+        const id = await stores.sessions.create(r);
+        const other = await stores.sessions.create(record());
+        expect(await stores.sessions.lastSeen([id, other])).toEqual([null, null]);
+        await stores.sessions.touch(id, 1_700_000_000_000);
+        await stores.sessions.touch(id, 1_700_000_060_000);
+        expect(await stores.sessions.lastSeen([other, id])).toEqual([null, 1_700_000_060_000]);
+        expect(await stores.sessions.lastSeen([])).toEqual([]);
+        await stores.sessions.end([{ id, record: r }], "logout");
+        expect(await stores.sessions.lastSeen([id])).toEqual([null]);
+      });
+
       it("keeps the activity log newest first and bounded", async () => {
         const r = record();
         const id = await stores.sessions.create(r);
@@ -164,6 +190,16 @@ export function storeContract(name: string, make: () => Promise<ContractSubject>
         const events = await stores.revocations.revoke({ targets: [], sessionIds: [id], reason: "logout", now: Date.now() });
         expect(events).toHaveLength(1);
         expect(await stores.revocations.check(handleOf(id, r))).toEqual({ active: false, reason: "logout" });
+        const feed = await stores.revocations.endedSince(since);
+        expect(feed.filter((e) => e.lsid === id)).toEqual(events);
+      });
+
+      it("feeds the ending's mechanism to the tabs with it", async () => {
+        const r = record();
+        const id = await stores.sessions.create(r);
+        const since = Date.now() - 1;
+        const events = await stores.revocations.revoke({ targets: [], sessionIds: [id], reason: "frontchannel_logout", detail: { mechanism: "frontchannel" }, now: Date.now() });
+        expect(events?.[0]).toMatchObject({ lsid: id, reason: "frontchannel_logout", mechanism: "frontchannel" });
         const feed = await stores.revocations.endedSince(since);
         expect(feed.filter((e) => e.lsid === id)).toEqual(events);
       });

@@ -8,6 +8,7 @@ import { clearCookie, redirectTo } from "@/lib/guard/responses";
 import { getIdpMetadata } from "@/lib/oidc/client";
 import { autoPostPage, endSessionRequest, endSessionUrl, LOGOUT_CALLBACK_PATH, logoutStateCookie, newLogoutState } from "@/lib/logout/rp-initiated";
 import { hashId, securityLog } from "@/lib/log/security-log";
+import { endedNoteCookie, noteOf } from "@/lib/session/ended";
 
 export const dynamic = "force-dynamic";
 
@@ -29,6 +30,7 @@ export async function POST(request: Request): Promise<Response> {
     return Response.json({ error: "forbidden", error_description: "Cross-site logout requests are refused." }, { status: 403 });
   }
 
+  const form = await request.formData().catch(() => undefined);
   const sealed = sessionCookie(server, request);
   let idToken: string | undefined;
   let handle: SessionHandle | undefined;
@@ -38,13 +40,12 @@ export async function POST(request: Request): Promise<Response> {
     if (current.state === "active") {
       handle = current.handle;
       idToken = current.record.idToken;
-      await endSessions(server.ending, [{ kind: "session", id: current.id, record: current.record }], "logout");
-      const form = await request.formData().catch(() => undefined);
+      await endSessions(server.ending, [{ kind: "session", id: current.id, record: current.record }], "logout", { detail: { mechanism: "this_browser" } });
       const everywhere = form?.get("scope") === "everywhere";
       if (everywhere) {
         // Every other session of this user at this app, including one signing in right now.
         const user = { iss: current.record.iss, sub: current.record.sub };
-        await endSessions(server.ending, [{ kind: "subject", ...user, beforeMs: server.ending.now() + 1 }], "ended_elsewhere");
+        await endSessions(server.ending, [{ kind: "subject", ...user, beforeMs: server.ending.now() + 1 }], "ended_elsewhere", { detail: { mechanism: "another_device" } });
       }
       securityLog({ event: "logout.local", outcome: "ok", code: everywhere ? "everywhere" : "this_session", session: hashId(current.id) });
     }
@@ -56,11 +57,19 @@ export async function POST(request: Request): Promise<Response> {
   }
 
   const clear = clearCookie(cookies.session, cookies.secure);
-  const signedOut = new URL(`/signed-out?reason=${incomplete ? "logout_incomplete" : "logout"}`, config.AUTH_URL);
-  if (!handle) return redirectTo(signedOut, clear);
+  const signedOut = new URL("/signed-out", config.AUTH_URL);
+  const noteDeps = { secret: config.AUTH_SECRET, name: cookies.ended, secure: cookies.secure };
+  // "At the IdP too", from the signed-out page after a sign-out the IdP may not have ended its own
+  // session: nothing is left here to end, the browser only goes to the IdP (whose page asks).
+  const idpOnly = !handle && form?.get("scope") === "idp";
+  if (!handle && !idpOnly) return redirectTo(signedOut, clear);
 
   const endpoint = (await getIdpMetadata().catch(() => undefined))?.end_session_endpoint;
-  if (!endpoint) return redirectTo(signedOut, clear);
+  if (!endpoint) {
+    const response = redirectTo(signedOut, clear);
+    if (handle) response.headers.append("Set-Cookie", await endedNoteCookie(noteOf(handle, { incomplete }), noteDeps));
+    return response;
+  }
   const state = newLogoutState();
   const endSession = endSessionRequest(endpoint, {
     idTokenHint: config.OIDC_END_SESSION_ID_TOKEN_HINT === "post" ? idToken : undefined,
@@ -72,6 +81,8 @@ export async function POST(request: Request): Promise<Response> {
     ? await autoPostPage(endSession, "Signing you out at your identity provider…")
     : redirectTo(endSessionUrl(endSession));
   response.headers.append("Set-Cookie", clear);
+  // The signed-out page's note: which session this browser signed out, and that it went to the IdP.
+  if (handle) response.headers.append("Set-Cookie", await endedNoteCookie(noteOf(handle, { incomplete, logout: "sent" }), noteDeps));
   response.headers.append(
     "Set-Cookie",
     serializeCookie(cookies.logoutState, logoutStateCookie(state, incomplete), { path: LOGOUT_CALLBACK_PATH, maxAge: 600, secure: cookies.secure }),

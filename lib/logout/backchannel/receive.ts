@@ -53,7 +53,7 @@ export async function receiveLogoutToken(raw: string, deps: BackchannelDeps): Pr
 
   let outcome;
   try {
-    outcome = await endSessions(deps, [target], "revoked", { replay });
+    outcome = await endSessions(deps, [target], "revoked", { replay, detail: { mechanism: "backchannel", sentAt: token.iat * 1000 } });
   } catch {
     throw new LogoutTokenError("store_unavailable");
   }

@@ -3,13 +3,19 @@ import { readCookie, serializeCookie } from "@/lib/http/cookies";
 import { redirectTo } from "@/lib/guard/responses";
 import { isExpectedLogoutState, LOGOUT_CALLBACK_PATH, parseLogoutStateCookie } from "@/lib/logout/rp-initiated";
 import { securityLog } from "@/lib/log/security-log";
+import { endedNoteCookie, readEndedNote } from "@/lib/session/ended";
 
 export const dynamic = "force-dynamic";
 
 /**
  * GET /api/logout/callback: where the IdP sends the browser after RP-initiated logout.
  * A missing or different `state` is not trusted (RP-Initiated Logout §3): the local logout stands, and the user
- * sees a neutral page that does not claim the IdP signed them out. No continuation, no redirect param.
+ * sees a page that does not claim the IdP took part. No continuation, no redirect param.
+ *
+ * What a matching state proves is that the IdP handled this browser's sign-out request and sent it
+ * back; not that it ended its own session (an IdP may offer to sign out of this app only, and comes
+ * back with the same state). The signed-out page says exactly that. What is known is written into
+ * this browser's sealed ended-session note; the URL carries nothing.
  */
 export async function GET(request: Request): Promise<Response> {
   const { config, cookies } = getServer();
@@ -17,11 +23,15 @@ export async function GET(request: Request): Promise<Response> {
   const expected = parseLogoutStateCookie(readCookie(request, cookies.logoutState));
   const trusted = isExpectedLogoutState(returned, expected.state);
   securityLog({ event: "logout.idp_return", outcome: trusted ? "ok" : "rejected", code: trusted ? undefined : "state_mismatch" });
-  // What is known: the IdP confirmed (state came back) or not; the sign-out here completed or not.
-  const reason = expected.incomplete ? (trusted ? "logout_incomplete" : "logout_incomplete_unconfirmed") : trusted ? "logout" : "logout_unconfirmed";
-  const target = new URL(`/signed-out?reason=${reason}`, config.AUTH_URL);
-  return redirectTo(
-    target,
+  const response = redirectTo(
+    new URL("/signed-out", config.AUTH_URL),
     serializeCookie(cookies.logoutState, "", { path: LOGOUT_CALLBACK_PATH, maxAge: 0, secure: cookies.secure }),
   );
+  const note = await readEndedNote(readCookie(request, cookies.ended), config.AUTH_SECRET, cookies.ended);
+  // Only a note that says this browser went to the IdP moves on; one from another ending stays as it is.
+  if (note && note.logout) {
+    const updated = { ...note, logout: trusted ? ("returned" as const) : ("not_returned" as const) };
+    response.headers.append("Set-Cookie", await endedNoteCookie(updated, { secret: config.AUTH_SECRET, name: cookies.ended, secure: cookies.secure }));
+  }
+  return response;
 }

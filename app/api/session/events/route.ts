@@ -1,15 +1,18 @@
 import { currentSession, requireSession, sessionCookie } from "@/lib/session/current";
 import { getServer } from "@/lib/compose/node";
 import { atTime } from "@/lib/live/timer";
+import { noteSeen } from "@/lib/session/last-seen";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
 
-const HEARTBEAT_MS = 15_000;
+/** Often enough for a tab to notice within seconds that its server is gone (a comment would not reach its script). */
+const HEARTBEAT_MS = 5_000;
 /**
- * GET /api/session/events: server-sent events for the open tabs of a session. One event,
- * `ended` with `{"reason":…}`, when the session ends anywhere (any instance, any signal), or when
- * it expires; comments keep the connection alive. 401 when there is no live session.
+ * GET /api/session/events: server-sent events for the open tabs of a session. `ready`, then `ping`
+ * every 5 s (the tab's "live" indicator), and one `ended` with `{"reason","mechanism","at"}` when the
+ * session ends anywhere (any instance, any signal), or when it expires. 401 when there is no live session.
+ * An open stream keeps the session's "last seen" fresh (at most one write a minute).
  */
 export async function GET(request: Request): Promise<Response> {
   const server = getServer();
@@ -37,22 +40,25 @@ export async function GET(request: Request): Promise<Response> {
       const send = (text: string) => {
         if (!closed) controller.enqueue(encoder.encode(text));
       };
-      const ended = (reason: string) => {
-        send(`event: ended\ndata: ${JSON.stringify({ reason })}\n\n`);
+      const ended = (event: { reason: string; mechanism?: string; at?: number }) => {
+        send(`event: ended\ndata: ${JSON.stringify({ reason: event.reason, mechanism: event.mechanism, at: event.at })}\n\n`);
         close();
       };
 
       send(`retry: 1000\nevent: ready\ndata: ${JSON.stringify({ expiresAt: record.expiresAt })}\n\n`);
-      cleanups.push(hub.subscribe(id, (event) => ended(event.reason)));
-      const heartbeat = setInterval(() => send(": keep-alive\n\n"), HEARTBEAT_MS);
+      cleanups.push(hub.subscribe(id, (event) => ended(event)));
+      const heartbeat = setInterval(() => {
+        send("event: ping\ndata: {}\n\n");
+        noteSeen(server.sessions, id);
+      }, HEARTBEAT_MS);
       cleanups.push(() => clearInterval(heartbeat));
-      cleanups.push(atTime(record.expiresAt, () => ended("expired")));
+      cleanups.push(atTime(record.expiresAt, () => ended({ reason: "expired", at: record.expiresAt })));
       request.signal.addEventListener("abort", close);
 
       // The session may have ended between the check above and the subscription.
       void currentSession(server.gate, cookie)
         .then((again) => {
-          if (again.state === "ended") ended(again.reason);
+          if (again.state === "ended") ended({ reason: again.reason });
         })
         .catch(() => {});
     },
