@@ -4,7 +4,13 @@ import { getConfig } from "@/lib/config";
 import { AppNameProvider } from "./app-name";
 import "./globals.css";
 
-export const metadata: Metadata = {
+/** Each page names its state first ("Signed in · Lockstep Bank", "Signed out · Lockstep Bank"); live tabs update it. */
+export async function generateMetadata(): Promise<Metadata> {
+  const { APP_NAME } = getConfig();
+  return { ...metadata, title: { default: APP_NAME, template: `%s · ${APP_NAME}` } };
+}
+
+const metadata: Metadata = {
   description: "Sign-out that means something: every request and tab in step with your identity provider.",
   // Files in public/, all rendered from public/icon.svg; the manifest is app/manifest.ts. The ICO says
   // 32x32 (it holds 16, 32 and 48) so that browsers which can take the SVG prefer it.
@@ -24,11 +30,8 @@ export default function RootLayout({ children }: { children: ReactNode }) {
   const { APP_ACCENT, APP_NAME } = getConfig();
   return (
     <html lang="en">
-      <head>
-        <title>{APP_NAME}</title>
-      </head>
       <body className="min-h-screen bg-slate-50 text-slate-900 antialiased" style={{ "--accent": APP_ACCENT } as CSSProperties}>
-        <main className="mx-auto flex min-h-screen max-w-2xl flex-col gap-6 px-4 py-12">
+        <main className="mx-auto flex min-h-screen max-w-2xl flex-col gap-6 px-3 py-6 sm:px-4 sm:py-12">
           <AppNameProvider name={APP_NAME}>{children}</AppNameProvider>
         </main>
       </body>

@@ -1,12 +1,20 @@
+import type { Metadata } from "next";
+import { cookies } from "next/headers";
 import { redirect } from "next/navigation";
 import { getServer } from "@/lib/compose/node";
 import { currentSessionFromCookies } from "@/lib/session/server-component";
+import { deviceLabel } from "@/lib/session/record";
+import { unseal } from "@/lib/session/handle";
+import type { ActivityEntry, StoredSession } from "@/lib/store/ports";
 import { buttonClass, Card, Details, Header, secondaryButtonClass, SessionUnavailable, Time } from "../components";
+import { mechanismShort, reasonShort } from "../ending-text";
 import { SessionWatcher } from "./session-watcher";
 import { SessionIframe } from "./session-iframe";
 import { getIdpMetadata } from "@/lib/oidc/client";
 
 export const dynamic = "force-dynamic";
+
+export const metadata: Metadata = { title: "Signed in" };
 
 const activityText: Record<string, string> = {
   signed_in: "Signed in",
@@ -14,39 +22,84 @@ const activityText: Record<string, string> = {
   ended: "Session ended",
 };
 
+/** How many activity entries show before "show older". */
+const ACTIVITY_SHOWN = 6;
+
 const short = (id: string) => `${id.slice(0, 8)}…`;
+
+function ActivityLine({ entry, mine }: { entry: ActivityEntry; mine: boolean }) {
+  return (
+    <li className="break-words">
+      <Time ms={entry.at} precise={entry.kind === "ended"} /> · {activityText[entry.kind] ?? entry.kind}
+      {entry.reason ? `: ${reasonShort[entry.reason] ?? entry.reason.replaceAll("_", " ")}` : ""}
+      {entry.mechanism ? `, via ${mechanismShort[entry.mechanism]}` : ""}
+      {entry.sentAt !== undefined ? ` (sent ${new Date(entry.sentAt).toISOString().slice(11, 19)} UTC)` : ""} ·{" "}
+      {entry.device ?? "session"} <span className="font-mono text-slate-600">{short(entry.session)}</span>
+      {mine && <span className="ml-1 text-slate-600">(this device)</span>}
+    </li>
+  );
+}
+
+/** The confirmation that "Sign out this device" worked: a sealed cookie a few seconds long, set by POST /api/sessions/end. */
+async function readNotice(secret: string, name: string): Promise<string | undefined> {
+  const sealed = (await cookies()).get(name)?.value;
+  if (!sealed) return undefined;
+  const payload = await unseal(sealed, secret, name).catch(() => undefined);
+  return typeof payload?.text === "string" ? payload.text.slice(0, 200) : undefined;
+}
+
+/** Ended and expired sessions leave the list: find() returns live records only, and one past its expiry is dropped here. */
+function liveSessions(sessions: StoredSession[], seen: (number | null)[]) {
+  const now = Date.now();
+  return sessions.map((s, i) => ({ ...s, lastSeen: seen[i] ?? s.record.createdAt })).filter((s) => s.record.expiresAt > now);
+}
 
 export default async function Account() {
   const server = getServer();
-  const { APP_NAME, APP_ID, OIDC_CLIENT_ID, SESSION_CHECK_INTERVAL_MS } = server.config;
+  const { APP_NAME, APP_ID, OIDC_CLIENT_ID, SESSION_CHECK_INTERVAL_MS, AUTH_SECRET } = server.config;
   const current = await currentSessionFromCookies();
   if (current.state === "unavailable") return <SessionUnavailable appName={APP_NAME} />;
   if (current.state === "none") redirect("/");
-  if (current.state === "ended") redirect(`/signed-out?reason=${current.reason}`);
+  if (current.state === "ended") redirect("/signed-out");
   const { id, record } = current;
   const user = { iss: record.iss, sub: record.sub };
-  const [sessions, activity, metadata] = await Promise.all([
+  const [sessions, activity, metadata, notice] = await Promise.all([
     server.sessions.find(user),
     server.sessions.activity(user),
     getIdpMetadata().catch(() => undefined),
+    readNotice(AUTH_SECRET, server.cookies.notice),
   ]);
+  const seen = await server.sessions.lastSeen(sessions.map((s) => s.id)).catch(() => sessions.map(() => null));
   // SM §3.3: only when the IdP advertises a check_session_iframe and gave this session a session_state.
   const checkSessionIframe = typeof metadata?.check_session_iframe === "string" ? metadata.check_session_iframe : undefined;
+  const live = liveSessions(sessions, seen);
+  const recent = activity.slice(0, ACTIVITY_SHOWN);
+  const older = activity.slice(ACTIVITY_SHOWN);
 
   const details: [string, React.ReactNode][] = [
     ["Name", record.claims.name ?? "—"],
     ["Email", record.claims.email ?? "—"],
     ["Subject", record.sub],
+    ["Device", deviceLabel(record.device)],
     ["Session", short(id)],
     ["Started", <Time key="c" ms={record.createdAt} />],
     ["Expires", <Time key="e" ms={record.expiresAt} />],
     ["Identity provider", record.iss],
-    ["IdP session", record.sid ?? "—"],
+    [
+      "IdP session (sid)",
+      <span key="sid">
+        <span className="font-mono">{record.sid ?? "—"}</span>
+        <span className="mt-1 block text-xs text-slate-600">
+          Your identity provider names one single sign-on session with a different id for each app, so another app you reached by single
+          sign-on shows another value for the same sign-in.
+        </span>
+      </span>,
+    ],
   ];
 
   return (
     <>
-      <SessionWatcher appId={APP_ID} sessionId={id} />
+      <SessionWatcher appId={APP_ID} appName={APP_NAME} sessionId={id} />
       {checkSessionIframe && record.sessionState && (
         <SessionIframe
           checkSessionIframe={checkSessionIframe}
@@ -62,28 +115,45 @@ export default async function Account() {
       </Header>
 
       <h1 className="sr-only">Your account at {APP_NAME}</h1>
+      {notice && (
+        <p role="status" className="rounded-lg border border-green-300 bg-green-50 px-4 py-3 text-sm text-green-900" data-testid="notice">
+          {notice}
+        </p>
+      )}
       <Card title="This session">
         <Details rows={details} />
       </Card>
 
       <Card title={`Your sessions at ${APP_NAME}`}>
         <ul className="divide-y divide-slate-100 text-sm" aria-label="Active sessions">
-          {sessions.map((s) => (
-            <li key={s.id} className="flex items-center justify-between gap-3 py-2">
-              <span>
-                <span className="font-mono">{short(s.id)}</span> started <Time ms={s.record.createdAt} />
-                {s.id === id && <span className="ml-2 rounded bg-slate-100 px-2 py-0.5 text-xs font-semibold">this device</span>}
-              </span>
-              {s.id !== id && (
-                <form method="post" action="/api/sessions/end">
-                  <input type="hidden" name="id" value={s.id} />
-                  <button type="submit" className={secondaryButtonClass} aria-label={`Sign out session ${short(s.id)}`}>
-                    Sign out this device
-                  </button>
-                </form>
-              )}
-            </li>
-          ))}
+          {live.map((s) => {
+            const label = deviceLabel(s.record.device);
+            return (
+              <li key={s.id} className="flex flex-wrap items-center justify-between gap-3 py-3" data-testid="session-row">
+                <span className="min-w-0">
+                  <span className="font-semibold" data-testid="device">
+                    {label}
+                  </span>
+                  {s.id === id && (
+                    <span className="ml-2 rounded bg-slate-100 px-2 py-0.5 text-xs font-semibold" data-testid="this-device">
+                      this device
+                    </span>
+                  )}
+                  <span className="block text-slate-600">
+                    started <Time ms={s.record.createdAt} /> · last seen {s.id === id ? "now" : <Time ms={s.lastSeen} />}
+                  </span>
+                </span>
+                {s.id !== id && (
+                  <form method="post" action="/api/sessions/end">
+                    <input type="hidden" name="id" value={s.id} />
+                    <button type="submit" className={secondaryButtonClass} aria-label={`Sign out this device: ${label}, started ${new Date(s.record.createdAt).toISOString().slice(0, 16).replace("T", " ")} UTC`}>
+                      Sign out this device
+                    </button>
+                  </form>
+                )}
+              </li>
+            );
+          })}
         </ul>
       </Card>
 
@@ -91,29 +161,45 @@ export default async function Account() {
         {activity.length === 0 ? (
           <p className="text-sm text-slate-600">Nothing yet.</p>
         ) : (
-          <ol className="space-y-1 text-sm" aria-label="Recent activity">
-            {activity.map((entry, i) => (
-              <li key={`${entry.at}-${i}`}>
-                <Time ms={entry.at} /> · {activityText[entry.kind] ?? entry.kind}
-                {entry.reason ? ` (${entry.reason.replaceAll("_", " ")})` : ""} · session <span className="font-mono">{short(entry.session)}</span>
-              </li>
-            ))}
-          </ol>
+          <>
+            <ol className="space-y-1 text-sm" aria-label="Recent activity">
+              {recent.map((entry, i) => (
+                <ActivityLine key={`${entry.at}-${i}`} entry={entry} mine={entry.session === id} />
+              ))}
+            </ol>
+            {older.length > 0 && (
+              <details className="mt-2 text-sm">
+                <summary className="cursor-pointer text-slate-700">Show {older.length} older</summary>
+                <ol className="mt-1 space-y-1" aria-label="Older activity">
+                  {older.map((entry, i) => (
+                    <ActivityLine key={`${entry.at}-o${i}`} entry={entry} mine={entry.session === id} />
+                  ))}
+                </ol>
+              </details>
+            )}
+          </>
         )}
       </Card>
 
-      <div className="flex flex-wrap gap-3">
-        <form method="post" action="/api/logout" data-signout="this">
-          <button type="submit" className={buttonClass}>
-            Sign out
-          </button>
-        </form>
-        <form method="post" action="/api/logout" data-signout="this">
-          <input type="hidden" name="scope" value="everywhere" />
-          <button type="submit" className={secondaryButtonClass}>
-            Sign out everywhere
-          </button>
-        </form>
+      <div className="flex flex-col gap-3">
+        <div className="flex flex-wrap gap-3">
+          <form method="post" action="/api/logout" data-signout="this">
+            <button type="submit" className={buttonClass}>
+              Sign out
+            </button>
+          </form>
+          <form method="post" action="/api/logout" data-signout="this">
+            <input type="hidden" name="scope" value="everywhere" />
+            <button type="submit" className={secondaryButtonClass} aria-describedby="everywhere-hint">
+              Sign out every device at {APP_NAME}
+            </button>
+          </form>
+        </div>
+        <p id="everywhere-hint" className="text-sm text-slate-600">
+          &ldquo;Sign out&rdquo; ends this session and takes you to your identity provider. &ldquo;Sign out every device&rdquo; also ends your sessions
+          at {APP_NAME} in every other browser and device. Neither signs you out of other apps that use your identity provider: your identity
+          provider asks you about that.
+        </p>
       </div>
     </>
   );

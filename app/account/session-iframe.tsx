@@ -1,6 +1,7 @@
 "use client";
 
 import { useEffect, useRef } from "react";
+import { noteDelivery } from "./delivery";
 
 type CheckResult = { type: "lockstep:session-check"; result: "same" | "ended" | "error"; sessionState?: string; code?: string };
 
@@ -64,7 +65,9 @@ export function SessionIframe(props: { checkSessionIframe: string; clientId: str
         checking?.remove();
         checking = undefined;
         if (data.result === "ended") {
-          window.location.replace("/signed-out?reason=idp_session_changed");
+          // The server ended the session (lib/check-session/recheck.ts); the signed-out page reads why.
+          noteDelivery({ via: "session_iframe", receivedAt: Date.now() });
+          window.location.replace("/signed-out");
           return;
         }
         if (data.result === "same" && data.sessionState) sessionState = data.sessionState;

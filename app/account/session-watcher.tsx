@@ -1,62 +1,184 @@
 "use client";
 
-import { useEffect } from "react";
+import { useEffect, useState } from "react";
+import { noteDelivery, type Delivery } from "./delivery";
 
-type Ended = { type: "ended"; sessionId: string; reason: string };
+type Ended = { type: "ended"; sessionId: string; reason: string; sentAt: number };
 /** From the front-channel logout page: some session of this browser ended; each tab checks its own. */
 type Check = { type: "check" };
 
+export type LiveStatus = "connecting" | "live" | "reconnecting" | "offline";
+
+/** How often a tab that lost its server asks whether it is back. */
+const PROBE_EVERY_MS = 2_000;
+/** How long a probe waits for an answer. */
+const PROBE_TIMEOUT_MS = 2_500;
+/** The server pings every 5 s; this long without a word and the tab looks again. */
+const SILENCE_MS = 12_000;
+/** After another tab's sign-out, how long this tab waits for the server to confirm it (the sign-out request may still be on its way). */
+const CONFIRM_FOR_MS = 5_000;
+
+const statusText: Record<LiveStatus, string> = {
+  connecting: "Connecting…",
+  live: "Live",
+  reconnecting: "Reconnecting…",
+  offline: "Offline: the server cannot be reached",
+};
+
+const titles: Record<LiveStatus, string> = { connecting: "Signed in", live: "Signed in", reconnecting: "Reconnecting", offline: "Offline" };
+
+const dotClass: Record<LiveStatus, string> = {
+  connecting: "bg-slate-400",
+  live: "bg-green-600",
+  reconnecting: "bg-amber-500",
+  offline: "bg-red-600",
+};
+
 /**
- * Keeps this tab in step with its session. Same-browser tabs hear of an ending at once through a
- * BroadcastChannel; other browsers and devices through the server's event stream; and every tab
- * re-checks when it regains focus, becomes visible or comes back online. Whatever ended the
- * session, the tab moves to the signed-out page with the reason.
+ * Keeps this tab in step with its session, and says how live it is. Same-browser tabs hear of an
+ * ending at once through a BroadcastChannel (and then ask the server, so that nothing is shown
+ * before it is true); other browsers and devices through the server's event stream; and every tab
+ * re-checks when it regains focus, becomes visible, comes back online, or its server comes back.
+ * Whatever ended the session, the tab moves to the signed-out page, which reads the server's record
+ * of the ending; the tab only notes, for itself, how the news reached it.
  */
-export function SessionWatcher({ appId, sessionId }: { appId: string; sessionId: string }) {
+export function SessionWatcher({ appId, appName, sessionId }: { appId: string; appName: string; sessionId: string }) {
+  const [status, setStatus] = useState<LiveStatus>("connecting");
+
+  useEffect(() => {
+    document.title = `${titles[status]} · ${appName}`;
+  }, [status, appName]);
+
   useEffect(() => {
     let done = false;
+    let events: EventSource | undefined;
+    let lastWord = Date.now();
+    let probing: ReturnType<typeof setTimeout> | undefined;
+    let current: LiveStatus = "connecting";
+    /** When another tab of this browser told this one of the ending (its clock), if it did: it was first, whatever confirms it. */
+    let toldByTabAt: number | undefined;
+    const set = (next: LiveStatus) => {
+      if (done || next === current) return;
+      current = next;
+      setStatus(next);
+    };
     const channel = typeof BroadcastChannel === "undefined" ? undefined : new BroadcastChannel(`lockstep:${appId}`);
 
-    const signOut = (reason: string, tell: boolean) => {
+    const signOut = (via: Delivery["via"], tell: boolean) => {
       if (done) return;
       done = true;
-      if (tell) channel?.postMessage({ type: "ended", sessionId, reason } satisfies Ended);
-      window.location.replace(`/signed-out?reason=${encodeURIComponent(reason)}`);
+      noteDelivery(toldByTabAt !== undefined ? { via: "broadcast", receivedAt: Date.now(), sentAt: toldByTabAt } : { via, receivedAt: Date.now() });
+      if (tell) channel?.postMessage({ type: "ended", sessionId, reason: "ended", sentAt: Date.now() } satisfies Ended);
+      events?.close();
+      document.title = `Signed out · ${appName}`;
+      window.location.replace("/signed-out");
     };
 
-    const check = async () => {
-      if (done) return;
+    /** Asks the server about this session: "ended", "active", or "unreachable". */
+    const ask = async (): Promise<"ended" | "active" | "unreachable"> => {
       try {
-        const response = await fetch("/api/session", { cache: "no-store", headers: { "X-CSRF": "1" } });
-        if (response.status === 401) {
-          const body = (await response.json().catch(() => ({}))) as { reason?: string };
-          signOut(body.reason && body.reason !== "no_session" ? body.reason : "expired", true);
-        }
+        const response = await fetch("/api/session", { cache: "no-store", headers: { "X-CSRF": "1" }, signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+        if (response.status === 401) return "ended";
+        return response.ok ? "active" : "unreachable";
       } catch {
-        // Offline: the "online" event will bring us back here.
+        return "unreachable";
       }
+    };
+
+    const check = async (via: Delivery["via"] = "check") => {
+      if (done) return;
+      const answer = await ask();
+      if (answer === "ended") signOut(via, true);
+      else if (answer === "unreachable") lost();
+      else if (current === "offline") set(events?.readyState === EventSource.OPEN ? "live" : "reconnecting");
+    };
+
+    /** The server went quiet: say so, and keep asking until it answers. */
+    const lost = () => {
+      if (done) return;
+      if (current === "live" || current === "connecting") set("reconnecting");
+      if (probing) return;
+      const probe = async () => {
+        probing = undefined;
+        if (done) return;
+        let up = false;
+        try {
+          up = (await fetch("/api/health", { cache: "no-store", signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })).ok;
+        } catch {
+          up = false;
+        }
+        if (done) return;
+        if (!up) {
+          set("offline");
+          probing = setTimeout(probe, PROBE_EVERY_MS);
+          return;
+        }
+        // Back: whatever happened meanwhile, ask about the session, and reopen the stream if it gave up.
+        await check();
+        if (done) return;
+        if (!events || events.readyState === EventSource.CLOSED) connect();
+        else if (events.readyState === EventSource.OPEN) set("live");
+        else probing = setTimeout(probe, PROBE_EVERY_MS);
+      };
+      void probe();
+    };
+
+    const connect = () => {
+      events?.close();
+      const stream = new EventSource("/api/session/events");
+      events = stream;
+      const heard = () => {
+        lastWord = Date.now();
+      };
+      stream.addEventListener("ready", () => {
+        heard();
+        set("live");
+        // Anything may have happened while the stream was down.
+        void check();
+      });
+      stream.addEventListener("ping", () => {
+        heard();
+        if (current !== "live") set("live");
+      });
+      stream.addEventListener("ended", () => signOut("push", true));
+      stream.addEventListener("error", () => {
+        if (events !== stream) return;
+        // CONNECTING: the browser is retrying by itself. CLOSED: it gave up (e.g. a 401 or a 503); a check says which.
+        lost();
+        if (stream.readyState === EventSource.CLOSED) void check();
+      });
     };
 
     channel?.addEventListener("message", (event: MessageEvent<Ended | Check>) => {
       if (event.data?.type === "check") void check();
-      else if (event.data?.type === "ended" && event.data.sessionId === sessionId) signOut(event.data.reason, false);
+      else if (event.data?.type === "ended" && event.data.sessionId === sessionId) {
+        // Another tab of this browser signed out or saw the end: confirm with the server before
+        // saying so (its request may still be on its way), then follow at once.
+        toldByTabAt ??= typeof event.data.sentAt === "number" ? event.data.sentAt : Date.now();
+        const until = Date.now() + CONFIRM_FOR_MS;
+        const confirm = async () => {
+          if (done) return;
+          const answer = await ask();
+          if (answer === "ended") signOut("broadcast", false);
+          else if (Date.now() < until) setTimeout(confirm, 100);
+          else toldByTabAt = undefined; // the server never agreed: that news was not true
+
+        };
+        void confirm();
+      }
     });
 
-    const events = new EventSource("/api/session/events");
-    events.addEventListener("ended", (event) => {
-      const { reason } = JSON.parse((event as MessageEvent<string>).data) as { reason: string };
-      signOut(reason, true);
-    });
-    // A stream that closes for good (e.g. 401 on reconnect) leaves the answer to a plain check.
-    events.addEventListener("error", () => {
-      if (events.readyState === EventSource.CLOSED) void check();
-    });
-
+    const watchdog = setInterval(() => {
+      if (current === "live" && Date.now() - lastWord > SILENCE_MS) lost();
+    }, 2_000);
+    const onFocus = () => void check();
     const onVisible = () => {
       if (document.visibilityState === "visible") void check();
     };
-    window.addEventListener("focus", check);
-    window.addEventListener("online", check);
+    const onOffline = () => lost();
+    window.addEventListener("focus", onFocus);
+    window.addEventListener("online", onFocus);
+    window.addEventListener("offline", onOffline);
     document.addEventListener("visibilitychange", onVisible);
 
     // Signing out in this tab tells the others at once; this tab then follows its own form
@@ -64,22 +186,40 @@ export function SessionWatcher({ appId, sessionId }: { appId: string; sessionId:
     const onSubmit = (event: SubmitEvent) => {
       const form = event.target as HTMLFormElement | null;
       if (form?.dataset.signout !== "this") return;
-      channel?.postMessage({ type: "ended", sessionId, reason: "logout" } satisfies Ended);
+      channel?.postMessage({ type: "ended", sessionId, reason: "logout", sentAt: Date.now() } satisfies Ended);
+      noteDelivery({ via: "self", receivedAt: Date.now() });
       done = true;
-      events.close();
+      events?.close();
+      clearTimeout(probing);
     };
     document.addEventListener("submit", onSubmit);
 
+    connect();
+
     return () => {
       done = true;
-      events.close();
+      events?.close();
       channel?.close();
-      window.removeEventListener("focus", check);
-      window.removeEventListener("online", check);
+      clearInterval(watchdog);
+      clearTimeout(probing);
+      window.removeEventListener("focus", onFocus);
+      window.removeEventListener("online", onFocus);
+      window.removeEventListener("offline", onOffline);
       document.removeEventListener("visibilitychange", onVisible);
       document.removeEventListener("submit", onSubmit);
     };
-  }, [appId, sessionId]);
+  }, [appId, appName, sessionId]);
 
-  return null;
+  return (
+    <span
+      role="status"
+      aria-live="polite"
+      data-testid="live-status"
+      data-status={status}
+      className="inline-flex items-center gap-1.5 rounded-full border border-slate-200 bg-white px-2.5 py-1 text-xs font-medium text-slate-700"
+    >
+      <span aria-hidden="true" className={`inline-block h-2 w-2 rounded-full ${dotClass[status]}`} />
+      {statusText[status]}
+    </span>
+  );
 }

@@ -1,65 +1,114 @@
+import type { Metadata } from "next";
 import Link from "next/link";
-import { getConfig } from "@/lib/config";
-import { buttonClass, Header } from "../components";
+import { cookies } from "next/headers";
+import { getServer } from "@/lib/compose/node";
+import { readEndedNote } from "@/lib/session/ended";
+import { buttonClass, Header, secondaryButtonClass, Time } from "../components";
+import { mechanismText } from "../ending-text";
+import { readEnding } from "./ending";
+import { messageFor, type Message } from "./messages";
+import { HowItReached } from "./how-it-reached";
 
 export const dynamic = "force-dynamic";
 
-const messages: Record<string, { title: string; body: string }> = {
-  logout: { title: "You signed out", body: "Your session here and at your identity provider has ended." },
-  logout_unconfirmed: {
-    title: "You signed out here",
-    body: "Your session in this app has ended. We could not confirm the sign-out at your identity provider, so you may still be signed in there.",
-  },
-  logout_incomplete: {
-    title: "You signed out, but not everywhere yet",
-    body: "This browser is signed out and your identity provider ended its session. This app could not reach its session store to record the sign-out; it will once the store is back (your identity provider tells it). Until then, close this browser if others use it.",
-  },
-  logout_incomplete_unconfirmed: {
-    title: "Your sign-out could not be completed",
-    body: "This browser is signed out, but this app could not reach its session store and your identity provider did not confirm the sign-out. Sign in and sign out again in a moment to be sure.",
-  },
-  revoked: { title: "Your session was ended", body: "Your identity provider ended this session (for example, you signed out in another app, or an administrator ended it)." },
-  frontchannel_logout: { title: "You were signed out", body: "Your identity provider signed you out of this app (front-channel logout)." },
-  idp_session_changed: { title: "Your sign-in changed", body: "Your session at your identity provider ended or changed, so this app signed you out." },
-  security_event: {
-    title: "Signed out for your security",
-    body: "Your identity provider or a security system reported a change to your account (for example, your session was revoked, your password changed or the account was disabled).",
-  },
-  ended_elsewhere: { title: "Signed out from another device", body: "This session was ended from another of your sessions." },
-  expired: { title: "Your session expired", body: "Sessions last a limited time. Sign in again to continue." },
-  refresh_failed: { title: "Your session could not be renewed", body: "Your identity provider no longer accepts this session. Sign in again to continue." },
-};
+export const metadata: Metadata = { title: "Signed out" };
 
-const fallback = { title: "You are signed out", body: "Sign in again to continue." };
+const refused: Message = { title: "Sign-in refused", body: "This account cannot sign in to this app right now (for example, it has been disabled).", code: "sign_in_refused" };
 
-const refused = { title: "Sign-in refused", body: "This account cannot sign in to this app right now (for example, it has been disabled)." };
-
-const unavailable = {
+const unavailable: Message = {
   title: "Sign-in is temporarily unavailable",
   body: "This app could not reach its session store, so it could not sign you in. Nothing is wrong with your account: try again in a moment.",
+  code: "sign_in_unavailable",
 };
 
 /** Auth.js's error codes (its `pages.error` is this page): a refused sign-in, or one that failed on our side. */
-const signInErrors: Record<string, { title: string; body: string }> = { AccessDenied: refused, unavailable, Configuration: unavailable };
+const signInErrors: Record<string, Message> = { AccessDenied: refused, unavailable, Configuration: unavailable };
 
-export default async function SignedOut({ searchParams }: { searchParams: Promise<{ reason?: string | string[]; error?: string | string[] }> }) {
-  const { APP_NAME } = getConfig();
-  const { reason, error } = await searchParams;
+/**
+ * The signed-out page. What it says comes from the server's record of this browser's own ending,
+ * found through the sealed note that replaced the session cookie (lib/session/ended.ts); a `reason`
+ * in the URL changes nothing. Only Auth.js's sign-in errors come as a parameter (`error`), and they
+ * speak of a sign-in, never of a sign-out.
+ */
+export default async function SignedOut({ searchParams }: { searchParams: Promise<{ error?: string | string[] }> }) {
+  const server = getServer();
+  const { APP_NAME } = server.config;
+  const { error } = await searchParams;
+  const jar = await cookies();
+  const note = await readEndedNote(jar.get(server.cookies.ended)?.value, server.config.AUTH_SECRET, server.cookies.ended);
   const signInError = typeof error === "string" && Object.hasOwn(signInErrors, error) ? signInErrors[error] : undefined;
-  const message = signInError ?? (typeof reason === "string" && Object.hasOwn(messages, reason) ? messages[reason] : undefined) ?? fallback;
+  const ending = signInError ? ({ state: "none" } as const) : await readEnding(server, note);
+  const message = signInError ?? messageFor(ending, APP_NAME);
+  const ended = ending.state === "ended" ? ending : undefined;
+
   return (
     <>
       <Header appName={APP_NAME} />
-      <section aria-labelledby="signed-out-title" className="rounded-xl border border-slate-200 bg-white p-6 shadow-sm">
-        <p className="mb-3 text-sm font-semibold uppercase tracking-wide text-slate-600">Signed out</p>
-        <h1 id="signed-out-title" className="mb-2 text-2xl font-bold" data-reason={error === "AccessDenied" ? "sign_in_refused" : signInError ? "sign_in_unavailable" : typeof reason === "string" ? reason : "none"}>
+      <section aria-labelledby="signed-out-title" className="rounded-xl border border-slate-200 bg-white p-4 shadow-sm sm:p-6">
+        <p className="mb-3 text-sm font-semibold uppercase tracking-wide text-slate-600">{message.code === "active" ? "Still signed in" : "Signed out"}</p>
+        <h1
+          id="signed-out-title"
+          className="mb-2 text-2xl font-bold"
+          data-reason={message.code}
+          data-mechanism={ended?.mechanism ?? "none"}
+          data-idp={note?.logout ?? "none"}
+        >
           {message.title}
         </h1>
-        <p className="mb-4 text-slate-700">{message.body}</p>
-        <Link className={buttonClass} href="/">
-          Sign in again
-        </Link>
+        <p className="mb-4 text-slate-700" data-testid="signed-out-body">
+          {message.body}
+        </p>
+        <div className="flex flex-wrap gap-3">
+          {message.code === "active" ? (
+            <Link className={buttonClass} href="/account">
+              Back to your account
+            </Link>
+          ) : (
+            <Link className={buttonClass} href="/">
+              Sign in again
+            </Link>
+          )}
+          {message.idpMayBeActive && (
+            <form method="post" action="/api/logout">
+              <input type="hidden" name="scope" value="idp" />
+              <button type="submit" className={secondaryButtonClass}>
+                Sign out at your identity provider too
+              </button>
+            </form>
+          )}
+        </div>
       </section>
+
+      {ended && (
+        <section aria-labelledby="how-title" className="rounded-xl border border-slate-200 bg-white p-4 shadow-sm sm:p-6" data-testid="how-it-reached">
+          <h2 id="how-title" className="mb-3 text-sm font-semibold uppercase tracking-wide text-slate-600">
+            How the sign-out reached this tab
+          </h2>
+          <dl className="grid grid-cols-1 gap-x-4 gap-y-1 text-sm sm:grid-cols-[max-content_1fr]">
+            <dt className="font-medium text-slate-600">Carried by</dt>
+            <dd className="mb-2 text-slate-900 sm:mb-0" data-testid="mechanism">
+              {ended.mechanism ? mechanismText[ended.mechanism] : "nothing recorded (a mark on the revocation list, or the session's own expiry)"}
+            </dd>
+            {ended.sentAt !== undefined && (
+              <>
+                <dt className="font-medium text-slate-600">Sent by the identity provider</dt>
+                <dd className="mb-2 text-slate-900 sm:mb-0">
+                  <Time ms={ended.sentAt} /> <span className="text-slate-600">(the token&apos;s issue time, whole seconds)</span>
+                </dd>
+              </>
+            )}
+            {ended.at !== undefined && (
+              <>
+                <dt className="font-medium text-slate-600">Recorded by {APP_NAME}</dt>
+                <dd className="mb-2 text-slate-900 sm:mb-0">
+                  <Time ms={ended.at} precise />
+                </dd>
+              </>
+            )}
+            {ended.at !== undefined && <HowItReached recordedAt={ended.at} />}
+          </dl>
+        </section>
+      )}
     </>
   );
 }

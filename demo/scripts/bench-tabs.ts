@@ -71,7 +71,7 @@ export async function benchTabs(stack: Stack, redisUrl: string | undefined): Pro
       await signInWithBrowser(laptop, bank.url);
       await signInWithBrowser(phone, bank.url);
       const t0 = Date.now();
-      await laptop.getByRole("button", { name: "Sign out everywhere" }).click();
+      await laptop.getByRole("button", { name: /^Sign out every device at / }).click();
       const { afterMs } = await signedOutReason(phone, t0, 10_000);
       await laptopContext.close();
       await phoneContext.close();

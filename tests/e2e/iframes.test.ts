@@ -59,7 +59,8 @@ describe("browser-side logout mechanisms", () => {
     await yes.click();
     const { reason } = await signedOutReason(brokerageTab, t0, SHOWS_WITHIN_MS);
     expect(reason).toBe("frontchannel_logout");
-    await bankTab.waitForURL(`${bankUrl}/signed-out?reason=logout`);
+    await bankTab.waitForURL(`${bankUrl}/signed-out`);
+    expect(await bankTab.locator("h1[data-reason]").getAttribute("data-reason")).toBe("logout");
     await context.close();
   });
 

@@ -1,0 +1,104 @@
+import type { Ending } from "./ending";
+
+export type Message = {
+  title: string;
+  body: string;
+  /** The reason code the page carries (data-reason), for tests and scripts. */
+  code: string;
+  /** Whether the identity provider's own session may still be active in this browser: offer to end it there. */
+  idpMayBeActive?: boolean;
+};
+
+/**
+ * Exactly what is known, and nothing more. Every text comes from the server's record of this browser's
+ * own ending (or from its sealed note); none from the URL.
+ */
+export function messageFor(ending: Ending, app: string): Message {
+  if (ending.state === "none") return { title: "You are signed out", body: `Sign in again to continue to ${app}.`, code: "none" };
+  if (ending.state === "still_active") {
+    return { title: "You are still signed in", body: `Your session at ${app} has not ended. Go back to your account, or sign out there.`, code: "active" };
+  }
+  const { note } = ending;
+  if (ending.state === "unavailable") {
+    if (note.logout === "returned") {
+      return {
+        title: "You signed out, but not everywhere yet",
+        body: `This browser is signed out of ${app}, and your identity provider handled the sign-out. ${app} could not reach its session store to record it; it will once the store is back, if your identity provider tells it. Until then, close this browser if others use it.`,
+        code: "logout_incomplete",
+        idpMayBeActive: true,
+      };
+    }
+    if (note.logout) {
+      return {
+        title: "Your sign-out could not be completed",
+        body: `This browser is signed out of ${app}, but ${app} could not reach its session store, and your identity provider did not confirm the sign-out. Sign in and sign out again in a moment to be sure.`,
+        code: "logout_incomplete_unconfirmed",
+        idpMayBeActive: true,
+      };
+    }
+    return { title: "You are signed out", body: `${app} cannot say more right now: its session store did not answer. Sign in again to continue.`, code: "unknown" };
+  }
+
+  const mayStay = `Your identity provider does not tell ${app} whether it ended its own session too: if you chose to sign out of ${app} only, you are still signed in there, and in other apps that use it.`;
+  switch (ending.reason) {
+    case "logout":
+      if (ending.mechanism !== "this_browser" && ending.mechanism !== undefined) break;
+      if (note.logout === "returned") {
+        return {
+          title: `You signed out of ${app}`,
+          body: `Your identity provider confirmed that it received the sign-out and sent you back here. ${mayStay}`,
+          code: "logout",
+          idpMayBeActive: true,
+        };
+      }
+      if (note.logout === "not_returned") {
+        return {
+          title: `You signed out of ${app}`,
+          body: `Your session in ${app} has ended. Your identity provider did not confirm the sign-out (it came back without the expected state), so you may still be signed in there.`,
+          code: "logout_unconfirmed",
+          idpMayBeActive: true,
+        };
+      }
+      return {
+        title: `You signed out of ${app} in this browser`,
+        body: `The sign-out was made in a tab of this browser. This page knows nothing about your identity provider: you may still be signed in there, and in other apps that use it.`,
+        code: "logout",
+        idpMayBeActive: true,
+      };
+    case "revoked":
+      return {
+        title: "Your identity provider ended this session",
+        body:
+          ending.mechanism === "backchannel"
+            ? `Your identity provider told ${app} that your session there is over (for example, you signed out in another app, or an administrator ended it).`
+            : `This session was ended on ${app}'s revocation list (by your identity provider or an administrator).`,
+        code: "revoked",
+      };
+    case "frontchannel_logout":
+      return { title: "Your identity provider signed you out", body: `Your identity provider's sign-out page told ${app}, in this browser, that your session there is over.`, code: "frontchannel_logout" };
+    case "idp_session_changed":
+      return {
+        title: "Your sign-in at your identity provider changed",
+        body: `This tab noticed that your session at your identity provider ended or changed, and a silent check with your identity provider confirmed it, so ${app} signed you out.`,
+        code: "idp_session_changed",
+      };
+    case "security_event":
+      return {
+        title: "Signed out for your security",
+        body: "Your identity provider or a security system reported a change to your account (for example, your session was revoked, your password changed or the account was disabled).",
+        code: "security_event",
+      };
+    case "ended_elsewhere":
+      return {
+        title: "Signed out from another device",
+        body: `This session was ended from another of your sessions at ${app} ("Sign out this device" or "Sign out every device"). That signs out of ${app} only: you may still be signed in at your identity provider in this browser.`,
+        code: "ended_elsewhere",
+        idpMayBeActive: true,
+      };
+    case "expired":
+      return { title: "Your session expired", body: "Sessions last a limited time. Sign in again to continue.", code: "expired" };
+    case "refresh_failed":
+      return { title: "Your session could not be renewed", body: "Your identity provider no longer accepts this session. Sign in again to continue.", code: "refresh_failed" };
+  }
+  return { title: "You are signed out", body: `Your session at ${app} has ended. Sign in again to continue.`, code: ending.reason };
+}

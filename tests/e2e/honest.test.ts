@@ -1,0 +1,176 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { launchBrowser, SHOWS_WITHIN_MS, signedOutReason, signInWithBrowser } from "../support/browser";
+import { bank, startTestStack } from "../support/lockstep";
+import { startNext, type NextProcess, type RunningApp, type Stack } from "../../demo/scripts/stack";
+
+/**
+ * The demo tells the truth, live: what the signed-out page says comes from the server's record of
+ * this browser's own ending (never from the URL), a local-only sign-out at the IdP claims nothing
+ * about the IdP, every signed-in tab says whether it is live, and the sessions list names devices.
+ */
+const brokerage = { appId: "brokerage", name: "Lockstep Brokerage", clientId: "lockstep-brokerage", clientSecret: "brokerage-test-secret-0123" };
+const FIREFOX_ON_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0";
+
+let stack: Stack;
+let browser: Browser;
+let bankUrl: string;
+let brokerageUrl: string;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  stack = await startTestStack({ apps: [bank, brokerage] });
+  [bankUrl, brokerageUrl] = stack.apps.map((a) => a.url) as [string, string];
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await Promise.all(contexts.map((c) => c.close().catch(() => {})));
+  await browser?.close();
+  await stack?.stop();
+});
+
+async function device(options: { userAgent?: string } = {}): Promise<BrowserContext> {
+  const context = await browser.newContext(options);
+  contexts.push(context);
+  return context;
+}
+
+const heading = (page: Page) => page.locator("h1[data-reason]");
+
+describe("honest sign-out messages", () => {
+  it("after 'Only sign out of Lockstep Bank' at the IdP, makes no claim about the IdP session, offers to end it there, and it is indeed still alive", async () => {
+    const context = await device();
+    const bankTab = await context.newPage();
+    await signInWithBrowser(bankTab, bankUrl);
+    const brokerageTab = await context.newPage();
+    await signInWithBrowser(brokerageTab, brokerageUrl); // single sign-on
+
+    await bankTab.getByRole("button", { name: "Sign out", exact: true }).click();
+    await bankTab.getByRole("button", { name: "Only sign out of Lockstep Bank" }).click();
+    await bankTab.waitForURL((url) => url.origin === bankUrl && url.pathname === "/signed-out");
+    // The IdP came back with our state even though it kept its session: the page says only that.
+    expect(await heading(bankTab).getAttribute("data-reason")).toBe("logout");
+    expect(await heading(bankTab).getAttribute("data-idp")).toBe("returned");
+    const body = (await bankTab.getByTestId("signed-out-body").textContent()) ?? "";
+    expect(body).toContain("you are still signed in there");
+    expect(body).not.toMatch(/(here and at your identity provider|identity provider (has )?ended)/i);
+    expect(await bankTab.title()).toBe("Signed out · Lockstep Bank");
+
+    // Indeed: the brokerage is still signed in, and so is the IdP (signing in again asks no password).
+    await brokerageTab.reload();
+    await brokerageTab.getByTestId("signed-in").waitFor();
+
+    // "Sign out at your identity provider too" goes there; this time the whole IdP session ends.
+    await bankTab.getByRole("button", { name: "Sign out at your identity provider too" }).click();
+    const t0 = Date.now();
+    await bankTab.getByRole("button", { name: "Yes, sign me out" }).click();
+    const { reason } = await signedOutReason(brokerageTab, t0, SHOWS_WITHIN_MS);
+    expect(reason).toBe("revoked");
+    expect(await brokerageTab.getByTestId("mechanism").textContent()).toContain("back-channel logout");
+    await bankTab.waitForURL((url) => url.origin === bankUrl && url.pathname === "/signed-out");
+  });
+
+  it("a crafted ?reason= changes nothing: with no ending of this browser's own, the page is neutral; with one, it shows that one", async () => {
+    const stranger = await (await device()).newPage();
+    await stranger.goto(`${bankUrl}/signed-out?reason=security_event`);
+    expect(await heading(stranger).getAttribute("data-reason")).toBe("none");
+    expect(await heading(stranger).textContent()).toBe("You are signed out");
+    expect(await stranger.content()).not.toContain("for your security");
+
+    const context = await device();
+    const tab = await context.newPage();
+    await signInWithBrowser(tab, bankUrl);
+    await tab.getByRole("button", { name: "Sign out", exact: true }).click();
+    await tab.getByRole("button", { name: "Yes, sign me out" }).click();
+    await tab.waitForURL((url) => url.origin === bankUrl && url.pathname === "/signed-out");
+    expect(await heading(tab).getAttribute("data-reason")).toBe("logout");
+    for (const crafted of ["security_event", "revoked", "expired", "<script>"]) {
+      await tab.goto(`${bankUrl}/signed-out?reason=${encodeURIComponent(crafted)}`);
+      expect(await heading(tab).getAttribute("data-reason")).toBe("logout");
+    }
+  });
+
+  it("another tab of the same browser says it was signed out in this browser, with how and when it arrived, and nothing about the IdP", async () => {
+    const context = await device();
+    const first = await context.newPage();
+    await signInWithBrowser(first, bankUrl);
+    const second = await context.newPage();
+    await second.goto(`${bankUrl}/account`);
+    await second.getByTestId("signed-in").waitFor();
+    const t0 = Date.now();
+    await first.getByRole("button", { name: "Sign out", exact: true }).click();
+    const { reason } = await signedOutReason(second, t0, SHOWS_WITHIN_MS);
+    expect(reason).toBe("logout");
+    expect(await heading(second).textContent()).toBe("You signed out of Lockstep Bank in this browser");
+    expect(await heading(second).getAttribute("data-mechanism")).toBe("this_browser");
+    await second.getByTestId("shown-after").waitFor();
+    expect(await second.getByTestId("via").getAttribute("data-via")).toBe("broadcast");
+    expect(await second.getByTestId("shown-after").textContent()).toMatch(/^[\d,]+ ms after it was recorded/);
+  });
+});
+
+describe("the sessions list", () => {
+  it("names each device, marks this one, confirms 'Sign out this device', and the ended one leaves the list and learns how", async () => {
+    const laptop = await (await device()).newPage();
+    await signInWithBrowser(laptop, bankUrl, "bob");
+    const phone = await (await device({ userAgent: FIREFOX_ON_WINDOWS })).newPage();
+    await signInWithBrowser(phone, bankUrl, "bob");
+
+    await laptop.reload();
+    const rows = laptop.getByTestId("session-row");
+    await expect.poll(() => rows.count()).toBe(2);
+    const labels = await laptop.getByTestId("device").allTextContents();
+    expect(labels).toContain("Firefox 128 on Windows 10");
+    expect(labels.some((l) => /^Chrome \d+ on Linux$/.test(l))).toBe(true);
+    const mine = rows.filter({ has: laptop.getByTestId("this-device") });
+    expect(await mine.count()).toBe(1);
+    expect(await mine.getByTestId("device").textContent()).toMatch(/^Chrome \d+ on Linux$/);
+    expect(await laptop.locator('[data-testid="session-row"]', { hasText: "Firefox 128 on Windows 10" }).textContent()).toContain("last seen");
+
+    const t0 = Date.now();
+    await laptop.getByRole("button", { name: /^Sign out this device: Firefox 128 on Windows 10/ }).click();
+    await laptop.getByTestId("notice").waitFor();
+    expect(await laptop.getByTestId("notice").textContent()).toContain("Signed out Firefox 128 on Windows 10");
+    await expect.poll(() => rows.count()).toBe(1);
+
+    const { reason } = await signedOutReason(phone, t0, SHOWS_WITHIN_MS);
+    expect(reason).toBe("ended_elsewhere");
+    expect(await heading(phone).getAttribute("data-mechanism")).toBe("another_device");
+    await phone.getByTestId("via").waitFor();
+    expect(await phone.getByTestId("via").getAttribute("data-via")).toBe("push");
+  });
+});
+
+describe("the live indicator", () => {
+  let instance: RunningApp | undefined;
+  let again: NextProcess | undefined;
+  afterAll(async () => {
+    await again?.stop();
+    await instance?.stop();
+  });
+
+  it("says live, goes offline within seconds when the app stops, and comes back live when it returns", async () => {
+    instance = await stack.addInstance(stack.apps[0]!);
+    const tab = await (await device()).newPage();
+    await signInWithBrowser(tab, bankUrl);
+    // The same app on another port (cookies ignore ports): this tab's server is the one we stop.
+    await tab.goto(`${instance.url}/account`);
+    const status = tab.getByTestId("live-status");
+    await expect.poll(() => status.getAttribute("data-status")).toBe("live");
+    expect(await tab.title()).toBe("Signed in · Lockstep Bank");
+
+    await instance.stop();
+    const stoppedAt = Date.now();
+    await expect.poll(() => status.getAttribute("data-status"), { timeout: 5_000, interval: 100 }).toBe("offline");
+    expect(Date.now() - stoppedAt).toBeLessThan(5_000);
+    expect(await status.textContent()).toContain("Offline");
+    expect(await tab.title()).toBe("Offline · Lockstep Bank");
+
+    again = await startNext({ mode: "start", port: instance.port, env: instance.env ?? {}, source: "bank-again", log: () => {} });
+    await expect.poll(() => status.getAttribute("data-status"), { timeout: 15_000, interval: 200 }).toBe("live");
+    expect(await tab.title()).toBe("Signed in · Lockstep Bank");
+    // Still the same session, and still watched: an ending now reaches the tab.
+    await tab.getByTestId("signed-in").waitFor();
+  });
+});
