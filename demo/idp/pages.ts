@@ -65,7 +65,9 @@ export function pageHeaders({ scripts = [], frameSrc = [], frameAncestors = [] }
   return {
     "content-security-policy": csp.join("; "),
     "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
+    // Not "no-referrer": under it Chromium sends `Origin: null` on the pages' own form POSTs, which the
+    // admin's cross-site check (admin.ts) then refuses. "same-origin" still sends nothing to other origins.
+    "referrer-policy": "same-origin",
     "cache-control": "no-store",
   };
 }
@@ -94,7 +96,8 @@ const STYLE = `
   .error { color: var(--error); font-weight: 600; }
   table { width: 100%; border-collapse: collapse; font-size: 0.9rem; }
   th, td { text-align: left; padding: 0.25rem 0.5rem 0.25rem 0; }
-  code { font-size: 0.9em; }
+  code { font-size: 0.9em; overflow-wrap: anywhere; }
+  li, td, p { overflow-wrap: anywhere; }
   pre { margin: 0; font-size: 0.8rem; white-space: pre-wrap; word-break: break-all; }
   td button { width: auto; margin: 0; padding: 0.35rem 0.75rem; font-size: 0.9rem; }
   tbody tr { border-top: 1px solid color-mix(in srgb, CanvasText 15%, transparent); }
@@ -103,7 +106,17 @@ const STYLE = `
   footer { margin-top: 1.5rem; }
   td ul { margin: 0; padding-left: 1.1rem; }
   a { color: var(--accent); }
-  form.ssf button { margin: 0 0.25rem 0.25rem 0; }
+  form.ssf button { width: auto; margin: 0 0.25rem 0.25rem 0; }
+  /* Phones: less padding, and tables become one block per row, each cell under its column's name. */
+  @media (max-width: 40rem) {
+    body { padding: 0.75rem; place-items: start center; }
+    main { padding: 1.25rem 1rem; }
+    table.stack, table.stack tbody, table.stack tr, table.stack td { display: block; width: 100%; }
+    table.stack thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+    table.stack tr { padding: 0.5rem 0; }
+    table.stack td { padding: 0.2rem 0; }
+    table.stack td[data-label]::before { content: attr(data-label); display: block; font-size: 0.8rem; font-weight: 600; color: var(--muted); }
+  }
   td code { word-break: break-all; }
   tr.failed td { color: var(--error); }
 `;
@@ -316,15 +329,15 @@ function ssfStreamsSection(streams: AdminSsfView["streams"]): string {
         ? `<ul>${config.events_delivered.map((type) => `<li>${eventName(type)}</li>`).join("")}</ul>`
         : `<span class="muted">none</span>`;
       return `<tr>
-<td><code>${escapeHtml(config.stream_id)}</code><br><span class="muted">${escapeHtml(s.clientId)}</span></td>
-<td><code>${escapeHtml(config.aud)}</code></td>
-<td>${method}<br><code>${escapeHtml(config.delivery.endpoint_url)}</code></td>
-<td>${escapeHtml(s.status)}${s.reason ? `<br><span class="muted">${escapeHtml(s.reason)}</span>` : ""}<br><span class="muted">${s.pending} waiting</span></td>
-<td>${events}</td>
+<td data-label="Stream"><code>${escapeHtml(config.stream_id)}</code><br><span class="muted">${escapeHtml(s.clientId)}</span></td>
+<td data-label="aud"><code>${escapeHtml(config.aud)}</code></td>
+<td data-label="Delivery">${method}<br><code>${escapeHtml(config.delivery.endpoint_url)}</code></td>
+<td data-label="Status">${escapeHtml(s.status)}${s.reason ? `<br><span class="muted">${escapeHtml(s.reason)}</span>` : ""}<br><span class="muted">${s.pending} waiting</span></td>
+<td data-label="events_delivered">${events}</td>
 </tr>`;
     })
     .join("\n");
-  return `<table>
+  return `<table class="stack">
 <thead><tr><th scope="col">Stream</th><th scope="col">aud</th><th scope="col">Delivery</th><th scope="col">Status</th><th scope="col">events_delivered</th></tr></thead>
 <tbody>
 ${rows}
@@ -339,15 +352,15 @@ function ssfDeliveriesSection(deliveries: AdminSsfView["deliveries"]): string {
       const detail = [d.err, d.description, d.error].filter((x) => x !== undefined).map(escapeHtml).join(": ");
       const failed = d.outcome === "rejected" || d.outcome === "failed";
       return `<tr${failed ? ' class="failed"' : ""}>
-<td>${escapeHtml(new Date(d.at).toISOString().slice(11, 23))}</td>
-<td>${eventName(d.eventType)}<br><code>${escapeHtml(d.jti)}</code></td>
-<td><code>${escapeHtml(d.streamId)}</code></td>
-<td>${escapeHtml(d.method)} #${d.attempt}</td>
-<td>${d.status ? `HTTP ${d.status}` : "no answer"}, ${escapeHtml(d.outcome)}${detail ? `<br>${detail}` : ""}</td>
+<td data-label="Time (UTC)">${escapeHtml(new Date(d.at).toISOString().slice(11, 23))}</td>
+<td data-label="Event, jti">${eventName(d.eventType)}<br><code>${escapeHtml(d.jti)}</code></td>
+<td data-label="Stream"><code>${escapeHtml(d.streamId)}</code></td>
+<td data-label="Try">${escapeHtml(d.method)} #${d.attempt}</td>
+<td data-label="Result">${d.status ? `HTTP ${d.status}` : "no answer"}, ${escapeHtml(d.outcome)}${detail ? `<br>${detail}` : ""}</td>
 </tr>`;
     })
     .join("\n");
-  return `<table>
+  return `<table class="stack">
 <thead><tr><th scope="col">Time (UTC)</th><th scope="col">Event, jti</th><th scope="col">Stream</th><th scope="col">Try</th><th scope="col">Result</th></tr></thead>
 <tbody>
 ${rows}
@@ -363,11 +376,11 @@ export function adminPage(users: readonly AdminUserRow[], ssf: AdminSsfView): st
         ? `<ul>${u.clients.map((c) => `<li>${escapeHtml(c.name)} (<code>${escapeHtml(c.clientId)}</code>)</li>`).join("")}</ul>`
         : `<span class="muted">none</span>`;
       return `<tr>
-<td><strong>${escapeHtml(u.username)}</strong><br><span class="muted">${escapeHtml(u.name)}, ${escapeHtml(u.email)}</span></td>
-<td>${u.sessionCount}</td>
-<td>${apps}</td>
-<td><form method="post" action="/admin/end-sessions"><input type="hidden" name="username" value="${escapeHtml(u.username)}"><button type="submit">End all sessions</button></form></td>
-<td>${ssfActions(u.username, ssf.kinds)}</td>
+<td data-label="User"><strong>${escapeHtml(u.username)}</strong><br><span class="muted">${escapeHtml(u.name)}, ${escapeHtml(u.email)}</span></td>
+<td data-label="IdP sessions">${u.sessionCount}</td>
+<td data-label="Signed in to">${apps}</td>
+<td data-label="Action"><form method="post" action="/admin/end-sessions"><input type="hidden" name="username" value="${escapeHtml(u.username)}"><button type="submit">End all sessions</button></form></td>
+<td data-label="Shared Signals">${ssfActions(u.username, ssf.kinds)}</td>
 </tr>`;
     })
     .join("\n");
@@ -380,7 +393,7 @@ the user had a session with one back-channel logout token with only <code>sub</c
 and loads each of those apps' front-channel logout pages (with <code>iss</code> and the session's <code>sid</code>) in hidden iframes.</p>
 <p class="muted">The Shared Signals buttons send one CAEP or RISC event about the user (<code>sub_id</code> in <code>iss_sub</code> format)
 to every stream whose <code>events_delivered</code> has its type. They only send the signal: the user's IdP sessions and account stay as they are.</p>
-<table>
+<table class="stack">
 <thead><tr><th scope="col">User</th><th scope="col">IdP sessions</th><th scope="col">Signed in to</th><th scope="col"><span class="muted">Action</span></th><th scope="col"><span class="muted">Shared Signals</span></th></tr></thead>
 <tbody>
 ${rows}
@@ -409,14 +422,14 @@ export function adminSsfResultPage({ username, label, sets }: AdminSsfResult): s
   const rows = sets
     .map(
       (set) => `<tr>
-<td><code>${escapeHtml(set.streamId)}</code></td>
-<td><pre>${escapeHtml(JSON.stringify(set.claims, null, 2))}</pre></td>
-<td>${escapeHtml(DISPOSITIONS[set.disposition])}</td>
+<td data-label="Stream"><code>${escapeHtml(set.streamId)}</code></td>
+<td data-label="SET claims"><pre>${escapeHtml(JSON.stringify(set.claims, null, 2))}</pre></td>
+<td data-label="Delivery">${escapeHtml(DISPOSITIONS[set.disposition])}</td>
 </tr>`,
     )
     .join("\n");
   const body = sets.length
-    ? `<table>
+    ? `<table class="stack">
 <thead><tr><th scope="col">Stream</th><th scope="col">SET claims (RS256, <code>typ: secevent+jwt</code>)</th><th scope="col">Delivery</th></tr></thead>
 <tbody>
 ${rows}
@@ -460,15 +473,15 @@ export function adminResultPage({ username, sessionsEnded, deliveries, frontchan
     .map((d) => {
       const answer = d.status ? `HTTP ${d.status}` : `no answer${d.error ? `: ${escapeHtml(d.error)}` : ""}`;
       return `<tr>
-<td>${escapeHtml(d.clientName)}<br><code>${escapeHtml(d.uri)}</code></td>
-<td><pre>${escapeHtml(JSON.stringify(d.claims, null, 2))}</pre></td>
-<td${d.status >= 200 && d.status < 300 ? "" : ' class="error"'}>${answer}</td>
+<td data-label="App">${escapeHtml(d.clientName)}<br><code>${escapeHtml(d.uri)}</code></td>
+<td data-label="Token claims"><pre>${escapeHtml(JSON.stringify(d.claims, null, 2))}</pre></td>
+<td data-label="Answer"${d.status >= 200 && d.status < 300 ? "" : ' class="error"'}>${answer}</td>
 </tr>`;
     })
     .join("\n");
   const sent = deliveries.length
     ? `<h2>Back-channel logout tokens sent</h2>
-<table>
+<table class="stack">
 <thead><tr><th scope="col">App</th><th scope="col">Token claims (RS256, <code>typ: logout+jwt</code>)</th><th scope="col">Answer</th></tr></thead>
 <tbody>
 ${rows}
