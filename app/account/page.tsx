@@ -3,6 +3,7 @@ import { cookies } from "next/headers";
 import { redirect } from "next/navigation";
 import { getServer } from "@/lib/compose/node";
 import { currentSessionFromCookies } from "@/lib/session/server-component";
+import { StoreError } from "@/lib/store/errors";
 import { deviceLabel } from "@/lib/session/record";
 import { unseal } from "@/lib/session/handle";
 import type { ActivityEntry, StoredSession } from "@/lib/store/ports";
@@ -63,12 +64,20 @@ export default async function Account() {
   if (current.state === "ended") redirect("/signed-out");
   const { id, record } = current;
   const user = { iss: record.iss, sub: record.sub };
-  const [sessions, activity, metadata, notice] = await Promise.all([
-    server.sessions.find(user),
-    server.sessions.activity(user),
-    getIdpMetadata().catch(() => undefined),
-    readNotice(AUTH_SECRET, server.cookies.notice),
-  ]);
+  let loaded;
+  try {
+    loaded = await Promise.all([
+      server.sessions.find(user),
+      server.sessions.activity(user),
+      getIdpMetadata().catch(() => undefined),
+      readNotice(AUTH_SECRET, server.cookies.notice),
+    ]);
+  } catch (error) {
+    // Redis went away after the session was checked: say so, as when it was away before.
+    if (error instanceof StoreError) return <SessionUnavailable appName={APP_NAME} />;
+    throw error;
+  }
+  const [sessions, activity, metadata, notice] = loaded;
   const seen = await server.sessions.lastSeen(sessions.map((s) => s.id)).catch(() => sessions.map(() => null));
   // SM §3.3: only when the IdP advertises a check_session_iframe and gave this session a session_state.
   const checkSessionIframe = typeof metadata?.check_session_iframe === "string" ? metadata.check_session_iframe : undefined;

@@ -1,5 +1,6 @@
 import { requireSession } from "@/lib/session/current";
-import { clearCookie, unauthorizedJson } from "@/lib/guard/responses";
+import { clearCookie, unauthorizedJson, unavailable } from "@/lib/guard/responses";
+import { StoreError } from "@/lib/store/errors";
 import { getServer } from "@/lib/compose/node";
 import { getAccessToken, SessionEndedError } from "@/lib/session/refresh";
 import { fetchUserinfo, UserinfoError } from "@/lib/oidc/userinfo";
@@ -22,6 +23,7 @@ export async function GET(request: Request): Promise<Response> {
     accessToken = await getAccessToken(server.refresh, current.id);
   } catch (error) {
     if (error instanceof SessionEndedError) return unauthorizedJson("refresh_failed", clear);
+    if (error instanceof StoreError) return unavailable(true);
     return Response.json({ error: "upstream_error" }, { status: 502, headers: { "Cache-Control": "no-store" } });
   }
   try {
