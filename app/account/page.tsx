@@ -108,7 +108,6 @@ export default async function Account() {
 
   return (
     <>
-      <SessionWatcher appId={APP_ID} appName={APP_NAME} sessionId={id} />
       {checkSessionIframe && record.sessionState && (
         <SessionIframe
           checkSessionIframe={checkSessionIframe}
@@ -118,8 +117,11 @@ export default async function Account() {
         />
       )}
       <Header appName={APP_NAME}>
-        <span className="rounded-full bg-green-100 px-3 py-1 text-xs font-semibold text-green-800" data-testid="signed-in">
-          Signed in as {record.claims.name ?? record.sub}
+        <span className="flex flex-wrap items-center gap-2">
+          <SessionWatcher appId={APP_ID} appName={APP_NAME} sessionId={id} />
+          <span className="rounded-full bg-green-100 px-3 py-1 text-xs font-semibold text-green-800" data-testid="signed-in">
+            Signed in as {record.claims.name ?? record.sub}
+          </span>
         </span>
       </Header>
 

@@ -83,13 +83,13 @@ describe("demo IdP admin page", () => {
     expect(html).toContain("Never copy it into a real identity provider");
 
     const aliceRow = rowOf(html, "alice");
-    expect(aliceRow).toContain("<td>2</td>");
+    expect(aliceRow).toContain(`<td data-label="IdP sessions">2</td>`);
     for (const client of [first, noBackchannel, offline]) expect(aliceRow).toContain(`${client.name} (<code>${client.clientId}</code>)`);
     expect(aliceRow).toContain(ESCAPED_NAME);
     expect(html).not.toContain("<script>");
 
     const bobRow = rowOf(html, "bob");
-    expect(bobRow).toContain("<td>1</td>");
+    expect(bobRow).toContain(`<td data-label="IdP sessions">1</td>`);
     expect(bobRow).toContain("First App");
     expect(bobRow).not.toContain("Quiet App");
 
@@ -114,7 +114,7 @@ describe("demo IdP admin page", () => {
       expect(await res.text()).toContain("only accepts the form on the IdP");
     }
     expect(app.deliveries).toEqual([]);
-    expect(rowOf((await adminPage()).html, "alice")).toContain("<td>2</td>");
+    expect(rowOf((await adminPage()).html, "alice")).toContain(`<td data-label="IdP sessions">2</td>`);
   });
 
   it("endAllSessions sends each app with a session one sub-only logout token and records the answers", async () => {
@@ -166,8 +166,8 @@ describe("demo IdP admin page", () => {
 
     expect((await signIn(bobsBrowser, second)).code).toEqual(expect.any(String));
     const { html } = await adminPage();
-    expect(rowOf(html, "alice")).toContain("<td>0</td>");
-    expect(rowOf(html, "bob")).toContain("<td>1</td>");
+    expect(rowOf(html, "alice")).toContain(`<td data-label="IdP sessions">0</td>`);
+    expect(rowOf(html, "bob")).toContain(`<td data-label="IdP sessions">1</td>`);
   });
 
   it("runs the action from the admin page's own form and renders what was sent, escaped", async () => {
