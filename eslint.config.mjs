@@ -7,7 +7,17 @@ const config = [
   { ignores: [".next/**", "node_modules/**", "next-env.d.ts", "build/**"] },
   {
     // The edge guard and what it imports must stay edge-safe: Web APIs and jose only.
-    files: ["middleware.ts", "lib/guard/**", "lib/revocation/**", "lib/session/handle.ts", "lib/session/cookies.ts", "lib/store/keys.ts", "lib/store/redis.ts", "lib/config/**", "lib/http/cookies.ts"],
+    files: [
+      "middleware.ts",
+      "lib/guard/**",
+      "lib/revocation/**",
+      "lib/session/handle.ts",
+      "lib/session/cookies.ts",
+      "lib/store/keys.ts",
+      "lib/store/redis.ts",
+      "lib/config/**",
+      "lib/http/cookies.ts",
+    ],
     rules: {
       "no-restricted-imports": [
         "error",

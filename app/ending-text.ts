@@ -7,7 +7,7 @@ export const mechanismText: Record<EndMechanism, string> = {
   session_iframe: "the session iframe (Session Management: this app's tab saw the identity provider's session change)",
   shared_signals: "a Shared Signals event (CAEP or RISC) from your identity provider or a security system",
   this_browser: "this browser (you signed out in a tab of it)",
-  another_device: "another of your sessions at this app (\"Sign out this device\" or \"Sign out every device\")",
+  another_device: 'another of your sessions at this app ("Sign out this device" or "Sign out every device")',
   token_refresh: "a refused token renewal (your identity provider no longer accepts this session)",
 };
 

@@ -14,8 +14,7 @@ export default async function Home() {
       <h1 className="sr-only">{APP_NAME}: sign in</h1>
       <Card title="Welcome">
         <p className="mb-4 text-slate-700">
-          Sign in with your identity provider. When it ends your session, this app stops honouring it on the very next
-          request.
+          Sign in with your identity provider. When it ends your session, this app stops honouring it on the very next request.
         </p>
         {current.state === "active" ? (
           <a className={buttonClass} href="/account">

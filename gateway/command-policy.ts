@@ -13,16 +13,26 @@ import { REVOKE_SCRIPT, UNLOCK_SCRIPT } from "../lib/store/revoke-script";
  */
 export const ALLOWED_COMMANDS: ReadonlySet<string> = new Set([
   // strings and keys
-  "get", "set", "mget", "exists", "del", "expire",
+  "get",
+  "set",
+  "mget",
+  "exists",
+  "del",
+  "expire",
   // sets: a subject's sessions, an email's subjects
-  "sadd", "srem", "smembers",
+  "sadd",
+  "srem",
+  "smembers",
   // lists: the activity log
-  "lpush", "ltrim", "lrange",
+  "lpush",
+  "ltrim",
+  "lrange",
   // sorted sets: the ended-sessions feed (written by REVOKE_SCRIPT)
   "zrange",
   // Lockstep's scripts (lib/store/revoke-script.ts) and nothing else; EVALSHA is what
   // @upstash/redis's createScript sends first
-  "eval", "evalsha",
+  "eval",
+  "evalsha",
 ]);
 
 /** The scripts EVAL and EVALSHA may run: Lockstep's own, imported so that the list cannot drift. */

@@ -15,16 +15,9 @@ function isRedisUrl(value: string): boolean {
  * the token is a secret, and a REDIS_URL may carry a password.
  */
 export const gatewayConfigSchema = z.object({
-  GATEWAY_PORT: z.coerce
-    .number({ error: PORT })
-    .int({ error: PORT })
-    .min(0, { error: PORT })
-    .max(65_535, { error: PORT })
-    .default(8079),
+  GATEWAY_PORT: z.coerce.number({ error: PORT }).int({ error: PORT }).min(0, { error: PORT }).max(65_535, { error: PORT }).default(8079),
   GATEWAY_HOST: z.string({ error: "must be a host name or address" }).default("127.0.0.1"),
-  UPSTASH_REDIS_REST_TOKEN: z
-    .string({ error: "is required" })
-    .min(16, { error: "must be at least 16 characters" }),
+  UPSTASH_REDIS_REST_TOKEN: z.string({ error: "is required" }).min(16, { error: "must be at least 16 characters" }),
   REDIS_URL: z
     .string({ error: "must be a redis:// or rediss:// URL" })
     .refine(isRedisUrl, { error: "must be a redis:// or rediss:// URL" })
@@ -37,9 +30,7 @@ export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; pr
 
 /** Reads the settings from the environment; an empty variable counts as unset. */
 export function readGatewayConfig(env: Record<string, string | undefined>): ConfigResult {
-  const input = Object.fromEntries(
-    Object.keys(gatewayConfigSchema.shape).map((key) => [key, env[key] === "" ? undefined : env[key]]),
-  );
+  const input = Object.fromEntries(Object.keys(gatewayConfigSchema.shape).map((key) => [key, env[key] === "" ? undefined : env[key]]));
   const parsed = gatewayConfigSchema.safeParse(input);
   if (parsed.success) return { ok: true, config: parsed.data };
   return {

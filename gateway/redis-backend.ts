@@ -1,13 +1,5 @@
 import { Redis, ReplyError as IoredisReplyError } from "ioredis";
-import {
-  BackendUnavailableError,
-  CommandError,
-  transactionAborted,
-  type Backend,
-  type Command,
-  type Outcome,
-  type Reply,
-} from "./backend";
+import { BackendUnavailableError, CommandError, transactionAborted, type Backend, type Command, type Outcome, type Reply } from "./backend";
 
 // ioredis types ReplyError as `any`; this is what it is: an Error, with the queueing errors on EXECABORT.
 const ReplyError = IoredisReplyError as new (message: string) => Error & { previousErrors?: Error[] };

@@ -7,13 +7,7 @@
 import { isSameSecret } from "../lib/http/constant-time";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { BlockList, type AddressInfo } from "node:net";
-import {
-  BackendUnavailableError,
-  CommandError,
-  transactionAborted,
-  type Command,
-  type Outcome,
-} from "./backend";
+import { BackendUnavailableError, CommandError, transactionAborted, type Command, type Outcome } from "./backend";
 import { refusal } from "./command-policy";
 import { connectRedis } from "./redis-backend";
 import { encodeOutcomes, encodeResult, parseCommand, parseCommandList, type Json } from "./wire";
@@ -75,18 +69,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   if (embedded) log(embedded.EMBEDDED_WARNING);
 
   const authorized = tokenCheck(opts.token);
-  const server = createServer(
-    { keepAlive: true, noDelay: true, requestTimeout: 30_000, headersTimeout: 10_000 },
-    (req, res) => {
-      handle(req, res).catch((error: unknown) => {
-        // A caller that hung up mid-request is not the gateway's fault.
-        if (req.destroyed) return;
-        log(`gateway: internal error: ${error instanceof Error ? error.message : String(error)}`);
-        if (!res.headersSent) send(res, 500, { error: "ERR internal gateway error" });
-        else res.destroy();
-      });
-    },
-  );
+  const server = createServer({ keepAlive: true, noDelay: true, requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      // A caller that hung up mid-request is not the gateway's fault.
+      if (req.destroyed) return;
+      log(`gateway: internal error: ${error instanceof Error ? error.message : String(error)}`);
+      if (!res.headersSent) send(res, 500, { error: "ERR internal gateway error" });
+      else res.destroy();
+    });
+  });
   // Callers keep their connections for the next request; idle ones are closed after this long.
   server.keepAliveTimeout = 30_000;
 

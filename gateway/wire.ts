@@ -60,7 +60,5 @@ function encode(reply: Reply, base64: boolean): Json {
 
 /** The body of /pipeline and /multi-exec: one `{result}` or `{error}` per command, in order. */
 export function encodeOutcomes(outcomes: Outcome[], base64: boolean): Json {
-  return outcomes.map((outcome): Json =>
-    outcome.ok ? { result: encodeResult(outcome.value, base64) } : { error: outcome.error },
-  );
+  return outcomes.map((outcome): Json => (outcome.ok ? { result: encodeResult(outcome.value, base64) } : { error: outcome.error }));
 }

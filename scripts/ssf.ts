@@ -29,7 +29,12 @@ async function main(): Promise<void> {
       return print(await discoverTransmitter(settings.issuer));
     case "register": {
       const stream = await registerStream(server);
-      print({ stream_id: stream.stream_id, aud: stream.aud, delivery: stream.delivery.method, events_delivered: stream.events_delivered?.length });
+      print({
+        stream_id: stream.stream_id,
+        aud: stream.aud,
+        delivery: stream.delivery.method,
+        events_delivered: stream.events_delivered?.length,
+      });
       return print("verification requested");
     }
     case "read":
@@ -64,7 +69,9 @@ async function main(): Promise<void> {
       return;
     }
     default:
-      print("usage: npm run ssf -- discover | register | read | status | verify | delete | enable | pause | disable | add-subject <json> | remove-subject <json> | poll [--loop]");
+      print(
+        "usage: npm run ssf -- discover | register | read | status | verify | delete | enable | pause | disable | add-subject <json> | remove-subject <json> | poll [--loop]",
+      );
   }
 }
 

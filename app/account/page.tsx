@@ -34,8 +34,8 @@ function ActivityLine({ entry, mine }: { entry: ActivityEntry; mine: boolean }) 
       <Time ms={entry.at} precise={entry.kind === "ended"} /> · {activityText[entry.kind] ?? entry.kind}
       {entry.reason ? `: ${reasonShort[entry.reason] ?? entry.reason.replaceAll("_", " ")}` : ""}
       {entry.mechanism ? `, via ${mechanismShort[entry.mechanism]}` : ""}
-      {entry.sentAt !== undefined ? ` (sent ${new Date(entry.sentAt).toISOString().slice(11, 19)} UTC)` : ""} ·{" "}
-      {entry.device ?? "session"} <span className="font-mono text-slate-600">{short(entry.session)}</span>
+      {entry.sentAt !== undefined ? ` (sent ${new Date(entry.sentAt).toISOString().slice(11, 19)} UTC)` : ""} · {entry.device ?? "session"}{" "}
+      <span className="font-mono text-slate-600">{short(entry.session)}</span>
       {mine && <span className="ml-1 text-slate-600">(this device)</span>}
     </li>
   );
@@ -157,7 +157,11 @@ export default async function Account() {
                 {s.id !== id && (
                   <form method="post" action="/api/sessions/end">
                     <input type="hidden" name="id" value={s.id} />
-                    <button type="submit" className={secondaryButtonClass} aria-label={`Sign out this device: ${label}, started ${new Date(s.record.createdAt).toISOString().slice(0, 16).replace("T", " ")} UTC`}>
+                    <button
+                      type="submit"
+                      className={secondaryButtonClass}
+                      aria-label={`Sign out this device: ${label}, started ${new Date(s.record.createdAt).toISOString().slice(0, 16).replace("T", " ")} UTC`}
+                    >
                       Sign out this device
                     </button>
                   </form>
@@ -207,9 +211,9 @@ export default async function Account() {
           </form>
         </div>
         <p id="everywhere-hint" className="text-sm text-slate-600">
-          &ldquo;Sign out&rdquo; ends this session and takes you to your identity provider. &ldquo;Sign out every device&rdquo; also ends your sessions
-          at {APP_NAME} in every other browser and device. Neither signs you out of other apps that use your identity provider: your identity
-          provider asks you about that.
+          &ldquo;Sign out&rdquo; ends this session and takes you to your identity provider. &ldquo;Sign out every device&rdquo; also ends
+          your sessions at {APP_NAME} in every other browser and device. Neither signs you out of other apps that use your identity
+          provider: your identity provider asks you about that.
         </p>
       </div>
     </>

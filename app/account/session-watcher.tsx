@@ -67,7 +67,9 @@ export function SessionWatcher({ appId, appName, sessionId }: { appId: string; a
     const signOut = (via: Delivery["via"], tell: boolean) => {
       if (done) return;
       done = true;
-      noteDelivery(toldByTabAt !== undefined ? { via: "broadcast", receivedAt: Date.now(), sentAt: toldByTabAt } : { via, receivedAt: Date.now() });
+      noteDelivery(
+        toldByTabAt !== undefined ? { via: "broadcast", receivedAt: Date.now(), sentAt: toldByTabAt } : { via, receivedAt: Date.now() },
+      );
       if (tell) channel?.postMessage({ type: "ended", sessionId, reason: "ended", sentAt: Date.now() } satisfies Ended);
       events?.close();
       document.title = `Signed out · ${appName}`;
@@ -77,7 +79,11 @@ export function SessionWatcher({ appId, appName, sessionId }: { appId: string; a
     /** Asks the server about this session: "ended", "active", or "unreachable". */
     const ask = async (): Promise<"ended" | "active" | "unreachable"> => {
       try {
-        const response = await fetch("/api/session", { cache: "no-store", headers: { "X-CSRF": "1" }, signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+        const response = await fetch("/api/session", {
+          cache: "no-store",
+          headers: { "X-CSRF": "1" },
+          signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+        });
         if (response.status === 401) return "ended";
         return response.ok ? "active" : "unreachable";
       } catch {
@@ -162,7 +168,6 @@ export function SessionWatcher({ appId, appName, sessionId }: { appId: string; a
           if (answer === "ended") signOut("broadcast", false);
           else if (Date.now() < until) setTimeout(confirm, 100);
           else toldByTabAt = undefined; // the server never agreed: that news was not true
-
         };
         void confirm();
       }

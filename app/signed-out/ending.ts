@@ -24,7 +24,16 @@ export async function readEnding(server: Pick<Server, "sessions" | "revocations"
       server.revocations.check({ lsid: note.lsid, iss: note.iss, sub: note.sub, sid: note.sid, createdAt: note.createdAt }),
     ]);
     const entry = activity.find((e) => e.kind === "ended" && e.session === note.lsid);
-    if (entry?.reason) return { state: "ended", note, reason: entry.reason, mechanism: entry.mechanism, at: entry.at, sentAt: entry.sentAt, device: entry.device };
+    if (entry?.reason)
+      return {
+        state: "ended",
+        note,
+        reason: entry.reason,
+        mechanism: entry.mechanism,
+        at: entry.at,
+        sentAt: entry.sentAt,
+        device: entry.device,
+      };
     if (verdict.active) return { state: "still_active" };
     return { state: "ended", note, reason: verdict.reason };
   } catch {

@@ -16,7 +16,11 @@ export type Message = {
 export function messageFor(ending: Ending, app: string): Message {
   if (ending.state === "none") return { title: "You are signed out", body: `Sign in again to continue to ${app}.`, code: "none" };
   if (ending.state === "still_active") {
-    return { title: "You are still signed in", body: `Your session at ${app} has not ended. Go back to your account, or sign out there.`, code: "active" };
+    return {
+      title: "You are still signed in",
+      body: `Your session at ${app} has not ended. Go back to your account, or sign out there.`,
+      code: "active",
+    };
   }
   const { note } = ending;
   if (ending.state === "unavailable") {
@@ -36,7 +40,11 @@ export function messageFor(ending: Ending, app: string): Message {
         idpMayBeActive: true,
       };
     }
-    return { title: "You are signed out", body: `${app} cannot say more right now: its session store did not answer. Sign in again to continue.`, code: "unknown" };
+    return {
+      title: "You are signed out",
+      body: `${app} cannot say more right now: its session store did not answer. Sign in again to continue.`,
+      code: "unknown",
+    };
   }
 
   const mayStay = `Your identity provider does not tell ${app} whether it ended its own session too: if you chose to sign out of ${app} only, you are still signed in there, and in other apps that use it.`;
@@ -75,7 +83,11 @@ export function messageFor(ending: Ending, app: string): Message {
         code: "revoked",
       };
     case "frontchannel_logout":
-      return { title: "Your identity provider signed you out", body: `Your identity provider's sign-out page told ${app}, in this browser, that your session there is over.`, code: "frontchannel_logout" };
+      return {
+        title: "Your identity provider signed you out",
+        body: `Your identity provider's sign-out page told ${app}, in this browser, that your session there is over.`,
+        code: "frontchannel_logout",
+      };
     case "idp_session_changed":
       return {
         title: "Your sign-in at your identity provider changed",
@@ -98,7 +110,11 @@ export function messageFor(ending: Ending, app: string): Message {
     case "expired":
       return { title: "Your session expired", body: "Sessions last a limited time. Sign in again to continue.", code: "expired" };
     case "refresh_failed":
-      return { title: "Your session could not be renewed", body: "Your identity provider no longer accepts this session. Sign in again to continue.", code: "refresh_failed" };
+      return {
+        title: "Your session could not be renewed",
+        body: "Your identity provider no longer accepts this session. Sign in again to continue.",
+        code: "refresh_failed",
+      };
   }
   return { title: "You are signed out", body: `Your session at ${app} has ended. Sign in again to continue.`, code: ending.reason };
 }

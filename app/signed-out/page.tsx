@@ -13,7 +13,11 @@ export const dynamic = "force-dynamic";
 
 export const metadata: Metadata = { title: "Signed out" };
 
-const refused: Message = { title: "Sign-in refused", body: "This account cannot sign in to this app right now (for example, it has been disabled).", code: "sign_in_refused" };
+const refused: Message = {
+  title: "Sign-in refused",
+  body: "This account cannot sign in to this app right now (for example, it has been disabled).",
+  code: "sign_in_refused",
+};
 
 const unavailable: Message = {
   title: "Sign-in is temporarily unavailable",
@@ -45,7 +49,9 @@ export default async function SignedOut({ searchParams }: { searchParams: Promis
     <>
       <Header appName={APP_NAME} />
       <section aria-labelledby="signed-out-title" className="rounded-xl border border-slate-200 bg-white p-4 shadow-sm sm:p-6">
-        <p className="mb-3 text-sm font-semibold uppercase tracking-wide text-slate-600">{message.code === "active" ? "Still signed in" : "Signed out"}</p>
+        <p className="mb-3 text-sm font-semibold uppercase tracking-wide text-slate-600">
+          {message.code === "active" ? "Still signed in" : "Signed out"}
+        </p>
         <h1
           id="signed-out-title"
           className="mb-2 text-2xl font-bold"
@@ -80,14 +86,20 @@ export default async function SignedOut({ searchParams }: { searchParams: Promis
       </section>
 
       {ended && (
-        <section aria-labelledby="how-title" className="rounded-xl border border-slate-200 bg-white p-4 shadow-sm sm:p-6" data-testid="how-it-reached">
+        <section
+          aria-labelledby="how-title"
+          className="rounded-xl border border-slate-200 bg-white p-4 shadow-sm sm:p-6"
+          data-testid="how-it-reached"
+        >
           <h2 id="how-title" className="mb-3 text-sm font-semibold uppercase tracking-wide text-slate-600">
             How the sign-out reached this tab
           </h2>
           <dl className="grid grid-cols-1 gap-x-4 gap-y-1 text-sm sm:grid-cols-[max-content_1fr]">
             <dt className="font-medium text-slate-600">Carried by</dt>
             <dd className="mb-2 text-slate-900 sm:mb-0" data-testid="mechanism">
-              {ended.mechanism ? mechanismText[ended.mechanism] : "nothing recorded (a mark on the revocation list, or the session's own expiry)"}
+              {ended.mechanism
+                ? mechanismText[ended.mechanism]
+                : "nothing recorded (a mark on the revocation list, or the session's own expiry)"}
             </dd>
             {ended.sentAt !== undefined && (
               <>

@@ -6,7 +6,14 @@ export type StoredSession = { id: string; payload: AdapterPayload };
 type Entry = { payload: AdapterPayload; expiresAt: number };
 
 /** Models whose records belong to a grant and go when it is revoked (as in oidc-provider's memory adapter). */
-const GRANTABLE = new Set(["AccessToken", "AuthorizationCode", "RefreshToken", "DeviceCode", "BackchannelAuthenticationRequest", "PreAuthorizedCode"]);
+const GRANTABLE = new Set([
+  "AccessToken",
+  "AuthorizationCode",
+  "RefreshToken",
+  "DeviceCode",
+  "BackchannelAuthenticationRequest",
+  "PreAuthorizedCode",
+]);
 const SWEEP_EVERY_WRITES = 256;
 
 const keyFor = (model: string, id: string) => `${model}:${id}`;

@@ -61,7 +61,10 @@ export const idpEnvSchema = z.object({
 export type IdpConfig = { port: number; clients: DemoClient[] };
 
 export class IdpConfigError extends Error {
-  constructor(readonly keys: string[], details: string[]) {
+  constructor(
+    readonly keys: string[],
+    details: string[],
+  ) {
     super(`Demo IdP configuration is invalid:\n${details.map((d) => `  - ${d}`).join("\n")}`);
     this.name = "IdpConfigError";
   }
@@ -73,9 +76,7 @@ function issuePath(path: readonly PropertyKey[]): string {
 
 /** Validates the environment. Errors name the bad keys (down to the client field) and never a value. */
 export function parseIdpConfig(env: Record<string, string | undefined>): IdpConfig {
-  const input = Object.fromEntries(
-    Object.keys(idpEnvSchema.shape).map((key) => [key, env[key] === "" ? undefined : env[key]]),
-  );
+  const input = Object.fromEntries(Object.keys(idpEnvSchema.shape).map((key) => [key, env[key] === "" ? undefined : env[key]]));
   const result = idpEnvSchema.safeParse(input);
   if (result.success) return { port: result.data.IDP_PORT, clients: result.data.IDP_CLIENTS };
   const keys = [...new Set(result.error.issues.map((i) => String(i.path[0] ?? "?")))];

@@ -71,7 +71,10 @@ export function frontchannelLogoutUrl(client: Client, issuer: string, sid: strin
 }
 
 /** The iframes to render for these (client, sid) pairs: clients without a frontchannel_logout_uri get none. */
-export async function frontchannelNotices(provider: Provider, sessions: readonly { clientId: string; sid?: string }[]): Promise<FrontchannelNotice[]> {
+export async function frontchannelNotices(
+  provider: Provider,
+  sessions: readonly { clientId: string; sid?: string }[],
+): Promise<FrontchannelNotice[]> {
   const notices: FrontchannelNotice[] = [];
   for (const { clientId, sid } of sessions) {
     const client = await provider.Client.find(clientId).catch(() => undefined);

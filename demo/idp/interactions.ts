@@ -55,7 +55,11 @@ async function show(provider: Provider, req: IncomingMessage, res: ServerRespons
       sendHtml(
         res,
         200,
-        loginPage({ action: `/interaction/${interaction.uid}/login`, clientName: await clientName(provider, interaction), users: demoUsers }),
+        loginPage({
+          action: `/interaction/${interaction.uid}/login`,
+          clientName: await clientName(provider, interaction),
+          users: demoUsers,
+        }),
       );
       return;
     case "consent":
@@ -72,7 +76,13 @@ export type InteractionDeps = {
   log: (line: string) => void;
 };
 
-async function login(provider: Provider, req: IncomingMessage, res: ServerResponse, interaction: Interaction, { browserState }: InteractionDeps): Promise<void> {
+async function login(
+  provider: Provider,
+  req: IncomingMessage,
+  res: ServerResponse,
+  interaction: Interaction,
+  { browserState }: InteractionDeps,
+): Promise<void> {
   if (interaction.prompt.name !== "login") throw new BadRequest("this sign-in step does not take a password");
   const form = await readForm(req);
   const username = form.get("username") ?? "";

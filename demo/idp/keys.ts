@@ -26,8 +26,7 @@ export type SigningKeys = {
 const generate = promisify(generateKeyPair);
 
 async function keyPair(alg: SigningAlg): Promise<{ key: KeyObject; jwk: JWK }> {
-  const { privateKey } =
-    alg === "RS256" ? await generate("rsa", { modulusLength: 2048 }) : await generate("ec", { namedCurve: "P-256" });
+  const { privateKey } = alg === "RS256" ? await generate("rsa", { modulusLength: 2048 }) : await generate("ec", { namedCurve: "P-256" });
   const exported = privateKey.export({ format: "jwk" }) as JWK;
   // The kid is the RFC 7638 thumbprint. No `alg` member: like the OpenID conformance suite's keys, these
   // leave the algorithm to the token header (oidc-provider adds `alg` itself where only one fits: EC P-256).

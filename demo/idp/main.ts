@@ -36,6 +36,8 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // Only messages: a config error lists keys, never values, and a stack adds nothing for a CLI.
-  console.error(error instanceof IdpConfigError ? error.message : `demo IdP failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(
+    error instanceof IdpConfigError ? error.message : `demo IdP failed to start: ${error instanceof Error ? error.message : String(error)}`,
+  );
   process.exit(1);
 });

@@ -152,7 +152,10 @@ export function loginPage({ action, clientName, username = "", error, users }: L
   const errorId = "login-error";
   const describedBy = error ? ` aria-describedby="${errorId}" aria-invalid="true"` : "";
   const userRows = users
-    .map((u) => `<tr><td><code>${escapeHtml(u.username)}</code></td><td><code>${escapeHtml(u.password)}</code></td><td>${escapeHtml(u.name)}</td></tr>`)
+    .map(
+      (u) =>
+        `<tr><td><code>${escapeHtml(u.username)}</code></td><td><code>${escapeHtml(u.password)}</code></td><td>${escapeHtml(u.name)}</td></tr>`,
+    )
     .join("\n");
   return layout(
     title,
@@ -251,7 +254,10 @@ export const FRONTCHANNEL_SCRIPT = `
 
 function frontchannelFrames(notices: readonly FrontchannelNotice[]): string {
   return notices
-    .map((n) => `<iframe hidden src="${escapeHtml(n.uri)}" title="${escapeHtml(`Sign-out notice for ${n.clientName}`)}" data-client-id="${escapeHtml(n.clientId)}"></iframe>`)
+    .map(
+      (n) =>
+        `<iframe hidden src="${escapeHtml(n.uri)}" title="${escapeHtml(`Sign-out notice for ${n.clientName}`)}" data-client-id="${escapeHtml(n.clientId)}"></iframe>`,
+    )
     .join("\n");
 }
 
@@ -315,7 +321,9 @@ function eventName(type: string): string {
 }
 
 function ssfActions(username: string, kinds: AdminSsfView["kinds"]): string {
-  const buttons = kinds.map((k) => `<button type="submit" class="secondary" name="kind" value="${escapeHtml(k.kind)}">${escapeHtml(k.label)}</button>`).join("");
+  const buttons = kinds
+    .map((k) => `<button type="submit" class="secondary" name="kind" value="${escapeHtml(k.kind)}">${escapeHtml(k.label)}</button>`)
+    .join("");
   return `<form method="post" action="/admin/ssf-event" class="ssf"><input type="hidden" name="username" value="${escapeHtml(username)}">${buttons}</form>`;
 }
 
@@ -349,7 +357,10 @@ function ssfDeliveriesSection(deliveries: AdminSsfView["deliveries"]): string {
   if (!deliveries.length) return `<p class="muted">No SET has been delivered yet.</p>`;
   const rows = deliveries
     .map((d) => {
-      const detail = [d.err, d.description, d.error].filter((x) => x !== undefined).map(escapeHtml).join(": ");
+      const detail = [d.err, d.description, d.error]
+        .filter((x) => x !== undefined)
+        .map(escapeHtml)
+        .join(": ");
       const failed = d.outcome === "rejected" || d.outcome === "failed";
       return `<tr${failed ? ' class="failed"' : ""}>
 <td data-label="Time (UTC)">${escapeHtml(new Date(d.at).toISOString().slice(11, 23))}</td>

@@ -102,7 +102,8 @@ const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 function checkSsfTokens(clients: readonly DemoClient[]): void {
   const tokens = clients.flatMap((c) => (c.ssfManagementToken === undefined ? [] : [c.ssfManagementToken]));
-  if (!tokens.every((token) => BEARER_TOKEN.test(token))) throw new Error("an ssfManagementToken must be a bearer token (RFC 6750 token characters)");
+  if (!tokens.every((token) => BEARER_TOKEN.test(token)))
+    throw new Error("an ssfManagementToken must be a bearer token (RFC 6750 token characters)");
   if (new Set(tokens).size !== tokens.length) throw new Error("each demo client needs its own ssfManagementToken");
 }
 
@@ -250,7 +251,9 @@ export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
   provider.on("backchannel.error", (_ctx: unknown, error: Error, client: { clientId: string }) =>
     log(`back-channel logout to ${client.clientId} failed: ${error.message}`),
   );
-  provider.on("backchannel.success", (_ctx: unknown, client: { clientId: string }) => log(`back-channel logout sent to ${client.clientId}`));
+  provider.on("backchannel.success", (_ctx: unknown, client: { clientId: string }) =>
+    log(`back-channel logout sent to ${client.clientId}`),
+  );
 
   let transmitter: Transmitter;
   try {

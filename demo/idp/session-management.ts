@@ -46,7 +46,12 @@ export class BrowserState {
  * SM 1.0 §3 (the computation its §4.2 example uses):
  * base64url(sha256(client_id + " " + rp_origin + " " + browser_state + " " + salt)) + "." + salt.
  */
-export function computeSessionState(clientId: string, rpOrigin: string, browserState: string, salt = randomBytes(16).toString("base64url")): string {
+export function computeSessionState(
+  clientId: string,
+  rpOrigin: string,
+  browserState: string,
+  salt = randomBytes(16).toString("base64url"),
+): string {
   const hash = createHash("sha256").update(`${clientId} ${rpOrigin} ${browserState} ${salt}`, "utf8").digest("base64url");
   return `${hash}.${salt}`;
 }

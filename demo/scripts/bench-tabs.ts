@@ -20,7 +20,9 @@ const pct = (values: number[], p: number) => {
 async function measure(label: string, run: () => Promise<number>): Promise<void> {
   const samples: number[] = [];
   for (let i = 0; i < RUNS; i++) samples.push(await run());
-  console.log(`  ${label.padEnd(40)} ${pct(samples, 50).toFixed(0).padStart(6)} ${pct(samples, 95).toFixed(0).padStart(6)} ${String(samples.length).padStart(5)}`);
+  console.log(
+    `  ${label.padEnd(40)} ${pct(samples, 50).toFixed(0).padStart(6)} ${pct(samples, 95).toFixed(0).padStart(6)} ${String(samples.length).padStart(5)}`,
+  );
 }
 
 async function confirmIdpLogout(page: Page): Promise<number> {

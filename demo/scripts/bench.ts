@@ -74,7 +74,10 @@ async function liveSessions(app: string, count: number): Promise<{ sub: string; 
       Array.from({ length: Math.min(8, count - i) }, async () => {
         const browser = new HttpSession();
         await signIn(browser, app, "alice", "alice-password");
-        const body = (await (await browser.fetch(`${app}/api/session`)).json()) as { user: { sub: string }; session: { idp: { sid: string } } };
+        const body = (await (await browser.fetch(`${app}/api/session`)).json()) as {
+          user: { sub: string };
+          session: { idp: { sid: string } };
+        };
         return { sub: body.user.sub, sid: body.session.idp.sid };
       }),
     );
@@ -88,7 +91,9 @@ const TOKENS_PER_LEVEL = 100;
 /** Valid logout tokens, each for a distinct live session, posted at concurrency 1 and 10. */
 async function benchBackchannel(stack: Awaited<ReturnType<typeof startStack>>, app: string) {
   console.log(`Back-channel logout: ${TOKENS_PER_LEVEL} valid tokens per concurrency level, each ending a distinct live session`);
-  console.log(`  ${"concurrency".padEnd(12)} ${"tokens/s".padStart(9)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)}   mean ms per stage (Server-Timing)`);
+  console.log(
+    `  ${"concurrency".padEnd(12)} ${"tokens/s".padStart(9)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)}   mean ms per stage (Server-Timing)`,
+  );
   const agent = new http.Agent({ keepAlive: true, maxSockets: 10 });
   const target = new URL("/api/backchannel-logout", app.replace("localhost", "127.0.0.1"));
   for (const concurrency of [1, 10]) {
@@ -121,10 +126,14 @@ async function benchBackchannel(stack: Awaited<ReturnType<typeof startStack>>, a
           const body = bodies[next++]!;
           const t0 = performance.now();
           const { status, timing } = await new Promise<{ status: number; timing: string }>((resolve, reject) => {
-            const req = http.request(target, { method: "POST", agent, headers: { "content-type": "application/x-www-form-urlencoded" } }, (res) => {
-              res.resume();
-              res.on("end", () => resolve({ status: res.statusCode ?? 0, timing: String(res.headers["server-timing"] ?? "") }));
-            });
+            const req = http.request(
+              target,
+              { method: "POST", agent, headers: { "content-type": "application/x-www-form-urlencoded" } },
+              (res) => {
+                res.resume();
+                res.on("end", () => resolve({ status: res.statusCode ?? 0, timing: String(res.headers["server-timing"] ?? "") }));
+              },
+            );
             req.on("error", reject);
             req.end(body);
           });
@@ -181,7 +190,11 @@ async function benchSsf(stack: Awaited<ReturnType<typeof startStack>>) {
         const status = await new Promise<number>((resolve, reject) => {
           const req = http.request(
             target,
-            { method: "POST", agent, headers: { "content-type": "application/secevent+jwt", authorization: app.env!.SSF_PUSH_AUTHORIZATION! } },
+            {
+              method: "POST",
+              agent,
+              headers: { "content-type": "application/secevent+jwt", authorization: app.env!.SSF_PUSH_AUTHORIZATION! },
+            },
             (res) => {
               res.resume();
               res.on("end", () => resolve(res.statusCode ?? 0));
@@ -199,7 +212,9 @@ async function benchSsf(stack: Awaited<ReturnType<typeof startStack>>) {
   const seconds = (performance.now() - start) / 1000;
   const sorted = latencies.sort((a, b) => a - b);
   console.log(`Shared Signals push: ${SETS} valid SETs (session-revoked, distinct subjects) at concurrency 10`);
-  console.log(`  ${(sorted.length / seconds).toFixed(0)} SETs/s accepted, p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms, ${errors} errors\n`);
+  console.log(
+    `  ${(sorted.length / seconds).toFixed(0)} SETs/s accepted, p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms, ${errors} errors\n`,
+  );
 }
 
 async function main() {
@@ -210,7 +225,14 @@ async function main() {
     redisUrl: useRedis ? redisUrl : undefined,
     keyPrefix: `lockstep-bench:${Date.now()}:`,
     apps: [
-      { appId: "bank", name: "Lockstep Bank", clientId: "lockstep-bank", clientSecret: "bank-bench-secret-0123456789", env: { BENCH_ROUTES: "true" }, ssf: "push" },
+      {
+        appId: "bank",
+        name: "Lockstep Bank",
+        clientId: "lockstep-bank",
+        clientSecret: "bank-bench-secret-0123456789",
+        env: { BENCH_ROUTES: "true" },
+        ssf: "push",
+      },
       { appId: "brokerage", name: "Lockstep Brokerage", clientId: "lockstep-brokerage", clientSecret: "brokerage-bench-secret-0123" },
     ],
   });
@@ -224,7 +246,9 @@ async function main() {
     const base = app.replace("localhost", "127.0.0.1");
 
     console.log(`\nGuard benchmark: Redis = ${useRedis ? `real Redis at ${redisUrl} via the gateway` : "the gateway's embedded store"}`);
-    console.log(`${ROUNDS} interleaved rounds of ${SECONDS_PER_RUN} s (at most ${MAX_REQUESTS_PER_RUN} requests) per mode and concurrency\n`);
+    console.log(
+      `${ROUNDS} interleaved rounds of ${SECONDS_PER_RUN} s (at most ${MAX_REQUESTS_PER_RUN} requests) per mode and concurrency\n`,
+    );
     const modes = ["raw", "bare", "guard"] as const;
     const labels = { raw: "no middleware", bare: "bare middleware", guard: "full guard" };
     for (const concurrency of process.env.BENCH_QUICK === "1" ? [1] : [1, 10]) {
@@ -248,7 +272,9 @@ async function main() {
         const sorted = r.latencies.sort((a, b) => a - b);
         const s = { rps: r.count / r.seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
         summary[mode] = s;
-        console.log(`  ${labels[mode].padEnd(16)} ${s.rps.toFixed(0).padStart(8)} ${s.p50.toFixed(2).padStart(8)} ${s.p99.toFixed(2).padStart(8)} ${String(r.errors).padStart(7)}`);
+        console.log(
+          `  ${labels[mode].padEnd(16)} ${s.rps.toFixed(0).padStart(8)} ${s.p50.toFixed(2).padStart(8)} ${s.p99.toFixed(2).padStart(8)} ${String(r.errors).padStart(7)}`,
+        );
       }
       const { raw, bare, guard } = summary as Record<(typeof modes)[number], { rps: number; p50: number; p99: number }>;
       console.log(

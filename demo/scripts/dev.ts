@@ -121,7 +121,15 @@ if (existed) {
   }
   // Keys a hand edit removed come back (secrets newly generated), so the app still starts.
   const defaults = parseEnv(generated());
-  for (const key of ["AUTH_SECRET", "AUTH_URL", "OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"]) {
+  for (const key of [
+    "AUTH_SECRET",
+    "AUTH_URL",
+    "OIDC_ISSUER",
+    "OIDC_CLIENT_ID",
+    "OIDC_CLIENT_SECRET",
+    "UPSTASH_REDIS_REST_URL",
+    "UPSTASH_REDIS_REST_TOKEN",
+  ]) {
     if (!current[key]) {
       text = setLine(text, key, defaults[key]!);
       notes.push(`${key} was missing: added.`);
@@ -250,7 +258,10 @@ if (issuerUrl) {
   }).catch((error: unknown) => fail("the demo IdP", error));
   started.push({ name: "idp", stop: () => idp.close() });
   if (idp.issuer !== setting("OIDC_ISSUER")) {
-    await fail("the demo IdP", new Error(`its issuer is ${idp.issuer}, but OIDC_ISSUER is ${setting("OIDC_ISSUER")} (they must match exactly)`));
+    await fail(
+      "the demo IdP",
+      new Error(`its issuer is ${idp.issuer}, but OIDC_ISSUER is ${setting("OIDC_ISSUER")} (they must match exactly)`),
+    );
   }
 }
 
@@ -268,7 +279,9 @@ async function launch(source: string, name: string, port: number, overrides: Rec
     fail(
       name,
       source === "second"
-        ? new Error(`${error instanceof Error ? error.message : String(error)} (two next dev servers need a distDir each: see README, Develop)`)
+        ? new Error(
+            `${error instanceof Error ? error.message : String(error)} (two next dev servers need a distDir each: see README, Develop)`,
+          )
         : error,
     ),
   );

@@ -46,7 +46,8 @@ export async function busyPorts(claims: PortClaim[]): Promise<{ claim: PortClaim
 /** One line per busy port, e.g. "Port 8079 (the Redis gateway) is in use: stop what is using it, or set DEMO_GATEWAY_PORT to a free port." */
 export function describeBusy(busy: { claim: PortClaim; reason: string }[]): string[] {
   return busy.map(
-    ({ claim, reason }) => `Port ${claim.port} (${claim.what}) ${reason}: ${reason === "is in use" ? "stop what is using it, or " : ""}set ${claim.variable} to a free port.`,
+    ({ claim, reason }) =>
+      `Port ${claim.port} (${claim.what}) ${reason}: ${reason === "is in use" ? "stop what is using it, or " : ""}set ${claim.variable} to a free port.`,
   );
 }
 
@@ -58,7 +59,9 @@ export function describeBusy(busy: { claim: PortClaim; reason: string }[]): stri
  */
 export function nodeCheck(): { error: string } | { notice: string } | undefined {
   if (typeof URL.parse !== "function" || typeof (crypto as { hash?: unknown }).hash !== "function") {
-    return { error: `The demo IdP (oidc-provider 9) needs Node.js 20.18 or later (22 recommended, see .nvmrc); this is ${process.version}.` };
+    return {
+      error: `The demo IdP (oidc-provider 9) needs Node.js 20.18 or later (22 recommended, see .nvmrc); this is ${process.version}.`,
+    };
   }
   const lts = process.release.lts;
   if (lts && lts.charCodeAt(0) >= "J".charCodeAt(0)) return undefined;

@@ -163,14 +163,22 @@ function reachable(url: string): Promise<boolean> {
 
 const stopping = new AbortController();
 
-async function timed(kind: Kind, run: () => Promise<number | string>, expected: readonly (number | string)[], what: string): Promise<number | string> {
+async function timed(
+  kind: Kind,
+  run: () => Promise<number | string>,
+  expected: readonly (number | string)[],
+  what: string,
+): Promise<number | string> {
   const t0 = performance.now();
   let status: number | string;
   try {
     status = await run();
   } catch (error) {
     if (stopping.signal.aborted) return "stopped";
-    status = `error:${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}`.slice(0, 80);
+    status = `error:${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}`.slice(
+      0,
+      80,
+    );
   }
   count(kind, status, performance.now() - t0);
   if (!expected.includes(status)) problem(`${kind} ${what}: got ${status}, expected ${expected.join(" or ")}`);
@@ -269,7 +277,10 @@ async function revokeBy(kind: "logout-token" | "set" | "rp-logout"): Promise<voi
     kind,
     async () => {
       if (kind === "logout-token") {
-        const response = await request(`${session.app.url}/api/backchannel-logout`, { method: "POST", body: new URLSearchParams({ logout_token: await logoutToken(session) }) });
+        const response = await request(`${session.app.url}/api/backchannel-logout`, {
+          method: "POST",
+          body: new URLSearchParams({ logout_token: await logoutToken(session) }),
+        });
         await response.body?.cancel();
         return response.status;
       }
@@ -281,7 +292,11 @@ async function revokeBy(kind: "logout-token" | "set" | "rp-logout"): Promise<voi
             jti: randomUUID(),
             iat: now,
             aud: session.app.url,
-            sub_id: { format: "complex", user: { format: "iss_sub", iss: stack.issuer, sub: session.sub }, session: { format: "opaque", id: session.sid } },
+            sub_id: {
+              format: "complex",
+              user: { format: "iss_sub", iss: stack.issuer, sub: session.sub },
+              session: { format: "opaque", id: session.sid },
+            },
             events: { "https://schemas.openid.net/secevent/caep/event-type/session-revoked": { event_timestamp: now } },
           },
           { header: { typ: "secevent+jwt" } },
@@ -294,7 +309,10 @@ async function revokeBy(kind: "logout-token" | "set" | "rp-logout"): Promise<voi
         await response.body?.cancel();
         return response.status;
       }
-      const response = await request(`${session.app.url}/api/logout`, { method: "POST", headers: { cookie: session.cookie, origin: session.app.url } });
+      const response = await request(`${session.app.url}/api/logout`, {
+        method: "POST",
+        headers: { cookie: session.cookie, origin: session.app.url },
+      });
       await response.body?.cancel();
       return response.status;
     },
@@ -314,7 +332,8 @@ async function probeRevoked(): Promise<void> {
     async () => {
       const response = await request(`${session.app.url}${asPage ? "/account" : "/api/session"}`, { headers: { cookie: session.cookie } });
       await response.body?.cancel();
-      if (asPage && response.status === 303) return new URL(response.headers.get("location") ?? "/", session.app.url).pathname === "/signed-out" ? 303 : "303-elsewhere";
+      if (asPage && response.status === 303)
+        return new URL(response.headers.get("location") ?? "/", session.app.url).pathname === "/signed-out" ? 303 : "303-elsewhere";
       return response.status;
     },
     [asPage ? 303 : 401],
@@ -322,7 +341,9 @@ async function probeRevoked(): Promise<void> {
   );
   if (status === 200) {
     revokedServed += 1;
-    problem(`REVOKED SESSION SERVED: ${session.app.appId} session ${session.id.slice(0, 8)}… revoked at ${new Date(session.revokedAt!).toISOString()}`);
+    problem(
+      `REVOKED SESSION SERVED: ${session.app.appId} session ${session.id.slice(0, 8)}… revoked at ${new Date(session.revokedAt!).toISOString()}`,
+    );
   }
 }
 
@@ -361,10 +382,13 @@ async function openTab(): Promise<void> {
   openTabs.add(tab);
   session.tabs.add(tab);
   // Held open 2–20 s (less than the 15 s heartbeat matters not), or until the session ends.
-  const closer = setTimeout(() => {
-    tabStats.closedByUs += 1;
-    closeTab(tab);
-  }, 2_000 + Math.random() * 18_000);
+  const closer = setTimeout(
+    () => {
+      tabStats.closedByUs += 1;
+      closeTab(tab);
+    },
+    2_000 + Math.random() * 18_000,
+  );
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
@@ -443,7 +467,12 @@ function byStatus(map: Map<string, number>, since?: Map<string, number>): string
     const delta = n - (since?.get(key) ?? 0);
     if (delta) statuses.set(status, (statuses.get(status) ?? 0) + delta);
   }
-  return [...statuses].sort().map(([s, n]) => `${s}:${n}`).join(" ") || "none";
+  return (
+    [...statuses]
+      .sort()
+      .map(([s, n]) => `${s}:${n}`)
+      .join(" ") || "none"
+  );
 }
 
 const fivexx = (map: Map<string, number>) => [...map].filter(([key]) => /^\S+ 5\d\d$/.test(key)).reduce((sum, [, n]) => sum + n, 0);
@@ -467,12 +496,23 @@ function report(): void {
 function summary(seconds: number, store: string): void {
   console.log(`\n==== soak summary: ${(seconds / 60).toFixed(1)} min, ${store}, target ${RATE} ops/s ====`);
   console.log(`operations ${operations} (${(operations / seconds).toFixed(1)}/s), by status: ${byStatus(counts)}`);
-  console.log(`errors: 5xx ${fivexx(counts)}, problems (any unexpected status or error) ${problemCount}, revoked sessions served ${revokedServed}`);
-  console.log(`  ${"operation".padEnd(14)} ${"count".padStart(6)} ${"p50 ms".padStart(8)} ${"p95 ms".padStart(8)} ${"max ms".padStart(8)}   statuses`);
+  console.log(
+    `errors: 5xx ${fivexx(counts)}, problems (any unexpected status or error) ${problemCount}, revoked sessions served ${revokedServed}`,
+  );
+  console.log(
+    `  ${"operation".padEnd(14)} ${"count".padStart(6)} ${"p50 ms".padStart(8)} ${"p95 ms".padStart(8)} ${"max ms".padStart(8)}   statuses`,
+  );
   for (const [kind, values] of [...latencies].sort()) {
-    const statuses = [...counts].filter(([key]) => key.startsWith(`${kind} `)).map(([key, n]) => `${key.slice(kind.length + 1)}:${n}`).join(" ");
+    const statuses = [...counts]
+      .filter(([key]) => key.startsWith(`${kind} `))
+      .map(([key, n]) => `${key.slice(kind.length + 1)}:${n}`)
+      .join(" ");
     console.log(
-      `  ${kind.padEnd(14)} ${String(values.length).padStart(6)} ${pct(values, 50).toFixed(1).padStart(8)} ${pct(values, 95).toFixed(1).padStart(8)} ${Math.max(...values).toFixed(1).padStart(8)}   ${statuses}`,
+      `  ${kind.padEnd(14)} ${String(values.length).padStart(6)} ${pct(values, 50).toFixed(1).padStart(8)} ${pct(values, 95).toFixed(1).padStart(8)} ${Math.max(
+        ...values,
+      )
+        .toFixed(1)
+        .padStart(8)}   ${statuses}`,
     );
   }
   const ended = tabStats.endedAfterMs;
@@ -485,7 +525,9 @@ function summary(seconds: number, store: string): void {
   for (const m of memory) {
     const t = Math.round((m.at - startedAt) / 1000);
     const row = names.map((n) => (m.apps[n] === undefined ? "gone" : (m.apps[n]! / 1024).toFixed(0)).padStart(10)).join(" ");
-    console.log(`  ${`${Math.floor(t / 60)}:${String(t % 60).padStart(2, "0")}`.padEnd(6)} ${row} ${(m.runner === undefined ? "?" : (m.runner / 1024).toFixed(0)).padStart(8)} ${m.heapMb.toFixed(0).padStart(6)}`);
+    console.log(
+      `  ${`${Math.floor(t / 60)}:${String(t % 60).padStart(2, "0")}`.padEnd(6)} ${row} ${(m.runner === undefined ? "?" : (m.runner / 1024).toFixed(0)).padStart(8)} ${m.heapMb.toFixed(0).padStart(6)}`,
+    );
   }
   const first = memory[0];
   const last = memory.at(-1);
@@ -526,7 +568,9 @@ async function stopEverything(code: number): Promise<never> {
     // stop() ends each app by its PID (SIGTERM, then SIGKILL after 5 s), closes the IdP and the gateway,
     // and deletes every key under this run's prefix.
     await stack.stop().catch((error: unknown) => console.error(`stopping the stack: ${String(error)}`));
-    console.log(`Stopped every process; ${useRedis ? `deleted the keys under ${keyPrefix}` : "the embedded store is gone with the gateway"}.`);
+    console.log(
+      `Stopped every process; ${useRedis ? `deleted the keys under ${keyPrefix}` : "the embedded store is gone with the gateway"}.`,
+    );
   })();
   await stopped;
   process.exit(code);
@@ -546,10 +590,13 @@ const onSignal = () => {
 process.on("SIGINT", onSignal);
 process.on("SIGTERM", onSignal);
 // A hard bound on the whole run, whatever hangs.
-setTimeout(() => {
-  console.error("the soak overran its time bound; stopping");
-  void stopEverything(1);
-}, MINUTES * 60_000 + 180_000).unref();
+setTimeout(
+  () => {
+    console.error("the soak overran its time bound; stopping");
+    void stopEverything(1);
+  },
+  MINUTES * 60_000 + 180_000,
+).unref();
 
 console.log(
   `Soaking for ${MINUTES} min at about ${RATE} ops/s with ${WORKERS} workers: ${stack.apps.map((a) => `${a.name} ${a.url} (pid ${a.process.pid})`).join(", ")}; IdP ${stack.issuer} and gateway ${stack.gatewayUrl} in this process (pid ${process.pid}).`,

@@ -166,7 +166,11 @@ export function demoClient(app: AppSpec, appUrl: string, ssfManagementToken?: st
 }
 
 /** The settings an app needs to run against the demo IdP and the gateway. */
-export function appSettings(app: AppSpec, port: number, services: { issuer: string; gatewayUrl: string; gatewayToken: string }): Record<string, string> {
+export function appSettings(
+  app: AppSpec,
+  port: number,
+  services: { issuer: string; gatewayUrl: string; gatewayToken: string },
+): Record<string, string> {
   return {
     AUTH_URL: `http://localhost:${port}`,
     OIDC_ISSUER: services.issuer,

@@ -34,7 +34,8 @@ describe("demo IdP admin page", () => {
   let rsaKid: string;
   let aliceRefreshToken: string;
 
-  const signIn = (browser: HttpSession, client: DemoClient, user?: { username: string; password: string }) => authorize(browser, idp.issuer, client, user);
+  const signIn = (browser: HttpSession, client: DemoClient, user?: { username: string; password: string }) =>
+    authorize(browser, idp.issuer, client, user);
   const adminPage = async () => {
     const res = await fetch(`${idp.issuer}/admin`);
     return { res, html: await res.text() };
@@ -44,11 +45,33 @@ describe("demo IdP admin page", () => {
 
   beforeAll(async () => {
     app = await startAppServer();
-    first = { clientId: "first-app", clientSecret: "first-secret", appUrl: app.origin, name: "First App", backchannelSessionRequired: true };
+    first = {
+      clientId: "first-app",
+      clientSecret: "first-secret",
+      appUrl: app.origin,
+      name: "First App",
+      backchannelSessionRequired: true,
+    };
     second = { clientId: "second-app", clientSecret: "second-secret", appUrl: `${app.origin}/second`, name: HOSTILE_NAME };
-    noBackchannel = { clientId: "quiet-app", clientSecret: "quiet-secret", appUrl: `${app.origin}/quiet`, name: "Quiet App", backchannelLogout: false };
-    offline = { clientId: "offline-app", clientSecret: "offline-secret", appUrl: `http://localhost:${await closedPort()}`, name: "Offline App" };
-    idp = await startIdp({ port: 0, clients: [first, second, noBackchannel, offline], accessTokenTtlSeconds: 300, log: (line) => logs.push(line) });
+    noBackchannel = {
+      clientId: "quiet-app",
+      clientSecret: "quiet-secret",
+      appUrl: `${app.origin}/quiet`,
+      name: "Quiet App",
+      backchannelLogout: false,
+    };
+    offline = {
+      clientId: "offline-app",
+      clientSecret: "offline-secret",
+      appUrl: `http://localhost:${await closedPort()}`,
+      name: "Offline App",
+    };
+    idp = await startIdp({
+      port: 0,
+      clients: [first, second, noBackchannel, offline],
+      accessTokenTtlSeconds: 300,
+      log: (line) => logs.push(line),
+    });
     jwks = createRemoteJWKSet(new URL(`${idp.issuer}/jwks`));
     const { keys } = (await (await fetch(`${idp.issuer}/jwks`)).json()) as { keys: { kty: string; kid: string }[] };
     rsaKid = keys.find((k) => k.kty === "RSA")!.kid;

@@ -17,7 +17,9 @@ describe("demo IdP config", () => {
   it("defaults to port 4000 and the Lockstep Bank app", () => {
     expect(parseIdpConfig({})).toEqual({
       port: 4000,
-      clients: [{ clientId: "lockstep-bank", clientSecret: "bank-demo-secret-change-me", appUrl: "http://localhost:3000", name: "Lockstep Bank" }],
+      clients: [
+        { clientId: "lockstep-bank", clientSecret: "bank-demo-secret-change-me", appUrl: "http://localhost:3000", name: "Lockstep Bank" },
+      ],
     });
   });
 
@@ -30,12 +32,7 @@ describe("demo IdP config", () => {
     ];
     expect(parseIdpConfig({ IDP_PORT: "4100", IDP_CLIENTS: JSON.stringify(clients) })).toEqual({
       port: 4100,
-      clients: [
-        { ...clients[0], appUrl: "http://localhost:3001" },
-        clients[1],
-        clients[2],
-        clients[3],
-      ],
+      clients: [{ ...clients[0], appUrl: "http://localhost:3001" }, clients[1], clients[2], clients[3]],
     });
   });
 
@@ -56,7 +53,13 @@ describe("demo IdP config", () => {
   });
 
   it("reads an app's ssfManagementToken, refusing tokens that cannot be sent as a bearer token or are shared", () => {
-    const client = { clientId: "a", clientSecret: secret, appUrl: "http://localhost:3001", name: "A", ssfManagementToken: "tok-en_1.2~3+4/5==" };
+    const client = {
+      clientId: "a",
+      clientSecret: secret,
+      appUrl: "http://localhost:3001",
+      name: "A",
+      ssfManagementToken: "tok-en_1.2~3+4/5==",
+    };
     expect(parseIdpConfig({ IDP_CLIENTS: JSON.stringify([client]) }).clients).toEqual([client]);
 
     const spaced = configError({ IDP_CLIENTS: JSON.stringify([{ ...client, ssfManagementToken: `${secret} x` }]) });

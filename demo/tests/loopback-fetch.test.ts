@@ -8,7 +8,14 @@ describe("loopbackDemoFetch (the demo's SSRF exception)", () => {
     for (const url of ["http://localhost:3000/api/backchannel-logout", "http://127.0.0.1:3000/", "http://[::1]:3000/"]) {
       expect(isLoopbackUrl(url)).toBe(true);
     }
-    for (const url of ["https://app.example.com/", "http://localhost.example.com/", "http://127.0.0.2/", "http://10.0.0.1/", "http://[::ffff:127.0.0.1]/", "not a url"]) {
+    for (const url of [
+      "https://app.example.com/",
+      "http://localhost.example.com/",
+      "http://127.0.0.2/",
+      "http://10.0.0.1/",
+      "http://[::ffff:127.0.0.1]/",
+      "not a url",
+    ]) {
       expect(isLoopbackUrl(url)).toBe(false);
     }
   });

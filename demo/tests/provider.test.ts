@@ -64,15 +64,32 @@ describe("demo IdP", () => {
   }
 
   async function redeem(client: DemoClient, authCode: string, verifier: string) {
-    return tokenRequest(client, { grant_type: "authorization_code", code: authCode, redirect_uri: callbackUrl(client), code_verifier: verifier });
+    return tokenRequest(client, {
+      grant_type: "authorization_code",
+      code: authCode,
+      redirect_uri: callbackUrl(client),
+      code_verifier: verifier,
+    });
   }
 
   beforeAll(async () => {
     app = await startAppServer();
     // The first app asks for sids (backchannel_logout_session_required, and front-channel logout by default);
     // the second keeps the back-channel default and has no front-channel logout, so it gets no sid at all.
-    first = { clientId: "test-app", clientSecret: "test-app-secret", appUrl: app.origin, name: "Test App", backchannelSessionRequired: true };
-    second = { clientId: "second-app", clientSecret: "second-app-secret", appUrl: `${app.origin}/second`, name: "Second App", frontchannelLogout: false };
+    first = {
+      clientId: "test-app",
+      clientSecret: "test-app-secret",
+      appUrl: app.origin,
+      name: "Test App",
+      backchannelSessionRequired: true,
+    };
+    second = {
+      clientId: "second-app",
+      clientSecret: "second-app-secret",
+      appUrl: `${app.origin}/second`,
+      name: "Second App",
+      frontchannelLogout: false,
+    };
     idp = await startIdp({ port: 0, clients: [first, second], accessTokenTtlSeconds: ACCESS_TOKEN_TTL, log: (line) => logs.push(line) });
     const res = await fetch(`${idp.issuer}/.well-known/openid-configuration`);
     discovery = (await res.json()) as Record<string, unknown>;
@@ -126,7 +143,12 @@ describe("demo IdP", () => {
   });
 
   it("refuses a wrong password and shows the form again", async () => {
-    const res = await browser.submit(parseForm(loginHtml), loginPageUrl, { username: "alice", password: "not-her-password" }, { follow: true });
+    const res = await browser.submit(
+      parseForm(loginHtml),
+      loginPageUrl,
+      { username: "alice", password: "not-her-password" },
+      { follow: true },
+    );
     const html = await res.text();
 
     expect(res.status).toBe(401);
@@ -148,7 +170,12 @@ describe("demo IdP", () => {
   });
 
   it("signs alice in and redirects back to the redirect_uri with a code and the same state", async () => {
-    const res = await browser.submit(parseForm(loginHtml), loginPageUrl, { username: "alice", password: alice.password }, { follow: true, stopAt: isApp });
+    const res = await browser.submit(
+      parseForm(loginHtml),
+      loginPageUrl,
+      { username: "alice", password: alice.password },
+      { follow: true, stopAt: isApp },
+    );
     expect(res.status).toBe(303);
 
     const callback = new URL(res.headers.get("location") ?? "");
@@ -167,7 +194,11 @@ describe("demo IdP", () => {
     expect(tokens.access_token).toEqual(expect.any(String));
     expect(tokens.refresh_token).toEqual(expect.any(String));
 
-    const { payload, protectedHeader } = await jwtVerify(tokens.id_token, jwks, { issuer: idp.issuer, audience: first.clientId, algorithms: ["RS256"] });
+    const { payload, protectedHeader } = await jwtVerify(tokens.id_token, jwks, {
+      issuer: idp.issuer,
+      audience: first.clientId,
+      algorithms: ["RS256"],
+    });
     expect(protectedHeader).toEqual({ alg: "RS256", kid: expect.any(String) });
     expect(payload).toMatchObject({ sub: alice.sub, nonce: pending.nonce, name: alice.name, email: alice.email, email_verified: true });
     expect(payload.sid).toEqual(expect.any(String));
@@ -204,7 +235,11 @@ describe("demo IdP", () => {
     const secondCode = callback.searchParams.get("code") ?? "";
     const { status, body } = await redeem(second, secondCode, request.verifier);
     expect(status).toBe(200);
-    const { payload } = await jwtVerify(String(body.id_token), jwks, { issuer: idp.issuer, audience: second.clientId, algorithms: ["RS256"] });
+    const { payload } = await jwtVerify(String(body.id_token), jwks, {
+      issuer: idp.issuer,
+      audience: second.clientId,
+      algorithms: ["RS256"],
+    });
     expect(payload).toMatchObject({ sub: alice.sub, nonce: request.nonce });
     // Neither backchannel_logout_session_required nor a front-channel logout URI: oidc-provider leaves sid out.
     expect(payload).not.toHaveProperty("sid");
@@ -219,7 +254,11 @@ describe("demo IdP", () => {
     const state = random();
     const postLogoutRedirectUri = `${first.appUrl}/api/logout/callback`;
     const endSession = new URL(endpoint("end_session_endpoint"));
-    endSession.search = new URLSearchParams({ id_token_hint: tokens.id_token, post_logout_redirect_uri: postLogoutRedirectUri, state }).toString();
+    endSession.search = new URLSearchParams({
+      id_token_hint: tokens.id_token,
+      post_logout_redirect_uri: postLogoutRedirectUri,
+      state,
+    }).toString();
 
     const confirm = await browser.fetch(endSession, {}, { follow: true });
     const html = await confirm.text();

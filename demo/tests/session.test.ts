@@ -85,7 +85,12 @@ describe("demo IdP front-channel logout and session management", () => {
     `${client.appUrl}/api/frontchannel-logout?${new URLSearchParams({ iss: idp.issuer, sid: String(sid) })}`;
 
   /** Signs in (or uses single sign-on), redeems the code and answers the callback and ID token claims. */
-  async function signIn(session: HttpSession, client: DemoClient, credentials?: { username: string; password: string }, options?: AuthorizationOptions) {
+  async function signIn(
+    session: HttpSession,
+    client: DemoClient,
+    credentials?: { username: string; password: string },
+    options?: AuthorizationOptions,
+  ) {
     const result = await authorize(session, idp.issuer, client, credentials, options);
     expect(result.code, result.page?.html).toEqual(expect.any(String));
     const { status, body } = await redeem(idp.issuer, client, result.code!, result.pending.verifier, result.pending.redirectUri);
@@ -107,10 +112,22 @@ describe("demo IdP front-channel logout and session management", () => {
   beforeAll(async () => {
     app = await startAppServer();
     otherApp = await startAppServer();
-    first = { clientId: "first-app", clientSecret: "first-secret", appUrl: app.origin, name: "First App", backchannelSessionRequired: true };
+    first = {
+      clientId: "first-app",
+      clientSecret: "first-secret",
+      appUrl: app.origin,
+      name: "First App",
+      backchannelSessionRequired: true,
+    };
     second = { clientId: "second-app", clientSecret: "second-secret", appUrl: `${app.origin}/second`, name: `Second <b>"App"</b>` };
     // Back-channel off, front-channel on: sid only reaches its ID tokens through front-channel logout.
-    quiet = { clientId: "quiet-app", clientSecret: "quiet-secret", appUrl: `${app.origin}/quiet`, name: "Quiet App", backchannelLogout: false };
+    quiet = {
+      clientId: "quiet-app",
+      clientSecret: "quiet-secret",
+      appUrl: `${app.origin}/quiet`,
+      name: "Quiet App",
+      backchannelLogout: false,
+    };
     plain = { clientId: "plain-app", clientSecret: "plain-secret", appUrl: otherApp.origin, name: "Plain App", frontchannelLogout: false };
     idp = await startIdp({ port: 0, clients: [first, second, quiet, plain] });
     jwks = createRemoteJWKSet(new URL(`${idp.issuer}/jwks`));
@@ -171,7 +188,9 @@ describe("demo IdP front-channel logout and session management", () => {
     const cookie = login.headers.getSetCookie().find((c) => c.startsWith(`${BROWSER_STATE}=`));
     expect(cookie).toMatch(new RegExp(`^${BROWSER_STATE}=[A-Za-z0-9_-]{43}; Path=/; Max-Age=28800; SameSite=Lax$`));
     expect(cookie).not.toMatch(/HttpOnly/i);
-    await browser.fetch(new URL(login.headers.get("location")!, login.url), {}, { follow: true, stopAt: isApp }).then((r) => r.body?.cancel());
+    await browser
+      .fetch(new URL(login.headers.get("location")!, login.url), {}, { follow: true, stopAt: isApp })
+      .then((r) => r.body?.cancel());
 
     // A fresh authorization request, now answered by single sign-on.
     const signedIn = await signIn(browser, first);
@@ -210,15 +229,24 @@ describe("demo IdP front-channel logout and session management", () => {
     expect(claims.sid).toBe(sids.get(first.clientId));
 
     // PKCE is still required; the error goes to the redirect_uri, with session_state.
-    const noPkce = await authorize(browser, idp.issuer, first, undefined, { redirectUri: checkCallbackUrl(first), prompt: "none", pkce: false });
+    const noPkce = await authorize(browser, idp.issuer, first, undefined, {
+      redirectUri: checkCallbackUrl(first),
+      prompt: "none",
+      pkce: false,
+    });
     expect(noPkce.code).toBeUndefined();
     expect(noPkce.callback?.searchParams.get("error")).toBe("invalid_request");
     expect(noPkce.callback?.searchParams.get("error_description")).toMatch(/PKCE/);
-    expect(sessionStateMatches(noPkce.callback!.searchParams.get("session_state"), first.clientId, app.origin, browserState(browser))).toBe(true);
+    expect(sessionStateMatches(noPkce.callback!.searchParams.get("session_state"), first.clientId, app.origin, browserState(browser))).toBe(
+      true,
+    );
   });
 
   it("answers prompt=none without an IdP session with login_required (no session_state without a browser state)", async () => {
-    const { callback, code, pending } = await authorize(new HttpSession(), idp.issuer, first, undefined, { redirectUri: checkCallbackUrl(first), prompt: "none" });
+    const { callback, code, pending } = await authorize(new HttpSession(), idp.issuer, first, undefined, {
+      redirectUri: checkCallbackUrl(first),
+      prompt: "none",
+    });
     expect(code).toBeUndefined();
     expect(`${callback!.origin}${callback!.pathname}`).toBe(checkCallbackUrl(first));
     expect(callback!.searchParams.get("error")).toBe("login_required");
@@ -239,7 +267,17 @@ describe("demo IdP front-channel logout and session management", () => {
     expect((await iframe.ask(`__proto__ ${firstSignIn.sessionState}`, app.origin)).answer).toBe("error");
     // Malformed messages.
     const [hash, salt] = firstSignIn.sessionState.split(".");
-    for (const bad of [firstSignIn.sessionState, `${message} x`, `${first.clientId}  ${firstSignIn.sessionState}`, `${first.clientId} ${hash}`, `${first.clientId} ${hash}.`, `${first.clientId} .${salt}`, ` ${firstSignIn.sessionState}`, 42, null]) {
+    for (const bad of [
+      firstSignIn.sessionState,
+      `${message} x`,
+      `${first.clientId}  ${firstSignIn.sessionState}`,
+      `${first.clientId} ${hash}`,
+      `${first.clientId} ${hash}.`,
+      `${first.clientId} .${salt}`,
+      ` ${firstSignIn.sessionState}`,
+      42,
+      null,
+    ]) {
       expect((await iframe.ask(bad, app.origin)).answer, String(bad)).toBe("error");
     }
     // A salt or hash that does not fit, another browser state, or none.
@@ -265,7 +303,11 @@ describe("demo IdP front-channel logout and session management", () => {
     app.deliveries.length = 0;
     otherApp.deliveries.length = 0;
     const postLogoutRedirectUri = `${first.appUrl}/api/logout/callback`;
-    const { form, url } = await confirmPage(browser, { id_token_hint: firstSignIn.idToken, post_logout_redirect_uri: postLogoutRedirectUri, state: "st-1" });
+    const { form, url } = await confirmPage(browser, {
+      id_token_hint: firstSignIn.idToken,
+      post_logout_redirect_uri: postLogoutRedirectUri,
+      state: "st-1",
+    });
 
     const res = await browser.submit(form, url, { logout: "yes" });
     const html = await res.text();
@@ -305,7 +347,9 @@ describe("demo IdP front-channel logout and session management", () => {
     expect(browserState(browser)).not.toBe(before);
     const after = await authorize(browser, idp.issuer, first, undefined, { redirectUri: checkCallbackUrl(first), prompt: "none" });
     expect(after.callback?.searchParams.get("error")).toBe("login_required");
-    expect(sessionStateMatches(after.callback!.searchParams.get("session_state"), first.clientId, app.origin, browserState(browser))).toBe(true);
+    expect(sessionStateMatches(after.callback!.searchParams.get("session_state"), first.clientId, app.origin, browserState(browser))).toBe(
+      true,
+    );
   });
 
   it("logout started at the IdP renders the iframes too, then goes to the IdP's signed-out page", async () => {
@@ -386,7 +430,12 @@ describe("demo IdP front-channel logout and session management", () => {
     const { claims } = await signIn(browser, first, alice);
     const result = await authorize(browser, idp.issuer, first, undefined, { prompt: "login" });
     expect(result.page?.status).toBe(200);
-    const login = await browser.submit(parseForm(result.page!.html), result.page!.url, { username: "bob", password: bob.password }, { follow: true });
+    const login = await browser.submit(
+      parseForm(result.page!.html),
+      result.page!.url,
+      { username: "bob", password: bob.password },
+      { follow: true },
+    );
     // oidc-provider's self-submitting form to end alice's session.
     expect(login.status).toBe(200);
     const endAlice = await browser.submit(parseForm(await login.text()), login.url, {});
@@ -430,7 +479,14 @@ describe("front-channel client metadata", () => {
   });
 
   it("rejects other origins, fragments, relative URIs and non-booleans", () => {
-    for (const uri of ["http://localhost:3001/fcl", "https://localhost:3000/fcl", "http://localhost:3000/fcl#x", "/fcl", "javascript:alert(1)", 42]) {
+    for (const uri of [
+      "http://localhost:3001/fcl",
+      "https://localhost:3000/fcl",
+      "http://localhost:3000/fcl#x",
+      "/fcl",
+      "javascript:alert(1)",
+      42,
+    ]) {
       const error = failure(() => validate("frontchannel_logout_uri", uri));
       expect(error?.error, String(uri)).toBe("invalid_client_metadata");
       expect(error?.error_description, String(uri)).toMatch(/^frontchannel_logout_uri must/);

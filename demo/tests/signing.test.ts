@@ -14,7 +14,10 @@ describe("demo IdP signing keys", () => {
   const ec = () => published.find((k) => k.kty === "EC")!;
 
   beforeAll(async () => {
-    idp = await startIdp({ port: 0, clients: [{ clientId: "app", clientSecret: "app-secret", appUrl: "http://localhost:9", name: "App" }] });
+    idp = await startIdp({
+      port: 0,
+      clients: [{ clientId: "app", clientSecret: "app-secret", appUrl: "http://localhost:9", name: "App" }],
+    });
     const discovery = (await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json()) as { jwks_uri: string };
     const res = await fetch(discovery.jwks_uri);
     expect(res.headers.get("content-type")).toMatch(/^application\/jwk-set\+json/);
@@ -29,7 +32,14 @@ describe("demo IdP signing keys", () => {
   it("publishes an RSA key and an EC P-256 key, public parts only", () => {
     expect(published).toHaveLength(2);
     expect(rsa()).toMatchObject({ kty: "RSA", use: "sig", kid: expect.any(String), e: "AQAB", n: expect.any(String) });
-    expect(ec()).toMatchObject({ kty: "EC", crv: "P-256", use: "sig", kid: expect.any(String), x: expect.any(String), y: expect.any(String) });
+    expect(ec()).toMatchObject({
+      kty: "EC",
+      crv: "P-256",
+      use: "sig",
+      kid: expect.any(String),
+      x: expect.any(String),
+      y: expect.any(String),
+    });
     expect(rsa().kid).not.toBe(ec().kid);
     // The RSA key carries no alg. oidc-provider insists on one for a key that can only do one algorithm,
     // so the EC key comes out with "ES256".

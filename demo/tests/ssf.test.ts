@@ -20,7 +20,15 @@ const ACCOUNT_PURGED = `${RISC}account-purged`;
 const VERIFICATION = `${SSF}verification`;
 const STREAM_UPDATED = `${SSF}stream-updated`;
 const USER_EVENT_TYPES = [SESSION_REVOKED, CREDENTIAL_CHANGE, ACCOUNT_DISABLED, ACCOUNT_ENABLED, ACCOUNT_PURGED];
-const TRANSMITTER_SUPPLIED = ["stream_id", "iss", "aud", "events_supported", "events_delivered", "min_verification_interval", "inactivity_timeout"];
+const TRANSMITTER_SUPPLIED = [
+  "stream_id",
+  "iss",
+  "aud",
+  "events_supported",
+  "events_delivered",
+  "min_verification_interval",
+  "inactivity_timeout",
+];
 
 const PUSH_TOKEN = "push-app-management-token";
 const POLL_TOKEN = "poll-app-management-token";
@@ -63,7 +71,10 @@ describe("demo IdP SSF transmitter", () => {
   async function call(authorization: string | undefined, method: string, path: string, body?: unknown): Promise<Answer> {
     const res = await fetch(`${idp.issuer}${path}`, {
       method,
-      headers: { ...(authorization === undefined ? {} : { authorization }), ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      headers: {
+        ...(authorization === undefined ? {} : { authorization }),
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
     });
     const text = await res.text();
@@ -105,9 +116,27 @@ describe("demo IdP SSF transmitter", () => {
     receiver = await startSetReceiver();
     pollAud = `http://localhost:${await closedPort()}`;
     spareAud = `http://localhost:${await closedPort()}`;
-    pushApp = { clientId: "push-app", clientSecret: "push-secret", appUrl: receiver.origin, name: "Push App", ssfManagementToken: PUSH_TOKEN };
-    pollApp = { clientId: "poll-app", clientSecret: "poll-secret", appUrl: `${pollAud}/poll`, name: "Poll App", ssfManagementToken: POLL_TOKEN };
-    spareApp = { clientId: "spare-app", clientSecret: "spare-secret", appUrl: spareAud, name: "Spare App", ssfManagementToken: SPARE_TOKEN };
+    pushApp = {
+      clientId: "push-app",
+      clientSecret: "push-secret",
+      appUrl: receiver.origin,
+      name: "Push App",
+      ssfManagementToken: PUSH_TOKEN,
+    };
+    pollApp = {
+      clientId: "poll-app",
+      clientSecret: "poll-secret",
+      appUrl: `${pollAud}/poll`,
+      name: "Poll App",
+      ssfManagementToken: POLL_TOKEN,
+    };
+    spareApp = {
+      clientId: "spare-app",
+      clientSecret: "spare-secret",
+      appUrl: spareAud,
+      name: "Spare App",
+      ssfManagementToken: SPARE_TOKEN,
+    };
     const plainApp: DemoClient = { clientId: "plain-app", clientSecret: "plain-secret", appUrl: "http://localhost:9", name: "Plain App" };
     idp = await startIdp({ port: 0, clients: [pushApp, pollApp, spareApp, plainApp] });
     jwks = createRemoteJWKSet(new URL(`${idp.issuer}/jwks`));
@@ -162,7 +191,14 @@ describe("demo IdP SSF transmitter", () => {
         ["POST", "/ssf/verify", { stream_id: "x" }],
         ["POST", "/ssf/poll/x", {}],
       ];
-      const credentials = [undefined, "Bearer wrong-token", `Basic ${Buffer.from(`push-app:${PUSH_TOKEN}`).toString("base64")}`, `${bearer(PUSH_TOKEN)} extra`, "Bearer", PUSH_TOKEN];
+      const credentials = [
+        undefined,
+        "Bearer wrong-token",
+        `Basic ${Buffer.from(`push-app:${PUSH_TOKEN}`).toString("base64")}`,
+        `${bearer(PUSH_TOKEN)} extra`,
+        "Bearer",
+        PUSH_TOKEN,
+      ];
       for (const [method, path, body] of calls) {
         for (const authorization of credentials) {
           const res = await call(authorization, method, path, body);
@@ -190,7 +226,13 @@ describe("demo IdP SSF transmitter", () => {
         stream_id: expect.stringMatching(/^[0-9a-f]{32}$/),
         iss: idp.issuer,
         aud: receiver.origin,
-        events_supported: expect.arrayContaining([...USER_EVENT_TYPES, VERIFICATION, STREAM_UPDATED, `${CAEP}token-claims-change`, `${RISC}sessions-revoked`]),
+        events_supported: expect.arrayContaining([
+          ...USER_EVENT_TYPES,
+          VERIFICATION,
+          STREAM_UPDATED,
+          `${CAEP}token-claims-change`,
+          `${RISC}sessions-revoked`,
+        ]),
         events_requested: request.events_requested,
         events_delivered: USER_EVENT_TYPES,
         delivery: request.delivery,
@@ -235,7 +277,9 @@ describe("demo IdP SSF transmitter", () => {
     });
 
     it("creates a poll stream when the request has no delivery, at the transmitter's endpoint_url (POLL-01)", async () => {
-      const res = await call(bearer(POLL_TOKEN), "POST", "/ssf/streams", { events_requested: [SESSION_REVOKED, CREDENTIAL_CHANGE, ACCOUNT_DISABLED] });
+      const res = await call(bearer(POLL_TOKEN), "POST", "/ssf/streams", {
+        events_requested: [SESSION_REVOKED, CREDENTIAL_CHANGE, ACCOUNT_DISABLED],
+      });
       expect(res.status).toBe(201);
       const config = res.json as { stream_id: string };
       pollStreamId = config.stream_id;
@@ -266,7 +310,11 @@ describe("demo IdP SSF transmitter", () => {
     const spareDelivery = () => ({ method: PUSH, endpoint_url: `${receiver.origin}/spare` });
 
     it("updates with PATCH: present receiver fields change, missing ones stay, transmitter fields only when equal", async () => {
-      const created = await call(bearer(SPARE_TOKEN), "POST", "/ssf/streams", { events_requested: [SESSION_REVOKED], delivery: spareDelivery(), description: "first" });
+      const created = await call(bearer(SPARE_TOKEN), "POST", "/ssf/streams", {
+        events_requested: [SESSION_REVOKED],
+        delivery: spareDelivery(),
+        description: "first",
+      });
       expect(created.status).toBe(201);
       spareStreamId = (created.json as { stream_id: string }).stream_id;
 
@@ -290,18 +338,28 @@ describe("demo IdP SSF transmitter", () => {
         delivery: spareDelivery(),
       });
 
-      for (const mismatch of [{ aud: "https://evil.example" }, { iss: "https://other.example" }, { min_verification_interval: 10 }, { events_delivered: [ACCOUNT_PURGED] }]) {
+      for (const mismatch of [
+        { aud: "https://evil.example" },
+        { iss: "https://other.example" },
+        { min_verification_interval: 10 },
+        { events_delivered: [ACCOUNT_PURGED] },
+      ]) {
         const res = await call(bearer(SPARE_TOKEN), "PATCH", "/ssf/streams", { stream_id: spareStreamId, ...mismatch });
         expect(res.status, JSON.stringify(mismatch)).toBe(400);
       }
       expect((await call(bearer(SPARE_TOKEN), "PATCH", "/ssf/streams", { description: "no id" })).status).toBe(400);
       expect((await call(bearer(SPARE_TOKEN), "PATCH", "/ssf/streams", { stream_id: "no-such-stream" })).status).toBe(404);
-      expect((await call(bearer(SPARE_TOKEN), "PATCH", "/ssf/streams", { stream_id: pushStreamId, description: "not mine" })).status).toBe(404);
+      expect((await call(bearer(SPARE_TOKEN), "PATCH", "/ssf/streams", { stream_id: pushStreamId, description: "not mine" })).status).toBe(
+        404,
+      );
       expect((await call(bearer(SPARE_TOKEN), "GET", `/ssf/streams?stream_id=${spareStreamId}`)).json).toEqual(echoed.json);
     });
 
     it("replaces with PUT: missing receiver fields are deleted (no delivery means poll), events_requested is required", async () => {
-      const replaced = await call(bearer(SPARE_TOKEN), "PUT", "/ssf/streams", { stream_id: spareStreamId, events_requested: [ACCOUNT_PURGED] });
+      const replaced = await call(bearer(SPARE_TOKEN), "PUT", "/ssf/streams", {
+        stream_id: spareStreamId,
+        events_requested: [ACCOUNT_PURGED],
+      });
       expect(replaced.status).toBe(200);
       expect(replaced.json).toEqual({
         stream_id: spareStreamId,
@@ -322,9 +380,16 @@ describe("demo IdP SSF transmitter", () => {
       expect(back.status).toBe(200);
       expect(back.json).toMatchObject({ events_delivered: [SESSION_REVOKED], delivery: spareDelivery(), description: "third" });
 
-      expect((await call(bearer(SPARE_TOKEN), "PUT", "/ssf/streams", { stream_id: spareStreamId, delivery: spareDelivery() })).status).toBe(400);
-      expect((await call(bearer(SPARE_TOKEN), "PUT", "/ssf/streams", { stream_id: spareStreamId, stream: "x", events_requested: [], aud: "x" })).status).toBe(400);
-      expect((await call(bearer(SPARE_TOKEN), "PUT", "/ssf/streams", { stream_id: "no-such-stream", events_requested: [] })).status).toBe(404);
+      expect((await call(bearer(SPARE_TOKEN), "PUT", "/ssf/streams", { stream_id: spareStreamId, delivery: spareDelivery() })).status).toBe(
+        400,
+      );
+      expect(
+        (await call(bearer(SPARE_TOKEN), "PUT", "/ssf/streams", { stream_id: spareStreamId, stream: "x", events_requested: [], aud: "x" }))
+          .status,
+      ).toBe(400);
+      expect((await call(bearer(SPARE_TOKEN), "PUT", "/ssf/streams", { stream_id: "no-such-stream", events_requested: [] })).status).toBe(
+        404,
+      );
     });
 
     it("reads and updates the stream status; a status other than enabled, paused or disabled is 400", async () => {
@@ -332,12 +397,21 @@ describe("demo IdP SSF transmitter", () => {
       expect(read.status).toBe(200);
       expect(read.json).toEqual({ stream_id: spareStreamId, status: "enabled" });
 
-      const paused = await call(bearer(SPARE_TOKEN), "POST", "/ssf/status", { stream_id: spareStreamId, status: "paused", reason: "Receiver maintenance" });
+      const paused = await call(bearer(SPARE_TOKEN), "POST", "/ssf/status", {
+        stream_id: spareStreamId,
+        status: "paused",
+        reason: "Receiver maintenance",
+      });
       expect(paused.status).toBe(200);
       expect(paused.json).toEqual({ stream_id: spareStreamId, status: "paused", reason: "Receiver maintenance" });
       expect((await call(bearer(SPARE_TOKEN), "GET", `/ssf/status?stream_id=${spareStreamId}`)).json).toEqual(paused.json);
 
-      for (const body of [{ stream_id: spareStreamId, status: "stopped" }, { stream_id: spareStreamId }, { stream_id: spareStreamId, status: "paused", reason: 7 }, { status: "paused" }]) {
+      for (const body of [
+        { stream_id: spareStreamId, status: "stopped" },
+        { stream_id: spareStreamId },
+        { stream_id: spareStreamId, status: "paused", reason: 7 },
+        { status: "paused" },
+      ]) {
         expect((await call(bearer(SPARE_TOKEN), "POST", "/ssf/status", body)).status, JSON.stringify(body)).toBe(400);
       }
       expect((await call(bearer(SPARE_TOKEN), "POST", "/ssf/status", { stream_id: "no-such-stream", status: "paused" })).status).toBe(404);
@@ -358,12 +432,19 @@ describe("demo IdP SSF transmitter", () => {
       expect(removed.status).toBe(204);
 
       for (const path of ["/ssf/subjects:add", "/ssf/subjects:remove"]) {
-        for (const body of [{ stream_id: spareStreamId }, { stream_id: spareStreamId, subject: { email: "x@example.com" } }, { stream_id: spareStreamId, subject: "x" }, { subject }]) {
+        for (const body of [
+          { stream_id: spareStreamId },
+          { stream_id: spareStreamId, subject: { email: "x@example.com" } },
+          { stream_id: spareStreamId, subject: "x" },
+          { subject },
+        ]) {
           expect((await call(bearer(SPARE_TOKEN), "POST", path, body)).status, `${path} ${JSON.stringify(body)}`).toBe(400);
         }
         expect((await call(bearer(SPARE_TOKEN), "POST", path, { stream_id: "no-such-stream", subject })).status).toBe(404);
       }
-      expect((await call(bearer(SPARE_TOKEN), "POST", "/ssf/subjects:add", { stream_id: spareStreamId, subject, verified: "yes" })).status).toBe(400);
+      expect(
+        (await call(bearer(SPARE_TOKEN), "POST", "/ssf/subjects:add", { stream_id: spareStreamId, subject, verified: "yes" })).status,
+      ).toBe(400);
     });
 
     it("deletes a stream (204), after which it is 404 and the receiver may create another", async () => {
@@ -376,7 +457,10 @@ describe("demo IdP SSF transmitter", () => {
       expect((await call(bearer(SPARE_TOKEN), "DELETE", `/ssf/streams?stream_id=${spareStreamId}`)).status).toBe(404);
       expect((await call(bearer(SPARE_TOKEN), "GET", "/ssf/streams")).json).toEqual([]);
 
-      const again = await call(bearer(SPARE_TOKEN), "POST", "/ssf/streams", { events_requested: [ACCOUNT_PURGED], delivery: spareDelivery() });
+      const again = await call(bearer(SPARE_TOKEN), "POST", "/ssf/streams", {
+        events_requested: [ACCOUNT_PURGED],
+        delivery: spareDelivery(),
+      });
       expect(again.status).toBe(201);
       expect((again.json as { stream_id: string }).stream_id).not.toBe(spareStreamId);
     });
@@ -397,7 +481,14 @@ describe("demo IdP SSF transmitter", () => {
       expect(claims.sub_id).toEqual({ format: "opaque", id: pushStreamId });
       expect(claims.events).toEqual({ [VERIFICATION]: { state } });
       const delivered = await eventually(() => recordsOf(claims.jti).find((r) => r.outcome === "delivered"));
-      expect(delivered).toMatchObject({ streamId: pushStreamId, method: "push", eventType: VERIFICATION, set: push.body, attempt: 1, status: 202 });
+      expect(delivered).toMatchObject({
+        streamId: pushStreamId,
+        method: "push",
+        eventType: VERIFICATION,
+        set: push.body,
+        attempt: 1,
+        status: 202,
+      });
 
       // A transmitter-initiated verification carries no state.
       await idp.ssf.sendVerification(pushStreamId);
@@ -419,7 +510,9 @@ describe("demo IdP SSF transmitter", () => {
     async function emitTagged(tag: string): Promise<{ push: ReceivedPush; claims: SetClaims }> {
       const from = receiver.received.length;
       await idp.ssf.emit(SESSION_REVOKED, { format: "opaque", id: tag }, { event_timestamp: Math.floor(Date.now() / 1000) });
-      const push = await eventually(() => pushed(SESSION_REVOKED, from).find((p) => (decodeJwt(p.body).sub_id as { id?: string }).id === tag));
+      const push = await eventually(() =>
+        pushed(SESSION_REVOKED, from).find((p) => (decodeJwt(p.body).sub_id as { id?: string }).id === tag),
+      );
       return { push, claims: await verifySet(push.body, receiver.origin) };
     }
     const pushesOf = (jti: string) => receiver.received.filter((p) => p.path === EVENTS_PATH && decodeJwt(p.body).jti === jti);
@@ -432,7 +525,16 @@ describe("demo IdP SSF transmitter", () => {
       try {
         const { claims } = await emitTagged("retry-503");
         await eventually(() => recordsOf(claims.jti).some((r) => r.outcome === "delivered"), 5000, "the third attempt");
-        expect(recordsOf(claims.jti).map(({ attempt, status, outcome, method, eventType, streamId }) => ({ attempt, status, outcome, method, eventType, streamId }))).toEqual([
+        expect(
+          recordsOf(claims.jti).map(({ attempt, status, outcome, method, eventType, streamId }) => ({
+            attempt,
+            status,
+            outcome,
+            method,
+            eventType,
+            streamId,
+          })),
+        ).toEqual([
           { attempt: 1, status: 503, outcome: "retrying", method: "push", eventType: SESSION_REVOKED, streamId: pushStreamId },
           { attempt: 2, status: 503, outcome: "retrying", method: "push", eventType: SESSION_REVOKED, streamId: pushStreamId },
           { attempt: 3, status: 202, outcome: "delivered", method: "push", eventType: SESSION_REVOKED, streamId: pushStreamId },
@@ -570,7 +672,13 @@ describe("demo IdP SSF transmitter", () => {
       expect(jti).toBeDefined();
       const answer = await poll({ setErrs: { [jti!]: { err: "invalid_request", description: "bad payload" } }, returnImmediately: true });
       expect(answer.json).toEqual({ sets: {}, moreAvailable: false });
-      expect(recordsOf(jti!).at(-1)).toMatchObject({ method: "poll", outcome: "rejected", err: "invalid_request", description: "bad payload", streamId: pollStreamId });
+      expect(recordsOf(jti!).at(-1)).toMatchObject({
+        method: "poll",
+        outcome: "rejected",
+        err: "invalid_request",
+        description: "bad payload",
+        streamId: pollStreamId,
+      });
       expect((await poll({ returnImmediately: true })).json).toEqual({ sets: {}, moreAvailable: false });
     });
 
@@ -654,7 +762,9 @@ describe("demo IdP SSF transmitter", () => {
       await idp.ssf.emitForUser("alice", "session-revoked");
       await idp.ssf.emitForUser("bob", "session-revoked");
       const onlyBob = Object.values(setsOf(await poll({ returnImmediately: true })));
-      expect(await Promise.all(onlyBob.map(async (token) => (await verifySet(token, pollAud)).sub_id))).toEqual([{ ...subject, sub: bob.sub }]);
+      expect(await Promise.all(onlyBob.map(async (token) => (await verifySet(token, pollAud)).sub_id))).toEqual([
+        { ...subject, sub: bob.sub },
+      ]);
       await drain();
 
       expect((await call(bearer(POLL_TOKEN), "POST", "/ssf/subjects:add", { stream_id: pollStreamId, subject })).status).toBe(200);
@@ -670,7 +780,18 @@ describe("demo IdP SSF transmitter", () => {
       expect((await poll({}, PUSH_TOKEN)).status).toBe(404);
       expect((await poll({}, PUSH_TOKEN, pushStreamId)).status).toBe(404);
       expect((await poll({}, POLL_TOKEN, "no-such-stream")).status).toBe(404);
-      for (const body of [{ maxEvents: -1 }, { maxEvents: "2" }, { maxEvents: 1.5 }, { returnImmediately: "yes" }, { ack: "x" }, { ack: [1] }, { setErrs: { x: "bad" } }, { setErrs: [] }, "not json", [1]]) {
+      for (const body of [
+        { maxEvents: -1 },
+        { maxEvents: "2" },
+        { maxEvents: 1.5 },
+        { returnImmediately: "yes" },
+        { ack: "x" },
+        { ack: [1] },
+        { setErrs: { x: "bad" } },
+        { setErrs: [] },
+        "not json",
+        [1],
+      ]) {
         const res = await poll(body);
         expect(res.status, JSON.stringify(body)).toBe(400);
         expect(res.json).toMatchObject({ err: "invalid_request" });
@@ -681,8 +802,14 @@ describe("demo IdP SSF transmitter", () => {
 
   describe("user events", () => {
     const expected = (now: number): Record<string, [string, Record<string, unknown>]> => ({
-      "session-revoked": [SESSION_REVOKED, { event_timestamp: now, initiating_entity: "admin", reason_admin: { en: "Ended by the demo admin" } }],
-      "credential-change": [CREDENTIAL_CHANGE, { credential_type: "password", change_type: "update", event_timestamp: now, initiating_entity: "user" }],
+      "session-revoked": [
+        SESSION_REVOKED,
+        { event_timestamp: now, initiating_entity: "admin", reason_admin: { en: "Ended by the demo admin" } },
+      ],
+      "credential-change": [
+        CREDENTIAL_CHANGE,
+        { credential_type: "password", change_type: "update", event_timestamp: now, initiating_entity: "user" },
+      ],
       "account-disabled": [ACCOUNT_DISABLED, { reason: "hijacking" }],
       "account-enabled": [ACCOUNT_ENABLED, {}],
       "account-purged": [ACCOUNT_PURGED, {}],
@@ -736,9 +863,15 @@ describe("demo IdP SSF transmitter", () => {
       // A receiver-chosen URL and a receiver's error description are both shown; both are hostile here.
       const [spare] = (await call(bearer(SPARE_TOKEN), "GET", "/ssf/streams")).json as { stream_id: string }[];
       const hostileUrl = `${receiver.origin}/spare?x="><script>alert(1)</script>`;
-      const patched = await call(bearer(SPARE_TOKEN), "PATCH", "/ssf/streams", { stream_id: spare!.stream_id, delivery: { method: PUSH, endpoint_url: hostileUrl } });
+      const patched = await call(bearer(SPARE_TOKEN), "PATCH", "/ssf/streams", {
+        stream_id: spare!.stream_id,
+        delivery: { method: PUSH, endpoint_url: hostileUrl },
+      });
       expect(patched.status).toBe(200);
-      receiver.answer = (p) => (p.path.startsWith("/spare") ? { status: 400, body: JSON.stringify({ err: "invalid_request", description: "<img src=x onerror=alert(1)>" }) } : { status: 202 });
+      receiver.answer = (p) =>
+        p.path.startsWith("/spare")
+          ? { status: 400, body: JSON.stringify({ err: "invalid_request", description: "<img src=x onerror=alert(1)>" }) }
+          : { status: 202 };
       try {
         await idp.ssf.emit(ACCOUNT_PURGED, { format: "opaque", id: "admin-page" }, {});
         await eventually(() => idp.ssf.deliveries().some((d) => d.streamId === spare!.stream_id && d.outcome === "rejected"));
@@ -816,7 +949,11 @@ describe("demo IdP SSF transmitter timings", () => {
   }
 
   async function create(idp: RunningIdp, token: string, body: unknown): Promise<string> {
-    const res = await fetch(`${idp.issuer}/ssf/streams`, { method: "POST", headers: { authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+    const res = await fetch(`${idp.issuer}/ssf/streams`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
     expect(res.status).toBe(201);
     return ((await res.json()) as { stream_id: string }).stream_id;
   }
@@ -825,7 +962,10 @@ describe("demo IdP SSF transmitter timings", () => {
     const idp = await startWith([10, 20], 300);
     try {
       const down = `http://localhost:${await closedPort()}/down`;
-      const streamId = await create(idp, "push-token", { events_requested: [ACCOUNT_PURGED], delivery: { method: PUSH, endpoint_url: down } });
+      const streamId = await create(idp, "push-token", {
+        events_requested: [ACCOUNT_PURGED],
+        delivery: { method: PUSH, endpoint_url: down },
+      });
       await idp.ssf.emit(ACCOUNT_PURGED, { format: "opaque", id: "down" }, {});
       const records = await eventually(() => {
         const all = idp.ssf.deliveries();
@@ -847,7 +987,12 @@ describe("demo IdP SSF transmitter timings", () => {
       expect(patched.status).toBe(200);
       await idp.ssf.emit(ACCOUNT_PURGED, { format: "opaque", id: "busy" }, {});
       await eventually(() => idp.ssf.deliveries().filter((r) => r.outcome === "failed").length === 2);
-      expect(idp.ssf.deliveries().slice(3).map((r) => [r.attempt, r.status, r.outcome])).toEqual([
+      expect(
+        idp.ssf
+          .deliveries()
+          .slice(3)
+          .map((r) => [r.attempt, r.status, r.outcome]),
+      ).toEqual([
         [1, 503, "retrying"],
         [2, 503, "retrying"],
         [3, 503, "failed"],
@@ -864,7 +1009,11 @@ describe("demo IdP SSF transmitter timings", () => {
     try {
       const streamId = await create(idp, "poll-token", { events_requested: [ACCOUNT_PURGED] });
       const started = Date.now();
-      const res = await fetch(`${idp.issuer}/ssf/poll/${streamId}`, { method: "POST", headers: { authorization: "Bearer poll-token" }, body: "{}" });
+      const res = await fetch(`${idp.issuer}/ssf/poll/${streamId}`, {
+        method: "POST",
+        headers: { authorization: "Bearer poll-token" },
+        body: "{}",
+      });
       expect(await res.json()).toEqual({ sets: {}, moreAvailable: false });
       expect(Date.now() - started).toBeGreaterThanOrEqual(290);
       expect(Date.now() - started).toBeLessThan(2000);
@@ -878,12 +1027,19 @@ describe("demo IdP SSF transmitter timings", () => {
     receiver.received.length = 0;
     receiver.answer = () => ({ status: 503 });
     try {
-      await create(idp, "push-token", { events_requested: [ACCOUNT_PURGED], delivery: { method: PUSH, endpoint_url: `${receiver.origin}/closing` } });
+      await create(idp, "push-token", {
+        events_requested: [ACCOUNT_PURGED],
+        delivery: { method: PUSH, endpoint_url: `${receiver.origin}/closing` },
+      });
       // The poll stream asks for another type, so its queue stays empty and the poll waits.
       const pollStream = await create(idp, "poll-token", { events_requested: [ACCOUNT_ENABLED] });
       await idp.ssf.emit(ACCOUNT_PURGED, { format: "opaque", id: "closing" }, {});
       await eventually(() => idp.ssf.deliveries().some((r) => r.outcome === "retrying"));
-      const waiting = fetch(`${idp.issuer}/ssf/poll/${pollStream}`, { method: "POST", headers: { authorization: "Bearer poll-token" }, body: "{}" }).then(
+      const waiting = fetch(`${idp.issuer}/ssf/poll/${pollStream}`, {
+        method: "POST",
+        headers: { authorization: "Bearer poll-token" },
+        body: "{}",
+      }).then(
         (res) => res.status,
         () => 0,
       );

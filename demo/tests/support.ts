@@ -42,7 +42,12 @@ export async function startAppServer(): Promise<AppServer> {
     req.on("data", (chunk: Buffer) => (body += chunk.toString()));
     req.on("end", () => {
       const fields = Object.fromEntries(new URLSearchParams(body));
-      app.deliveries.push({ path: req.url ?? "", contentType: req.headers["content-type"], logoutToken: fields.logout_token ?? "", fields });
+      app.deliveries.push({
+        path: req.url ?? "",
+        contentType: req.headers["content-type"],
+        logoutToken: fields.logout_token ?? "",
+        fields,
+      });
       res.writeHead(app.statusFor(req.url ?? "")).end();
     });
   });
@@ -150,7 +155,12 @@ export type RenderedIframe = { src: URL; clientId: string; hidden: boolean; titl
 export function iframesOf(html: string): RenderedIframe[] {
   return [...html.matchAll(/<iframe\b([^>]*)><\/iframe>/g)].map((m) => {
     const attributes = attributesOf(m[1] ?? "");
-    return { src: new URL(attributes.src ?? ""), clientId: attributes["data-client-id"] ?? "", hidden: "hidden" in attributes, title: attributes.title ?? "" };
+    return {
+      src: new URL(attributes.src ?? ""),
+      clientId: attributes["data-client-id"] ?? "",
+      hidden: "hidden" in attributes,
+      title: attributes.title ?? "",
+    };
   });
 }
 
@@ -167,7 +177,12 @@ export function expectedSessionState(clientId: string, origin: string, browserSt
 }
 
 /** Whether a session_state matches the browser state for this client and RP origin. */
-export function sessionStateMatches(sessionState: string | null, clientId: string, origin: string, browserState: string | undefined): boolean {
+export function sessionStateMatches(
+  sessionState: string | null,
+  clientId: string,
+  origin: string,
+  browserState: string | undefined,
+): boolean {
   if (!sessionState || !browserState) return false;
   const salt = sessionState.slice(sessionState.lastIndexOf(".") + 1);
   return sessionState === expectedSessionState(clientId, origin, browserState, salt);

@@ -139,9 +139,15 @@ describe("both backends give the same bytes", () => {
     ["del", t("l"), t("missing")],
   ];
 
-  const TRANSCRIPT_KEYS = ["s", "n", "big", "h", "set", "z", "zf", "l", "l2", "l3", "px", "ok", "opt", "gs"]
-    .concat(["m1", "m2", "m3", "m4", "past", "neg", "kt"]);
-
+  const TRANSCRIPT_KEYS = ["s", "n", "big", "h", "set", "z", "zf", "l", "l2", "l3", "px", "ok", "opt", "gs"].concat([
+    "m1",
+    "m2",
+    "m3",
+    "m4",
+    "past",
+    "neg",
+    "kt",
+  ]);
 
   /** The transcript as a pipeline, then one command at a time, as the gateway would encode it. */
   async function answers(backend: Backend, base64: boolean): Promise<Json> {

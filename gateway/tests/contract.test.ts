@@ -59,9 +59,11 @@ const BACKENDS: Backend[] = [{ name: "redis", redisUrl: testRedisUrl }, { name: 
  * commands are left out.
  */
 const PRIVATE = haveRedisServer();
-const DANGEROUS = new Set(["flushall", "flushdb", "script", "function", "fcall", "config", "debug", "shutdown", "save"]
-  .concat(["bgsave", "replicaof", "client", "monitor", "swapdb", "move", "copy", "migrate", "select", "multi", "exec"])
-  .concat(["subscribe", "psubscribe", "blpop", "xread", "module", "acl", "hello", "auth", "keys"]));
+const DANGEROUS = new Set(
+  ["flushall", "flushdb", "script", "function", "fcall", "config", "debug", "shutdown", "save"]
+    .concat(["bgsave", "replicaof", "client", "monitor", "swapdb", "move", "copy", "migrate", "select", "multi", "exec"])
+    .concat(["subscribe", "psubscribe", "blpop", "xread", "module", "acl", "hello", "auth", "keys"]),
+);
 /** Whether the command may be sent at all: anything to a private server, only harmless ones to the shared one. */
 const sendable = (command: (string | number)[]) => PRIVATE || !DANGEROUS.has(String(command[0]).toLowerCase());
 let server: PrivateRedis | undefined;
@@ -244,7 +246,12 @@ describe.each(BACKENDS)("gateway contract: $name backend", (backend) => {
 
     it("the default client reads JSON-looking values as JSON", async () => {
       const k = key("rt:default");
-      for (const [suffix, value] of [["a", "123"], ["b", "null"], ["c", "😀"], ["d", "OK"]]) {
+      for (const [suffix, value] of [
+        ["a", "123"],
+        ["b", "null"],
+        ["c", "😀"],
+        ["d", "OK"],
+      ]) {
         await raw.set(`${k}:${suffix}`, value);
       }
       expect(await redis.mget(`${k}:a`, `${k}:b`, `${k}:c`, `${k}:d`)).toEqual([123, null, "😀", "OK"]);
@@ -312,9 +319,7 @@ describe.each(BACKENDS)("gateway contract: $name backend", (backend) => {
 
     it("transactions are atomic", async () => {
       const k = key("tx:atomic");
-      const results = await Promise.all(
-        Array.from({ length: 25 }, () => raw.multi().lpush(k, "x").lpush(k, "x").exec<[number, number]>()),
-      );
+      const results = await Promise.all(Array.from({ length: 25 }, () => raw.multi().lpush(k, "x").lpush(k, "x").exec<[number, number]>()));
       for (const [first, second] of results) expect(second).toBe(first + 1);
       expect(await raw.lrange(k, 0, -1)).toHaveLength(50);
     });
@@ -391,11 +396,22 @@ describe.each(BACKENDS)("gateway contract: $name backend", (backend) => {
       expect((await post(gateway, "/", ["evalsha", unknownSha, "0"])).body).toEqual({
         error: `${NOT_ALLOWED}evalsha of a script that is not Lockstep's (${unknownSha})`,
       });
-      expect((await post(gateway, "/pipeline", [["eval", attacks[0], "0"], ["get", key("lua:after")]])).body).toEqual([
-        { error: `${NOT_ALLOWED}eval of a script that is not Lockstep's (sha1 ${unknownSha})` },
-        { result: null },
-      ]);
-      expect((await post(gateway, "/multi-exec", [["set", key("lua:tx"), "1"], ["eval", "return 1", "0"]])).body).toEqual({
+      expect(
+        (
+          await post(gateway, "/pipeline", [
+            ["eval", attacks[0], "0"],
+            ["get", key("lua:after")],
+          ])
+        ).body,
+      ).toEqual([{ error: `${NOT_ALLOWED}eval of a script that is not Lockstep's (sha1 ${unknownSha})` }, { result: null }]);
+      expect(
+        (
+          await post(gateway, "/multi-exec", [
+            ["set", key("lua:tx"), "1"],
+            ["eval", "return 1", "0"],
+          ])
+        ).body,
+      ).toEqual({
         error: `EXECABORT Transaction discarded because of: ${NOT_ALLOWED}eval of a script that is not Lockstep's (sha1 ${sha1("return 1")})`,
       });
       expect(await raw.exists(key("lua:tx"))).toBe(0);
@@ -407,28 +423,86 @@ describe.each(BACKENDS)("gateway contract: $name backend", (backend) => {
 
   describe("the command policy: Lockstep's commands, nothing else", () => {
     it("allows exactly the commands Lockstep sends", () => {
-      expect([...ALLOWED_COMMANDS].sort()).toEqual(
-        ["del", "eval", "evalsha", "exists", "expire", "get", "lpush", "lrange", "ltrim", "mget", "sadd", "set", "smembers", "srem", "zrange"],
-      );
+      expect([...ALLOWED_COMMANDS].sort()).toEqual([
+        "del",
+        "eval",
+        "evalsha",
+        "exists",
+        "expire",
+        "get",
+        "lpush",
+        "lrange",
+        "ltrim",
+        "mget",
+        "sadd",
+        "set",
+        "smembers",
+        "srem",
+        "zrange",
+      ]);
     });
 
     it("refuses everything else with 400 and the command's name, and runs none of it", async () => {
       const canary = key("policy:canary");
       await raw.set(canary, "still here");
-      const refused = ([
-        ["flushall"], ["FLUSHDB"], ["keys", "*"], ["scan", 0], ["script", "flush"], ["script", "load", "return 1"],
-        ["function", "flush"], ["function", "list"], ["fcall", "f", 0], ["info"], ["slowlog", "get"], ["latency", "latest"],
-        ["memory", "usage", canary], ["pfselftest"], ["config", "get", "*"], ["config", "set", "dir", "/tmp"],
-        ["select", 1], ["swapdb", 0, 1], ["move", canary, 1], ["copy", canary, key("policy:copy"), "db", 1],
-        ["multi"], ["exec"], ["watch", canary], ["subscribe", "news"], ["psubscribe", "*"], ["monitor"],
-        ["client", "list"], ["client", "kill", "type", "normal"], ["hello", 3], ["auth", "x"], ["acl", "list"],
-        ["debug", "sleep", 1], ["shutdown"], ["save"], ["bgsave"], ["replicaof", "127.0.0.1", 1], ["module", "list"],
-        ["migrate", "127.0.0.1", 1, canary, 0, 100], ["blpop", canary, 0], ["xread", "block", 0, "streams", "s", "$"],
-        ["eval_ro", UNLOCK_SCRIPT, 1, canary, "x"], ["evalsha_ro", sha1(UNLOCK_SCRIPT), 1, canary, "x"],
-        ["ping"], ["echo", "x"], ["hset", canary, "f", "v"], ["incr", key("policy:n")], ["zadd", canary, 1, "m"],
-        ["ttl", canary], ["rename", canary, key("policy:renamed")], ["unlink", canary], ["getdel", canary],
-        ["object", "encoding", canary], ["dump", canary], ["nosuchcommand", "a"],
-      ] as (string | number)[][]).filter(sendable);
+      const refused = (
+        [
+          ["flushall"],
+          ["FLUSHDB"],
+          ["keys", "*"],
+          ["scan", 0],
+          ["script", "flush"],
+          ["script", "load", "return 1"],
+          ["function", "flush"],
+          ["function", "list"],
+          ["fcall", "f", 0],
+          ["info"],
+          ["slowlog", "get"],
+          ["latency", "latest"],
+          ["memory", "usage", canary],
+          ["pfselftest"],
+          ["config", "get", "*"],
+          ["config", "set", "dir", "/tmp"],
+          ["select", 1],
+          ["swapdb", 0, 1],
+          ["move", canary, 1],
+          ["copy", canary, key("policy:copy"), "db", 1],
+          ["multi"],
+          ["exec"],
+          ["watch", canary],
+          ["subscribe", "news"],
+          ["psubscribe", "*"],
+          ["monitor"],
+          ["client", "list"],
+          ["client", "kill", "type", "normal"],
+          ["hello", 3],
+          ["auth", "x"],
+          ["acl", "list"],
+          ["debug", "sleep", 1],
+          ["shutdown"],
+          ["save"],
+          ["bgsave"],
+          ["replicaof", "127.0.0.1", 1],
+          ["module", "list"],
+          ["migrate", "127.0.0.1", 1, canary, 0, 100],
+          ["blpop", canary, 0],
+          ["xread", "block", 0, "streams", "s", "$"],
+          ["eval_ro", UNLOCK_SCRIPT, 1, canary, "x"],
+          ["evalsha_ro", sha1(UNLOCK_SCRIPT), 1, canary, "x"],
+          ["ping"],
+          ["echo", "x"],
+          ["hset", canary, "f", "v"],
+          ["incr", key("policy:n")],
+          ["zadd", canary, 1, "m"],
+          ["ttl", canary],
+          ["rename", canary, key("policy:renamed")],
+          ["unlink", canary],
+          ["getdel", canary],
+          ["object", "encoding", canary],
+          ["dump", canary],
+          ["nosuchcommand", "a"],
+        ] as (string | number)[][]
+      ).filter(sendable);
       for (const command of refused) {
         const name = String(command[0]).toLowerCase();
         expect(await post(gateway, "/", command), name).toEqual({
@@ -474,25 +548,17 @@ describe.each(BACKENDS)("gateway contract: $name backend", (backend) => {
     });
 
     it("wrong arity, unknown and refused commands", async () => {
-      await expect(raw.exec(["get"])).rejects.toThrow(
-        `ERR wrong number of arguments for 'get' command, command was: ["get"]`,
-      );
-      await expect(raw.exec(["SET", key("err:arity")])).rejects.toThrow(
-        "ERR wrong number of arguments for 'set' command",
-      );
+      await expect(raw.exec(["get"])).rejects.toThrow(`ERR wrong number of arguments for 'get' command, command was: ["get"]`);
+      await expect(raw.exec(["SET", key("err:arity")])).rejects.toThrow("ERR wrong number of arguments for 'set' command");
       await expect(raw.exec(["nosuchcommand", "a", "b c"])).rejects.toThrow(`${NOT_ALLOWED}nosuchcommand`);
       await expect(raw.exec(["subscribe", "news"])).rejects.toThrow(`${NOT_ALLOWED}subscribe`);
-      await expect(raw.exec(["eval", UNLOCK_SCRIPT, "2", "a"])).rejects.toThrow(
-        "ERR Number of keys can't be greater than number of args",
-      );
+      await expect(raw.exec(["eval", UNLOCK_SCRIPT, "2", "a"])).rejects.toThrow("ERR Number of keys can't be greater than number of args");
     });
 
     it("a wrong or missing token: 401, and the client throws", async () => {
       const k = key("auth");
       await expect(client({ token: `${TOKEN}x` }).get(k)).rejects.toThrow(/^Unauthorized, command was: /);
-      await expect(client({ token: "not-the-token-at-all" }).pipeline().get(k).exec()).rejects.toThrow(
-        /^Unauthorized, command was: /,
-      );
+      await expect(client({ token: "not-the-token-at-all" }).pipeline().get(k).exec()).rejects.toThrow(/^Unauthorized, command was: /);
       const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
       try {
         await expect(client({ token: "" }).get(k)).rejects.toThrow(/^Unauthorized/);
@@ -561,7 +627,13 @@ describe.each(BACKENDS)("gateway contract: $name backend", (backend) => {
 
     it("POST /multi-exec: a transaction; a queueing error discards all of it", async () => {
       const k = key("wire:multi");
-      expect(await post(gateway, "/multi-exec", [["set", k, "1"], ["get", k], ["smembers", k]])).toEqual({
+      expect(
+        await post(gateway, "/multi-exec", [
+          ["set", k, "1"],
+          ["get", k],
+          ["smembers", k],
+        ]),
+      ).toEqual({
         status: 200,
         contentType: "application/json",
         body: [{ result: "OK" }, { result: "1" }, { error: WRONGTYPE }],
@@ -574,7 +646,14 @@ describe.each(BACKENDS)("gateway contract: $name backend", (backend) => {
         },
       });
       expect(await raw.exists(`${k}:2`)).toBe(0);
-      expect((await post(gateway, "/multi-exec", [["set", `${k}:3`, "1"], ["watch", k]])).body).toEqual({
+      expect(
+        (
+          await post(gateway, "/multi-exec", [
+            ["set", `${k}:3`, "1"],
+            ["watch", k],
+          ])
+        ).body,
+      ).toEqual({
         error: `EXECABORT Transaction discarded because of: ${NOT_ALLOWED}watch`,
       });
       expect(await raw.exists(`${k}:3`)).toBe(0);
@@ -584,9 +663,7 @@ describe.each(BACKENDS)("gateway contract: $name backend", (backend) => {
       const unauthorized = { status: 401, contentType: "application/json", body: { error: "Unauthorized" } };
       expect(await post(gateway, "/", ["get", "x"], { authorization: null })).toEqual(unauthorized);
       expect(await post(gateway, "/", ["get", "x"], { authorization: `Bearer ${TOKEN}-` })).toEqual(unauthorized);
-      expect(await post(gateway, "/pipeline", [["get", "x"]], { authorization: `Basic ${TOKEN}` })).toEqual(
-        unauthorized,
-      );
+      expect(await post(gateway, "/pipeline", [["get", "x"]], { authorization: `Basic ${TOKEN}` })).toEqual(unauthorized);
       expect((await post(gateway, "/", ["get", key("x")], { authorization: `bearer ${TOKEN}` })).status).toBe(200);
 
       const health = await fetch(`${gateway.url}/healthz`);
@@ -607,77 +684,94 @@ describe("both backends give the same bytes through the gateway", () => {
   const t = (name: string) => key(`transcript:${name}`);
   const NOW = 1_700_000_000_000;
   const entry = JSON.stringify({ lsid: "l-1", reason: "ë" });
-  const revoke = (replay: string) =>
-    ["eval", REVOKE_SCRIPT, 4, replay, t("feed"), t("subject"), t("session"), 60, 3600, "ë", NOW, 1, 60_000, NOW - 5, entry];
-  const transcript = ([
-    ["set", t("s"), "héllo 😀"],
-    ["get", t("s")],
-    ["set", t("n"), "10"],
-    ["mget", t("s"), t("missing"), t("n")],
-    ["exists", t("s"), t("n"), t("missing")],
-    ["sadd", t("set"), "a", "b", "c"],
-    ["sadd", t("set"), "a"],
-    ["srem", t("set"), "a", "b", "zz"],
-    ["smembers", t("set")],
-    ["lpush", t("l"), "x", "y", "z"],
-    ["ltrim", t("l"), 0, 1],
-    ["lrange", t("l"), 0, -1],
-    ["expire", t("s"), 100],
-    ["expire", t("missing"), 10],
-    ["expire", t("s"), "soon"],
-    ["expire", t("s"), 50, "nx"],
-    ["expire", t("s"), 500, "gt"],
-    ["expire", t("s"), 50, "nx", "xx"],
-    ["expire", t("s"), 50, "whenever"],
-    ["set", t("opt"), "a", "nx", "px", 100_000],
-    ["set", t("opt"), "b", "nx"],
-    ["set", t("opt"), "c", "xx", "get", "keepttl"],
-    ["set", t("opt"), "d", "ex", 10, "px", 10],
-    ["set", t("opt"), "d", "nx", "xx"],
-    ["set", t("opt"), "d", "ex", "abc"],
-    ["set", t("opt"), "d", "bogus"],
-    ["set", t("px"), "v", "PX", 0],
-    ["set", t("past"), "v", "exat", 1],
-    ["exists", t("past")],
-    ["set", t("kt"), "v", "px", 100_000],
-    ["set", t("kt"), "w", "keepttl", "xx"],
-    ["get", t("kt")],
-    ["get", t("set")],
-    ["lpush", t("s"), "v"],
-    ["sadd", t("l"), "m"],
-    ["lrange", t("s"), 0, -1],
-    ["smembers", t("s")],
-    ["zrange", t("s"), 0, -1],
-    ["get"],
-    ["set", t("x")],
-    ["mget"],
-    ["eval", UNLOCK_SCRIPT, 1, t("lock"), "me"],
-    ["set", t("lock"), "me"],
-    ["eval", UNLOCK_SCRIPT, 1, t("lock"), "me"],
-    ["set", t("lock"), "me"],
-    ["evalsha", sha1(UNLOCK_SCRIPT), 1, t("lock"), "me"],
-    ["eval", UNLOCK_SCRIPT, 2, "a"],
-    ["eval", UNLOCK_SCRIPT, -1],
-    revoke(t("replay")),
-    revoke(t("replay")),
-    revoke(""),
-    ["get", t("subject")],
-    ["get", t("session")],
-    ["zrange", t("feed"), 0, -1, "withscores"],
-    ["zrange", t("feed"), NOW, "+inf", "byscore"],
-    ["eval", "return 1", 0],
-    ["evalsha", "0000000000000000000000000000000000000000", 0],
-    ["flushall"],
-    ["keys", "*"],
-    ["script", "flush"],
-    ["info"],
-    ["select", 1],
-    ["hset", t("h"), "f", "v"],
-    ["incr", t("n")],
-    ["nosuchcommand", "a", "b"],
-    ["subscribe", "chan"],
-    ["del", t("l"), t("missing")],
-  ] as (string | number)[][]).filter(sendable);
+  const revoke = (replay: string) => [
+    "eval",
+    REVOKE_SCRIPT,
+    4,
+    replay,
+    t("feed"),
+    t("subject"),
+    t("session"),
+    60,
+    3600,
+    "ë",
+    NOW,
+    1,
+    60_000,
+    NOW - 5,
+    entry,
+  ];
+  const transcript = (
+    [
+      ["set", t("s"), "héllo 😀"],
+      ["get", t("s")],
+      ["set", t("n"), "10"],
+      ["mget", t("s"), t("missing"), t("n")],
+      ["exists", t("s"), t("n"), t("missing")],
+      ["sadd", t("set"), "a", "b", "c"],
+      ["sadd", t("set"), "a"],
+      ["srem", t("set"), "a", "b", "zz"],
+      ["smembers", t("set")],
+      ["lpush", t("l"), "x", "y", "z"],
+      ["ltrim", t("l"), 0, 1],
+      ["lrange", t("l"), 0, -1],
+      ["expire", t("s"), 100],
+      ["expire", t("missing"), 10],
+      ["expire", t("s"), "soon"],
+      ["expire", t("s"), 50, "nx"],
+      ["expire", t("s"), 500, "gt"],
+      ["expire", t("s"), 50, "nx", "xx"],
+      ["expire", t("s"), 50, "whenever"],
+      ["set", t("opt"), "a", "nx", "px", 100_000],
+      ["set", t("opt"), "b", "nx"],
+      ["set", t("opt"), "c", "xx", "get", "keepttl"],
+      ["set", t("opt"), "d", "ex", 10, "px", 10],
+      ["set", t("opt"), "d", "nx", "xx"],
+      ["set", t("opt"), "d", "ex", "abc"],
+      ["set", t("opt"), "d", "bogus"],
+      ["set", t("px"), "v", "PX", 0],
+      ["set", t("past"), "v", "exat", 1],
+      ["exists", t("past")],
+      ["set", t("kt"), "v", "px", 100_000],
+      ["set", t("kt"), "w", "keepttl", "xx"],
+      ["get", t("kt")],
+      ["get", t("set")],
+      ["lpush", t("s"), "v"],
+      ["sadd", t("l"), "m"],
+      ["lrange", t("s"), 0, -1],
+      ["smembers", t("s")],
+      ["zrange", t("s"), 0, -1],
+      ["get"],
+      ["set", t("x")],
+      ["mget"],
+      ["eval", UNLOCK_SCRIPT, 1, t("lock"), "me"],
+      ["set", t("lock"), "me"],
+      ["eval", UNLOCK_SCRIPT, 1, t("lock"), "me"],
+      ["set", t("lock"), "me"],
+      ["evalsha", sha1(UNLOCK_SCRIPT), 1, t("lock"), "me"],
+      ["eval", UNLOCK_SCRIPT, 2, "a"],
+      ["eval", UNLOCK_SCRIPT, -1],
+      revoke(t("replay")),
+      revoke(t("replay")),
+      revoke(""),
+      ["get", t("subject")],
+      ["get", t("session")],
+      ["zrange", t("feed"), 0, -1, "withscores"],
+      ["zrange", t("feed"), NOW, "+inf", "byscore"],
+      ["eval", "return 1", 0],
+      ["evalsha", "0000000000000000000000000000000000000000", 0],
+      ["flushall"],
+      ["keys", "*"],
+      ["script", "flush"],
+      ["info"],
+      ["select", 1],
+      ["hset", t("h"), "f", "v"],
+      ["incr", t("n")],
+      ["nosuchcommand", "a", "b"],
+      ["subscribe", "chan"],
+      ["del", t("l"), t("missing")],
+    ] as (string | number)[][]
+  ).filter(sendable);
 
   const TRANSCRIPT_KEYS = ["s", "n", "set", "l", "opt", "px", "past", "kt", "lock", "replay", "feed", "subject", "session"];
 

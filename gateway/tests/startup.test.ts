@@ -21,8 +21,10 @@ describe("gateway settings", () => {
     });
     const blanks = readGatewayConfig({ UPSTASH_REDIS_REST_TOKEN: TOKEN, GATEWAY_PORT: "", REDIS_URL: "" });
     expect(blanks).toMatchObject({ ok: true, config: { GATEWAY_PORT: 8079, REDIS_URL: undefined } });
-    expect(readGatewayConfig({ UPSTASH_REDIS_REST_TOKEN: TOKEN, GATEWAY_PORT: "0", REDIS_URL: testRedisUrl }))
-      .toMatchObject({ ok: true, config: { GATEWAY_PORT: 0, REDIS_URL: testRedisUrl } });
+    expect(readGatewayConfig({ UPSTASH_REDIS_REST_TOKEN: TOKEN, GATEWAY_PORT: "0", REDIS_URL: testRedisUrl })).toMatchObject({
+      ok: true,
+      config: { GATEWAY_PORT: 0, REDIS_URL: testRedisUrl },
+    });
   });
 
   it("names the bad keys and never repeats a value", () => {
@@ -55,9 +57,7 @@ describe("startGateway", () => {
   });
 
   it("refuses a non-loopback host unless asked, and a short token", async () => {
-    await expect(startGateway({ host: "0.0.0.0", port: 0, token: TOKEN, log: () => {} })).rejects.toThrow(
-      /not a loopback address/,
-    );
+    await expect(startGateway({ host: "0.0.0.0", port: 0, token: TOKEN, log: () => {} })).rejects.toThrow(/not a loopback address/);
     await expect(startGateway({ port: 0, token: "too-short", log: () => {} })).rejects.toThrow(/at least 16/);
     const exposed = await startGateway({ host: "0.0.0.0", port: 0, token: TOKEN, allowNonLoopback: true, log: () => {} });
     expect(exposed.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);

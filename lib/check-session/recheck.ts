@@ -58,7 +58,8 @@ export type RecheckResult =
 export async function finishRecheck(deps: RecheckDeps, callbackUrl: URL, sealedPending: string | undefined): Promise<RecheckResult> {
   const { config, cookies } = deps;
   const store = deps.ending.sessions;
-  const end = () => endSessions(deps.ending, [{ kind: "session", id: pending.lsid }], "idp_session_changed", { detail: { mechanism: "session_iframe" } });
+  const end = () =>
+    endSessions(deps.ending, [{ kind: "session", id: pending.lsid }], "idp_session_changed", { detail: { mechanism: "session_iframe" } });
   if (!sealedPending) return { result: "error", code: "no_pending_check" };
   let pending: z.infer<typeof pendingSchema>;
   try {

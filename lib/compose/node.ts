@@ -29,7 +29,12 @@ export type Server = Stores & {
 function composeServer(config: Config, stores: Stores): Server {
   const hub = new EndedSessionsHub(stores.revocations, config.LIVE_POLL_INTERVAL_MS);
   const cookies = cookieNames(config.APP_ID, config.AUTH_URL);
-  const ending: EndDeps = { sessions: stores.sessions, revocations: stores.revocations, now: Date.now, onEnded: (events) => hub.deliver(events) };
+  const ending: EndDeps = {
+    sessions: stores.sessions,
+    revocations: stores.revocations,
+    now: Date.now,
+    onEnded: (events) => hub.deliver(events),
+  };
   const refresh: RefreshDeps = { ending, skewSeconds: config.REFRESH_SKEW_SECONDS };
   return {
     ...stores,
@@ -38,7 +43,13 @@ function composeServer(config: Config, stores: Stores): Server {
     hub,
     ending,
     refresh,
-    gate: { config, cookies, sessions: stores.sessions, revocations: stores.revocations, refreshClaims: (id, record) => refreshStaleClaims(refresh, id, record) },
+    gate: {
+      config,
+      cookies,
+      sessions: stores.sessions,
+      revocations: stores.revocations,
+      refreshClaims: (id, record) => refreshStaleClaims(refresh, id, record),
+    },
   };
 }
 

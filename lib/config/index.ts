@@ -4,7 +4,10 @@ export type { Config } from "./schema";
 
 export class ConfigError extends Error {
   readonly code = "invalid_config";
-  constructor(readonly keys: string[], details: string[]) {
+  constructor(
+    readonly keys: string[],
+    details: string[],
+  ) {
     super(`Lockstep configuration is invalid:\n${details.map((d) => `  - ${d}`).join("\n")}`);
     this.name = "ConfigError";
   }

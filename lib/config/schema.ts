@@ -1,9 +1,7 @@
 import { z } from "zod";
 import { policyOverridesSchema } from "@/lib/ssf/policy";
 
-const bool = z
-  .enum(["true", "false", "1", "0"])
-  .transform((v) => v === "true" || v === "1");
+const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 
 const httpUrl = z.url({ protocol: /^https?$/ }).transform((v) => v.replace(/\/+$/, ""));
 
@@ -15,106 +13,116 @@ const seconds = (fallback: number, max: number) => z.coerce.number().int().posit
  */
 export const configSchema = z
   .object({
-  AUTH_SECRET: z.string().min(32, "must be at least 32 characters (openssl rand -base64 32)"),
-  AUTH_URL: httpUrl,
-  // Kept exactly as given: `iss` is compared to it character for character (a trailing "/" matters).
-  OIDC_ISSUER: z.url({ protocol: /^https?$/ }),
-  OIDC_CLIENT_ID: z.string().min(1),
-  OIDC_CLIENT_SECRET: z.string().min(1),
-  OIDC_SCOPES: z.string().default("openid profile email"),
-  /** The alg the IdP signs ID tokens (and so logout tokens) with; any other is refused (BCL §2.6 step 3). */
-  OIDC_ID_TOKEN_ALG: z
-    .enum(["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "HS256", "HS384", "HS512"])
-    .default("RS256"),
-  /**
-   * RP-initiated logout: `omit` sends no id_token_hint (a GET with client_id; the IdP may ask the
-   * user to confirm); `post` sends it in a form POST, for IdPs that accept POST at their
-   * end_session_endpoint and still see their session cookie there (same site, or SameSite=None).
-   */
-  OIDC_END_SESSION_ID_TOKEN_HINT: z.enum(["omit", "post"]).default("omit"),
-  /** When ID tokens are encrypted for this client: its private key (a JWK, JSON) and the registered algs. */
-  OIDC_ID_TOKEN_DECRYPTION_KEY: z.string().optional(),
-  OIDC_ID_TOKEN_ENCRYPTED_RESPONSE_ALG: z.string().optional(),
-  OIDC_ID_TOKEN_ENCRYPTED_RESPONSE_ENC: z.string().default("A128CBC-HS256"),
-  /** Registered as backchannel_logout_session_required: logout tokens without `sid` are refused (BCL §2.2). */
-  BCL_SESSION_REQUIRED: bool.default(false),
-  /** Registered as frontchannel_logout_session_required: front-channel requests without iss and sid are ignored (FCL §2). */
-  FCL_SESSION_REQUIRED: bool.default(true),
-  /** Clock leeway for logout tokens' iat and exp, in seconds. */
-  BCL_CLOCK_LEEWAY_SECONDS: z.coerce.number().int().min(0).max(300).default(60),
-  /** Logout tokens issued longer ago than this are refused, in seconds. */
-  BCL_MAX_TOKEN_AGE_SECONDS: z.coerce.number().int().min(30).max(86_400).default(600),
-  /**
-   * Upstash's REST protocol: Upstash, or the gateway. Always required for now (see the rule below):
-   * the edge guard (middleware.ts) cannot open a TCP connection, so it reaches Redis only this way.
-   */
-  UPSTASH_REDIS_REST_URL: httpUrl.optional(),
-  UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
-  /**
-   * A native Redis connection (redis:// or rediss://) for the Node runtime's route handlers, pages and
-   * Auth.js callbacks (lib/store/native.ts); unset: they use UPSTASH_* too. Same Redis, same keys as
-   * the guard's UPSTASH_* (the gateway in front of this Redis, or Upstash's own redis(s):// endpoint).
-   */
-  REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).optional(),
-  LOCKSTEP_KEY_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9:_.-]{1,64}$/, "letters, digits and : _ . - only")
-    .default("ls:"),
-  SESSION_TTL_SECONDS: seconds(8 * 3600, 30 * 24 * 3600),
-  REFRESH_SKEW_SECONDS: seconds(60, 3600),
-  GUARD_REDIS_TIMEOUT_MS: z.coerce.number().int().min(20).max(10_000).default(500),
-  GUARD_FAIL_OPEN: bool.default(false),
-  APP_ID: z
-    .string()
-    .regex(/^[a-z0-9-]{1,32}$/, "lowercase letters, digits and - only")
-    .default("lockstep"),
-  APP_NAME: z.string().min(1).max(60).default("Lockstep"),
-  /** How often a tab asks the IdP's check_session_iframe whether the IdP session changed (SM §3.1). */
-  SESSION_CHECK_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(3_000),
-  /** How often each server instance reads the ended-sessions feed for its open tabs. */
-  LIVE_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(10_000).default(250),
-  /** Accent colour of the UI (a CSS colour), so that two apps side by side are told apart. */
-  APP_ACCENT: z
-    .string()
-    .regex(/^#[0-9a-fA-F]{6}$/, "a #rrggbb colour")
-    .default("#4338ca"),
-  /** Shared Signals: the transmitter's issuer URL (everything else is discovered from it). Unset: SSF is off. */
-  SSF_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
-  /** How SETs arrive: pushed to /api/ssf/events (RFC 8935) or polled from the transmitter (RFC 8936). */
-  SSF_DELIVERY: z.enum(["push", "poll"]).default("push"),
-  /** The Authorization value the transmitter must send with each push; also given to it at stream creation. */
-  SSF_PUSH_AUTHORIZATION: z.string().min(16, "must be at least 16 characters").optional(),
-  /** Bearer token for the transmitter's stream management (and poll) endpoints. */
-  SSF_MANAGEMENT_TOKEN: z.string().min(1).optional(),
-  /** Per-event overrides of the SSF policy table, JSON: {"session-revoked":"end_sessions", ...}. */
-  SSF_POLICY: z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: "custom", message: "is not JSON (expected an object such as {\"session-revoked\":\"end_sessions\"})" });
-        return z.NEVER;
-      }
-    })
-    .pipe(policyOverridesSchema)
-    .default({}),
-  /** Signing algorithms accepted on SETs, comma-separated; asymmetric only (SSF §4.1.4: no none, no shared secrets). */
-  SSF_ALGORITHMS: z
-    .string()
-    .transform((text) => text.split(",").map((a) => a.trim()).filter(Boolean))
-    .pipe(z.array(z.enum(["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"])).min(1))
-    .default(["RS256"]),
-  /** SETs issued longer ago than this are refused, in seconds (poll streams may hold SETs a while). */
-  SSF_MAX_SET_AGE_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(86_400),
-  /** IdP subjects (comma-separated) allowed on the admin page /admin/ssf. Unset: no admin page. */
-  ADMIN_SUBS: z.string().optional(),
-  /** Bearer secret for GET /api/ssf/poll (a scheduled job on Vercel sends it as Authorization). */
-  CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
-  /** Serves /bench/{raw,bare,guard} for `npm run bench`. Off in real deployments. */
-  BENCH_ROUTES: bool.default(false),
-  /** Echoed by /api/health in X-Lockstep-Nonce; the demo and dev runners set a random one per process. */
-  HEALTH_NONCE: z.string().max(128).optional(),
+    AUTH_SECRET: z.string().min(32, "must be at least 32 characters (openssl rand -base64 32)"),
+    AUTH_URL: httpUrl,
+    // Kept exactly as given: `iss` is compared to it character for character (a trailing "/" matters).
+    OIDC_ISSUER: z.url({ protocol: /^https?$/ }),
+    OIDC_CLIENT_ID: z.string().min(1),
+    OIDC_CLIENT_SECRET: z.string().min(1),
+    OIDC_SCOPES: z.string().default("openid profile email"),
+    /** The alg the IdP signs ID tokens (and so logout tokens) with; any other is refused (BCL §2.6 step 3). */
+    OIDC_ID_TOKEN_ALG: z
+      .enum(["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "HS256", "HS384", "HS512"])
+      .default("RS256"),
+    /**
+     * RP-initiated logout: `omit` sends no id_token_hint (a GET with client_id; the IdP may ask the
+     * user to confirm); `post` sends it in a form POST, for IdPs that accept POST at their
+     * end_session_endpoint and still see their session cookie there (same site, or SameSite=None).
+     */
+    OIDC_END_SESSION_ID_TOKEN_HINT: z.enum(["omit", "post"]).default("omit"),
+    /** When ID tokens are encrypted for this client: its private key (a JWK, JSON) and the registered algs. */
+    OIDC_ID_TOKEN_DECRYPTION_KEY: z.string().optional(),
+    OIDC_ID_TOKEN_ENCRYPTED_RESPONSE_ALG: z.string().optional(),
+    OIDC_ID_TOKEN_ENCRYPTED_RESPONSE_ENC: z.string().default("A128CBC-HS256"),
+    /** Registered as backchannel_logout_session_required: logout tokens without `sid` are refused (BCL §2.2). */
+    BCL_SESSION_REQUIRED: bool.default(false),
+    /** Registered as frontchannel_logout_session_required: front-channel requests without iss and sid are ignored (FCL §2). */
+    FCL_SESSION_REQUIRED: bool.default(true),
+    /** Clock leeway for logout tokens' iat and exp, in seconds. */
+    BCL_CLOCK_LEEWAY_SECONDS: z.coerce.number().int().min(0).max(300).default(60),
+    /** Logout tokens issued longer ago than this are refused, in seconds. */
+    BCL_MAX_TOKEN_AGE_SECONDS: z.coerce.number().int().min(30).max(86_400).default(600),
+    /**
+     * Upstash's REST protocol: Upstash, or the gateway. Always required for now (see the rule below):
+     * the edge guard (middleware.ts) cannot open a TCP connection, so it reaches Redis only this way.
+     */
+    UPSTASH_REDIS_REST_URL: httpUrl.optional(),
+    UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
+    /**
+     * A native Redis connection (redis:// or rediss://) for the Node runtime's route handlers, pages and
+     * Auth.js callbacks (lib/store/native.ts); unset: they use UPSTASH_* too. Same Redis, same keys as
+     * the guard's UPSTASH_* (the gateway in front of this Redis, or Upstash's own redis(s):// endpoint).
+     */
+    REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).optional(),
+    LOCKSTEP_KEY_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9:_.-]{1,64}$/, "letters, digits and : _ . - only")
+      .default("ls:"),
+    SESSION_TTL_SECONDS: seconds(8 * 3600, 30 * 24 * 3600),
+    REFRESH_SKEW_SECONDS: seconds(60, 3600),
+    GUARD_REDIS_TIMEOUT_MS: z.coerce.number().int().min(20).max(10_000).default(500),
+    GUARD_FAIL_OPEN: bool.default(false),
+    APP_ID: z
+      .string()
+      .regex(/^[a-z0-9-]{1,32}$/, "lowercase letters, digits and - only")
+      .default("lockstep"),
+    APP_NAME: z.string().min(1).max(60).default("Lockstep"),
+    /** How often a tab asks the IdP's check_session_iframe whether the IdP session changed (SM §3.1). */
+    SESSION_CHECK_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(3_000),
+    /** How often each server instance reads the ended-sessions feed for its open tabs. */
+    LIVE_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(10_000).default(250),
+    /** Accent colour of the UI (a CSS colour), so that two apps side by side are told apart. */
+    APP_ACCENT: z
+      .string()
+      .regex(/^#[0-9a-fA-F]{6}$/, "a #rrggbb colour")
+      .default("#4338ca"),
+    /** Shared Signals: the transmitter's issuer URL (everything else is discovered from it). Unset: SSF is off. */
+    SSF_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
+    /** How SETs arrive: pushed to /api/ssf/events (RFC 8935) or polled from the transmitter (RFC 8936). */
+    SSF_DELIVERY: z.enum(["push", "poll"]).default("push"),
+    /** The Authorization value the transmitter must send with each push; also given to it at stream creation. */
+    SSF_PUSH_AUTHORIZATION: z.string().min(16, "must be at least 16 characters").optional(),
+    /** Bearer token for the transmitter's stream management (and poll) endpoints. */
+    SSF_MANAGEMENT_TOKEN: z.string().min(1).optional(),
+    /** Per-event overrides of the SSF policy table, JSON: {"session-revoked":"end_sessions", ...}. */
+    SSF_POLICY: z
+      .string()
+      .transform((text, ctx) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.addIssue({ code: "custom", message: 'is not JSON (expected an object such as {"session-revoked":"end_sessions"})' });
+          return z.NEVER;
+        }
+      })
+      .pipe(policyOverridesSchema)
+      .default({}),
+    /** Signing algorithms accepted on SETs, comma-separated; asymmetric only (SSF §4.1.4: no none, no shared secrets). */
+    SSF_ALGORITHMS: z
+      .string()
+      .transform((text) =>
+        text
+          .split(",")
+          .map((a) => a.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.enum(["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"])).min(1))
+      .default(["RS256"]),
+    /** SETs issued longer ago than this are refused, in seconds (poll streams may hold SETs a while). */
+    SSF_MAX_SET_AGE_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 86_400)
+      .default(86_400),
+    /** IdP subjects (comma-separated) allowed on the admin page /admin/ssf. Unset: no admin page. */
+    ADMIN_SUBS: z.string().optional(),
+    /** Bearer secret for GET /api/ssf/poll (a scheduled job on Vercel sends it as Authorization). */
+    CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+    /** Serves /bench/{raw,bare,guard} for `npm run bench`. Off in real deployments. */
+    BENCH_ROUTES: bool.default(false),
+    /** Echoed by /api/health in X-Lockstep-Nonce; the demo and dev runners set a random one per process. */
+    HEALTH_NONCE: z.string().max(128).optional(),
   })
   .superRefine((c, ctx) => {
     // The edge guard needs the REST settings whether or not REDIS_URL is set: it runs in the edge
@@ -131,10 +139,18 @@ export const configSchema = z
       });
     }
     if (c.SSF_ISSUER && !c.SSF_MANAGEMENT_TOKEN) {
-      ctx.addIssue({ code: "custom", path: ["SSF_MANAGEMENT_TOKEN"], message: "is required when SSF_ISSUER is set (stream management and polling use it)" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["SSF_MANAGEMENT_TOKEN"],
+        message: "is required when SSF_ISSUER is set (stream management and polling use it)",
+      });
     }
     if (c.OIDC_ID_TOKEN_ENCRYPTED_RESPONSE_ALG && !c.OIDC_ID_TOKEN_DECRYPTION_KEY) {
-      ctx.addIssue({ code: "custom", path: ["OIDC_ID_TOKEN_DECRYPTION_KEY"], message: "is required when OIDC_ID_TOKEN_ENCRYPTED_RESPONSE_ALG is set" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["OIDC_ID_TOKEN_DECRYPTION_KEY"],
+        message: "is required when OIDC_ID_TOKEN_ENCRYPTED_RESPONSE_ALG is set",
+      });
     }
   });
 

@@ -38,7 +38,11 @@ export async function guard(request: GuardRequest, deps: GuardDeps): Promise<Res
   const refuse = async (reason: Parameters<typeof unauthorizedJson>[0], handle?: SessionHandle) => {
     const response = api ? unauthorizedJson(reason, clear) : redirectTo(new URL("/signed-out", deps.config.AUTH_URL), clear);
     if (handle) {
-      const note = await endedNoteCookie(noteOf(handle), { secret: deps.config.AUTH_SECRET, name: deps.cookies.ended, secure: deps.cookies.secure });
+      const note = await endedNoteCookie(noteOf(handle), {
+        secret: deps.config.AUTH_SECRET,
+        name: deps.cookies.ended,
+        secure: deps.cookies.secure,
+      });
       response.headers.append("Set-Cookie", note);
     }
     return response;

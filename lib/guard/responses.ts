@@ -31,7 +31,7 @@ export function unavailable(api: boolean): Response {
   }
   const html =
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">' +
-    "<title>Temporarily unavailable</title></head><body style=\"font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#111\">" +
+    '<title>Temporarily unavailable</title></head><body style="font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#111">' +
     "<h1>We can't check your sign-in right now</h1>" +
     "<p>The session store is not answering, so this page is held back rather than served to someone who may have been signed out. Try again in a few seconds.</p>" +
     "</body></html>";

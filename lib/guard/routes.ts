@@ -2,14 +2,7 @@
  * Which requests need a session. Everything else is public, but a request that carries a session
  * cookie is still checked against the revocation list wherever the guard runs.
  */
-const publicApi = [
-  "/api/auth/",
-  "/api/backchannel-logout",
-  "/api/frontchannel-logout",
-  "/api/ssf/",
-  "/api/logout",
-  "/api/health",
-];
+const publicApi = ["/api/auth/", "/api/backchannel-logout", "/api/frontchannel-logout", "/api/ssf/", "/api/logout", "/api/health"];
 const publicPages = new Set(["/", "/signed-out"]);
 
 export function isApi(pathname: string): boolean {
@@ -17,7 +10,8 @@ export function isApi(pathname: string): boolean {
 }
 
 export function isPublic(pathname: string): boolean {
-  if (isApi(pathname)) return publicApi.some((p) => (p.endsWith("/") ? pathname.startsWith(p) : pathname === p || pathname.startsWith(`${p}/`)));
+  if (isApi(pathname))
+    return publicApi.some((p) => (p.endsWith("/") ? pathname.startsWith(p) : pathname === p || pathname.startsWith(`${p}/`)));
   return publicPages.has(pathname);
 }
 

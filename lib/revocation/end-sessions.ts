@@ -51,7 +51,12 @@ export type EndOutcome = {
  * fail without undoing the revocation. Each record is read once. Throws StoreError when the
  * revocation could not be stored, so that a sender can be told to retry.
  */
-export async function endSessions(deps: EndDeps, targets: readonly EndTarget[], reason: EndReason, options: EndOptions = {}): Promise<EndOutcome> {
+export async function endSessions(
+  deps: EndDeps,
+  targets: readonly EndTarget[],
+  reason: EndReason,
+  options: EndOptions = {},
+): Promise<EndOutcome> {
   const now = deps.now();
   const marks: RevocationTarget[] = [];
   const found = new Map<string, StoredSession>();
@@ -90,7 +95,14 @@ export async function endSessions(deps: EndDeps, targets: readonly EndTarget[], 
     if (options.knownOnly) return { result: "unknown", ended: [] };
   }
 
-  const events = await deps.revocations.revoke({ targets: marks, sessionIds: [...sessionIds], reason, detail: options.detail, replay: options.replay, now });
+  const events = await deps.revocations.revoke({
+    targets: marks,
+    sessionIds: [...sessionIds],
+    reason,
+    detail: options.detail,
+    replay: options.replay,
+    now,
+  });
   if (events === null) return { result: "replayed", ended: [] };
   deps.onEnded?.(events);
 

@@ -55,7 +55,10 @@ export function sessionCookie(deps: Pick<CurrentSessionDeps, "cookies">, request
  * instead (401 JSON with the reason, clearing a cookie that names an ended session; 503 when the
  * store cannot answer).
  */
-export async function requireSession(deps: CurrentSessionDeps, request: Request): Promise<{ session: ActiveSession } | { response: Response }> {
+export async function requireSession(
+  deps: CurrentSessionDeps,
+  request: Request,
+): Promise<{ session: ActiveSession } | { response: Response }> {
   let current: CurrentSession;
   try {
     current = await currentSession(deps, sessionCookie(deps, request));
@@ -68,7 +71,11 @@ export async function requireSession(deps: CurrentSessionDeps, request: Request)
     if (current.handle) {
       response.headers.append(
         "Set-Cookie",
-        await endedNoteCookie(noteOf(current.handle), { secret: deps.config.AUTH_SECRET, name: deps.cookies.ended, secure: deps.cookies.secure }),
+        await endedNoteCookie(noteOf(current.handle), {
+          secret: deps.config.AUTH_SECRET,
+          name: deps.cookies.ended,
+          secure: deps.cookies.secure,
+        }),
       );
     }
     return { response };

@@ -18,10 +18,7 @@ const WAIT_STEP_MS = 50;
  * session store); the others wait for the record it writes. Refresh tokens may rotate, so a second refresh with
  * the old one would fail, or make the IdP revoke the whole grant.
  */
-export async function getAccessToken(
-  deps: RefreshDeps,
-  sessionId: string,
-): Promise<string> {
+export async function getAccessToken(deps: RefreshDeps, sessionId: string): Promise<string> {
   const store = deps.ending.sessions;
   const now = deps.now ?? Date.now;
   const fresh = (r: SessionRecord | null) =>
@@ -54,11 +51,7 @@ export async function getAccessToken(
   throw new Error("Timed out waiting for another request to refresh the session.");
 }
 
-async function refresh(
-  deps: RefreshDeps,
-  sessionId: string,
-  record: SessionRecord,
-): Promise<string> {
+async function refresh(deps: RefreshDeps, sessionId: string, record: SessionRecord): Promise<string> {
   const as = await getIdpMetadata();
   const { client, clientAuth, options } = getOidcClient();
   const response = await oauth.refreshTokenGrantRequest(as, client, clientAuth, record.refreshToken!, options);
@@ -67,7 +60,9 @@ async function refresh(
     result = await oauth.processRefreshTokenResponse(as, client, response);
   } catch (error) {
     if (error instanceof oauth.ResponseBodyError && error.error === "invalid_grant") {
-      await endSessions(deps.ending, [{ kind: "session", id: sessionId, record }], "refresh_failed", { detail: { mechanism: "token_refresh" } });
+      await endSessions(deps.ending, [{ kind: "session", id: sessionId, record }], "refresh_failed", {
+        detail: { mechanism: "token_refresh" },
+      });
       throw new SessionEndedError("The IdP refused to refresh the session.");
     }
     throw error;
@@ -81,6 +76,7 @@ async function refresh(
     idToken: result.id_token ?? record.idToken,
     scope: result.scope ?? record.scope,
   };
-  if (!(await deps.ending.sessions.update(sessionId, updated, "token_refreshed"))) throw new SessionEndedError("The session ended during refresh.");
+  if (!(await deps.ending.sessions.update(sessionId, updated, "token_refreshed")))
+    throw new SessionEndedError("The session ended during refresh.");
   return updated.accessToken!;
 }

@@ -57,7 +57,12 @@ function sessionIds(subject: Subject): string[] {
  * user's sub when the subject gives it, so that a sid held by someone else is not ended); a subject
  * that names users marks each user's sessions that started before `beforeMs`.
  */
-function endTargets(subject: Subject, resolved: { sessions: StoredSession[]; users: User[] }, beforeMs: number, oidcIssuer: string): EndTarget[] {
+function endTargets(
+  subject: Subject,
+  resolved: { sessions: StoredSession[]; users: User[] },
+  beforeMs: number,
+  oidcIssuer: string,
+): EndTarget[] {
   const targets: EndTarget[] = resolved.sessions
     .filter((s) => s.record.createdAt < beforeMs)
     .map((s) => ({ kind: "session", id: s.id, record: s.record }));
@@ -77,7 +82,13 @@ function endTargets(subject: Subject, resolved: { sessions: StoredSession[]; use
 export type ActOutcome = { action: SsfAction; sessionsEnded: number; users: number; replayed?: boolean };
 
 /** Actions that end sessions: they go through endSessions, which stores the replay record with the revocation. */
-const ENDING: ReadonlySet<SsfAction> = new Set(["end_sessions", "end_sessions_before_event", "end_sessions_on_loss", "disable_account", "purge_account"]);
+const ENDING: ReadonlySet<SsfAction> = new Set([
+  "end_sessions",
+  "end_sessions_before_event",
+  "end_sessions_on_loss",
+  "disable_account",
+  "purge_account",
+]);
 
 export const isEndingAction = (action: SsfAction, eventType: string, event: Record<string, unknown>) =>
   ENDING.has(action) && (action !== "end_sessions_on_loss" || reportsLoss(eventType, event));
@@ -110,7 +121,10 @@ export async function act(
       if (await deps.revocations.seen(replay)) return { action, sessionsEnded: 0, users, replayed: true };
       for (const u of resolved.users) await deps.sessions.setDisabled(u, true);
     }
-    const outcome = await endSessions(deps, endTargets(subject, resolved, beforeMs, deps.oidcIssuer), "security_event", { replay, detail: { mechanism: "shared_signals" } });
+    const outcome = await endSessions(deps, endTargets(subject, resolved, beforeMs, deps.oidcIssuer), "security_event", {
+      replay,
+      detail: { mechanism: "shared_signals" },
+    });
     if (outcome.result === "replayed") return { action, sessionsEnded: 0, users, replayed: true };
     if (action === "purge_account") for (const u of resolved.users) await deps.sessions.purge(u);
     return { action, sessionsEnded: outcome.ended.length, users };

@@ -44,7 +44,11 @@ export type RiscEventType = (typeof RISC_EVENTS)[keyof typeof RISC_EVENTS];
 export type SsfEventType = (typeof SSF_EVENTS)[keyof typeof SSF_EVENTS];
 export type KnownEventType = CaepEventType | RiscEventType | SsfEventType;
 
-const KNOWN: ReadonlySet<string> = new Set<string>([...Object.values(CAEP_EVENTS), ...Object.values(RISC_EVENTS), ...Object.values(SSF_EVENTS)]);
+const KNOWN: ReadonlySet<string> = new Set<string>([
+  ...Object.values(CAEP_EVENTS),
+  ...Object.values(RISC_EVENTS),
+  ...Object.values(SSF_EVENTS),
+]);
 
 /** SSF §4.2.3: unknown event types are not errors; the Receiver acknowledges and ignores them. */
 export function isKnownEventType(uri: string): uri is KnownEventType {

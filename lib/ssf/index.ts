@@ -113,9 +113,17 @@ export async function registerStream(deps: SsfDeps): Promise<StreamConfig> {
   const manager = streamManager(deps);
   const delivery =
     config.SSF_DELIVERY === "push"
-      ? { method: PUSH_METHOD, endpoint_url: new URL("/api/ssf/events", config.AUTH_URL).toString(), authorization_header: config.SSF_PUSH_AUTHORIZATION }
+      ? {
+          method: PUSH_METHOD,
+          endpoint_url: new URL("/api/ssf/events", config.AUTH_URL).toString(),
+          authorization_header: config.SSF_PUSH_AUTHORIZATION,
+        }
       : { method: POLL_METHOD };
-  const stream = await manager.create({ events_requested: Object.keys(defaultPolicy), delivery, description: `Lockstep (${config.APP_NAME})` });
+  const stream = await manager.create({
+    events_requested: Object.keys(defaultPolicy),
+    delivery,
+    description: `Lockstep (${config.APP_NAME})`,
+  });
   await manager.verify();
   return stream;
 }

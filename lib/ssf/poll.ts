@@ -22,7 +22,12 @@ export async function pollOnce(deps: {
   const maxRounds = deps.maxRounds ?? 10;
   for (;;) {
     const last = result.rounds >= maxRounds;
-    const body = { maxEvents: last ? 0 : (deps.maxEvents ?? 16), returnImmediately: true, ...(ack.length ? { ack } : {}), ...(Object.keys(setErrs).length ? { setErrs } : {}) };
+    const body = {
+      maxEvents: last ? 0 : (deps.maxEvents ?? 16),
+      returnImmediately: true,
+      ...(ack.length ? { ack } : {}),
+      ...(Object.keys(setErrs).length ? { setErrs } : {}),
+    };
     const response = await (deps.fetcher ?? fetch)(deps.endpoint, {
       method: "POST",
       headers: { Authorization: `Bearer ${deps.token}`, "Content-Type": "application/json", Accept: "application/json" },

@@ -23,7 +23,11 @@ export type StreamConfig = z.infer<typeof streamConfigSchema>;
 export type StoredStream = { config: StreamConfig; status?: string; verifiedAt?: number };
 
 /** The fields a receiver may send (SSF §8.1.1: never the transmitter-supplied ones). */
-export type ReceiverFields = { events_requested: string[]; delivery: { method: string; endpoint_url?: string; authorization_header?: string }; description?: string };
+export type ReceiverFields = {
+  events_requested: string[];
+  delivery: { method: string; endpoint_url?: string; authorization_header?: string };
+  description?: string;
+};
 
 const STREAM_TTL_SECONDS = 365 * 86_400;
 
@@ -56,7 +60,11 @@ export class StreamManager {
     for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
     const response = await (this.deps.fetcher ?? fetch)(url, {
       method,
-      headers: { Authorization: `Bearer ${this.deps.token}`, Accept: "application/json", ...(options.body ? { "Content-Type": "application/json" } : {}) },
+      headers: {
+        Authorization: `Bearer ${this.deps.token}`,
+        Accept: "application/json",
+        ...(options.body ? { "Content-Type": "application/json" } : {}),
+      },
       body: options.body ? JSON.stringify(options.body) : undefined,
       signal: AbortSignal.timeout(10_000),
     });
@@ -66,13 +74,18 @@ export class StreamManager {
   private async expectOk(response: Response, what: string, ok: number[]): Promise<Response> {
     if (ok.includes(response.status)) return response;
     const detail = await response.text().catch(() => "");
-    throw new TransmitterError("management_failed", `${what}: the transmitter answered HTTP ${response.status} ${detail.slice(0, 300)}`, response.status);
+    throw new TransmitterError(
+      "management_failed",
+      `${what}: the transmitter answered HTTP ${response.status} ${detail.slice(0, 300)}`,
+      response.status,
+    );
   }
 
   /** §8.1.1.1 create: MUST check `iss`. §409 (one stream per receiver): read it, then update it to ours. */
   private async parseConfig(response: Response): Promise<StreamConfig> {
     const config = streamConfigSchema.parse(await response.json());
-    if (config.iss !== this.deps.issuer) throw new TransmitterError("iss_mismatch", "The stream's iss is not the transmitter's issuer (SSF §8.1.1.1.1).");
+    if (config.iss !== this.deps.issuer)
+      throw new TransmitterError("iss_mismatch", "The stream's iss is not the transmitter's issuer (SSF §8.1.1.1.1).");
     return config;
   }
 
@@ -95,7 +108,8 @@ export class StreamManager {
     await this.expectOk(response, "read stream", [200]);
     const body: unknown = await response.json();
     const config = streamConfigSchema.parse(Array.isArray(body) ? body[0] : body);
-    if (config.iss !== this.deps.issuer) throw new TransmitterError("iss_mismatch", "The stream's iss is not the transmitter's issuer (SSF §8.1.1.2).");
+    if (config.iss !== this.deps.issuer)
+      throw new TransmitterError("iss_mismatch", "The stream's iss is not the transmitter's issuer (SSF §8.1.1.2).");
     await this.store({ ...stored, config });
     return config;
   }
@@ -116,13 +130,21 @@ export class StreamManager {
 
   async delete(): Promise<void> {
     const stream = await this.requireStored();
-    await this.expectOk(await this.call("configuration_endpoint", "DELETE", { query: { stream_id: stream.config.stream_id } }), "delete stream", [200, 204]);
+    await this.expectOk(
+      await this.call("configuration_endpoint", "DELETE", { query: { stream_id: stream.config.stream_id } }),
+      "delete stream",
+      [200, 204],
+    );
     await this.deps.state.deleteStream();
   }
 
   async status(): Promise<{ stream_id: string; status: string; reason?: string }> {
     const stream = await this.requireStored();
-    const response = await this.expectOk(await this.call("status_endpoint", "GET", { query: { stream_id: stream.config.stream_id } }), "read status", [200]);
+    const response = await this.expectOk(
+      await this.call("status_endpoint", "GET", { query: { stream_id: stream.config.stream_id } }),
+      "read status",
+      [200],
+    );
     const status = z.looseObject({ stream_id: z.string(), status: z.string(), reason: z.string().optional() }).parse(await response.json());
     await this.store({ ...stream, status: status.status });
     return status;
@@ -130,18 +152,30 @@ export class StreamManager {
 
   async setStatus(status: "enabled" | "paused" | "disabled", reason?: string): Promise<void> {
     const stream = await this.requireStored();
-    await this.expectOk(await this.call("status_endpoint", "POST", { body: { stream_id: stream.config.stream_id, status, reason } }), "update status", [200, 202]);
+    await this.expectOk(
+      await this.call("status_endpoint", "POST", { body: { stream_id: stream.config.stream_id, status, reason } }),
+      "update status",
+      [200, 202],
+    );
     await this.store({ ...stream, status });
   }
 
   async addSubject(subject: Record<string, unknown>): Promise<void> {
     const stream = await this.requireStored();
-    await this.expectOk(await this.call("add_subject_endpoint", "POST", { body: { stream_id: stream.config.stream_id, subject, verified: true } }), "add subject", [200, 204]);
+    await this.expectOk(
+      await this.call("add_subject_endpoint", "POST", { body: { stream_id: stream.config.stream_id, subject, verified: true } }),
+      "add subject",
+      [200, 204],
+    );
   }
 
   async removeSubject(subject: Record<string, unknown>): Promise<void> {
     const stream = await this.requireStored();
-    await this.expectOk(await this.call("remove_subject_endpoint", "POST", { body: { stream_id: stream.config.stream_id, subject } }), "remove subject", [200, 204]);
+    await this.expectOk(
+      await this.call("remove_subject_endpoint", "POST", { body: { stream_id: stream.config.stream_id, subject } }),
+      "remove subject",
+      [200, 204],
+    );
   }
 
   /** §8.1.4.2: asks for a verification event carrying a fresh `state`, remembered to check the answer (§8.1.4.1). */
@@ -149,7 +183,11 @@ export class StreamManager {
     const stream = await this.requireStored();
     const state = crypto.randomUUID();
     await this.deps.state.setVerificationState(state, 3600);
-    await this.expectOk(await this.call("verification_endpoint", "POST", { body: { stream_id: stream.config.stream_id, state } }), "request verification", [200, 202, 204]);
+    await this.expectOk(
+      await this.call("verification_endpoint", "POST", { body: { stream_id: stream.config.stream_id, state } }),
+      "request verification",
+      [200, 202, 204],
+    );
     return state;
   }
 

@@ -26,7 +26,10 @@ export const opaqueSubjectSchema = z.object({ format: z.literal("opaque"), id: t
  * RFC 9493 §3.2.5 asks for E.164, but SSF §5's own example is "+1 206 555 0123": visual separators
  * are tolerated. Phone numbers are never matched against a session, so this is shape only.
  */
-export const phoneNumberSubjectSchema = z.object({ format: z.literal("phone_number"), phone_number: z.string().regex(/^\+[0-9][0-9 ().-]*$/) });
+export const phoneNumberSubjectSchema = z.object({
+  format: z.literal("phone_number"),
+  phone_number: z.string().regex(/^\+[0-9][0-9 ().-]*$/),
+});
 
 /** RFC 9493 §3.2.6: a DID URL (`did:<method>:…`). */
 export const didSubjectSchema = z.object({ format: z.literal("did"), url: z.string().regex(/^did:[a-z0-9]+:\S+$/) });
@@ -220,7 +223,10 @@ function namesSession(subject: SimpleSubject, session: SessionIdentity): boolean
 export function matchesSession(subject: Subject, session: SessionIdentity): boolean {
   if (subject.format !== "complex") return namesUser(subject, session) || namesSession(subject, session);
   if (subject.user === undefined && subject.session === undefined) return false;
-  return (subject.user === undefined || namesUser(subject.user, session)) && (subject.session === undefined || namesSession(subject.session, session));
+  return (
+    (subject.user === undefined || namesUser(subject.user, session)) &&
+    (subject.session === undefined || namesSession(subject.session, session))
+  );
 }
 
 /** For logs and unknown formats: format names only, never identifiers or personal data. */

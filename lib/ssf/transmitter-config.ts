@@ -51,11 +51,15 @@ export async function discoverTransmitter(issuer: string, fetcher: typeof fetch 
   } catch (error) {
     throw new TransmitterError("discovery_failed", `The transmitter's configuration could not be fetched: ${(error as Error).message}`);
   }
-  if (!response.ok) throw new TransmitterError("discovery_failed", `The transmitter's configuration answered HTTP ${response.status}.`, response.status);
+  if (!response.ok)
+    throw new TransmitterError("discovery_failed", `The transmitter's configuration answered HTTP ${response.status}.`, response.status);
   const parsed = transmitterConfigSchema.safeParse(await response.json().catch(() => undefined));
   if (!parsed.success) throw new TransmitterError("discovery_failed", "The transmitter's configuration is not a valid SSF configuration.");
   if (parsed.data.issuer !== issuer) {
-    throw new TransmitterError("issuer_mismatch", "The transmitter's configuration names another issuer than the one it was fetched for (SSF §7.2.4).");
+    throw new TransmitterError(
+      "issuer_mismatch",
+      "The transmitter's configuration names another issuer than the one it was fetched for (SSF §7.2.4).",
+    );
   }
   return parsed.data;
 }

@@ -86,7 +86,12 @@ export async function validateSet(raw: string, policy: SetPolicy, getKey: JWTVer
   // SSF §4.1.8: aud is a string or an array, and must include the stream's audience.
   // Other audiences may be present: one SET can be addressed to several Receivers (RFC 8417 §2.2).
   const ours: readonly string[] = typeof policy.audience === "string" ? [policy.audience] : policy.audience;
-  const aud = typeof claims.aud === "string" ? [claims.aud] : Array.isArray(claims.aud) && claims.aud.every((a) => typeof a === "string") ? (claims.aud as string[]) : [];
+  const aud =
+    typeof claims.aud === "string"
+      ? [claims.aud]
+      : Array.isArray(claims.aud) && claims.aud.every((a) => typeof a === "string")
+        ? (claims.aud as string[])
+        : [];
   if (!aud.some((a) => ours.includes(a))) fail("invalid_audience");
 
   // RFC 8417 §2.2: iat is REQUIRED; it bounds how stale a SET may be.
@@ -175,7 +180,11 @@ function decodeHeader(segment: string): Record<string, unknown> {
 
 /** Errors a key resolver raises when it cannot produce the key set at all (network, timeout, not a JWKS). */
 function keysUnreachable(error: unknown): boolean {
-  return !(error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys || error instanceof errors.JOSENotSupported);
+  return !(
+    error instanceof errors.JWKSNoMatchingKey ||
+    error instanceof errors.JWKSMultipleMatchingKeys ||
+    error instanceof errors.JOSENotSupported
+  );
 }
 
 /**

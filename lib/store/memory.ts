@@ -122,7 +122,14 @@ export function memoryStores(options: { ttlSeconds: number; now?: () => number }
         seen.delete(id);
         bySubject.get(pair(record.iss, record.sub))?.delete(id);
         if (record.sid) byIdpSession.delete(pair(record.iss, record.sid));
-        log(record, { at: now(), session: id, kind: "ended", reason, device: record.device && deviceLabel(record.device), ...endDetail(detail) });
+        log(record, {
+          at: now(),
+          session: id,
+          kind: "ended",
+          reason,
+          device: record.device && deviceLabel(record.device),
+          ...endDetail(detail),
+        });
       }
     },
     async touch(id, at) {
@@ -192,7 +199,13 @@ export function memoryStores(options: { ttlSeconds: number; now?: () => number }
         const previous = Number.parseInt(subjectMarks.get(key) ?? "", 10);
         if (Number.isNaN(previous) || previous < t.beforeMs) subjectMarks.set(key, `${Math.floor(t.beforeMs)}|${r.reason}`, ttl);
       }
-      const events: EndedEvent[] = r.sessionIds.map((lsid) => ({ id: crypto.randomUUID(), at: r.now, lsid, reason: r.reason, ...endDetail(r.detail) }));
+      const events: EndedEvent[] = r.sessionIds.map((lsid) => ({
+        id: crypto.randomUUID(),
+        at: r.now,
+        lsid,
+        reason: r.reason,
+        ...endDetail(r.detail),
+      }));
       for (const lsid of r.sessionIds) sessionMarks.set(lsid, r.reason, ttl);
       feed = [...feed.filter((e) => e.at >= r.now - FEED_RETENTION_MS), ...events];
       return events;

@@ -64,7 +64,9 @@ function watchConnection(client: Redis): void {
   client.on("error", (error: NodeJS.ErrnoException) => {
     if (down) return;
     down = true;
-    console.error(JSON.stringify({ at: new Date().toISOString(), kind: "store", event: "redis.disconnected", code: error.code ?? error.name }));
+    console.error(
+      JSON.stringify({ at: new Date().toISOString(), kind: "store", event: "redis.disconnected", code: error.code ?? error.name }),
+    );
   });
   client.on("ready", () => {
     if (!down) return;

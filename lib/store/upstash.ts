@@ -51,7 +51,13 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
           tx.sadd(k.emailSubjects(record.claims.email), JSON.stringify([record.iss, record.sub]));
           tx.expire(k.emailSubjects(record.claims.email), ttlSeconds);
         }
-        logActivity(tx, k, record, { at: record.createdAt, session: id, kind: "signed_in", device: record.device && deviceLabel(record.device) }, ttlSeconds);
+        logActivity(
+          tx,
+          k,
+          record,
+          { at: record.createdAt, session: id, kind: "signed_in", device: record.device && deviceLabel(record.device) },
+          ttlSeconds,
+        );
         await tx.exec();
         return id;
       }),
@@ -100,7 +106,14 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
           tx.del(k.session(id), k.lastSeen(id));
           tx.srem(k.subjectSessions(record.iss, record.sub), id);
           if (record.sid) tx.del(k.idpSession(record.iss, record.sid));
-          const entry: ActivityEntry = { at: now, session: id, kind: "ended", reason, device: record.device && deviceLabel(record.device), ...endDetail(detail) };
+          const entry: ActivityEntry = {
+            at: now,
+            session: id,
+            kind: "ended",
+            reason,
+            device: record.device && deviceLabel(record.device),
+            ...endDetail(detail),
+          };
           logActivity(tx, k, record, entry, ttlSeconds);
         }
         await tx.exec();
@@ -153,11 +166,16 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
         else await redis.del(key);
       }),
 
-    isDisabled: (subject) => storeCall("account.is_disabled", async () => (await redis.exists(k.accountDisabled(subject.iss, subject.sub))) === 1),
+    isDisabled: (subject) =>
+      storeCall("account.is_disabled", async () => (await redis.exists(k.accountDisabled(subject.iss, subject.sub))) === 1),
 
     purge: (subject) =>
       storeCall("account.purge", async () => {
-        await redis.del(k.activityLog(subject.iss, subject.sub), k.subjectSessions(subject.iss, subject.sub), k.accountDisabled(subject.iss, subject.sub));
+        await redis.del(
+          k.activityLog(subject.iss, subject.sub),
+          k.subjectSessions(subject.iss, subject.sub),
+          k.accountDisabled(subject.iss, subject.sub),
+        );
       }),
 
     lock: (sessionId, owner, ttlMs) =>
@@ -169,7 +187,8 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
       }),
   };
 
-  const replayKey = (r: { kind: "bcl" | "ssf"; iss: string; jti: string }) => (r.kind === "bcl" ? k.logoutTokenJti(r.iss, r.jti) : k.ssfJti(r.iss, r.jti));
+  const replayKey = (r: { kind: "bcl" | "ssf"; iss: string; jti: string }) =>
+    r.kind === "bcl" ? k.logoutTokenJti(r.iss, r.jti) : k.ssfJti(r.iss, r.jti);
 
   const revocations: RevocationList = {
     check: (handle) =>
@@ -191,10 +210,17 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
           reason: revocation.reason,
           ...endDetail(revocation.detail),
         }));
-        const targetKeys = revocation.targets.map((t) => (t.kind === "idp-session" ? k.revokedIdpSession(t.iss, t.sid) : k.revokedSubject(t.iss, t.sub)));
+        const targetKeys = revocation.targets.map((t) =>
+          t.kind === "idp-session" ? k.revokedIdpSession(t.iss, t.sid) : k.revokedSubject(t.iss, t.sub),
+        );
         const written = await redis.eval(
           REVOKE_SCRIPT,
-          [revocation.replay ? replayKey(revocation.replay) : "", k.endedFeed(), ...targetKeys, ...revocation.sessionIds.map((id) => k.revokedSession(id))],
+          [
+            revocation.replay ? replayKey(revocation.replay) : "",
+            k.endedFeed(),
+            ...targetKeys,
+            ...revocation.sessionIds.map((id) => k.revokedSession(id)),
+          ],
           [
             String(wholeSeconds(revocation.replay?.ttlSeconds ?? 1)),
             String(ttlSeconds),
@@ -210,7 +236,10 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
       }),
 
     remember: (replay) =>
-      storeCall("revocation.remember", async () => (await redis.set(replayKey(replay), "1", { nx: true, ex: wholeSeconds(replay.ttlSeconds) })) === "OK"),
+      storeCall(
+        "revocation.remember",
+        async () => (await redis.set(replayKey(replay), "1", { nx: true, ex: wholeSeconds(replay.ttlSeconds) })) === "OK",
+      ),
 
     seen: (replay) => storeCall("revocation.seen", async () => (await redis.exists(replayKey(replay))) === 1),
 
@@ -244,4 +273,3 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
 
   return { sessions, revocations, streams };
 }
-

@@ -15,7 +15,16 @@ import { root, type Stack } from "../../demo/scripts/stack";
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const screenshots = process.env.LOCKSTEP_SCREENSHOTS === "1";
 /** The ones the README shows. */
-const kept = new Set(["dashboard", "signed-out", "signed-out-how", "idp-login", "idp-admin", "dashboard-375", "signed-out-how-375", "idp-admin-375"]);
+const kept = new Set([
+  "dashboard",
+  "signed-out",
+  "signed-out-how",
+  "idp-login",
+  "idp-admin",
+  "dashboard-375",
+  "signed-out-how-375",
+  "idp-admin-375",
+]);
 
 type AxeViolation = { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] };
 
@@ -23,7 +32,8 @@ async function seriousViolations(page: Page): Promise<string[]> {
   // The IdP's pages forbid inline scripts (CSP): the contexts here bypass it for axe alone.
   await page.addScriptTag({ content: axeSource });
   const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (context: Document, options: object) => Promise<{ violations: AxeViolation[] }> } }).axe;
+    const axe = (window as unknown as { axe: { run: (context: Document, options: object) => Promise<{ violations: AxeViolation[] }> } })
+      .axe;
     const result = await axe.run(document, { resultTypes: ["violations"] });
     return result.violations;
   });
@@ -46,7 +56,13 @@ beforeAll(async () => {
   stack = await startTestStack({
     apps: [
       { ...bank, ssf: "push" },
-      { appId: "brokerage", name: "Lockstep Brokerage", clientId: "lockstep-brokerage", clientSecret: "brokerage-test-secret-0123", env: { APP_ACCENT: "#0f766e" } },
+      {
+        appId: "brokerage",
+        name: "Lockstep Brokerage",
+        clientId: "lockstep-brokerage",
+        clientSecret: "brokerage-test-secret-0123",
+        env: { APP_ACCENT: "#0f766e" },
+      },
     ],
   });
   bankUrl = stack.apps[0]!.url;
@@ -78,7 +94,12 @@ for (const width of [375, 1024]) {
       await page.goto(bankUrl);
       await check(page, `sign-in${suffix}`);
 
-      const other = await (await browser.newContext({ userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1" })).newPage();
+      const other = await (
+        await browser.newContext({
+          userAgent:
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+        })
+      ).newPage();
       contexts.push(other.context());
       await signInWithBrowser(other, bankUrl);
       await signInWithBrowser(page, bankUrl);

@@ -9,7 +9,12 @@ import { startNext, type NextProcess, type RunningApp, type Stack } from "../../
  * this browser's own ending (never from the URL), a local-only sign-out at the IdP claims nothing
  * about the IdP, every signed-in tab says whether it is live, and the sessions list names devices.
  */
-const brokerage = { appId: "brokerage", name: "Lockstep Brokerage", clientId: "lockstep-brokerage", clientSecret: "brokerage-test-secret-0123" };
+const brokerage = {
+  appId: "brokerage",
+  name: "Lockstep Brokerage",
+  clientId: "lockstep-brokerage",
+  clientSecret: "brokerage-test-secret-0123",
+};
 const FIREFOX_ON_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0";
 
 let stack: Stack;
@@ -126,7 +131,9 @@ describe("the sessions list", () => {
     const mine = rows.filter({ has: laptop.getByTestId("this-device") });
     expect(await mine.count()).toBe(1);
     expect(await mine.getByTestId("device").textContent()).toMatch(/^Chrome \d+ on Linux$/);
-    expect(await laptop.locator('[data-testid="session-row"]', { hasText: "Firefox 128 on Windows 10" }).textContent()).toContain("last seen");
+    expect(await laptop.locator('[data-testid="session-row"]', { hasText: "Firefox 128 on Windows 10" }).textContent()).toContain(
+      "last seen",
+    );
 
     const t0 = Date.now();
     await laptop.getByRole("button", { name: /^Sign out this device: Firefox 128 on Windows 10/ }).click();

@@ -12,7 +12,13 @@ beforeAll(async () => {
   stack = await startTestStack({
     apps: [
       { ...bank, ssf: "push" },
-      { appId: "brokerage", name: "Lockstep Brokerage", clientId: "lockstep-brokerage", clientSecret: "brokerage-test-secret-0123", ssf: "push" },
+      {
+        appId: "brokerage",
+        name: "Lockstep Brokerage",
+        clientId: "lockstep-brokerage",
+        clientSecret: "brokerage-test-secret-0123",
+        ssf: "push",
+      },
     ],
   });
   browser = await launchBrowser();

@@ -8,7 +8,12 @@ import type { Stack } from "../../demo/scripts/stack";
  * Multi-tab, multi-app single sign-on logout in headless Chromium (Debian's, via playwright-core):
  * Lockstep Bank and Lockstep Brokerage share the demo IdP, with real tabs and real cookies.
  */
-const brokerage = { appId: "brokerage", name: "Lockstep Brokerage", clientId: "lockstep-brokerage", clientSecret: "brokerage-test-secret-0123" };
+const brokerage = {
+  appId: "brokerage",
+  name: "Lockstep Brokerage",
+  clientId: "lockstep-brokerage",
+  clientSecret: "brokerage-test-secret-0123",
+};
 
 let stack: Stack;
 let browser: Browser;

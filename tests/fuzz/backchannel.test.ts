@@ -20,9 +20,31 @@ import { LogoutTokenError } from "@/lib/logout/backchannel/errors";
 import { memoryStores } from "@/lib/store/memory";
 import type { SessionRecord } from "@/lib/session/record";
 import type { SessionHandle } from "@/lib/session/handle";
-import { describeFailures, details, errorName, fuzz, summary, type Case, type Effect, type Expect, type KnownBug, type Verdict } from "./support/harness";
+import {
+  describeFailures,
+  details,
+  errorName,
+  fuzz,
+  summary,
+  type Case,
+  type Effect,
+  type Expect,
+  type KnownBug,
+  type Verdict,
+} from "./support/harness";
 import { claimedReplayKey, J, makeKeys, members, objectText, withMember, without, type Keys, type Members } from "./support/jws";
-import { encodingCase, headerCase, issue, nested, oddValues, signatureCase, UNICODE, withBytes, type Profile, type Template } from "./support/mutations";
+import {
+  encodingCase,
+  headerCase,
+  issue,
+  nested,
+  oddValues,
+  signatureCase,
+  UNICODE,
+  withBytes,
+  type Profile,
+  type Template,
+} from "./support/mutations";
 import { Rng } from "./support/prng";
 
 const NOW_S = 1_800_000_000;
@@ -55,7 +77,21 @@ beforeAll(() => {
     // BCL §2.4, §4.1: typ is optional and names the logout token or a plain JWT; media types compare case-insensitively (RFC 7515 §4.1.9).
     typ: {
       accept: [undefined, "logout+jwt", "JWT", "jwt", "LOGOUT+JWT", "application/logout+jwt"],
-      refuse: ["secevent+jwt", "application/secevent+jwt", "at+jwt", "id_token+jwt", "JOSE", "", " logout+jwt", "logout+jwt ", "logout", 1, null, ["logout+jwt"], {}],
+      refuse: [
+        "secevent+jwt",
+        "application/secevent+jwt",
+        "at+jwt",
+        "id_token+jwt",
+        "JOSE",
+        "",
+        " logout+jwt",
+        "logout+jwt ",
+        "logout",
+        1,
+        null,
+        ["logout+jwt"],
+        {},
+      ],
       // The "application/" prefix may be written out (RFC 7515 §4.1.9); a receiver may still only list the short forms.
       either: ["application/jwt", "application/JWT"],
     },
@@ -110,7 +146,11 @@ function judge(claims: unknown): Judgement {
   verdicts.push(claims.iss === ISSUER);
   const aud = claims.aud;
   verdicts.push(
-    typeof aud === "string" ? aud === CLIENT : Array.isArray(aud) && aud.length > 0 && aud.every((a) => a === CLIENT) ? aud.length === 1 || "either" : false,
+    typeof aud === "string"
+      ? aud === CLIENT
+      : Array.isArray(aud) && aud.length > 0 && aud.every((a) => a === CLIENT)
+        ? aud.length === 1 || "either"
+        : false,
   );
   // Core §3.1.3.7: azp, when present, SHOULD be this client.
   if (has("azp")) verdicts.push(claims.azp === CLIENT || "either");
@@ -159,7 +199,14 @@ function classify(tpl: Template, m: ClaimsMutation): Case {
   let expect: Expect = m.expect ?? (judged === "valid" ? "accept" : judged === "invalid" ? "refuse" : "either");
   // RFC 7519 §4, RFC 7515 §5.2: duplicate member names are refused, or the last one wins.
   if (m.duplicate && expect === "accept") expect = "either";
-  return { family: "claims", name: m.name, raw: issue(profile, tpl.header, m.payload), expect, effect: parses ? effectOf(parsed) : "any", jti: tpl.jti };
+  return {
+    family: "claims",
+    name: m.name,
+    raw: issue(profile, tpl.header, m.payload),
+    expect,
+    effect: parses ? effectOf(parsed) : "any",
+    jti: tpl.jti,
+  };
 }
 
 function claimsCase(rng: Rng, tpl: Template): Case {
@@ -172,7 +219,16 @@ function claimsCase(rng: Rng, tpl: Template): Case {
   const set = (name: string, v: unknown) => objectText(withMember(m, name, J(v)));
   const setRaw = (name: string, text: string) => objectText(withMember(m, name, text));
   const short = (v: unknown) => (v === undefined ? "absent" : J(v).slice(0, 40));
-  const bad: Record<string, unknown> = { iss: "https://other-idp.example.com", aud: "other-client", iat: NOW_S + 10_000, exp: NOW_S - 10_000, jti: 5, sub: 5, sid: 5, events: {} };
+  const bad: Record<string, unknown> = {
+    iss: "https://other-idp.example.com",
+    aud: "other-client",
+    iat: NOW_S + 10_000,
+    exp: NOW_S - 10_000,
+    jti: 5,
+    sub: 5,
+    sid: 5,
+    events: {},
+  };
 
   const ops: (() => ClaimsMutation)[] = [
     () => {
@@ -188,8 +244,28 @@ function claimsCase(rng: Rng, tpl: Template): Case {
     () => {
       const k = rng.pick(["iss", "aud", "azp", "jti", "events"]);
       const pools: Record<string, unknown[]> = {
-        iss: [`${ISSUER}/`, ISSUER.toUpperCase(), "http://idp.example.com", ` ${ISSUER}`, `${ISSUER}\u0000`, "https://idp.example.com.attacker.example", "https://other-idp.example.com", "https://іdp.example.com", ""],
-        aud: ["other-client", CLIENT.toUpperCase(), `${CLIENT} `, [CLIENT, "other-client"], ["other-client"], [CLIENT, CLIENT], [], [CLIENT], [CLIENT, null]],
+        iss: [
+          `${ISSUER}/`,
+          ISSUER.toUpperCase(),
+          "http://idp.example.com",
+          ` ${ISSUER}`,
+          `${ISSUER}\u0000`,
+          "https://idp.example.com.attacker.example",
+          "https://other-idp.example.com",
+          "https://іdp.example.com",
+          "",
+        ],
+        aud: [
+          "other-client",
+          CLIENT.toUpperCase(),
+          `${CLIENT} `,
+          [CLIENT, "other-client"],
+          ["other-client"],
+          [CLIENT, CLIENT],
+          [],
+          [CLIENT],
+          [CLIENT, null],
+        ],
         azp: [CLIENT, "other-client", ""],
         jti: ["", " ", "\u0000", "😀", rng.id("other")],
         events: [
@@ -218,7 +294,22 @@ function claimsCase(rng: Rng, tpl: Template): Case {
       const k = rng.pick(["iat", "exp"]);
       const form = rng.pick(["offset", "boundary", "fraction", "raw"]);
       if (form === "raw") {
-        const text = rng.pick(["1e300", "-1e300", "9007199254740993", "1e21", "-0", "0", "-1", "1e999", "-1e999", "1.8e9", "18e8", "1800000000.000", "1800000000E0", "1800000100e0"]);
+        const text = rng.pick([
+          "1e300",
+          "-1e300",
+          "9007199254740993",
+          "1e21",
+          "-0",
+          "0",
+          "-1",
+          "1e999",
+          "-1e999",
+          "1.8e9",
+          "18e8",
+          "1800000000.000",
+          "1800000000E0",
+          "1800000100e0",
+        ]);
         return { name: `${k} ${text}`, payload: setRaw(k, text) };
       }
       const offset =
@@ -237,8 +328,29 @@ function claimsCase(rng: Rng, tpl: Template): Case {
     },
     () => {
       // BCL §2.7: which sessions a (sub, sid) pair names.
-      const sub = rng.pick<string | undefined>([undefined, "alice", "alice", "mallory", "Alice", "alice ", "аlice", "", "alice\u0000", "a".repeat(rng.int(256, 5000))]);
-      const sid = rng.pick<string | undefined>([undefined, "sid-1", "sid-1", "sid-2", "SID-1", "sid-1 ", "", "sid-1\u0000", "s".repeat(rng.int(256, 5000))]);
+      const sub = rng.pick<string | undefined>([
+        undefined,
+        "alice",
+        "alice",
+        "mallory",
+        "Alice",
+        "alice ",
+        "аlice",
+        "",
+        "alice\u0000",
+        "a".repeat(rng.int(256, 5000)),
+      ]);
+      const sid = rng.pick<string | undefined>([
+        undefined,
+        "sid-1",
+        "sid-1",
+        "sid-2",
+        "SID-1",
+        "sid-1 ",
+        "",
+        "sid-1\u0000",
+        "s".repeat(rng.int(256, 5000)),
+      ]);
       const base = without(without(m, "sub"), "sid");
       const next: Members = [...base];
       if (sub !== undefined) next.push(["sub", J(sub)]);
@@ -260,7 +372,8 @@ function claimsCase(rng: Rng, tpl: Template): Case {
       const u = rng.pick(UNICODE);
       const k = rng.pick(["x-unicode", "jti", "sub", "sid", "iss", "event member", "claim name", "lone surrogate"]);
       // RFC 8259 §8.2: a lone surrogate escape is valid JSON syntax, its meaning unpredictable.
-      if (k === "lone surrogate") return { name: "jti with a lone surrogate escape", payload: setRaw("jti", '"j\\ud800x"'), expect: "either" };
+      if (k === "lone surrogate")
+        return { name: "jti with a lone surrogate escape", payload: setRaw("jti", '"j\\ud800x"'), expect: "either" };
       if (k === "event member") return { name: `unicode ${J(u)} in the logout event`, payload: set("events", { [EVENT]: { [u]: u } }) };
       if (k === "claim name") return { name: `claim named ${J(u)}`, payload: objectText([...m, [u, J(u)]]) };
       const v = k === "iss" ? `${ISSUER}${u}` : `${k === "sub" ? "alice" : k === "sid" ? "sid-1" : "v"}${u}`;
@@ -269,8 +382,18 @@ function claimsCase(rng: Rng, tpl: Template): Case {
     () => {
       // RFC 7519 §7.2 step 10: the claims set is a UTF-8 JSON object.
       const k = rng.pick(["jti", "x-bytes"]);
-      const bytes = rng.pick([Uint8Array.of(0xff), Uint8Array.of(0xc0, 0x80), Uint8Array.of(0xed, 0xa0, 0x80), Uint8Array.of(0xe2, 0x82), Uint8Array.of(0x80)]);
-      return { name: `invalid UTF-8 (${[...bytes].map((b) => b.toString(16)).join(" ")}) in ${k}`, payload: withBytes(m, k, bytes), expect: "refuse" };
+      const bytes = rng.pick([
+        Uint8Array.of(0xff),
+        Uint8Array.of(0xc0, 0x80),
+        Uint8Array.of(0xed, 0xa0, 0x80),
+        Uint8Array.of(0xe2, 0x82),
+        Uint8Array.of(0x80),
+      ]);
+      return {
+        name: `invalid UTF-8 (${[...bytes].map((b) => b.toString(16)).join(" ")}) in ${k}`,
+        payload: withBytes(m, k, bytes),
+        expect: "refuse",
+      };
     },
     // RFC 8259 §8.1: a parser MAY ignore a byte order mark.
     () => ({ name: "UTF-8 BOM before the claims", payload: `\ufeff${objectText(m)}`, expect: "either" }),
@@ -279,8 +402,15 @@ function claimsCase(rng: Rng, tpl: Template): Case {
       const kind = rng.pick(["array", "object"] as const);
       const where = rng.pick(["claim", "event", "events moved"]);
       if (where === "claim") return { name: `${kind} nested ${depth} deep in a claim`, payload: setRaw("x-nested", nested(depth, kind)) };
-      if (where === "event") return { name: `${kind} nested ${depth} deep in the logout event`, payload: setRaw("events", `{${J(EVENT)}:{"n":${nested(depth, kind)}}}`) };
-      return { name: "events moved inside another claim", payload: objectText([...without(m, "events"), ["wrapper", `{"events":${J(value("events"))}}`]]) };
+      if (where === "event")
+        return {
+          name: `${kind} nested ${depth} deep in the logout event`,
+          payload: setRaw("events", `{${J(EVENT)}:{"n":${nested(depth, kind)}}}`),
+        };
+      return {
+        name: "events moved inside another claim",
+        payload: objectText([...without(m, "events"), ["wrapper", `{"events":${J(value("events"))}}`]]),
+      };
     },
     () => {
       const k = rng.pick(present);
@@ -302,11 +432,35 @@ function claimsCase(rng: Rng, tpl: Template): Case {
       return { name: `claims ${name}`, payload: text };
     },
     () => {
-      const text = rng.pick(["[]", "null", '"claims"', "1", "", "{", "{}", `${objectText(m)}x`, `[${objectText(m)}]`, "true", `${objectText(m)}${objectText(m)}`]);
+      const text = rng.pick([
+        "[]",
+        "null",
+        '"claims"',
+        "1",
+        "",
+        "{",
+        "{}",
+        `${objectText(m)}x`,
+        `[${objectText(m)}]`,
+        "true",
+        `${objectText(m)}${objectText(m)}`,
+      ]);
       return { name: `claims JSON ${text.slice(0, 30)}`, payload: text };
     },
     () => {
-      const name = rng.pick(["sub_id", "txn", "toe", "acr", "amr", "auth_time", "__proto__", "constructor", "toString", "hasOwnProperty", rng.chars(rng.int(1, 30))]);
+      const name = rng.pick([
+        "sub_id",
+        "txn",
+        "toe",
+        "acr",
+        "amr",
+        "auth_time",
+        "__proto__",
+        "constructor",
+        "toString",
+        "hasOwnProperty",
+        rng.chars(rng.int(1, 30)),
+      ]);
       const v = rng.pick<unknown>([1, "v", null, [], {}, { iss: "https://other-idp.example.com", sub: "mallory" }, true]);
       if (present.includes(name)) return { name: "extra claim (name taken)", payload: objectText([...m, ["x-extra", J(v)]]) };
       return { name: `extra claim ${J(name).slice(0, 30)}: ${short(v)}`, payload: objectText([...m, [name, J(v)]]) };
@@ -335,7 +489,14 @@ async function check(c: Case): Promise<Verdict> {
     sessions: stores.sessions,
     revocations: stores.revocations,
     now: () => NOW_MS,
-    policy: { issuer: ISSUER, clientId: CLIENT, expectedAlg: "RS256", sessionRequired: false, leewaySeconds: LEEWAY, maxAgeSeconds: MAX_AGE },
+    policy: {
+      issuer: ISSUER,
+      clientId: CLIENT,
+      expectedAlg: "RS256",
+      sessionRequired: false,
+      leewaySeconds: LEEWAY,
+      maxAgeSeconds: MAX_AGE,
+    },
     getKey: c.keys === "with-weak-key" ? keys.getKeyWithWeak : keys.getKey,
     revokeRefreshToken: async (token) => {
       revokedAtIdp.push(token);
@@ -347,9 +508,15 @@ async function check(c: Case): Promise<Verdict> {
   try {
     outcome = await receiveLogoutToken(c.raw, deps);
   } catch (error) {
-    if (!(error instanceof LogoutTokenError)) return { refused: true, failure: `threw ${errorName(error)}, not a LogoutTokenError (the route would answer 500)` };
+    if (!(error instanceof LogoutTokenError))
+      return { refused: true, failure: `threw ${errorName(error)}, not a LogoutTokenError (the route would answer 500)` };
     const code = error.code;
-    if (error.status !== 400) return { refused: true, code, failure: `refused with ${code}, status ${error.status}: with a healthy store and reachable keys only 400 is right` };
+    if (error.status !== 400)
+      return {
+        refused: true,
+        code,
+        failure: `refused with ${code}, status ${error.status}: with a healthy store and reachable keys only 400 is right`,
+      };
     if (c.expect === "accept") return { refused: true, code, failure: `refused a token that is still valid: ${code}` };
 
     // Nothing written: the session is on, its record intact, no feed entry, no replay record, nothing revoked at the IdP.
@@ -361,17 +528,22 @@ async function check(c: Case): Promise<Verdict> {
     if ((await stores.sessions.find({ iss: ISSUER, sid: "sid-1" })).length !== 1) problems.push("the sid index lost the session");
     const ended = await stores.revocations.endedSince(0);
     if (ended.length > 0) problems.push(`${ended.length} ended-session feed entries`);
-    const replayKeys = [{ iss: ISSUER, jti: c.jti }, claimedReplayKey(c.raw)].filter((k): k is { iss: string; jti: string } => k !== undefined);
+    const replayKeys = [{ iss: ISSUER, jti: c.jti }, claimedReplayKey(c.raw)].filter(
+      (k): k is { iss: string; jti: string } => k !== undefined,
+    );
     const distinct = replayKeys.filter((k, i) => replayKeys.findIndex((o) => o.iss === k.iss && o.jti === k.jti) === i);
-    for (const k of distinct) if (await stores.revocations.seen({ kind: "bcl", ...k })) problems.push(`a replay record for jti ${k.jti.slice(0, 40)}`);
+    for (const k of distinct)
+      if (await stores.revocations.seen({ kind: "bcl", ...k })) problems.push(`a replay record for jti ${k.jti.slice(0, 40)}`);
     if (revokedAtIdp.length > 0) problems.push(`refresh tokens revoked at the IdP: ${revokedAtIdp.join(", ")}`);
     return { refused: true, code, failure: problems.length ? `refused with ${code} but wrote: ${problems.join("; ")}` : undefined };
   }
 
-  if (c.expect === "refuse") return { refused: false, failure: `accepted (result ${outcome.result}, ${outcome.sessionsEnded} sessions ended)` };
+  if (c.expect === "refuse")
+    return { refused: false, failure: `accepted (result ${outcome.result}, ${outcome.sessionsEnded} sessions ended)` };
   // Accepted: it was remembered (BCL §2.6 jti), and the session ended exactly when the token names it.
   const problems: string[] = [];
-  if (!(await stores.revocations.seen({ kind: "bcl", iss: outcome.token.iss, jti: outcome.token.jti }))) problems.push("no replay record for its (iss, jti)");
+  if (!(await stores.revocations.seen({ kind: "bcl", iss: outcome.token.iss, jti: outcome.token.jti })))
+    problems.push("no replay record for its (iss, jti)");
   const active = (await stores.revocations.check(handle)).active;
   if (c.effect === "ends" && active) problems.push(`the session it names is still active (result ${outcome.result})`);
   if (c.effect === "keeps" && !active) problems.push(`it ended a session it does not name (result ${outcome.result})`);
@@ -394,7 +566,15 @@ describe("fuzz: mutated logout tokens through receiveLogoutToken on the in-memor
       const tpl = template(new Rng(1));
       for (const key of [keys.weak, keys.issuer]) {
         const raw = issue(profile, withMember(tpl.header, "kid", J("k3")), tpl.claims, "RS256", key);
-        const verdict = await check({ family: "signature", name: "kid k3", raw, expect: "refuse", effect: "ends", keys: "with-weak-key", jti: tpl.jti });
+        const verdict = await check({
+          family: "signature",
+          name: "kid k3",
+          raw,
+          expect: "refuse",
+          effect: "ends",
+          keys: "with-weak-key",
+          jti: tpl.jti,
+        });
         expect(verdict.failure).toBeUndefined();
       }
     });

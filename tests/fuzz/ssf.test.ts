@@ -25,7 +25,18 @@ import type { SessionRecord } from "@/lib/session/record";
 import type { SessionHandle } from "@/lib/session/handle";
 import { describeFailures, details, errorName, fuzz, summary, type Case, type Effect, type Expect, type Verdict } from "./support/harness";
 import { claimedReplayKey, J, makeKeys, members, objectText, withMember, without, type Keys, type Members } from "./support/jws";
-import { encodingCase, headerCase, issue, nested, oddValues, signatureCase, UNICODE, withBytes, type Profile, type Template } from "./support/mutations";
+import {
+  encodingCase,
+  headerCase,
+  issue,
+  nested,
+  oddValues,
+  signatureCase,
+  UNICODE,
+  withBytes,
+  type Profile,
+  type Template,
+} from "./support/mutations";
 import type { Rng } from "./support/prng";
 
 const NOW_S = 1_800_000_000;
@@ -62,7 +73,24 @@ beforeAll(() => {
     // SSF §4.1.1, RFC 8417 §2.3: typ is required and is secevent+jwt; media types compare case-insensitively, the prefix may be written out (RFC 7515 §4.1.9).
     typ: {
       accept: ["secevent+jwt", "SECEVENT+JWT", "application/secevent+jwt", "Application/SecEvent+JWT"],
-      refuse: [undefined, "JWT", "jwt", "logout+jwt", "application/logout+jwt", "at+jwt", "application/jwt", "", "secevent", " secevent+jwt", "secevent+jwt ", "secevent+jws", 1, null, ["secevent+jwt"], {}],
+      refuse: [
+        undefined,
+        "JWT",
+        "jwt",
+        "logout+jwt",
+        "application/logout+jwt",
+        "at+jwt",
+        "application/jwt",
+        "",
+        "secevent",
+        " secevent+jwt",
+        "secevent+jwt ",
+        "secevent+jws",
+        1,
+        null,
+        ["secevent+jwt"],
+        {},
+      ],
       either: [],
     },
   };
@@ -74,8 +102,18 @@ type Shape = { name: string; eventType: string; event: Record<string, unknown>; 
 
 /** Valid SETs that each end the live session (SSF policy defaults). */
 const SHAPES: Shape[] = [
-  { name: "session-revoked, complex subject", eventType: CAEP_EVENTS.sessionRevoked, event: { event_timestamp: NOW_S - 10 }, subId: { format: "complex", user: aliceIssSub, session: sid1 } },
-  { name: "session-revoked, iss_sub", eventType: CAEP_EVENTS.sessionRevoked, event: { event_timestamp: NOW_S - 10, initiating_entity: "policy" }, subId: aliceIssSub },
+  {
+    name: "session-revoked, complex subject",
+    eventType: CAEP_EVENTS.sessionRevoked,
+    event: { event_timestamp: NOW_S - 10 },
+    subId: { format: "complex", user: aliceIssSub, session: sid1 },
+  },
+  {
+    name: "session-revoked, iss_sub",
+    eventType: CAEP_EVENTS.sessionRevoked,
+    event: { event_timestamp: NOW_S - 10, initiating_entity: "policy" },
+    subId: aliceIssSub,
+  },
   { name: "session-revoked, opaque sid", eventType: CAEP_EVENTS.sessionRevoked, event: {}, subId: sid1 },
   {
     name: "credential-change, iss_sub",
@@ -83,7 +121,11 @@ const SHAPES: Shape[] = [
     event: { credential_type: "password", change_type: "update", event_timestamp: NOW_S - 10 },
     subId: aliceIssSub,
   },
-  { name: "RISC sessions-revoked, legacy subject", eventType: RISC_EVENTS.sessionsRevoked, event: { subject: { subject_type: "iss-sub", iss: IDP, sub: "alice" } } },
+  {
+    name: "RISC sessions-revoked, legacy subject",
+    eventType: RISC_EVENTS.sessionsRevoked,
+    event: { subject: { subject_type: "iss-sub", iss: IDP, sub: "alice" } },
+  },
 ];
 
 type SetTemplate = Template & { shape: Shape };
@@ -129,7 +171,9 @@ function judge(claims: unknown, shape: Shape): Judgement {
   // SSF §4.1.6: iss is the Transmitter's issuer, exactly. §4.1.8: aud includes the stream's audience (others may be there, RFC 8417 §2.2).
   v.push(claims.iss === TRANSMITTER);
   const aud = claims.aud;
-  v.push(typeof aud === "string" ? aud === AUDIENCE : Array.isArray(aud) && aud.every((a) => typeof a === "string") && aud.includes(AUDIENCE));
+  v.push(
+    typeof aud === "string" ? aud === AUDIENCE : Array.isArray(aud) && aud.every((a) => typeof a === "string") && aud.includes(AUDIENCE),
+  );
   // RFC 8417 §2.2: iat and jti REQUIRED.
   const iat = claims.iat;
   v.push(typeof iat === "number" && Number.isFinite(iat) ? inWindow(iat, NOW_S - MAX_AGE - LEEWAY, NOW_S + LEEWAY) : false);
@@ -176,7 +220,14 @@ function classify(tpl: SetTemplate, m: ClaimsMutation): Case {
   let expect: Expect = m.expect ?? (judged.verdict === "valid" ? "accept" : judged.verdict === "invalid" ? "refuse" : "either");
   // RFC 7519 §4: duplicate member names are refused, or the last one wins.
   if (m.duplicate && expect === "accept") expect = "either";
-  return { family: "claims", name: m.name, raw: issue(profile, tpl.header, m.payload), expect, effect: m.effect ?? judged.effect, jti: tpl.jti };
+  return {
+    family: "claims",
+    name: m.name,
+    raw: issue(profile, tpl.header, m.payload),
+    expect,
+    effect: m.effect ?? judged.effect,
+    jti: tpl.jti,
+  };
 }
 
 /** Subject mutations (SSF §3, RFC 9493 §3): each says what it expects, and what an accepted one does. */
@@ -184,9 +235,16 @@ function subjectMutation(rng: Rng, tpl: SetTemplate): ClaimsMutation {
   const m = tpl.claims;
   const legacy = tpl.shape.subId === undefined;
   const put = (subject: unknown) =>
-    legacy ? objectText(withMember(m, "events", J({ [tpl.shape.eventType]: { ...tpl.shape.event, subject } }))) : objectText(withMember(m, "sub_id", J(subject)));
+    legacy
+      ? objectText(withMember(m, "events", J({ [tpl.shape.eventType]: { ...tpl.shape.event, subject } })))
+      : objectText(withMember(m, "sub_id", J(subject)));
   const original = (tpl.shape.subId ?? tpl.shape.event.subject) as Record<string, unknown>;
-  const mk = (name: string, subject: unknown, expect: Expect, effect: Effect = "any"): ClaimsMutation => ({ name: `subject: ${name}`, payload: put(subject), expect, effect });
+  const mk = (name: string, subject: unknown, expect: Expect, effect: Effect = "any"): ClaimsMutation => ({
+    name: `subject: ${name}`,
+    payload: put(subject),
+    expect,
+    effect,
+  });
   const rest = Object.fromEntries(Object.entries(original).filter(([k]) => k !== "format" && k !== "subject_type"));
   const options: (() => ClaimsMutation)[] = [
     () => mk("format removed", rest, "refuse"),
@@ -201,12 +259,12 @@ function subjectMutation(rng: Rng, tpl: SetTemplate): ClaimsMutation {
     () => mk("iss_sub of another issuer", { format: "iss_sub", iss: "https://other-idp.example.com", sub: "alice" }, "accept", "keeps"),
     () => {
       const [name, s] = rng.pick<[string, unknown]>([
-        ["iss_sub with sub \"\"", { format: "iss_sub", iss: IDP, sub: "" }],
+        ['iss_sub with sub ""', { format: "iss_sub", iss: IDP, sub: "" }],
         ["iss_sub with sub 1", { format: "iss_sub", iss: IDP, sub: 1 }],
         ["iss_sub without sub", { format: "iss_sub", iss: IDP }],
         ["iss_sub without iss", { format: "iss_sub", sub: "alice" }],
         ["iss_sub with iss null", { format: "iss_sub", iss: null, sub: "alice" }],
-        ["opaque with id \"\"", { format: "opaque", id: "" }],
+        ['opaque with id ""', { format: "opaque", id: "" }],
         ["opaque with id 1", { format: "opaque", id: 1 }],
         ["opaque without id", { format: "opaque" }],
         ["email that is not an address", { format: "email", email: rng.pick(["alice", "@example.com", "alice@", "al ice@example.com"]) }],
@@ -227,11 +285,27 @@ function subjectMutation(rng: Rng, tpl: SetTemplate): ClaimsMutation {
     () => mk("complex with user only", { format: "complex", user: aliceIssSub }, "accept", "ends"),
     () => mk("complex with session only", { format: "complex", session: sid1 }, "accept", "ends"),
     () => mk("complex with another user", { format: "complex", user: aliceLike("mallory"), session: sid1 }, "accept", "keeps"),
-    () => mk("complex with another session", { format: "complex", user: aliceIssSub, session: { format: "opaque", id: "sid-2" } }, "accept", "keeps"),
+    () =>
+      mk(
+        "complex with another session",
+        { format: "complex", user: aliceIssSub, session: { format: "opaque", id: "sid-2" } },
+        "accept",
+        "keeps",
+      ),
     () => mk("complex with a device only", { format: "complex", device: { format: "opaque", id: "device-1" } }, "accept", "keeps"),
     // SSF §3.6: a critical member (user and session here) in a format the Receiver cannot process: discarded, not acted on.
-    () => mk("complex whose critical user has an unknown format", { format: "complex", user: { format: "x-proprietary", id: "u" }, session: sid1 }, "refuse"),
-    () => mk("complex whose critical session has an unknown format", { format: "complex", user: aliceIssSub, session: { format: "x-session", id: "s" } }, "refuse"),
+    () =>
+      mk(
+        "complex whose critical user has an unknown format",
+        { format: "complex", user: { format: "x-proprietary", id: "u" }, session: sid1 },
+        "refuse",
+      ),
+    () =>
+      mk(
+        "complex whose critical session has an unknown format",
+        { format: "complex", user: aliceIssSub, session: { format: "x-session", id: "s" } },
+        "refuse",
+      ),
     () => {
       const n = rng.int(1_000, 60_000);
       return mk(`iss_sub with a ${n}-character sub`, aliceLike(rng.chars(n)), "accept", "keeps");
@@ -239,15 +313,34 @@ function subjectMutation(rng: Rng, tpl: SetTemplate): ClaimsMutation {
     () => mk(`iss_sub with a unicode sub`, aliceLike(`alice${rng.pick(UNICODE)}`), "accept", "keeps"),
     () => {
       const depth = rng.int(10, 2_000);
-      return { name: `subject: extra member nested ${depth} deep`, payload: put({ ...original, "x-nested": 0 }).replace('"x-nested":0', `"x-nested":${nested(depth, "object")}`), expect: "either", effect: "ends" };
+      return {
+        name: `subject: extra member nested ${depth} deep`,
+        payload: put({ ...original, "x-nested": 0 }).replace('"x-nested":0', `"x-nested":${nested(depth, "object")}`),
+        expect: "either",
+        effect: "ends",
+      };
     },
   ];
   // The legacy subject is read only when sub_id is absent; a sub_id beside it wins (SSF §3.1), and an ill-formed one is refused.
   if (legacy) {
     options.push(
-      () => ({ name: "subject: sub_id beside the legacy subject", payload: objectText([...m, ["sub_id", J(aliceIssSub)]]), expect: "accept", effect: "ends" }),
-      () => ({ name: "subject: ill-formed sub_id beside the legacy subject", payload: objectText([...m, ["sub_id", J({ format: "iss_sub", iss: IDP })]]), expect: "refuse" }),
-      () => ({ name: "subject: sub_id of another user beside the legacy subject", payload: objectText([...m, ["sub_id", J(aliceLike("mallory"))]]), expect: "accept", effect: "keeps" }),
+      () => ({
+        name: "subject: sub_id beside the legacy subject",
+        payload: objectText([...m, ["sub_id", J(aliceIssSub)]]),
+        expect: "accept",
+        effect: "ends",
+      }),
+      () => ({
+        name: "subject: ill-formed sub_id beside the legacy subject",
+        payload: objectText([...m, ["sub_id", J({ format: "iss_sub", iss: IDP })]]),
+        expect: "refuse",
+      }),
+      () => ({
+        name: "subject: sub_id of another user beside the legacy subject",
+        payload: objectText([...m, ["sub_id", J(aliceLike("mallory"))]]),
+        expect: "accept",
+        effect: "keeps",
+      }),
     );
   }
   return rng.pick(options)();
@@ -266,7 +359,15 @@ function claimsCase(rng: Rng, tpl: SetTemplate): Case {
   const setRaw = (name: string, text: string) => objectText(withMember(m, name, text));
   const short = (v: unknown) => (v === undefined ? "absent" : J(v).slice(0, 40));
   const type = tpl.shape.eventType;
-  const bad: Record<string, unknown> = { iss: "https://other-tr.example.com", aud: "https://other-receiver.example", iat: NOW_S + 10_000, jti: 5, sub_id: { format: "iss_sub" }, events: {}, txn: 5 };
+  const bad: Record<string, unknown> = {
+    iss: "https://other-tr.example.com",
+    aud: "https://other-receiver.example",
+    iat: NOW_S + 10_000,
+    jti: 5,
+    sub_id: { format: "iss_sub" },
+    events: {},
+    txn: 5,
+  };
 
   const ops: (() => ClaimsMutation)[] = [
     () => {
@@ -282,8 +383,28 @@ function claimsCase(rng: Rng, tpl: SetTemplate): Case {
     () => {
       const k = rng.pick(["iss", "aud", "jti", "txn", "toe"]);
       const pools: Record<string, unknown[]> = {
-        iss: [`${TRANSMITTER}/`, TRANSMITTER.toUpperCase(), "http://tr.example.com", ` ${TRANSMITTER}`, IDP, "https://tr.example.com.attacker.example", "https://tг.example.com", ""],
-        aud: ["https://other-receiver.example", `${AUDIENCE}/`, AUDIENCE.toUpperCase(), ["https://other-receiver.example"], [], [AUDIENCE, 123], [AUDIENCE, null], [AUDIENCE], [AUDIENCE, AUDIENCE], { aud: AUDIENCE }],
+        iss: [
+          `${TRANSMITTER}/`,
+          TRANSMITTER.toUpperCase(),
+          "http://tr.example.com",
+          ` ${TRANSMITTER}`,
+          IDP,
+          "https://tr.example.com.attacker.example",
+          "https://tг.example.com",
+          "",
+        ],
+        aud: [
+          "https://other-receiver.example",
+          `${AUDIENCE}/`,
+          AUDIENCE.toUpperCase(),
+          ["https://other-receiver.example"],
+          [],
+          [AUDIENCE, 123],
+          [AUDIENCE, null],
+          [AUDIENCE],
+          [AUDIENCE, AUDIENCE],
+          { aud: AUDIENCE },
+        ],
         jti: ["", " ", "\u0000", "😀", rng.id("other")],
         txn: ["", "t", 1, null, ["t"]],
         toe: [NOW_S - 10, NOW_S - 10.5, -1, 0, 1e300, `${NOW_S}`, null, []],
@@ -304,7 +425,7 @@ function claimsCase(rng: Rng, tpl: SetTemplate): Case {
         ["a second event", { [type]: event, [CAEP_EVENTS.tokenClaimsChange]: { claims: {} } }],
         ["the same event twice under two URIs", { [type]: event, [`${type}/`]: event }],
         ["event value []", { [type]: [] }],
-        ["event value \"\"", { [type]: "" }],
+        ['event value ""', { [type]: "" }],
         ["event value null", { [type]: null }],
         ["event value true", { [type]: true }],
         ["events an array", [{ [type]: event }]],
@@ -326,10 +447,29 @@ function claimsCase(rng: Rng, tpl: SetTemplate): Case {
       // RFC 7519 §2 NumericDate: any JSON number, fractions included; iat is judged against now.
       const form = rng.pick(["offset", "boundary", "fraction", "raw"]);
       if (form === "raw") {
-        const text = rng.pick(["1e300", "-1e300", "9007199254740993", "1e21", "-0", "0", "-1", "1e999", "-1e999", "1.8e9", "18e8", "1800000000.000", "1800000000E0"]);
+        const text = rng.pick([
+          "1e300",
+          "-1e300",
+          "9007199254740993",
+          "1e21",
+          "-0",
+          "0",
+          "-1",
+          "1e999",
+          "-1e999",
+          "1.8e9",
+          "18e8",
+          "1800000000.000",
+          "1800000000E0",
+        ]);
         return { name: `iat ${text}`, payload: setRaw("iat", text) };
       }
-      const offset = form === "offset" ? rng.int(-5_000, 5_000) : form === "boundary" ? rng.pick([-662, -661, -660, -659, -658, 58, 59, 60, 61, 62]) : rng.int(-700, 700) + rng.float();
+      const offset =
+        form === "offset"
+          ? rng.int(-5_000, 5_000)
+          : form === "boundary"
+            ? rng.pick([-662, -661, -660, -659, -658, 58, 59, 60, 61, 62])
+            : rng.int(-700, 700) + rng.float();
       return { name: `iat now${offset >= 0 ? "+" : ""}${offset}`, payload: set("iat", NOW_S + offset) };
     },
     () => {
@@ -345,14 +485,20 @@ function claimsCase(rng: Rng, tpl: SetTemplate): Case {
       const n = rng.int(1_000, 65_000);
       const k = rng.pick(["jti", "txn", "x-pad", "event member"]);
       const big = rng.chars(n);
-      if (k === "event member") return { name: `event with a ${n}-character member`, payload: set("events", { [type]: { ...tpl.shape.event, reason_user: { en: big } } }), effect: "ends" };
+      if (k === "event member")
+        return {
+          name: `event with a ${n}-character member`,
+          payload: set("events", { [type]: { ...tpl.shape.event, reason_user: { en: big } } }),
+          effect: "ends",
+        };
       return { name: `${n}-character ${k}`, payload: set(k, big) };
     },
     () => {
       const u = rng.pick(UNICODE);
       const k = rng.pick(["x-unicode", "jti", "txn", "iss", "claim name", "lone surrogate"]);
       // RFC 8259 §8.2: a lone surrogate escape is valid JSON syntax, its meaning unpredictable.
-      if (k === "lone surrogate") return { name: "jti with a lone surrogate escape", payload: setRaw("jti", '"j\\ud800x"'), expect: "either" };
+      if (k === "lone surrogate")
+        return { name: "jti with a lone surrogate escape", payload: setRaw("jti", '"j\\ud800x"'), expect: "either" };
       if (k === "claim name") return { name: `claim named ${J(u)}`, payload: objectText([...m, [u, J(u)]]) };
       const v = k === "iss" ? `${TRANSMITTER}${u}` : `v${u}`;
       return { name: `${k} ${J(v)}`, payload: set(k, v) };
@@ -360,8 +506,18 @@ function claimsCase(rng: Rng, tpl: SetTemplate): Case {
     () => {
       // RFC 7519 §7.2 step 10: the claims set is a UTF-8 JSON object.
       const k = rng.pick(["jti", "x-bytes", "txn"]);
-      const bytes = rng.pick([Uint8Array.of(0xff), Uint8Array.of(0xc0, 0x80), Uint8Array.of(0xed, 0xa0, 0x80), Uint8Array.of(0xe2, 0x82), Uint8Array.of(0x80)]);
-      return { name: `invalid UTF-8 (${[...bytes].map((b) => b.toString(16)).join(" ")}) in ${k}`, payload: withBytes(m, k, bytes), expect: "refuse" };
+      const bytes = rng.pick([
+        Uint8Array.of(0xff),
+        Uint8Array.of(0xc0, 0x80),
+        Uint8Array.of(0xed, 0xa0, 0x80),
+        Uint8Array.of(0xe2, 0x82),
+        Uint8Array.of(0x80),
+      ]);
+      return {
+        name: `invalid UTF-8 (${[...bytes].map((b) => b.toString(16)).join(" ")}) in ${k}`,
+        payload: withBytes(m, k, bytes),
+        expect: "refuse",
+      };
     },
     // RFC 8259 §8.1: a parser MAY ignore a byte order mark.
     () => ({ name: "UTF-8 BOM before the claims", payload: `\ufeff${objectText(m)}`, expect: "either" }),
@@ -392,11 +548,33 @@ function claimsCase(rng: Rng, tpl: SetTemplate): Case {
       return { name: `claims ${name}`, payload: text };
     },
     () => {
-      const text = rng.pick(["[]", "null", '"claims"', "1", "", "{", "{}", `${objectText(m)}x`, `[${objectText(m)}]`, "true", `${objectText(m)}${objectText(m)}`]);
+      const text = rng.pick([
+        "[]",
+        "null",
+        '"claims"',
+        "1",
+        "",
+        "{",
+        "{}",
+        `${objectText(m)}x`,
+        `[${objectText(m)}]`,
+        "true",
+        `${objectText(m)}${objectText(m)}`,
+      ]);
       return { name: `claims JSON ${text.slice(0, 30)}`, payload: text };
     },
     () => {
-      const name = rng.pick(["sid", "acr", "nbf", "client_id", "__proto__", "constructor", "toString", "hasOwnProperty", rng.chars(rng.int(1, 30))]);
+      const name = rng.pick([
+        "sid",
+        "acr",
+        "nbf",
+        "client_id",
+        "__proto__",
+        "constructor",
+        "toString",
+        "hasOwnProperty",
+        rng.chars(rng.int(1, 30)),
+      ]);
       const v = rng.pick<unknown>([1, "v", null, [], {}, { format: "iss_sub", iss: IDP, sub: "mallory" }, true]);
       if (present.includes(name)) return { name: "extra claim (name taken)", payload: objectText([...m, ["x-extra", J(v)]]) };
       return { name: `extra claim ${J(name).slice(0, 30)}: ${short(v)}`, payload: objectText([...m, [name, J(v)]]) };
@@ -441,9 +619,15 @@ async function check(c: Case): Promise<Verdict> {
   try {
     outcome = await receiveSet(c.raw, deps);
   } catch (error) {
-    if (!(error instanceof SetError)) return { refused: true, failure: `threw ${errorName(error)}, not a SetError (the route would answer 500)` };
+    if (!(error instanceof SetError))
+      return { refused: true, failure: `threw ${errorName(error)}, not a SetError (the route would answer 500)` };
     const code = error.discard ? `${error.code} (discarded)` : error.code;
-    if (error.status !== 400) return { refused: true, code, failure: `refused with ${code}, status ${error.status}: with a healthy store and reachable keys only 400 (or a discard) is right` };
+    if (error.status !== 400)
+      return {
+        refused: true,
+        code,
+        failure: `refused with ${code}, status ${error.status}: with a healthy store and reachable keys only 400 (or a discard) is right`,
+      };
     if (c.expect === "accept") return { refused: true, code, failure: `refused a SET that is still valid: ${code}` };
 
     // Nothing written: the session is on and unmarked, its record intact, no feed entry, no replay record, the account and the stream untouched.
@@ -455,18 +639,26 @@ async function check(c: Case): Promise<Verdict> {
     if ((await stores.sessions.find({ iss: IDP, sub: "alice" })).length !== 1) problems.push("the subject index lost the session");
     const ended = await stores.revocations.endedSince(0);
     if (ended.length > 0) problems.push(`${ended.length} ended-session feed entries`);
-    const replayKeys = [{ iss: TRANSMITTER, jti: c.jti }, claimedReplayKey(c.raw)].filter((k): k is { iss: string; jti: string } => k !== undefined);
+    const replayKeys = [{ iss: TRANSMITTER, jti: c.jti }, claimedReplayKey(c.raw)].filter(
+      (k): k is { iss: string; jti: string } => k !== undefined,
+    );
     const distinct = replayKeys.filter((k, i) => replayKeys.findIndex((o) => o.iss === k.iss && o.jti === k.jti) === i);
-    for (const k of distinct) if (await stores.revocations.seen({ kind: "ssf", ...k })) problems.push(`a replay record for jti ${k.jti.slice(0, 40)}`);
+    for (const k of distinct)
+      if (await stores.revocations.seen({ kind: "ssf", ...k })) problems.push(`a replay record for jti ${k.jti.slice(0, 40)}`);
     if (await stores.sessions.isDisabled({ iss: IDP, sub: "alice" })) problems.push("the account is disabled");
     if ((await stores.streams.readStream()) !== streamBefore) problems.push("the stream state changed");
     return { refused: true, code, failure: problems.length ? `refused with ${code} but wrote: ${problems.join("; ")}` : undefined };
   }
 
-  if (c.expect === "refuse") return { refused: false, failure: `accepted (result ${outcome.result}${outcome.outcome ? `, ${outcome.outcome.action}, ${outcome.outcome.sessionsEnded} ended` : ""})` };
+  if (c.expect === "refuse")
+    return {
+      refused: false,
+      failure: `accepted (result ${outcome.result}${outcome.outcome ? `, ${outcome.outcome.action}, ${outcome.outcome.sessionsEnded} ended` : ""})`,
+    };
   // Accepted: remembered for de-duplication (RFC 8417 §2.2 jti), and the session ended exactly when the SET names it.
   const problems: string[] = [];
-  if (!(await stores.revocations.seen({ kind: "ssf", iss: outcome.set.iss, jti: outcome.set.jti }))) problems.push("no replay record for its (iss, jti)");
+  if (!(await stores.revocations.seen({ kind: "ssf", iss: outcome.set.iss, jti: outcome.set.jti })))
+    problems.push("no replay record for its (iss, jti)");
   const active = (await stores.revocations.check(handle)).active;
   const did = `result ${outcome.result}${outcome.outcome ? `, ${outcome.outcome.action}` : ""}`;
   if (c.effect === "ends" && active) problems.push(`the session it names is still active (${did})`);

@@ -122,20 +122,30 @@ describe("the request (BCL §2.5)", () => {
   const codeOf = async (response: Response) => ((await response.json()) as { error_description: string }).error_description.split(":")[0];
 
   it("refuses a body that is not form-encoded", async () => {
-    const response = await fetch(`${app}/api/backchannel-logout`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    const response = await fetch(`${app}/api/backchannel-logout`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
     expect(response.status).toBe(400);
     expect(response.headers.get("cache-control")).toContain("no-store");
     expect(await codeOf(response)).toBe("unsupported_content_type");
   });
 
   it("refuses a body larger than any logout token", async () => {
-    const response = await fetch(`${app}/api/backchannel-logout`, { method: "POST", body: new URLSearchParams({ logout_token: "x".repeat(70_000) }) });
+    const response = await fetch(`${app}/api/backchannel-logout`, {
+      method: "POST",
+      body: new URLSearchParams({ logout_token: "x".repeat(70_000) }),
+    });
     expect(response.status).toBe(400);
     expect(await codeOf(response)).toBe("body_too_large");
   });
 
   it("refuses logout_token given twice", async () => {
-    const body = new URLSearchParams([["logout_token", "a.b.c"], ["logout_token", "d.e.f"]]);
+    const body = new URLSearchParams([
+      ["logout_token", "a.b.c"],
+      ["logout_token", "d.e.f"],
+    ]);
     const response = await fetch(`${app}/api/backchannel-logout`, { method: "POST", body });
     expect(response.status).toBe(400);
     expect(await codeOf(response)).toBe("duplicate_parameter");

@@ -25,7 +25,10 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-type SessionJson = { user: { sub: string; name: string; email: string }; session: { id: string; expiresAt: string; idp: { iss: string; sid: string } } };
+type SessionJson = {
+  user: { sub: string; name: string; email: string };
+  session: { id: string; expiresAt: string; idp: { iss: string; sid: string } };
+};
 
 async function signedIn(username = "alice") {
   const browser = new HttpSession();
@@ -57,7 +60,10 @@ describe("sign-in and the server-side session", () => {
     const { browser, session } = await signedIn();
     const oldCookie = browser.cookieHeader(app)!;
     const csrf = (await (await browser.fetch(`${app}/api/auth/csrf`)).json()) as { csrfToken: string };
-    const out = await browser.fetch(`${app}/api/auth/signout`, { method: "POST", body: new URLSearchParams({ csrfToken: csrf.csrfToken }) });
+    const out = await browser.fetch(`${app}/api/auth/signout`, {
+      method: "POST",
+      body: new URLSearchParams({ csrfToken: csrf.csrfToken }),
+    });
     expect(out.status).toBeLessThan(400);
     expect((await fetch(`${app}/api/session`, { headers: { cookie: oldCookie } })).status).toBe(401);
     expect(await redis.exists(k.session(session.session.id))).toBe(0);
@@ -121,7 +127,11 @@ describe("sign-in and the server-side session", () => {
 
   it("writes every session key with a TTL", async () => {
     const { session } = await signedIn();
-    const sessionKeys = [k.session(session.session.id), k.idpSession(stack.issuer, session.session.idp.sid), k.subjectSessions(stack.issuer, session.user.sub)];
+    const sessionKeys = [
+      k.session(session.session.id),
+      k.idpSession(stack.issuer, session.session.idp.sid),
+      k.subjectSessions(stack.issuer, session.user.sub),
+    ];
     for (const key of sessionKeys) {
       const ttl = await redis.ttl(key);
       expect(ttl, key).toBeGreaterThan(0);
@@ -181,7 +191,9 @@ describe("the edge guard refuses the very next request after a revocation", () =
   });
 
   it("refuses a forged or garbled cookie", async () => {
-    const response = await fetch(`${app}/api/session`, { headers: { cookie: "bank.session=eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..x.y.z" } });
+    const response = await fetch(`${app}/api/session`, {
+      headers: { cookie: "bank.session=eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..x.y.z" },
+    });
     expect(response.status).toBe(401);
   });
 });

@@ -131,7 +131,9 @@ describe("live tabs: the server's event stream", () => {
       events: { "http://schemas.openid.net/event/backchannel-logout": {} },
     });
     const t0 = Date.now();
-    expect((await fetch(`${app}/api/backchannel-logout`, { method: "POST", body: new URLSearchParams({ logout_token: token }) })).status).toBe(200);
+    expect(
+      (await fetch(`${app}/api/backchannel-logout`, { method: "POST", body: new URLSearchParams({ logout_token: token }) })).status,
+    ).toBe(200);
     const results = await Promise.all(waiting);
     for (const result of results) {
       expect(result?.reason).toBe("revoked");
@@ -207,4 +209,3 @@ describe("Session Management's silent re-check (SM §3.1)", () => {
     expect(await refused.json()).toEqual({ error: "unauthorized", reason: "idp_session_changed" });
   });
 });
-

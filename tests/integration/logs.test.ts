@@ -31,7 +31,9 @@ function freePort(): Promise<number> {
 
 beforeAll(async () => {
   const port = await freePort();
-  redisServer = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  redisServer = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    stdio: "ignore",
+  });
   redis = new IORedis(`redis://127.0.0.1:${port}`, { retryStrategy: (n) => (n > 50 ? null : 100) });
   redis.on("error", () => {}); // refused while redis-server starts
   // Bounded: the server starts within a few seconds or the test fails here.
@@ -55,7 +57,10 @@ describe("no token in any log", () => {
     const browser = new HttpSession();
     await signIn(browser, app, "alice", "alice-password");
     const { session } = (await (await sessionOf(browser, app)).json()) as { session: { id: string } };
-    const stored = JSON.parse((await redis.get(appKeys(stack.keyPrefix, stack.apps[0]!.appId).session(session.id))) ?? "{}") as Record<string, string>;
+    const stored = JSON.parse((await redis.get(appKeys(stack.keyPrefix, stack.apps[0]!.appId).session(session.id))) ?? "{}") as Record<
+      string,
+      string
+    >;
     const known = [stored.idToken, stored.accessToken, stored.refreshToken].filter(Boolean);
     expect(known).toHaveLength(3);
 

@@ -14,7 +14,13 @@ import { demoUsers } from "../../demo/idp/users";
  * receiver modules SSF1–SSF7 (openid-ssf-receiver-test-plan) in push (the Bank) and poll (the Brokerage) mode,
  * and the policy table's actions on real sessions.
  */
-const brokerage = { appId: "brokerage", name: "Lockstep Brokerage", clientId: "lockstep-brokerage", clientSecret: "brokerage-test-secret-0123", ssf: "poll" as const };
+const brokerage = {
+  appId: "brokerage",
+  name: "Lockstep Brokerage",
+  clientId: "lockstep-brokerage",
+  clientSecret: "brokerage-test-secret-0123",
+  ssf: "poll" as const,
+};
 
 let stack: Stack;
 let pushApp: RunningApp;
@@ -38,7 +44,8 @@ afterAll(async () => {
 
 const k = () => appKeys(stack.keyPrefix, bank.appId);
 const storedStream = async (): Promise<StoredStream> => JSON.parse((await redis.get(k().ssfStream()))!) as StoredStream;
-const streamOf = (app: RunningApp) => stack.idp.ssf.streams().find((s) => s.aud === app.url || (Array.isArray(s.aud) && s.aud.includes(app.url)))!;
+const streamOf = (app: RunningApp) =>
+  stack.idp.ssf.streams().find((s) => s.aud === app.url || (Array.isArray(s.aud) && s.aud.includes(app.url)))!;
 const until = async (check: () => boolean | Promise<boolean>, ms = 5000) => {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
@@ -50,7 +57,10 @@ const until = async (check: () => boolean | Promise<boolean>, ms = 5000) => {
 const lastDelivery = (type: string, app: RunningApp = pushApp) =>
   [...stack.idp.ssf.deliveries()].reverse().find((d) => d.eventType === type && d.streamId === streamOf(app).stream_id);
 /** The CLI's result line (the security log shares its stdout). */
-const result = (output: string) => JSON.parse(output.split("\n").find((l) => l.startsWith('{"received"') || l.startsWith('{"stream_id"') || l.startsWith('{"status"'))!) as Record<string, unknown>;
+const result = (output: string) =>
+  JSON.parse(
+    output.split("\n").find((l) => l.startsWith('{"received"') || l.startsWith('{"stream_id"') || l.startsWith('{"status"'))!,
+  ) as Record<string, unknown>;
 
 async function signedIn(app: RunningApp, username = "alice") {
   const browser = new HttpSession();
@@ -81,7 +91,9 @@ describe("stream management (SSF §7–8) and the receiver modules", () => {
     await stack.idp.ssf.sendVerification(streamOf(pushApp).stream_id, "not-the-state-we-sent");
     // Look at every answer, not the last: a retried delivery of an earlier verification may come after it.
     const refused = () =>
-      stack.idp.ssf.deliveries().some((d) => d.streamId === streamOf(pushApp).stream_id && d.eventType === SSF_EVENTS.verification && d.err === "invalid_state");
+      stack.idp.ssf
+        .deliveries()
+        .some((d) => d.streamId === streamOf(pushApp).stream_id && d.eventType === SSF_EVENTS.verification && d.err === "invalid_state");
     expect(await until(refused)).toBe(true);
   });
 
@@ -105,7 +117,9 @@ describe("stream management (SSF §7–8) and the receiver modules", () => {
     }
     expect(
       await until(() => {
-        const pushed = stack.idp.ssf.deliveries().filter((d) => d.streamId === streamOf(pushApp).stream_id && d.eventType !== SSF_EVENTS.verification);
+        const pushed = stack.idp.ssf
+          .deliveries()
+          .filter((d) => d.streamId === streamOf(pushApp).stream_id && d.eventType !== SSF_EVENTS.verification);
         return pushed.length > 0 && pushed.every((d) => d.status === 202);
       }),
     ).toBe(true);
@@ -118,17 +132,29 @@ describe("the admin page (/admin/ssf)", () => {
     const page = await alice.fetch(`${pushApp.url}/admin/ssf`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain(streamOf(pushApp).stream_id);
-    const verify = await alice.fetch(`${pushApp.url}/api/admin/ssf`, { method: "POST", headers: { origin: pushApp.url }, body: new URLSearchParams({ action: "verify" }) });
+    const verify = await alice.fetch(`${pushApp.url}/api/admin/ssf`, {
+      method: "POST",
+      headers: { origin: pushApp.url },
+      body: new URLSearchParams({ action: "verify" }),
+    });
     expect(verify.status).toBe(303);
     expect(new URL(verify.headers.get("location")!, pushApp.url).searchParams.get("done")).toBe("verify");
-    const forged = await alice.fetch(`${pushApp.url}/api/admin/ssf`, { method: "POST", headers: { origin: "http://evil.example" }, body: new URLSearchParams({ action: "disable" }) });
+    const forged = await alice.fetch(`${pushApp.url}/api/admin/ssf`, {
+      method: "POST",
+      headers: { origin: "http://evil.example" },
+      body: new URLSearchParams({ action: "disable" }),
+    });
     expect(forged.status).toBe(403);
   });
 
   it("is not there for anyone else", async () => {
     const bob = await signedIn(pushApp, "bob");
     expect((await bob.fetch(`${pushApp.url}/admin/ssf`)).status).toBe(404);
-    const post = await bob.fetch(`${pushApp.url}/api/admin/ssf`, { method: "POST", headers: { origin: pushApp.url }, body: new URLSearchParams({ action: "disable" }) });
+    const post = await bob.fetch(`${pushApp.url}/api/admin/ssf`, {
+      method: "POST",
+      headers: { origin: pushApp.url },
+      body: new URLSearchParams({ action: "disable" }),
+    });
     expect(post.status).toBe(404);
   });
 });
@@ -136,7 +162,10 @@ describe("the admin page (/admin/ssf)", () => {
 describe("push delivery (RFC 8935)", () => {
   const push = (body: string, headers: Record<string, string>) => fetch(`${pushApp.url}/api/ssf/events`, { method: "POST", headers, body });
   const authorized = () => ({ "content-type": "application/secevent+jwt", authorization: pushApp.env!.SSF_PUSH_AUTHORIZATION! });
-  const set = (events: Record<string, unknown>, subject: Record<string, unknown> = { format: "iss_sub", iss: stack.issuer, sub: "nobody" }) =>
+  const set = (
+    events: Record<string, unknown>,
+    subject: Record<string, unknown> = { format: "iss_sub", iss: stack.issuer, sub: "nobody" },
+  ) =>
     stack.idp.sign(
       { iss: stack.issuer, jti: crypto.randomUUID(), iat: Math.floor(Date.now() / 1000), aud: pushApp.url, sub_id: subject, events },
       { header: { typ: "secevent+jwt" } },
@@ -144,7 +173,9 @@ describe("push delivery (RFC 8935)", () => {
 
   it("accepts and ignores an unknown event type, and an unknown subject (SSF §4.2.3, §9.3)", async () => {
     expect((await push(await set({ "urn:example:unknown-event": {} }), authorized())).status).toBe(202);
-    expect((await push(await set({ [CAEP_EVENTS.sessionRevoked]: {} }, { format: "email", email: "nobody@example.com" }), authorized())).status).toBe(202);
+    expect(
+      (await push(await set({ [CAEP_EVENTS.sessionRevoked]: {} }, { format: "email", email: "nobody@example.com" }), authorized())).status,
+    ).toBe(202);
   });
 
   it("answers 202 with an empty body on success (RFC 8935 §2.2)", async () => {
@@ -185,8 +216,21 @@ describe("push delivery (RFC 8935)", () => {
   });
 
   it("refuses a SET that does not verify, with an RFC 8935 code and JSON body (RFC 8935 §2.3)", async () => {
-    const forged = await stack.idp.sign({ iss: stack.issuer, jti: "x", iat: Math.floor(Date.now() / 1000), aud: pushApp.url, sub_id: { format: "opaque", id: "x" }, events: { [CAEP_EVENTS.sessionRevoked]: {} } }, { header: { typ: "JWT" } });
-    const response = await push(forged, { "content-type": "application/secevent+jwt", authorization: pushApp.env!.SSF_PUSH_AUTHORIZATION! });
+    const forged = await stack.idp.sign(
+      {
+        iss: stack.issuer,
+        jti: "x",
+        iat: Math.floor(Date.now() / 1000),
+        aud: pushApp.url,
+        sub_id: { format: "opaque", id: "x" },
+        events: { [CAEP_EVENTS.sessionRevoked]: {} },
+      },
+      { header: { typ: "JWT" } },
+    );
+    const response = await push(forged, {
+      "content-type": "application/secevent+jwt",
+      authorization: pushApp.env!.SSF_PUSH_AUTHORIZATION!,
+    });
     expect(response.status).toBe(400);
     expect(response.headers.get("content-type")).toContain("application/json");
     expect(((await response.json()) as { err: string }).err).toBe("invalid_request");
@@ -279,7 +323,9 @@ describe("poll delivery (RFC 8936)", () => {
     expect(result(await stack.runSsf(pollApp, "poll")).received).toBeGreaterThanOrEqual(1);
     const stored = JSON.parse((await redis.get(appKeys(stack.keyPrefix, brokerage.appId).ssfStream()))!) as StoredStream;
     expect(stored.verifiedAt).toBeGreaterThan(0);
-    const acked = stack.idp.ssf.deliveries().filter((d) => d.streamId === streamOf(pollApp).stream_id && d.eventType === SSF_EVENTS.verification);
+    const acked = stack.idp.ssf
+      .deliveries()
+      .filter((d) => d.streamId === streamOf(pollApp).stream_id && d.eventType === SSF_EVENTS.verification);
     expect(acked.some((d) => d.outcome === "acknowledged")).toBe(true);
   });
 

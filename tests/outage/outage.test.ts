@@ -120,7 +120,13 @@ async function logoutTokenDelivery(session: Session): Promise<Delivery> {
     exp: now + 300,
   });
   const post = () =>
-    statusOf(fetch(`${app.url}/api/backchannel-logout`, { method: "POST", body: new URLSearchParams({ logout_token: token }), signal: AbortSignal.timeout(15_000) }));
+    statusOf(
+      fetch(`${app.url}/api/backchannel-logout`, {
+        method: "POST",
+        body: new URLSearchParams({ logout_token: token }),
+        signal: AbortSignal.timeout(15_000),
+      }),
+    );
   return { kind: "logout token", session, post, attempts: [] };
 }
 
@@ -133,7 +139,11 @@ async function setDelivery(session: Session): Promise<Delivery> {
       jti: randomUUID(),
       iat: now,
       aud: app.url,
-      sub_id: { format: "complex", user: { format: "iss_sub", iss: stack.issuer, sub: session.sub }, session: { format: "opaque", id: session.sid } },
+      sub_id: {
+        format: "complex",
+        user: { format: "iss_sub", iss: stack.issuer, sub: session.sub },
+        session: { format: "opaque", id: session.sid },
+      },
       events: { [CAEP_EVENTS.sessionRevoked]: { event_timestamp: now } },
     },
     { header: { typ: "secevent+jwt" } },
@@ -186,7 +196,11 @@ function runTraffic(sessions: Session[], done: () => boolean, samples: Sample[])
         let status = 0;
         let location: string | undefined;
         try {
-          const response = await fetch(`${app.url}${path}`, { headers: { cookie: session.cookie }, redirect: "manual", signal: AbortSignal.timeout(15_000) });
+          const response = await fetch(`${app.url}${path}`, {
+            headers: { cookie: session.cookie },
+            redirect: "manual",
+            signal: AbortSignal.timeout(15_000),
+          });
           status = response.status;
           location = response.headers.get("location") ?? undefined;
           await response.body?.cancel();
@@ -251,7 +265,9 @@ async function scenario(tag: string, outage: Outage): Promise<Result> {
     // Recovery: the first 200 for a live session, and every queued logout stored.
     const probe = (async () => {
       while (Date.now() < upAt + RECOVERY_BOUND_MS) {
-        const status = await statusOf(fetch(`${app.url}/api/session`, { headers: { cookie: live[0]!.cookie }, signal: AbortSignal.timeout(5_000) }));
+        const status = await statusOf(
+          fetch(`${app.url}/api/session`, { headers: { cookie: live[0]!.cookie }, signal: AbortSignal.timeout(5_000) }),
+        );
         if (status === 200) {
           firstLiveAt = Date.now();
           return;
@@ -269,7 +285,8 @@ async function scenario(tag: string, outage: Outage): Promise<Result> {
   return { samples, deliveries, sessions, downAt, upAt, firstLiveAt };
 }
 
-const isSignedOutPage = (s: Sample) => s.status === 303 && s.location !== undefined && new URL(s.location, app.url).pathname === "/signed-out";
+const isSignedOutPage = (s: Sample) =>
+  s.status === 303 && s.location !== undefined && new URL(s.location, app.url).pathname === "/signed-out";
 
 function describeSample(s: Sample, t0: number): string {
   return `${s.session.label}: GET ${s.path} started at +${s.startedAt - t0} ms, answered ${s.status}${s.location ? ` → ${s.location}` : ""} at +${s.endedAt - t0} ms`;
@@ -282,7 +299,9 @@ async function judge(tag: string, result: Result): Promise<void> {
   const at = (ms: number) => `+${ms - t0} ms`;
 
   // 1. Never served once revoked.
-  const servedAfterRevocation = samples.filter((s) => s.session.revokedAt !== undefined && s.startedAt > s.session.revokedAt && s.status === 200);
+  const servedAfterRevocation = samples.filter(
+    (s) => s.session.revokedAt !== undefined && s.startedAt > s.session.revokedAt && s.status === 200,
+  );
   // 2. Fail closed while Redis is down.
   const duringOutage = samples.filter((s) => s.startedAt >= downAt && s.endedAt <= upAt);
   const notRefusedDuringOutage = duringOutage.filter((s) => s.status !== 503);
@@ -300,7 +319,13 @@ async function judge(tag: string, result: Result): Promise<void> {
   const byStatus: Record<string, number> = {};
   for (const s of samples) byStatus[s.status] = (byStatus[s.status] ?? 0) + 1;
   const revokedRequests = samples.filter((s) => s.session.revokedAt !== undefined && s.startedAt > s.session.revokedAt);
-  const servedBeforeRetryLanded = samples.filter((s) => s.session.group === "logout during the outage" && s.startedAt > upAt && s.status === 200 && s.startedAt < (s.session.revokedAt ?? Infinity));
+  const servedBeforeRetryLanded = samples.filter(
+    (s) =>
+      s.session.group === "logout during the outage" &&
+      s.startedAt > upAt &&
+      s.status === 200 &&
+      s.startedAt < (s.session.revokedAt ?? Infinity),
+  );
   const lastStored = Math.max(...queued.map((d) => d.storedAt ?? Infinity));
   console.log(
     [
@@ -313,14 +338,30 @@ async function judge(tag: string, result: Result): Promise<void> {
     ].join("\n"),
   );
 
-  expect(servedAfterRevocation.map((s) => describeSample(s, t0)), "a revoked session was served").toEqual([]);
-  expect(notRefusedDuringOutage.map((s) => describeSample(s, t0)), "not refused with 503 while Redis was down").toEqual([]);
+  expect(
+    servedAfterRevocation.map((s) => describeSample(s, t0)),
+    "a revoked session was served",
+  ).toEqual([]);
+  expect(
+    notRefusedDuringOutage.map((s) => describeSample(s, t0)),
+    "not refused with 503 while Redis was down",
+  ).toEqual([]);
   expect(duringOutage.length, "requests ran during the outage").toBeGreaterThan(20);
-  expect(liveSignedOut.map((s) => describeSample(s, t0)), "a live session was signed out").toEqual([]);
-  expect(unexpected.map((s) => describeSample(s, t0)), "a status outside the contract").toEqual([]);
-  expect(lost.map((d) => `${d.kind} for ${d.session.label}: ${d.attempts.map((a) => a.status).join(",")}`), "a logout was lost").toEqual([]);
+  expect(
+    liveSignedOut.map((s) => describeSample(s, t0)),
+    "a live session was signed out",
+  ).toEqual([]);
+  expect(
+    unexpected.map((s) => describeSample(s, t0)),
+    "a status outside the contract",
+  ).toEqual([]);
+  expect(
+    lost.map((d) => `${d.kind} for ${d.session.label}: ${d.attempts.map((a) => a.status).join(",")}`),
+    "a logout was lost",
+  ).toEqual([]);
   for (const d of queued) expect(d.attempts[0]?.status, `${d.kind} for ${d.session.label} while Redis was down`).toBe(503);
-  for (const d of deliveries.filter((x) => x.session.group === "revoked before the outage")) expect(d.attempts.length, `${d.kind} for ${d.session.label}`).toBe(1);
+  for (const d of deliveries.filter((x) => x.session.group === "revoked before the outage"))
+    expect(d.attempts.length, `${d.kind} for ${d.session.label}`).toBe(1);
   expect(firstLiveAt, "a live session was served again").toBeDefined();
   expect(revokedRequests.length, "requests with revoked cookies ran").toBeGreaterThan(20);
 

@@ -70,7 +70,22 @@ export async function startOwnRedis(): Promise<OwnRedis> {
   const launch = async () => {
     child = spawn(
       REDIS_SERVER,
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", dir, "--daemonize", "no"],
+      [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--dir",
+        dir,
+        "--daemonize",
+        "no",
+      ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     output = "";

@@ -32,7 +32,13 @@ export function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
   };
 }
 
-const handleOf = (id: string, r: SessionRecord): SessionHandle => ({ lsid: id, iss: r.iss, sub: r.sub, sid: r.sid, createdAt: r.createdAt });
+const handleOf = (id: string, r: SessionRecord): SessionHandle => ({
+  lsid: id,
+  iss: r.iss,
+  sub: r.sub,
+  sid: r.sid,
+  createdAt: r.createdAt,
+});
 
 export function storeContract(name: string, make: () => Promise<ContractSubject>): void {
   describe(`store contract: ${name}`, () => {
@@ -113,7 +119,14 @@ export function storeContract(name: string, make: () => Promise<ContractSubject>
         const detail = { mechanism: "backchannel" as const, sentAt: 1_700_000_000_000.5, extra: "not kept" };
         await stores.sessions.end([{ id, record: r }], "revoked", detail);
         const [ended] = await stores.sessions.activity(r);
-        expect(ended).toMatchObject({ session: id, kind: "ended", reason: "revoked", mechanism: "backchannel", sentAt: 1_700_000_000_000, device: "Firefox 128 on Windows 10" });
+        expect(ended).toMatchObject({
+          session: id,
+          kind: "ended",
+          reason: "revoked",
+          mechanism: "backchannel",
+          sentAt: 1_700_000_000_000,
+          device: "Firefox 128 on Windows 10",
+        });
         expect(ended).not.toHaveProperty("extra");
         expect(await stores.sessions.read(id)).toBeNull();
       });
@@ -198,7 +211,13 @@ export function storeContract(name: string, make: () => Promise<ContractSubject>
         const r = record();
         const id = await stores.sessions.create(r);
         const since = Date.now() - 1;
-        const events = await stores.revocations.revoke({ targets: [], sessionIds: [id], reason: "frontchannel_logout", detail: { mechanism: "frontchannel" }, now: Date.now() });
+        const events = await stores.revocations.revoke({
+          targets: [],
+          sessionIds: [id],
+          reason: "frontchannel_logout",
+          detail: { mechanism: "frontchannel" },
+          now: Date.now(),
+        });
         expect(events?.[0]).toMatchObject({ lsid: id, reason: "frontchannel_logout", mechanism: "frontchannel" });
         const feed = await stores.revocations.endedSince(since);
         expect(feed.filter((e) => e.lsid === id)).toEqual(events);
@@ -206,7 +225,12 @@ export function storeContract(name: string, make: () => Promise<ContractSubject>
 
       it("an IdP-session mark stops every session holding that (iss, sid), even one created after it", async () => {
         const r = record();
-        await stores.revocations.revoke({ targets: [{ kind: "idp-session", iss: ISS, sid: r.sid as string }], sessionIds: [], reason: "revoked", now: Date.now() });
+        await stores.revocations.revoke({
+          targets: [{ kind: "idp-session", iss: ISS, sid: r.sid as string }],
+          sessionIds: [],
+          reason: "revoked",
+          now: Date.now(),
+        });
         const id = await stores.sessions.create(r);
         expect(await stores.revocations.check(handleOf(id, r))).toEqual({ active: false, reason: "revoked" });
         const elsewhere = record({ iss: OTHER_ISS, sid: r.sid });
@@ -219,7 +243,12 @@ export function storeContract(name: string, make: () => Promise<ContractSubject>
         const after = record({ sub: before.sub, createdAt: 3_000 });
         const a = await stores.sessions.create(before);
         const b = await stores.sessions.create(after);
-        await stores.revocations.revoke({ targets: [{ kind: "subject", iss: ISS, sub: before.sub, beforeMs: 2_000 }], sessionIds: [], reason: "security_event", now: Date.now() });
+        await stores.revocations.revoke({
+          targets: [{ kind: "subject", iss: ISS, sub: before.sub, beforeMs: 2_000 }],
+          sessionIds: [],
+          reason: "security_event",
+          now: Date.now(),
+        });
         expect(await stores.revocations.check(handleOf(a, before))).toEqual({ active: false, reason: "security_event" });
         expect(await stores.revocations.check(handleOf(b, after))).toEqual({ active: true });
       });
@@ -227,8 +256,18 @@ export function storeContract(name: string, make: () => Promise<ContractSubject>
       it("a subject mark only moves forward: an older one cannot shorten a newer one", async () => {
         const r = record({ createdAt: 1_500 });
         const id = await stores.sessions.create(r);
-        await stores.revocations.revoke({ targets: [{ kind: "subject", iss: ISS, sub: r.sub, beforeMs: 2_000 }], sessionIds: [], reason: "revoked", now: Date.now() });
-        await stores.revocations.revoke({ targets: [{ kind: "subject", iss: ISS, sub: r.sub, beforeMs: 1_000 }], sessionIds: [], reason: "revoked", now: Date.now() });
+        await stores.revocations.revoke({
+          targets: [{ kind: "subject", iss: ISS, sub: r.sub, beforeMs: 2_000 }],
+          sessionIds: [],
+          reason: "revoked",
+          now: Date.now(),
+        });
+        await stores.revocations.revoke({
+          targets: [{ kind: "subject", iss: ISS, sub: r.sub, beforeMs: 1_000 }],
+          sessionIds: [],
+          reason: "revoked",
+          now: Date.now(),
+        });
         expect(await stores.revocations.check(handleOf(id, r))).toEqual({ active: false, reason: "revoked" });
       });
 
@@ -237,7 +276,15 @@ export function storeContract(name: string, make: () => Promise<ContractSubject>
         const id = await stores.sessions.create(r);
         const replay = { kind: "bcl" as const, iss: ISS, jti: `jti-${Math.random()}`, ttlSeconds: 60.4 };
         expect(await stores.revocations.revoke({ targets: [], sessionIds: [], reason: "revoked", replay, now: Date.now() })).toEqual([]);
-        expect(await stores.revocations.revoke({ targets: [{ kind: "idp-session", iss: ISS, sid: r.sid as string }], sessionIds: [id], reason: "revoked", replay, now: Date.now() })).toBeNull();
+        expect(
+          await stores.revocations.revoke({
+            targets: [{ kind: "idp-session", iss: ISS, sid: r.sid as string }],
+            sessionIds: [id],
+            reason: "revoked",
+            replay,
+            now: Date.now(),
+          }),
+        ).toBeNull();
         expect(await stores.revocations.check(handleOf(id, r))).toEqual({ active: true });
         expect(await stores.revocations.seen(replay)).toBe(true);
       });

@@ -56,7 +56,9 @@ describe("native client failures", () => {
       const failure = await stores.sessions.create(r).catch((e: unknown) => e);
       expect(failure).toBeInstanceOf(StoreError);
       expect((failure as StoreError).message).toBe('The session store could not complete "session.create".');
-      const revoke = await stores.revocations.revoke({ targets: [], sessionIds: ["secret-session-id"], reason: "logout", now: Date.now() }).catch((e: unknown) => e);
+      const revoke = await stores.revocations
+        .revoke({ targets: [], sessionIds: ["secret-session-id"], reason: "logout", now: Date.now() })
+        .catch((e: unknown) => e);
       expect(revoke).toBeInstanceOf(StoreError);
       expect(String((revoke as Error).stack)).not.toContain("secret-session-id");
     } finally {

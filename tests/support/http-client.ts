@@ -100,7 +100,8 @@ export class HttpSession {
       if (hops >= maxRedirects) throw new Error(`more than ${maxRedirects} redirects, last to ${next.href}`);
       await response.body?.cancel();
 
-      const becomesGet = (response.status === 303 && method !== "HEAD") || ((response.status === 301 || response.status === 302) && method === "POST");
+      const becomesGet =
+        (response.status === 303 && method !== "HEAD") || ((response.status === 301 || response.status === 302) && method === "POST");
       if (becomesGet) {
         method = "GET";
         body = undefined;
@@ -116,7 +117,12 @@ export class HttpSession {
    * adds or overrides fields (e.g. the clicked button's name and value), GET forms go in the query string
    * and others as application/x-www-form-urlencoded.
    */
-  submit(form: ParsedForm, pageUrl: string | URL, extra: Record<string, string> = {}, options: SessionFetchOptions = {}): Promise<Response> {
+  submit(
+    form: ParsedForm,
+    pageUrl: string | URL,
+    extra: Record<string, string> = {},
+    options: SessionFetchOptions = {},
+  ): Promise<Response> {
     const target = new URL(form.action || pageUrl, pageUrl);
     const data = new URLSearchParams({ ...form.fields, ...extra });
     if (form.method === "GET") {
@@ -234,7 +240,10 @@ function controlValue(control: Control): string | undefined {
   const { attributes, tag, content } = control;
   if (tag === "textarea") return decodeEntities(content.replace(/^\r?\n/, ""));
   if (tag === "select") {
-    const options = [...content.matchAll(/<option\b([^>]*)>([^<]*)/gi)].map((m) => ({ attributes: parseAttributes(m[1] ?? ""), text: m[2] ?? "" }));
+    const options = [...content.matchAll(/<option\b([^>]*)>([^<]*)/gi)].map((m) => ({
+      attributes: parseAttributes(m[1] ?? ""),
+      text: m[2] ?? "",
+    }));
     const chosen = options.find((o) => "selected" in o.attributes) ?? options[0];
     return chosen && (chosen.attributes.value ?? decodeEntities(chosen.text).trim());
   }

@@ -4,7 +4,12 @@ import { startStack, type AppSpec, type Stack, type StackOptions } from "../../d
 import { testRedisUrl } from "./require-redis";
 import { continueLinkOf } from "../../demo/tests/support";
 
-export const bank: AppSpec = { appId: "bank", name: "Lockstep Bank", clientId: "lockstep-bank", clientSecret: "bank-test-secret-0123456789" };
+export const bank: AppSpec = {
+  appId: "bank",
+  name: "Lockstep Bank",
+  clientId: "lockstep-bank",
+  clientSecret: "bank-test-secret-0123456789",
+};
 
 /** A stack for one test file: real Redis behind the gateway, keys under a prefix of the file's own. */
 export function startTestStack(options: Partial<StackOptions> = {}): Promise<Stack> {

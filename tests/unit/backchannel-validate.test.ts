@@ -46,7 +46,13 @@ const baseClaims = (): JWTPayload & Record<string, unknown> => ({
   ignored_claim: "ignored",
 });
 
-type Mutation = { claims?: (c: Record<string, unknown>) => void; header?: Record<string, unknown>; alg?: string; key?: CryptoKey | Uint8Array; kid?: string };
+type Mutation = {
+  claims?: (c: Record<string, unknown>) => void;
+  header?: Record<string, unknown>;
+  alg?: string;
+  key?: CryptoKey | Uint8Array;
+  kid?: string;
+};
 
 async function token(m: Mutation = {}): Promise<string> {
   const claims = baseClaims();
@@ -67,7 +73,8 @@ async function codeOf(promise: Promise<unknown>): Promise<LogoutTokenErrorCode |
   }
 }
 
-const check = (raw: string, p: LogoutTokenPolicy = policy(), now = NOW, keys: JWTVerifyGetKey = getKey) => codeOf(validateLogoutToken(raw, p, keys, now));
+const check = (raw: string, p: LogoutTokenPolicy = policy(), now = NOW, keys: JWTVerifyGetKey = getKey) =>
+  codeOf(validateLogoutToken(raw, p, keys, now));
 
 beforeAll(async () => {
   rsa = await generateKeyPair("RS256");
@@ -81,7 +88,14 @@ beforeAll(async () => {
 describe("logout token validation (Back-Channel Logout 1.0, errata set 1)", () => {
   it("accepts the valid base token and returns its claims", async () => {
     const valid = await validateLogoutToken(await token(), policy(), getKey, NOW);
-    expect(valid).toEqual({ iss: ISSUER, sub: "248289761001", sid: "08a5019c-17e1-4977-8f42-65a12843ea02", jti: "bWJq", iat: NOW, exp: NOW + 120 });
+    expect(valid).toEqual({
+      iss: ISSUER,
+      sub: "248289761001",
+      sid: "08a5019c-17e1-4977-8f42-65a12843ea02",
+      jti: "bWJq",
+      iat: NOW,
+      exp: NOW + 120,
+    });
   });
 
   it("rejects an empty logout_token (BCL §2.5)", async () => {
@@ -125,7 +139,9 @@ describe("logout token validation (Back-Channel Logout 1.0, errata set 1)", () =
     const secret = "a-client-secret-of-enough-length-000";
     const p = policy({ expectedAlg: "HS256", clientSecret: secret });
     expect(await check(await token({ alg: "HS256", key: new TextEncoder().encode(secret) }), p)).toBe("valid");
-    expect(await check(await token({ alg: "HS256", key: new TextEncoder().encode("another-secret-of-enough-length-0") }), p)).toBe("invalid_signature");
+    expect(await check(await token({ alg: "HS256", key: new TextEncoder().encode("another-secret-of-enough-length-0") }), p)).toBe(
+      "invalid_signature",
+    );
   });
 
   it("rejects a signature by a key the issuer does not publish (BCL §2.6 step 2)", async () => {
@@ -221,9 +237,13 @@ describe("logout token validation (Back-Channel Logout 1.0, errata set 1)", () =
   });
 
   it("rejects events that do not contain the back-channel logout event (BCL §2.6 step 6, conformance S7)", async () => {
-    expect(await check(await token({ claims: (c) => void (c.events = { "http://schemas.openid.net/event/foobar": {} }) }))).toBe("missing_logout_event");
+    expect(await check(await token({ claims: (c) => void (c.events = { "http://schemas.openid.net/event/foobar": {} }) }))).toBe(
+      "missing_logout_event",
+    );
     // https:// is not the event's URI.
-    expect(await check(await token({ claims: (c) => void (c.events = { "https://schemas.openid.net/event/backchannel-logout": {} }) }))).toBe("missing_logout_event");
+    expect(
+      await check(await token({ claims: (c) => void (c.events = { "https://schemas.openid.net/event/backchannel-logout": {} }) })),
+    ).toBe("missing_logout_event");
   });
 
   it("rejects events that are not an object (BCL §2.6 step 6)", async () => {
@@ -234,12 +254,17 @@ describe("logout token validation (Back-Channel Logout 1.0, errata set 1)", () =
 
   it("rejects a logout event whose value is not an object (BCL §2.6 step 6)", async () => {
     for (const value of ["", [], null, true]) {
-      expect(await check(await token({ claims: (c) => void (c.events = { [BACKCHANNEL_LOGOUT_EVENT]: value }) })), JSON.stringify(value)).toBe("invalid_logout_event");
+      expect(
+        await check(await token({ claims: (c) => void (c.events = { [BACKCHANNEL_LOGOUT_EVENT]: value }) })),
+        JSON.stringify(value),
+      ).toBe("invalid_logout_event");
     }
   });
 
   it("tolerates extra events next to the logout event (BCL §2.6 step 6 says 'containing')", async () => {
-    expect(await check(await token({ claims: (c) => void (c.events = { [BACKCHANNEL_LOGOUT_EVENT]: {}, "urn:example:other": {} }) }))).toBe("valid");
+    expect(await check(await token({ claims: (c) => void (c.events = { [BACKCHANNEL_LOGOUT_EVENT]: {}, "urn:example:other": {} }) }))).toBe(
+      "valid",
+    );
   });
 
   it("rejects a token that carries a nonce (BCL §2.6 step 7, conformance S4)", async () => {
@@ -255,7 +280,9 @@ describe("logout token validation (Back-Channel Logout 1.0, errata set 1)", () =
   describe("encrypted logout tokens (BCL §2.6 step 1)", () => {
     let enc: { privateKey: CryptoKey; publicKey: CryptoKey };
     const encrypted = async (signed: string, key: CryptoKey) =>
-      new CompactEncrypt(new TextEncoder().encode(signed)).setProtectedHeader({ alg: "RSA-OAEP-256", enc: "A128CBC-HS256", cty: "JWT", iss: ISSUER } as never).encrypt(key);
+      new CompactEncrypt(new TextEncoder().encode(signed))
+        .setProtectedHeader({ alg: "RSA-OAEP-256", enc: "A128CBC-HS256", cty: "JWT", iss: ISSUER } as never)
+        .encrypt(key);
     beforeAll(async () => {
       enc = await generateKeyPair("RSA-OAEP-256");
     });
@@ -279,7 +306,9 @@ describe("logout token validation (Back-Channel Logout 1.0, errata set 1)", () =
     });
 
     it("still checks the nested token's rules after decryption", async () => {
-      expect(await check(await encrypted(await token({ claims: (c) => void (c.nonce = "n") }), enc.publicKey), encPolicy())).toBe("nonce_present");
+      expect(await check(await encrypted(await token({ claims: (c) => void (c.nonce = "n") }), enc.publicKey), encPolicy())).toBe(
+        "nonce_present",
+      );
     });
   });
 });

@@ -31,7 +31,13 @@ describe("configuration", () => {
   });
 
   it("names every bad key in one error and never prints a value", () => {
-    const env = { ...valid, AUTH_SECRET: "short-secret-xyz", OIDC_CLIENT_SECRET: "", UPSTASH_REDIS_REST_URL: "not a url ftp", GUARD_FAIL_OPEN: "maybe" };
+    const env = {
+      ...valid,
+      AUTH_SECRET: "short-secret-xyz",
+      OIDC_CLIENT_SECRET: "",
+      UPSTASH_REDIS_REST_URL: "not a url ftp",
+      GUARD_FAIL_OPEN: "maybe",
+    };
     let error: unknown;
     try {
       parseConfig(env);
@@ -73,7 +79,9 @@ describe("configuration", () => {
     it("accepts a redis:// or rediss:// REDIS_URL next to the REST settings, and leaves it unset by default", () => {
       expect(parseConfig(valid).REDIS_URL).toBeUndefined();
       expect(parseConfig({ ...valid, REDIS_URL: "redis://127.0.0.1:6379" }).REDIS_URL).toBe("redis://127.0.0.1:6379");
-      expect(parseConfig({ ...valid, REDIS_URL: "rediss://default:pw@redis.example.com:6380/0" }).REDIS_URL).toBe("rediss://default:pw@redis.example.com:6380/0");
+      expect(parseConfig({ ...valid, REDIS_URL: "rediss://default:pw@redis.example.com:6380/0" }).REDIS_URL).toBe(
+        "rediss://default:pw@redis.example.com:6380/0",
+      );
       expect(parseConfig({ ...valid, REDIS_URL: "" }).REDIS_URL).toBeUndefined();
     });
 
@@ -113,7 +121,9 @@ describe("configuration", () => {
     it("stops on an SSF_POLICY that is not JSON, names an unknown action, or uses a full URI as key", () => {
       expect(keysOf({ ...ssf, SSF_POLICY: "{session-revoked:ignore}" })).toEqual(["SSF_POLICY"]);
       expect(keysOf({ ...ssf, SSF_POLICY: '{"session-revoked":"end_session"}' })).toEqual(["SSF_POLICY"]);
-      expect(keysOf({ ...ssf, SSF_POLICY: '{"https://schemas.openid.net/secevent/caep/event-type/session-revoked":"ignore"}' })).toEqual(["SSF_POLICY"]);
+      expect(keysOf({ ...ssf, SSF_POLICY: '{"https://schemas.openid.net/secevent/caep/event-type/session-revoked":"ignore"}' })).toEqual([
+        "SSF_POLICY",
+      ]);
     });
 
     it("refuses none and shared-secret algorithms for SETs (SSF §4.1.4)", () => {

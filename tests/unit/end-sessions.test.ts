@@ -45,7 +45,11 @@ describe("endSessions: the one way sessions end", () => {
   it("with sid and sub, ends nothing when the sid's session is another subject's (BCL §2.7)", async () => {
     const { deps, signIn } = setup();
     const s = await signIn();
-    const outcome = await endSessions(deps, [{ kind: "idp-session", iss: ISS, sid: s.record.sid as string, sub: "someone-else" }], "revoked");
+    const outcome = await endSessions(
+      deps,
+      [{ kind: "idp-session", iss: ISS, sid: s.record.sid as string, sub: "someone-else" }],
+      "revoked",
+    );
     expect(outcome.result).toBe("sub_mismatch");
     expect(await s.check()).toEqual({ active: true });
   });
@@ -61,7 +65,9 @@ describe("endSessions: the one way sessions end", () => {
 
   it("with knownOnly (unauthenticated signals), an unknown sid writes nothing at all", async () => {
     const { deps, signIn } = setup();
-    const outcome = await endSessions(deps, [{ kind: "idp-session", iss: ISS, sid: "made-up-sid" }], "frontchannel_logout", { knownOnly: true });
+    const outcome = await endSessions(deps, [{ kind: "idp-session", iss: ISS, sid: "made-up-sid" }], "frontchannel_logout", {
+      knownOnly: true,
+    });
     expect(outcome.result).toBe("unknown");
     const later = await signIn({ sid: "made-up-sid" });
     expect(await later.check()).toEqual({ active: true });
@@ -91,7 +97,9 @@ describe("endSessions: the one way sessions end", () => {
     const { deps, signIn } = setup();
     const replay = { kind: "bcl" as const, iss: ISS, jti: "jti-1", ttlSeconds: 600 };
     const first = await signIn();
-    expect((await endSessions(deps, [{ kind: "idp-session", iss: ISS, sid: first.record.sid as string }], "revoked", { replay })).result).toBe("ended");
+    expect(
+      (await endSessions(deps, [{ kind: "idp-session", iss: ISS, sid: first.record.sid as string }], "revoked", { replay })).result,
+    ).toBe("ended");
     const second = await signIn();
     const outcome = await endSessions(deps, [{ kind: "idp-session", iss: ISS, sid: second.record.sid as string }], "revoked", { replay });
     expect(outcome.result).toBe("replayed");

@@ -18,7 +18,13 @@ beforeEach(() => {
 });
 
 const receive = (request: FrontchannelRequest, sessionRequired = true) =>
-  receiveFrontchannelLogout(request, { sessions: stores.sessions, revocations: stores.revocations, now: () => clock, issuer: ISSUER, sessionRequired });
+  receiveFrontchannelLogout(request, {
+    sessions: stores.sessions,
+    revocations: stores.revocations,
+    now: () => clock,
+    issuer: ISSUER,
+    sessionRequired,
+  });
 
 type Signed = { id: string; handle: SessionHandle };
 
@@ -55,8 +61,14 @@ describe("receiveFrontchannelLogout (Front-Channel Logout 1.0) on the in-memory 
   it("ignores iss without sid, or sid without iss, even when a cookie names a session (FCL §2)", async () => {
     const session = await signIn({ sid: "sid-1" });
 
-    expect(await receive({ iss: ISSUER, sid: null, cookieSessionId: session.id }, false)).toEqual({ result: "ignored", code: "half_given" });
-    expect(await receive({ iss: null, sid: "sid-1", cookieSessionId: session.id }, false)).toEqual({ result: "ignored", code: "half_given" });
+    expect(await receive({ iss: ISSUER, sid: null, cookieSessionId: session.id }, false)).toEqual({
+      result: "ignored",
+      code: "half_given",
+    });
+    expect(await receive({ iss: null, sid: "sid-1", cookieSessionId: session.id }, false)).toEqual({
+      result: "ignored",
+      code: "half_given",
+    });
     expect(await check(session)).toEqual(ACTIVE);
     expect(await stores.revocations.endedSince(0)).toEqual([]);
   });
@@ -83,7 +95,10 @@ describe("receiveFrontchannelLogout (Front-Channel Logout 1.0) on the in-memory 
   it("ignores a request without iss and sid when frontchannel_logout_session_required is set, whatever the cookie (FCL §2)", async () => {
     const session = await signIn({ sid: "sid-1" });
 
-    expect(await receive({ iss: null, sid: null, cookieSessionId: session.id }, true)).toEqual({ result: "ignored", code: "missing_iss_sid" });
+    expect(await receive({ iss: null, sid: null, cookieSessionId: session.id }, true)).toEqual({
+      result: "ignored",
+      code: "missing_iss_sid",
+    });
     expect(await check(session)).toEqual(ACTIVE);
   });
 
@@ -91,7 +106,10 @@ describe("receiveFrontchannelLogout (Front-Channel Logout 1.0) on the in-memory 
     const session = await signIn({ sid: "sid-1" });
     const other = await signIn({ sid: "sid-2" });
 
-    expect(await receive({ iss: null, sid: null, cookieSessionId: session.id }, false)).toEqual({ result: "ended", sessionIds: [session.id] });
+    expect(await receive({ iss: null, sid: null, cookieSessionId: session.id }, false)).toEqual({
+      result: "ended",
+      sessionIds: [session.id],
+    });
     expect(await check(session)).toEqual(ENDED);
     expect(await check(other)).toEqual(ACTIVE);
     // Without a cookie there is nothing to name.

@@ -11,7 +11,14 @@ describe("guarded routes", () => {
   });
 
   it("leaves the signal receivers and sign-in public", () => {
-    for (const path of ["/", "/signed-out", "/api/backchannel-logout", "/api/frontchannel-logout", "/api/ssf/events", "/api/auth/signin/oidc"]) {
+    for (const path of [
+      "/",
+      "/signed-out",
+      "/api/backchannel-logout",
+      "/api/frontchannel-logout",
+      "/api/ssf/events",
+      "/api/auth/signin/oidc",
+    ]) {
       expect(isPublic(path), path).toBe(true);
     }
   });
@@ -45,7 +52,12 @@ describe("RP-initiated logout (RPIL)", () => {
     });
     expect(new URL(request.action).searchParams.get("tenant")).toBe("7");
     expect(new URL(request.action).searchParams.get("id_token_hint")).toBeNull();
-    expect(request.fields).toEqual({ id_token_hint: "eyJ.a.b", post_logout_redirect_uri: "http://localhost:3000/api/logout/callback", state: "st", client_id: "c" });
+    expect(request.fields).toEqual({
+      id_token_hint: "eyJ.a.b",
+      post_logout_redirect_uri: "http://localhost:3000/api/logout/callback",
+      state: "st",
+      client_id: "c",
+    });
     const page = await autoPostPage(request, "Signing out");
     const html = await page.text();
     expect(html).toContain('<form method="post" action="https://idp.example.com/logout?tenant=7">');
@@ -55,18 +67,31 @@ describe("RP-initiated logout (RPIL)", () => {
   });
 
   it("names the client instead when there is no ID token to hint with (RPIL §2)", () => {
-    const request = endSessionRequest("https://idp.example.com/logout", { postLogoutRedirectUri: "http://localhost:3000/cb", state: "st", clientId: "c" });
+    const request = endSessionRequest("https://idp.example.com/logout", {
+      postLogoutRedirectUri: "http://localhost:3000/cb",
+      state: "st",
+      clientId: "c",
+    });
     expect(request.fields.id_token_hint).toBeUndefined();
     expect(request.fields.client_id).toBe("c");
   });
 
   it("puts the request in a URL only without an ID token", () => {
-    const bare = endSessionRequest("https://idp.example.com/logout?tenant=7", { postLogoutRedirectUri: "http://localhost:3000/cb", state: "st", clientId: "c" });
+    const bare = endSessionRequest("https://idp.example.com/logout?tenant=7", {
+      postLogoutRedirectUri: "http://localhost:3000/cb",
+      state: "st",
+      clientId: "c",
+    });
     const url = endSessionUrl(bare);
     expect(url.searchParams.get("tenant")).toBe("7");
     expect(url.searchParams.get("client_id")).toBe("c");
     expect(url.searchParams.get("id_token_hint")).toBeNull();
-    const hinted = endSessionRequest("https://idp.example.com/logout", { idTokenHint: "eyJ.a.b", postLogoutRedirectUri: "http://localhost:3000/cb", state: "st", clientId: "c" });
+    const hinted = endSessionRequest("https://idp.example.com/logout", {
+      idTokenHint: "eyJ.a.b",
+      postLogoutRedirectUri: "http://localhost:3000/cb",
+      state: "st",
+      clientId: "c",
+    });
     expect(() => endSessionUrl(hinted)).toThrow();
   });
 

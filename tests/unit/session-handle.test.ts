@@ -3,7 +3,13 @@ import { EncryptJWT } from "jose";
 import { openHandle, sealHandle, type SessionHandle } from "@/lib/session/handle";
 
 const secret = "x".repeat(43);
-const handle: SessionHandle = { lsid: "A".repeat(43), iss: "https://idp.example.com", sub: "user-1", sid: "sid-1", createdAt: 1_700_000_000_000 };
+const handle: SessionHandle = {
+  lsid: "A".repeat(43),
+  iss: "https://idp.example.com",
+  sub: "user-1",
+  sid: "sid-1",
+  createdAt: 1_700_000_000_000,
+};
 
 describe("session handle (the only thing the cookie carries)", () => {
   it("round-trips a handle", async () => {
@@ -37,7 +43,12 @@ describe("session handle (the only thing the cookie carries)", () => {
 
   it("refuses a well-encrypted payload that is not a handle", async () => {
     const bits = await crypto.subtle.deriveBits(
-      { name: "HKDF", hash: "SHA-256", salt: new TextEncoder().encode("lockstep.session"), info: new TextEncoder().encode("Lockstep session handle") },
+      {
+        name: "HKDF",
+        hash: "SHA-256",
+        salt: new TextEncoder().encode("lockstep.session"),
+        info: new TextEncoder().encode("Lockstep session handle"),
+      },
       await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), "HKDF", false, ["deriveBits"]),
       256,
     );

@@ -35,7 +35,9 @@ beforeAll(async () => {
 beforeEach(async () => {
   clock = NOW_MS;
   stores = memoryStores({ ttlSeconds: 86_400, now: () => clock });
-  await writeStoredStream(stores.streams, { config: { stream_id: STREAM_ID, iss: TRANSMITTER, aud: AUDIENCE, delivery: { method: PUSH_METHOD } } });
+  await writeStoredStream(stores.streams, {
+    config: { stream_id: STREAM_ID, iss: TRANSMITTER, aud: AUDIENCE, delivery: { method: PUSH_METHOD } },
+  });
 });
 
 const deps = (overrides: PolicyOverrides = {}): SsfReceiveDeps => ({
@@ -54,8 +56,20 @@ const deps = (overrides: PolicyOverrides = {}): SsfReceiveDeps => ({
 
 let jtiCounter = 0;
 /** A SET as SSF §4 profiles it (RFC 8417), issued now, with one event and sub_id. */
-function set(eventType: string, event: Record<string, unknown>, subject: Record<string, unknown>, jti = `set-${++jtiCounter}`): Promise<string> {
-  return new SignJWT({ iss: TRANSMITTER, aud: AUDIENCE, iat: Math.floor(clock / 1000), jti, sub_id: subject, events: { [eventType]: event } })
+function set(
+  eventType: string,
+  event: Record<string, unknown>,
+  subject: Record<string, unknown>,
+  jti = `set-${++jtiCounter}`,
+): Promise<string> {
+  return new SignJWT({
+    iss: TRANSMITTER,
+    aud: AUDIENCE,
+    iat: Math.floor(clock / 1000),
+    jti,
+    sub_id: subject,
+    events: { [eventType]: event },
+  })
     .setProtectedHeader({ alg: "ES256", kid: "k1", typ: "secevent+jwt" })
     .sign(signingKey);
 }
@@ -148,7 +162,11 @@ describe("the SSF policy table on the in-memory stores, through receiveSet", () 
     const later = await signIn({ createdAt: (eventTimestamp + 1) * 1000 });
 
     const outcome = await receiveSet(
-      await set(CAEP_EVENTS.credentialChange, { credential_type: "password", change_type: "update", event_timestamp: eventTimestamp }, aliceSubject),
+      await set(
+        CAEP_EVENTS.credentialChange,
+        { credential_type: "password", change_type: "update", event_timestamp: eventTimestamp },
+        aliceSubject,
+      ),
       deps(),
     );
 
@@ -163,7 +181,10 @@ describe("the SSF policy table on the in-memory stores, through receiveSet", () 
     const b = await signIn({});
     const bob = await signIn({ sub: "bob" });
 
-    const outcome = await receiveSet(await set(CAEP_EVENTS.tokenClaimsChange, { event_timestamp: NOW_S, claims: { role: "reader" } }, aliceSubject), deps());
+    const outcome = await receiveSet(
+      await set(CAEP_EVENTS.tokenClaimsChange, { event_timestamp: NOW_S, claims: { role: "reader" } }, aliceSubject),
+      deps(),
+    );
 
     expect(outcome.outcome).toMatchObject({ action: "refresh_claims", sessionsEnded: 0 });
     expect((await stores.sessions.read(a.id))?.claimsStale).toBe(true);
@@ -301,7 +322,10 @@ describe("the SSF policy table on the in-memory stores, through receiveSet", () 
     expect(await feed()).toEqual([]);
 
     // And the other way round: a recorded event made to end sessions.
-    const ending = await receiveSet(await set(RISC_EVENTS.accountCredentialChangeRequired, {}, aliceSubject), deps({ "account-credential-change-required": "end_sessions" }));
+    const ending = await receiveSet(
+      await set(RISC_EVENTS.accountCredentialChangeRequired, {}, aliceSubject),
+      deps({ "account-credential-change-required": "end_sessions" }),
+    );
     expect(ending.outcome).toMatchObject({ action: "end_sessions", sessionsEnded: 1 });
     expect(await check(a)).toEqual(ENDED);
   });

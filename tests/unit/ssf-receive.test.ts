@@ -32,7 +32,10 @@ beforeEach(() => {
 });
 
 const registerStream = () =>
-  writeStoredStream(stores.streams, { config: { stream_id: STREAM_ID, iss: TRANSMITTER, aud: AUDIENCE, delivery: { method: PUSH_METHOD } }, status: "enabled" });
+  writeStoredStream(stores.streams, {
+    config: { stream_id: STREAM_ID, iss: TRANSMITTER, aud: AUDIENCE, delivery: { method: PUSH_METHOD } },
+    status: "enabled",
+  });
 
 const deps = (): SsfReceiveDeps => ({
   sessions: stores.sessions,
@@ -50,7 +53,14 @@ const deps = (): SsfReceiveDeps => ({
 
 let jtiCounter = 0;
 function set(eventType: string, event: Record<string, unknown>, subject: Record<string, unknown> = streamSubject): Promise<string> {
-  return new SignJWT({ iss: TRANSMITTER, aud: AUDIENCE, iat: Math.floor(clock / 1000), jti: `set-${++jtiCounter}`, sub_id: subject, events: { [eventType]: event } })
+  return new SignJWT({
+    iss: TRANSMITTER,
+    aud: AUDIENCE,
+    iat: Math.floor(clock / 1000),
+    jti: `set-${++jtiCounter}`,
+    sub_id: subject,
+    events: { [eventType]: event },
+  })
     .setProtectedHeader({ alg: "ES256", kid: "k1", typ: "secevent+jwt" })
     .sign(signingKey);
 }
@@ -100,8 +110,13 @@ describe("receiveSet: the stream and its management events (SSF 1.0 §8)", () =>
     await registerStream();
     await stores.streams.setVerificationState("state-1", 3600);
 
-    for (const subject of [{ format: "opaque", id: "another-stream" }, { format: "iss_sub", iss: TRANSMITTER, sub: STREAM_ID }]) {
-      expect(await codeOf(receiveSet(await set(SSF_EVENTS.verification, { state: "state-1" }, subject), deps()))).toBe("invalid_verification_subject");
+    for (const subject of [
+      { format: "opaque", id: "another-stream" },
+      { format: "iss_sub", iss: TRANSMITTER, sub: STREAM_ID },
+    ]) {
+      expect(await codeOf(receiveSet(await set(SSF_EVENTS.verification, { state: "state-1" }, subject), deps()))).toBe(
+        "invalid_verification_subject",
+      );
     }
     expect((await readStoredStream(stores.streams))?.verifiedAt).toBeUndefined();
   });

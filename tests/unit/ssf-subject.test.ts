@@ -114,10 +114,19 @@ beforeAll(async () => {
 });
 
 /** The header the OpenID conformance suite's SSF transmitter uses, over the example's bytes, unchanged. */
-const sign = (json: string) => new CompactSign(new TextEncoder().encode(json)).setProtectedHeader({ alg: "RS256", typ: "secevent+jwt", kid: "tr-1" }).sign(rsa.privateKey);
+const sign = (json: string) =>
+  new CompactSign(new TextEncoder().encode(json))
+    .setProtectedHeader({ alg: "RS256", typ: "secevent+jwt", kid: "tr-1" })
+    .sign(rsa.privateKey);
 
 function policyFor(claims: { iss: string; aud: string | string[] }): SetPolicy {
-  return { issuer: claims.iss, audience: typeof claims.aud === "string" ? claims.aud : claims.aud.slice(-1), algorithms: ["RS256"], leewaySeconds: 60, maxAgeSeconds: 600 };
+  return {
+    issuer: claims.iss,
+    audience: typeof claims.aud === "string" ? claims.aud : claims.aud.slice(-1),
+    algorithms: ["RS256"],
+    leewaySeconds: 60,
+    maxAgeSeconds: 600,
+  };
 }
 
 function codeOf(fn: () => unknown): SetErrorCode | "valid" {
@@ -133,7 +142,13 @@ function codeOf(fn: () => unknown): SetErrorCode | "valid" {
 describe("the specifications' example SETs (CAEP 1.0, RISC 1.0, SSF 1.0)", () => {
   for (const example of EXAMPLES) {
     it(`validates ${example.name}, and parses its subject (RFC 8417 §2.2, SSF §3, RFC 9493 §3.2)`, async () => {
-      const claims = JSON.parse(example.json) as { iss: string; aud: string | string[]; iat: number; sub_id: unknown; events: Record<string, unknown> };
+      const claims = JSON.parse(example.json) as {
+        iss: string;
+        aud: string | string[];
+        iat: number;
+        sub_id: unknown;
+        events: Record<string, unknown>;
+      };
       const valid = await validateSet(await sign(example.json), policyFor(claims), getKey, claims.iat);
       const [eventType] = Object.keys(claims.events);
       expect(valid.eventType).toBe(eventType);
@@ -146,13 +161,26 @@ describe("the specifications' example SETs (CAEP 1.0, RISC 1.0, SSF 1.0)", () =>
 
   it("refuses RISC §2.3's example as printed, whose trailing comma is not JSON (RFC 8417 §2.2)", async () => {
     const raw = await sign(RISC_ACCOUNT_DISABLED_AS_PRINTED);
-    const error = await validateSet(raw, policyFor({ iss: "https://idp.example.com/", aud: "636C69656E745F6964" }), getKey, 1508184845).catch((e: unknown) => e);
+    const error = await validateSet(
+      raw,
+      policyFor({ iss: "https://idp.example.com/", aud: "636C69656E745F6964" }),
+      getKey,
+      1508184845,
+    ).catch((e: unknown) => e);
     expect((error as SetError).code).toBe("invalid_payload");
   });
 
   it("parses the standalone complex subject example (SSF §3.3)", () => {
-    const subject = parseSubject(JSON.parse(`{"format":"complex","user":{"format":"email","email":"bar@example.com"},"tenant":{"format":"iss_sub","iss":"https://example.com/idp1","sub":"1234"}}`));
-    expect(subject).toEqual({ format: "complex", user: { format: "email", email: "bar@example.com" }, tenant: { format: "iss_sub", iss: "https://example.com/idp1", sub: "1234" } });
+    const subject = parseSubject(
+      JSON.parse(
+        `{"format":"complex","user":{"format":"email","email":"bar@example.com"},"tenant":{"format":"iss_sub","iss":"https://example.com/idp1","sub":"1234"}}`,
+      ),
+    );
+    expect(subject).toEqual({
+      format: "complex",
+      user: { format: "email", email: "bar@example.com" },
+      tenant: { format: "iss_sub", iss: "https://example.com/idp1", sub: "1234" },
+    });
     expect(subjectKey(subject)).toBe("complex(user:email,tenant:iss_sub)");
   });
 
@@ -163,9 +191,12 @@ describe("the specifications' example SETs (CAEP 1.0, RISC 1.0, SSF 1.0)", () =>
     expect(Object.keys(CAEP_EVENTS)).toHaveLength(8);
     expect(Object.keys(RISC_EVENTS)).toHaveLength(14);
     expect(Object.keys(SSF_EVENTS)).toHaveLength(2);
-    for (const uri of Object.values(CAEP_EVENTS)) expect(uri).toMatch(/^https:\/\/schemas\.openid\.net\/secevent\/caep\/event-type\/[a-z-]+$/);
-    for (const uri of Object.values(RISC_EVENTS)) expect(uri).toMatch(/^https:\/\/schemas\.openid\.net\/secevent\/risc\/event-type\/[a-z-]+$/);
-    for (const uri of Object.values(SSF_EVENTS)) expect(uri).toMatch(/^https:\/\/schemas\.openid\.net\/secevent\/ssf\/event-type\/[a-z-]+$/);
+    for (const uri of Object.values(CAEP_EVENTS))
+      expect(uri).toMatch(/^https:\/\/schemas\.openid\.net\/secevent\/caep\/event-type\/[a-z-]+$/);
+    for (const uri of Object.values(RISC_EVENTS))
+      expect(uri).toMatch(/^https:\/\/schemas\.openid\.net\/secevent\/risc\/event-type\/[a-z-]+$/);
+    for (const uri of Object.values(SSF_EVENTS))
+      expect(uri).toMatch(/^https:\/\/schemas\.openid\.net\/secevent\/ssf\/event-type\/[a-z-]+$/);
     expect(isKnownEventType("urn:example:secevent:events:type_2")).toBe(false);
   });
 });
@@ -205,12 +236,19 @@ describe("parseSubject (RFC 9493, SSF 1.0 §3)", () => {
       { format: "saml_assertion_id", assertion_id: "_a75adf55" },
       { format: "ip-addresses", "ip-addresses": [] },
     ];
-    for (const value of bad) expect(codeOf(() => parseSubject(value)), JSON.stringify(value)).toBe("invalid_subject");
+    for (const value of bad)
+      expect(
+        codeOf(() => parseSubject(value)),
+        JSON.stringify(value),
+      ).toBe("invalid_subject");
   });
 
   it("refuses what is not an object with a format, as invalid_request (SSF §3.2, RFC 9493 §3)", () => {
     for (const value of [null, undefined, "opaque", ["opaque"], {}, { id: "x" }, { format: "" }, { format: 1, id: "x" }]) {
-      expect(codeOf(() => parseSubject(value)), JSON.stringify(value)).toBe("invalid_subject");
+      expect(
+        codeOf(() => parseSubject(value)),
+        JSON.stringify(value),
+      ).toBe("invalid_subject");
     }
     expect(new SetError("invalid_subject").err).toBe("invalid_request");
   });
@@ -222,14 +260,27 @@ describe("parseSubject (RFC 9493, SSF 1.0 §3)", () => {
   it("treats `phone` as an unknown format: RFC 9493 §3.2 says phone_number (SSF §8.1.3.3's example misspells it)", () => {
     const subject = parseSubject({ format: "phone", phone_number: "+1 206 555 0123" });
     expect(subject.format).toBe("unknown");
-    expect(parseSubject({ format: "phone_number", phone_number: "+1 206 555 0123" })).toEqual({ format: "phone_number", phone_number: "+1 206 555 0123" });
+    expect(parseSubject({ format: "phone_number", phone_number: "+1 206 555 0123" })).toEqual({
+      format: "phone_number",
+      phone_number: "+1 206 555 0123",
+    });
   });
 
   it("tolerates Google's legacy subject_type, normalised to format (RISC §3.1)", () => {
-    expect(parseSubject({ subject_type: "iss-sub", iss: "https://accounts.google.com/", sub: "7375626A656374" })).toEqual({ format: "iss_sub", iss: "https://accounts.google.com/", sub: "7375626A656374" });
+    expect(parseSubject({ subject_type: "iss-sub", iss: "https://accounts.google.com/", sub: "7375626A656374" })).toEqual({
+      format: "iss_sub",
+      iss: "https://accounts.google.com/",
+      sub: "7375626A656374",
+    });
     expect(parseSubject({ subject_type: "email", email: "user@example.com" })).toEqual({ format: "email", email: "user@example.com" });
-    expect(parseSubject({ subject_type: "phone", phone_number: "+12065550100" })).toEqual({ format: "phone_number", phone_number: "+12065550100" });
-    expect(parseSubject({ subject_type: "id-token-claims", sub: "x" })).toEqual({ format: "unknown", raw: { subject_type: "id-token-claims", sub: "x" } });
+    expect(parseSubject({ subject_type: "phone", phone_number: "+12065550100" })).toEqual({
+      format: "phone_number",
+      phone_number: "+12065550100",
+    });
+    expect(parseSubject({ subject_type: "id-token-claims", sub: "x" })).toEqual({
+      format: "unknown",
+      raw: { subject_type: "id-token-claims", sub: "x" },
+    });
     expect(codeOf(() => parseSubject({ subject_type: "iss-sub", iss: "https://accounts.google.com/" }))).toBe("invalid_subject");
   });
 
@@ -238,17 +289,38 @@ describe("parseSubject (RFC 9493, SSF 1.0 §3)", () => {
   });
 
   it("parses aliases of identifiers, and refuses empty or nested aliases (RFC 9493 §3.2.8)", () => {
-    const aliases = { format: "aliases", identifiers: [{ format: "email", email: "user@example.com" }, { format: "x-proprietary", id: "1" }] };
-    expect(parseSubject(aliases)).toEqual({ format: "aliases", identifiers: [{ format: "email", email: "user@example.com" }, { format: "unknown", raw: { format: "x-proprietary", id: "1" } }] });
+    const aliases = {
+      format: "aliases",
+      identifiers: [
+        { format: "email", email: "user@example.com" },
+        { format: "x-proprietary", id: "1" },
+      ],
+    };
+    expect(parseSubject(aliases)).toEqual({
+      format: "aliases",
+      identifiers: [
+        { format: "email", email: "user@example.com" },
+        { format: "unknown", raw: { format: "x-proprietary", id: "1" } },
+      ],
+    });
     expect(subjectKey(parseSubject(aliases))).toBe("aliases(email,unknown(x-proprietary))");
     expect(codeOf(() => parseSubject({ format: "aliases", identifiers: [] }))).toBe("invalid_subject");
     expect(codeOf(() => parseSubject({ format: "aliases" }))).toBe("invalid_subject");
     expect(codeOf(() => parseSubject({ format: "aliases", identifiers: [aliases] }))).toBe("invalid_subject");
-    expect(codeOf(() => parseSubject({ format: "aliases", identifiers: [{ format: "complex", user: { format: "opaque", id: "1" } }] }))).toBe("invalid_subject");
+    expect(
+      codeOf(() => parseSubject({ format: "aliases", identifiers: [{ format: "complex", user: { format: "opaque", id: "1" } }] })),
+    ).toBe("invalid_subject");
   });
 
   it("parses complex subjects, and refuses empty, nested or ill-formed ones (SSF §3.3)", () => {
-    expect(parseSubject({ format: "complex", group: { format: "opaque", id: "g" }, org_unit: { format: "opaque", id: "o" }, application: { format: "opaque", id: "a" } })).toEqual({
+    expect(
+      parseSubject({
+        format: "complex",
+        group: { format: "opaque", id: "g" },
+        org_unit: { format: "opaque", id: "o" },
+        application: { format: "opaque", id: "a" },
+      }),
+    ).toEqual({
       format: "complex",
       group: { format: "opaque", id: "g" },
       org_unit: { format: "opaque", id: "o" },
@@ -256,19 +328,36 @@ describe("parseSubject (RFC 9493, SSF 1.0 §3)", () => {
     });
     expect(codeOf(() => parseSubject({ format: "complex" }))).toBe("invalid_subject");
     expect(codeOf(() => parseSubject({ format: "complex", region: { format: "opaque", id: "eu" } }))).toBe("invalid_subject");
-    expect(codeOf(() => parseSubject({ format: "complex", user: { format: "complex", user: { format: "opaque", id: "1" } } }))).toBe("invalid_subject");
+    expect(codeOf(() => parseSubject({ format: "complex", user: { format: "complex", user: { format: "opaque", id: "1" } } }))).toBe(
+      "invalid_subject",
+    );
     expect(codeOf(() => parseSubject({ format: "complex", user: { format: "email" } }))).toBe("invalid_subject");
     expect(codeOf(() => parseSubject({ format: "complex", user: null }))).toBe("invalid_subject");
   });
 
   it("keeps a complex member of unknown format as unknown, and drops member names SSF does not define (SSF §3.3, §3.6)", () => {
-    const subject = parseSubject({ format: "complex", user: { format: "opaque", id: "1" }, tenant: { format: "x-tenant", id: "t" }, region: { format: "opaque", id: "eu" } });
-    expect(subject).toEqual({ format: "complex", user: { format: "opaque", id: "1" }, tenant: { format: "unknown", raw: { format: "x-tenant", id: "t" } } });
+    const subject = parseSubject({
+      format: "complex",
+      user: { format: "opaque", id: "1" },
+      tenant: { format: "x-tenant", id: "t" },
+      region: { format: "opaque", id: "eu" },
+    });
+    expect(subject).toEqual({
+      format: "complex",
+      user: { format: "opaque", id: "1" },
+      tenant: { format: "unknown", raw: { format: "x-tenant", id: "t" } },
+    });
   });
 });
 
 describe("matchesSession (SSF §3.3, §8.1.3.1)", () => {
-  const session: SessionIdentity = { iss: "https://idp.example.com/", sub: "248289761001", sid: "idp-sid-1", lsid: "ls_abc123", email: "Jane.Smith@Example.COM" };
+  const session: SessionIdentity = {
+    iss: "https://idp.example.com/",
+    sub: "248289761001",
+    sid: "idp-sid-1",
+    lsid: "ls_abc123",
+    email: "Jane.Smith@Example.COM",
+  };
   const match = (subject: unknown, s: SessionIdentity = session) => matchesSession(parseSubject(subject), s);
   const issSub = { format: "iss_sub", iss: session.iss, sub: session.sub };
   const otherUser = { format: "iss_sub", iss: session.iss, sub: "someone-else" };
@@ -329,11 +418,23 @@ describe("matchesSession (SSF §3.3, §8.1.3.1)", () => {
     // A session id in the user slot, or a user in the session slot, is not that thing.
     expect(match({ format: "complex", user: thisSession })).toBe(false);
     expect(match({ format: "complex", session: issSub })).toBe(false);
-    expect(match({ format: "complex", user: { format: "aliases", identifiers: [otherUser, issSub] }, session: { format: "aliases", identifiers: [thisSession] } })).toBe(true);
+    expect(
+      match({
+        format: "complex",
+        user: { format: "aliases", identifiers: [otherUser, issSub] },
+        session: { format: "aliases", identifiers: [thisSession] },
+      }),
+    ).toBe(true);
   });
 
   it("complex: device, application, tenant, org_unit and group are not known to a session and are ignored (SSF §8.1.3.1)", () => {
-    const wildcards = { device: { format: "opaque", id: "d" }, application: { format: "opaque", id: "a" }, tenant: { format: "opaque", id: "t" }, org_unit: { format: "opaque", id: "o" }, group: { format: "x-group", id: "g" } };
+    const wildcards = {
+      device: { format: "opaque", id: "d" },
+      application: { format: "opaque", id: "a" },
+      tenant: { format: "opaque", id: "t" },
+      org_unit: { format: "opaque", id: "o" },
+      group: { format: "x-group", id: "g" },
+    };
     expect(match({ format: "complex", user: issSub, ...wildcards })).toBe(true);
     expect(match({ format: "complex", user: otherUser, ...wildcards })).toBe(false);
   });

@@ -66,7 +66,9 @@ async function token(m: Mutation = {}): Promise<string> {
 }
 
 async function signBytes(payload: string, header: Record<string, unknown> = {}): Promise<string> {
-  return new CompactSign(new TextEncoder().encode(payload)).setProtectedHeader({ alg: "RS256", typ: "secevent+jwt", kid: "rsa-1", ...header }).sign(rsa.privateKey);
+  return new CompactSign(new TextEncoder().encode(payload))
+    .setProtectedHeader({ alg: "RS256", typ: "secevent+jwt", kid: "rsa-1", ...header })
+    .sign(rsa.privateKey);
 }
 
 const b64json = (v: unknown) => base64url.encode(JSON.stringify(v));
@@ -144,7 +146,9 @@ describe("Security Event Token validation (RFC 8417, SSF 1.0)", () => {
 
     it("refuses an encrypted SET (JWE) with its own code (RFC 8417 §2)", async () => {
       const enc = await generateKeyPair("RSA-OAEP-256");
-      const jwe = await new CompactEncrypt(new TextEncoder().encode(await token())).setProtectedHeader({ alg: "RSA-OAEP-256", enc: "A128GCM", cty: "secevent+jwt" }).encrypt(enc.publicKey);
+      const jwe = await new CompactEncrypt(new TextEncoder().encode(await token()))
+        .setProtectedHeader({ alg: "RSA-OAEP-256", enc: "A128GCM", cty: "secevent+jwt" })
+        .encrypt(enc.publicKey);
       expect(await check(jwe)).toBe("encrypted_set_unsupported");
     });
 
@@ -240,7 +244,12 @@ describe("Security Event Token validation (RFC 8417, SSF 1.0)", () => {
     });
 
     it("answers keys_unavailable (503) when the Transmitter's keys cannot be fetched, so it retries (SSF §4.1.4, RFC 8935 §2.3)", async () => {
-      const failures: unknown[] = [new TypeError("fetch failed"), new errors.JWKSTimeout(), new errors.JWKSInvalid(), new errors.JOSEError("Expected 200 OK")];
+      const failures: unknown[] = [
+        new TypeError("fetch failed"),
+        new errors.JWKSTimeout(),
+        new errors.JWKSInvalid(),
+        new errors.JOSEError("Expected 200 OK"),
+      ];
       for (const failure of failures) {
         const down: JWTVerifyGetKey = async () => {
           throw failure;
@@ -276,7 +285,12 @@ describe("Security Event Token validation (RFC 8417, SSF 1.0)", () => {
     });
 
     it("accepts aud as an array that includes the stream's audience among others (SSF §4.1.8)", async () => {
-      const valid = await validateSet(await withClaims((c) => void (c.aud = ["receiver.example.com/mobile", AUDIENCE])), policy(), getKey, NOW);
+      const valid = await validateSet(
+        await withClaims((c) => void (c.aud = ["receiver.example.com/mobile", AUDIENCE])),
+        policy(),
+        getKey,
+        NOW,
+      );
       expect(valid.aud).toEqual(["receiver.example.com/mobile", AUDIENCE]);
     });
 
@@ -321,7 +335,16 @@ describe("Security Event Token validation (RFC 8417, SSF 1.0)", () => {
 
     it("rejects a Logout Token that claims to be a SET (SSF §4.1.3)", async () => {
       // BCL §2.4's example, re-addressed to this stream: it has sub and exp.
-      const logoutToken = { iss: ISSUER, sub: "248289761001", aud: AUDIENCE, iat: NOW, exp: NOW + 120, jti: "bWJq", sid: "08a5019c", events: { "http://schemas.openid.net/event/backchannel-logout": {} } };
+      const logoutToken = {
+        iss: ISSUER,
+        sub: "248289761001",
+        aud: AUDIENCE,
+        iat: NOW,
+        exp: NOW + 120,
+        jti: "bWJq",
+        sid: "08a5019c",
+        events: { "http://schemas.openid.net/event/backchannel-logout": {} },
+      };
       expect(await check(await signBytes(JSON.stringify(logoutToken)))).toBe("sub_present");
       expect(await check(await signBytes(JSON.stringify(logoutToken), { typ: "logout+jwt" }))).toBe("invalid_typ");
     });
@@ -345,12 +368,19 @@ describe("Security Event Token validation (RFC 8417, SSF 1.0)", () => {
 
     it("rejects an event whose value is not an object (RFC 8417 §2.2)", async () => {
       for (const value of ["", [], null, true, 1]) {
-        expect(await check(await withClaims((c) => void (c.events = { [SESSION_REVOKED]: value }))), JSON.stringify(value)).toBe("invalid_event_payload");
+        expect(await check(await withClaims((c) => void (c.events = { [SESSION_REVOKED]: value }))), JSON.stringify(value)).toBe(
+          "invalid_event_payload",
+        );
       }
     });
 
     it("accepts an event type it does not know, and an empty event value (SSF §4.2.3)", async () => {
-      const valid = await validateSet(await withClaims((c) => void (c.events = { "urn:example:secevent:events:type_2": {} })), policy(), getKey, NOW);
+      const valid = await validateSet(
+        await withClaims((c) => void (c.events = { "urn:example:secevent:events:type_2": {} })),
+        policy(),
+        getKey,
+        NOW,
+      );
       expect(valid.eventType).toBe("urn:example:secevent:events:type_2");
       expect(valid.event).toEqual({});
     });
@@ -362,7 +392,12 @@ describe("Security Event Token validation (RFC 8417, SSF 1.0)", () => {
 
   describe("txn and toe (SSF §4.1.9, RFC 8417 §2.2)", () => {
     it("returns txn and toe when present and well-typed (SSF §4.1.9)", async () => {
-      const valid = await validateSet(await withClaims((c) => void Object.assign(c, { txn: "8675309", toe: NOW - 30 })), policy(), getKey, NOW);
+      const valid = await validateSet(
+        await withClaims((c) => void Object.assign(c, { txn: "8675309", toe: NOW - 30 })),
+        policy(),
+        getKey,
+        NOW,
+      );
       expect(valid).toMatchObject({ txn: "8675309", toe: NOW - 30 });
     });
 
@@ -407,12 +442,19 @@ describe("Security Event Token validation (RFC 8417, SSF 1.0)", () => {
     });
 
     it("rejects an ill-formed legacy subject (SSF §3.1, RFC 9493 §3.2)", async () => {
-      const raw = await withClaims((c) => void (delete c.sub_id, (c.events = { [SESSION_REVOKED]: { subject: { subject_type: "email" } } })));
+      const raw = await withClaims(
+        (c) => void (delete c.sub_id, (c.events = { [SESSION_REVOKED]: { subject: { subject_type: "email" } } })),
+      );
       expect(await check(raw)).toBe("invalid_subject");
     });
 
     it("accepts a subject format it does not know, as unknown (SSF §3.4)", async () => {
-      const valid = await validateSet(await withClaims((c) => void (c.sub_id = { format: "x-proprietary", id: "1" })), policy(), getKey, NOW);
+      const valid = await validateSet(
+        await withClaims((c) => void (c.sub_id = { format: "x-proprietary", id: "1" })),
+        policy(),
+        getKey,
+        NOW,
+      );
       expect(valid.subject).toEqual({ format: "unknown", raw: { format: "x-proprietary", id: "1" } });
     });
 
@@ -438,7 +480,9 @@ describe("Security Event Token validation (RFC 8417, SSF 1.0)", () => {
       });
 
       it("discards an event whose critical member is a member name SSF does not define (SSF §3.6)", async () => {
-        const raw = await withClaims((c) => void (c.sub_id = { ...complex({ format: "opaque", id: "t1" }), region: { format: "opaque", id: "eu" } }));
+        const raw = await withClaims(
+          (c) => void (c.sub_id = { ...complex({ format: "opaque", id: "t1" }), region: { format: "opaque", id: "eu" } }),
+        );
         expect(await check(raw, policy({ criticalSubjectMembers: ["region"] }))).toBe("unprocessable_critical_subject");
         expect(await check(raw)).toBe("valid");
       });
@@ -453,7 +497,15 @@ describe("Security Event Token validation (RFC 8417, SSF 1.0)", () => {
   });
 
   describe("the error table (RFC 8935 §2.3, §2.4)", () => {
-    const wire = new Set(["invalid_request", "invalid_key", "invalid_issuer", "invalid_audience", "authentication_failed", "access_denied", "invalid_state"]);
+    const wire = new Set([
+      "invalid_request",
+      "invalid_key",
+      "invalid_issuer",
+      "invalid_audience",
+      "authentication_failed",
+      "access_denied",
+      "invalid_state",
+    ]);
 
     it("gives every code an RFC 8935 §2.4 (or SSF §8.1.4.1 invalid_state) err, a 400 or 503 status and the rule it answers for", () => {
       for (const [code, row] of Object.entries(setErrors)) {
@@ -466,7 +518,10 @@ describe("Security Event Token validation (RFC 8417, SSF 1.0)", () => {
     });
 
     it("serialises to the RFC 8935 §2.3 error body", () => {
-      expect(JSON.parse(JSON.stringify(new SetError("invalid_audience")))).toEqual({ err: "invalid_audience", description: setErrors.invalid_audience.message });
+      expect(JSON.parse(JSON.stringify(new SetError("invalid_audience")))).toEqual({
+        err: "invalid_audience",
+        description: setErrors.invalid_audience.message,
+      });
       expect(new SetError("invalid_state").err).toBe("invalid_state");
     });
 
@@ -477,8 +532,14 @@ describe("Security Event Token validation (RFC 8417, SSF 1.0)", () => {
   });
 
   it("validates the SSF Verification event the suite sends (SSF §8.1.4.1)", async () => {
-    const raw = await withClaims((c) => void ((c.sub_id = { format: "opaque", id: "stream-1" }), (c.events = { [SSF_EVENTS.verification]: { state: "abc" } })));
+    const raw = await withClaims(
+      (c) => void ((c.sub_id = { format: "opaque", id: "stream-1" }), (c.events = { [SSF_EVENTS.verification]: { state: "abc" } })),
+    );
     const valid = await validateSet(raw, policy(), getKey, NOW);
-    expect(valid).toMatchObject({ eventType: SSF_EVENTS.verification, event: { state: "abc" }, subject: { format: "opaque", id: "stream-1" } });
+    expect(valid).toMatchObject({
+      eventType: SSF_EVENTS.verification,
+      event: { state: "abc" },
+      subject: { format: "opaque", id: "stream-1" },
+    });
   });
 });

@@ -22,7 +22,12 @@ export default async function SsfAdmin({ searchParams }: { searchParams: Promise
 
   const rows: [string, React.ReactNode][] = stored
     ? [
-        ["Stream", <span key="id" className="font-mono">{stored.config.stream_id}</span>],
+        [
+          "Stream",
+          <span key="id" className="font-mono">
+            {stored.config.stream_id}
+          </span>,
+        ],
         ["Audience", String(stored.config.aud)],
         ["Delivery", stored.config.delivery.method],
         ["Status (last known)", stored.status ?? "—"],
@@ -35,19 +40,23 @@ export default async function SsfAdmin({ searchParams }: { searchParams: Promise
     <>
       <Header appName={APP_NAME} />
       <h1 className="text-2xl font-bold">Shared Signals</h1>
-      {done && <p role="status" className="rounded bg-green-50 p-3 text-sm text-green-900">Done: {done}.</p>}
-      {failed && <p role="alert" className="rounded bg-red-50 p-3 text-sm text-red-900">Failed: {failed}. The security log has the details.</p>}
+      {done && (
+        <p role="status" className="rounded bg-green-50 p-3 text-sm text-green-900">
+          Done: {done}.
+        </p>
+      )}
+      {failed && (
+        <p role="alert" className="rounded bg-red-50 p-3 text-sm text-red-900">
+          Failed: {failed}. The security log has the details.
+        </p>
+      )}
       <Card title="Transmitter">
         <p className="text-sm">
           Issuer <span className="font-mono">{settings.issuer}</span>, delivery <strong>{SSF_DELIVERY}</strong>.
         </p>
       </Card>
       <Card title="This app's stream">
-        {stored ? (
-          <Details rows={rows} />
-        ) : (
-          <p className="text-sm text-slate-600">No stream yet: register one.</p>
-        )}
+        {stored ? <Details rows={rows} /> : <p className="text-sm text-slate-600">No stream yet: register one.</p>}
       </Card>
       <form method="post" action="/api/admin/ssf" className="flex flex-wrap gap-2">
         <button type="submit" name="action" value="register" className={buttonClass}>

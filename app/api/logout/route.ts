@@ -6,7 +6,14 @@ import { openHandle, type SessionHandle } from "@/lib/session/handle";
 import { isSameOriginRequest } from "@/lib/http/same-origin";
 import { clearCookie, redirectTo } from "@/lib/guard/responses";
 import { getIdpMetadata } from "@/lib/oidc/client";
-import { autoPostPage, endSessionRequest, endSessionUrl, LOGOUT_CALLBACK_PATH, logoutStateCookie, newLogoutState } from "@/lib/logout/rp-initiated";
+import {
+  autoPostPage,
+  endSessionRequest,
+  endSessionUrl,
+  LOGOUT_CALLBACK_PATH,
+  logoutStateCookie,
+  newLogoutState,
+} from "@/lib/logout/rp-initiated";
 import { hashId, securityLog } from "@/lib/log/security-log";
 import { endedNoteCookie, noteOf } from "@/lib/session/ended";
 
@@ -40,12 +47,16 @@ export async function POST(request: Request): Promise<Response> {
     if (current.state === "active") {
       handle = current.handle;
       idToken = current.record.idToken;
-      await endSessions(server.ending, [{ kind: "session", id: current.id, record: current.record }], "logout", { detail: { mechanism: "this_browser" } });
+      await endSessions(server.ending, [{ kind: "session", id: current.id, record: current.record }], "logout", {
+        detail: { mechanism: "this_browser" },
+      });
       const everywhere = form?.get("scope") === "everywhere";
       if (everywhere) {
         // Every other session of this user at this app, including one signing in right now.
         const user = { iss: current.record.iss, sub: current.record.sub };
-        await endSessions(server.ending, [{ kind: "subject", ...user, beforeMs: server.ending.now() + 1 }], "ended_elsewhere", { detail: { mechanism: "another_device" } });
+        await endSessions(server.ending, [{ kind: "subject", ...user, beforeMs: server.ending.now() + 1 }], "ended_elsewhere", {
+          detail: { mechanism: "another_device" },
+        });
       }
       securityLog({ event: "logout.local", outcome: "ok", code: everywhere ? "everywhere" : "this_session", session: hashId(current.id) });
     }
@@ -85,7 +96,11 @@ export async function POST(request: Request): Promise<Response> {
   if (handle) response.headers.append("Set-Cookie", await endedNoteCookie(noteOf(handle, { incomplete, logout: "sent" }), noteDeps));
   response.headers.append(
     "Set-Cookie",
-    serializeCookie(cookies.logoutState, logoutStateCookie(state, incomplete), { path: LOGOUT_CALLBACK_PATH, maxAge: 600, secure: cookies.secure }),
+    serializeCookie(cookies.logoutState, logoutStateCookie(state, incomplete), {
+      path: LOGOUT_CALLBACK_PATH,
+      maxAge: 600,
+      secure: cookies.secure,
+    }),
   );
   return response;
 }

@@ -95,11 +95,24 @@ function sendError(res: ServerResponse, route: SsfRoute["route"], error: SsfRequ
 
 export type SsfEndpoints = { handle(req: IncomingMessage, res: ServerResponse, route: SsfRoute): Promise<void> };
 
-export function createSsfEndpoints({ issuer, transmitter, log }: { issuer: string; transmitter: Transmitter; log: (line: string) => void }): SsfEndpoints {
+export function createSsfEndpoints({
+  issuer,
+  transmitter,
+  log,
+}: {
+  issuer: string;
+  transmitter: Transmitter;
+  log: (line: string) => void;
+}): SsfEndpoints {
   async function dispatch(req: IncomingMessage, res: ServerResponse, match: SsfRoute): Promise<void> {
     if (match.route === "unknown") throw new SsfRequestError("not_found", "no such transmitter endpoint");
     if (match.route === "wrong-method") {
-      sendJson(res, 405, { error: "method_not_allowed", error_description: "this endpoint does not take that method" }, { allow: match.allow });
+      sendJson(
+        res,
+        405,
+        { error: "method_not_allowed", error_description: "this endpoint does not take that method" },
+        { allow: match.allow },
+      );
       return;
     }
     if (match.route === "metadata") {

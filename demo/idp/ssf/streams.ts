@@ -33,7 +33,15 @@ export function isStreamStatus(value: unknown): value is StreamStatus {
 }
 
 /** SSF §8.1.1 table: the fields only the Transmitter supplies (SPECS.md §5.5). */
-export const TRANSMITTER_SUPPLIED = ["stream_id", "iss", "aud", "events_supported", "events_delivered", "min_verification_interval", "inactivity_timeout"] as const;
+export const TRANSMITTER_SUPPLIED = [
+  "stream_id",
+  "iss",
+  "aud",
+  "events_supported",
+  "events_delivered",
+  "min_verification_interval",
+  "inactivity_timeout",
+] as const;
 
 export type SsfErrorCode = "invalid_request" | "invalid_token" | "not_found" | "conflict" | "method_not_allowed";
 
@@ -116,7 +124,8 @@ function parseDelivery(value: unknown, pollUrl: string): Delivery {
 
 /** Equal as configuration values: arrays of strings compare as sets, and a lone string equals a one-element array. */
 function sameConfigValue(a: unknown, b: unknown): boolean {
-  const normalize = (v: unknown) => (typeof v === "string" ? [v] : Array.isArray(v) && v.every((x) => typeof x === "string") ? [...new Set(v)].sort() : v);
+  const normalize = (v: unknown) =>
+    typeof v === "string" ? [v] : Array.isArray(v) && v.every((x) => typeof x === "string") ? [...new Set(v)].sort() : v;
   return canonicalJson(normalize(a)) === canonicalJson(normalize(b));
 }
 
@@ -148,10 +157,17 @@ export function parseCreateRequest(body: unknown, stream: NewStream): StreamConf
  * missing delivery means poll). In both, Transmitter-supplied fields may be present only with their
  * current value.
  */
-export function applyStreamUpdate(current: StreamConfig, body: Record<string, unknown>, mode: "update" | "replace", pollUrl: string): StreamConfig {
+export function applyStreamUpdate(
+  current: StreamConfig,
+  body: Record<string, unknown>,
+  mode: "update" | "replace",
+  pollUrl: string,
+): StreamConfig {
   const spec = mode === "update" ? "SSF §8.1.1.3" : "SSF §8.1.1.4";
   const currentValues: Record<string, unknown> = current;
-  const mismatched = TRANSMITTER_SUPPLIED.filter((field) => body[field] !== undefined && !sameConfigValue(body[field], currentValues[field]));
+  const mismatched = TRANSMITTER_SUPPLIED.filter(
+    (field) => body[field] !== undefined && !sameConfigValue(body[field], currentValues[field]),
+  );
   if (mismatched.length) throw invalidRequest(`transmitter-supplied fields that do not match the stream: ${mismatched.join(", ")}`, spec);
 
   if (mode === "replace") {

@@ -184,7 +184,11 @@ function validateTimings(timings: SsfTimings): { retryDelaysMs: readonly number[
 
 export function createTransmitter({ issuer, receivers, signSet, findUserByName, log, timings = {} }: TransmitterDeps): Transmitter {
   const { retryDelaysMs, longPollMs } = validateTimings(timings);
-  const receiverTokens = receivers.map((r) => ({ clientId: r.clientId, aud: new URL(r.appUrl).origin, tokenDigest: digest(r.managementToken) }));
+  const receiverTokens = receivers.map((r) => ({
+    clientId: r.clientId,
+    aud: new URL(r.appUrl).origin,
+    tokenDigest: digest(r.managementToken),
+  }));
   const streams = new Map<string, Stream>();
   const records: DeliveryRecord[] = [];
   const inflight = new Set<Promise<void>>();
@@ -213,7 +217,8 @@ export function createTransmitter({ issuer, receivers, signSet, findUserByName, 
   function streamOf(clientId: string, streamId: unknown): Stream {
     if (typeof streamId !== "string" || streamId === "") throw invalidRequest("stream_id is required", "SSF §8.1.1");
     const stream = streams.get(streamId);
-    if (!stream || stream.clientId !== clientId) throw new SsfRequestError("not_found", "there is no stream with that stream_id for this receiver");
+    if (!stream || stream.clientId !== clientId)
+      throw new SsfRequestError("not_found", "there is no stream with that stream_id for this receiver");
     return stream;
   }
 
@@ -281,7 +286,8 @@ export function createTransmitter({ issuer, receivers, signSet, findUserByName, 
     const request = requireObject(body);
     const stream = streamOf(clientId, request.stream_id);
     if (!isSubjectIdentifier(request.subject)) throw invalidRequest("subject must be a subject identifier with a format", "SSF §8.1.3");
-    if (request.verified !== undefined && typeof request.verified !== "boolean") throw invalidRequest("verified must be a boolean", "SSF §8.1.3.2");
+    if (request.verified !== undefined && typeof request.verified !== "boolean")
+      throw invalidRequest("verified must be a boolean", "SSF §8.1.3.2");
     return { stream, subject: request.subject };
   }
 
@@ -326,7 +332,9 @@ export function createTransmitter({ issuer, receivers, signSet, findUserByName, 
         record({ streamId, method: "push", jti: item.jti, eventType: item.eventType, set: item.token, at: Date.now(), ...attempt });
         // JSON-quoted: the err text comes from the Receiver and must not forge log lines.
         const detail = attempt.err ?? attempt.error;
-        log(`ssf: push ${item.jti} to stream ${streamId}: attempt ${attempt.attempt}, HTTP ${attempt.status}, ${attempt.outcome}${detail ? ` ${JSON.stringify(detail)}` : ""}`);
+        log(
+          `ssf: push ${item.jti} to stream ${streamId}: attempt ${attempt.attempt}, HTTP ${attempt.status}, ${attempt.outcome}${detail ? ` ${JSON.stringify(detail)}` : ""}`,
+        );
       },
     });
     inflight.add(task);
@@ -458,13 +466,20 @@ export function createTransmitter({ issuer, receivers, signSet, findUserByName, 
       throw invalidRequest("state must be a string", "SSF §8.1.4.2");
     }
     setImmediate(() => {
-      sendVerification(stream, state).catch((error: unknown) => log(`ssf: verification for ${stream.config.stream_id} failed: ${String(error)}`));
+      sendVerification(stream, state).catch((error: unknown) =>
+        log(`ssf: verification for ${stream.config.stream_id} failed: ${String(error)}`),
+      );
     });
   }
 
   // ---- Poll (RFC 8936) ---------------------------------------------------------------------------------
 
-  type PollRequest = { maxEvents?: number; returnImmediately: boolean; ack: string[]; setErrs: [string, { err: string; description?: string }][] };
+  type PollRequest = {
+    maxEvents?: number;
+    returnImmediately: boolean;
+    ack: string[];
+    setErrs: [string, { err: string; description?: string }][];
+  };
 
   /** POLL-02: RFC 8936 §2.2's request members, each optional; anything malformed is a 400. */
   function parsePollRequest(body: unknown): PollRequest {
@@ -483,7 +498,11 @@ export function createTransmitter({ issuer, receivers, signSet, findUserByName, 
     if (setErrs !== undefined) {
       if (!isPlainObject(setErrs)) throw invalidRequest("setErrs must be an object keyed by jti", "RFC 8936 §2.2");
       for (const [jti, value] of Object.entries(setErrs)) {
-        if (!isPlainObject(value) || typeof value.err !== "string" || (value.description !== undefined && typeof value.description !== "string")) {
+        if (
+          !isPlainObject(value) ||
+          typeof value.err !== "string" ||
+          (value.description !== undefined && typeof value.description !== "string")
+        ) {
           throw invalidRequest("each setErrs entry must be {err, description?}", "RFC 8936 §2.2");
         }
         errors.push([jti, { err: value.err, ...(typeof value.description === "string" ? { description: value.description } : {}) }]);
@@ -537,7 +556,16 @@ export function createTransmitter({ issuer, receivers, signSet, findUserByName, 
     for (const [jti, { err, description }] of request.setErrs) {
       const item = takePending(stream, jti);
       if (item) {
-        record({ ...base, jti, eventType: item.eventType, set: item.token, attempt: item.served, outcome: "rejected", err, ...(description === undefined ? {} : { description }) });
+        record({
+          ...base,
+          jti,
+          eventType: item.eventType,
+          set: item.token,
+          attempt: item.served,
+          outcome: "rejected",
+          err,
+          ...(description === undefined ? {} : { description }),
+        });
       }
       log(`ssf: poll receiver reported ${JSON.stringify(err)} for ${JSON.stringify(jti)} on stream ${streamId}`);
     }
@@ -551,7 +579,16 @@ export function createTransmitter({ issuer, receivers, signSet, findUserByName, 
     const batch = available.slice(0, request.maxEvents ?? DEFAULT_MAX_EVENTS);
     for (const item of batch) {
       item.served += 1;
-      record({ ...base, at: Date.now(), jti: item.jti, eventType: item.eventType, set: item.token, attempt: item.served, status: 200, outcome: "polled" });
+      record({
+        ...base,
+        at: Date.now(),
+        jti: item.jti,
+        eventType: item.eventType,
+        set: item.token,
+        attempt: item.served,
+        status: 200,
+        outcome: "polled",
+      });
     }
     return { sets: Object.fromEntries(batch.map((item) => [item.jti, item.token])), moreAvailable: available.length > batch.length };
   }

@@ -58,11 +58,19 @@ export async function receiveLogoutToken(raw: string, deps: BackchannelDeps): Pr
     throw new LogoutTokenError("store_unavailable");
   }
   lap("store");
-  if (outcome.result !== "ended") return { token, result: outcome.result === "unknown" ? "ended" : outcome.result, sessionsEnded: 0, refreshTokensRevoked: 0, timings };
+  if (outcome.result !== "ended")
+    return { token, result: outcome.result === "unknown" ? "ended" : outcome.result, sessionsEnded: 0, refreshTokensRevoked: 0, timings };
 
   const refreshTokensRevoked = await revokeRefreshTokens(outcome.ended, deps.revokeRefreshToken);
   lap("revoke");
-  return { token, result: "ended", sessionsEnded: outcome.ended.length, refreshTokensRevoked, cleanupFailed: outcome.cleanupFailed, timings };
+  return {
+    token,
+    result: "ended",
+    sessionsEnded: outcome.ended.length,
+    refreshTokensRevoked,
+    cleanupFailed: outcome.cleanupFailed,
+    timings,
+  };
 }
 
 /** BCL §2.7: refresh tokens issued without offline_access are revoked; offline ones are left alone. */

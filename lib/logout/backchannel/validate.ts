@@ -1,4 +1,13 @@
-import { compactDecrypt, compactVerify, decodeProtectedHeader, errors, type CryptoKey, type JWK, type JWTVerifyGetKey, type KeyObject } from "jose";
+import {
+  compactDecrypt,
+  compactVerify,
+  decodeProtectedHeader,
+  errors,
+  type CryptoKey,
+  type JWK,
+  type JWTVerifyGetKey,
+  type KeyObject,
+} from "jose";
 import { LogoutTokenError } from "./errors";
 
 export const BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout";

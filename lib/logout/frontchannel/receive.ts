@@ -22,11 +22,17 @@ export async function receiveFrontchannelLogout(
   if (iss === null || sid === null) {
     // Without iss and sid only the cookie can name the session, and only if the client allows it.
     if (deps.sessionRequired || !request.cookieSessionId) return { result: "ignored", code: "missing_iss_sid" };
-    const outcome = await endSessions(deps, [{ kind: "session", id: request.cookieSessionId }], "frontchannel_logout", { knownOnly: true, detail: { mechanism: "frontchannel" } });
+    const outcome = await endSessions(deps, [{ kind: "session", id: request.cookieSessionId }], "frontchannel_logout", {
+      knownOnly: true,
+      detail: { mechanism: "frontchannel" },
+    });
     return { result: "ended", sessionIds: outcome.ended.map((s) => s.id) };
   }
   if (iss !== deps.issuer) return { result: "ignored", code: "wrong_issuer" };
-  const outcome = await endSessions(deps, [{ kind: "idp-session", iss, sid }], "frontchannel_logout", { knownOnly: true, detail: { mechanism: "frontchannel" } });
+  const outcome = await endSessions(deps, [{ kind: "idp-session", iss, sid }], "frontchannel_logout", {
+    knownOnly: true,
+    detail: { mechanism: "frontchannel" },
+  });
   if (outcome.result !== "ended") return { result: "ignored", code: "unknown_sid" };
   return { result: "ended", sessionIds: outcome.ended.map((s) => s.id) };
 }

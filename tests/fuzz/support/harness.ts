@@ -70,7 +70,12 @@ export const fuzzSettings = () => ({
 
 export const hex = (n: number) => `0x${n.toString(16).padStart(8, "0")}`;
 
-export async function fuzz(label: string, generate: (rng: Rng) => Case, check: (c: Case) => Promise<Verdict>, knownBugs: readonly KnownBug[] = []): Promise<Report> {
+export async function fuzz(
+  label: string,
+  generate: (rng: Rng) => Case,
+  check: (c: Case) => Promise<Verdict>,
+  knownBugs: readonly KnownBug[] = [],
+): Promise<Report> {
   const { count, seed, only } = fuzzSettings();
   // FUZZ_STRICT=1: known bugs fail the run like any other.
   if (process.env.FUZZ_STRICT) knownBugs = [];
@@ -81,7 +86,12 @@ export async function fuzz(label: string, generate: (rng: Rng) => Case, check: (
     refused: 0,
     accepted: 0,
     lenient: 0,
-    byFamily: { header: { refused: 0, accepted: 0 }, claims: { refused: 0, accepted: 0 }, signature: { refused: 0, accepted: 0 }, encoding: { refused: 0, accepted: 0 } },
+    byFamily: {
+      header: { refused: 0, accepted: 0 },
+      claims: { refused: 0, accepted: 0 },
+      signature: { refused: 0, accepted: 0 },
+      encoding: { refused: 0, accepted: 0 },
+    },
     codes: new Map(),
     byName: new Map(),
     failures: [],
@@ -152,7 +162,8 @@ export function describeFailures(r: Report, file: string): string {
   const [first] = r.failures;
   if (!first) return "";
   const byName = new Map<string, number>();
-  for (const f of r.failures) byName.set(`${f.testCase.family}: ${f.testCase.name}`, (byName.get(`${f.testCase.family}: ${f.testCase.name}`) ?? 0) + 1);
+  for (const f of r.failures)
+    byName.set(`${f.testCase.family}: ${f.testCase.name}`, (byName.get(`${f.testCase.family}: ${f.testCase.name}`) ?? 0) + 1);
   const c = first.testCase;
   return [
     `${r.failures.length} of ${r.count} ${r.label} inputs failed. First: case #${first.index}, seed ${hex(first.seed)}`,

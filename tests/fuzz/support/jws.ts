@@ -8,7 +8,8 @@ import { createLocalJWKSet, type JWK, type JWTVerifyGetKey } from "jose";
 
 export type Alg = "RS256" | "RS384" | "RS512" | "PS256" | "ES256" | "HS256";
 
-export const b64u = (data: string | Uint8Array): string => Buffer.from(typeof data === "string" ? new TextEncoder().encode(data) : data).toString("base64url");
+export const b64u = (data: string | Uint8Array): string =>
+  Buffer.from(typeof data === "string" ? new TextEncoder().encode(data) : data).toString("base64url");
 /** Lenient (Node's decoder ignores what is not base64url): for reading what a case holds, never for judging it. */
 export const unb64u = (segment: string): Uint8Array => new Uint8Array(Buffer.from(segment, "base64url"));
 
@@ -27,7 +28,9 @@ export function signBytes(alg: Alg, key: KeyObject | Uint8Array, input: string):
     case "ES256":
       return sign("sha256", data, { key: keyObject, dsaEncoding: "ieee-p1363" });
     case "HS256":
-      return createHmac("sha256", key as Uint8Array).update(data).digest();
+      return createHmac("sha256", key as Uint8Array)
+        .update(data)
+        .digest();
   }
 }
 
@@ -101,7 +104,14 @@ export function makeKeys(): Keys {
 export function claimedReplayKey(raw: string): { iss: string; jti: string } | undefined {
   try {
     const claims = JSON.parse(new TextDecoder().decode(unb64u(raw.split(".")[1] ?? ""))) as unknown;
-    if (typeof claims === "object" && claims !== null && "iss" in claims && "jti" in claims && typeof claims.iss === "string" && typeof claims.jti === "string") {
+    if (
+      typeof claims === "object" &&
+      claims !== null &&
+      "iss" in claims &&
+      "jti" in claims &&
+      typeof claims.iss === "string" &&
+      typeof claims.jti === "string"
+    ) {
       return { iss: claims.iss, jti: claims.jti };
     }
   } catch {

@@ -21,8 +21,19 @@ type Made = { name: string; raw: string; expect: Expect; effect?: Effect; keys?:
 const made = (family: Family, tpl: Template, m: Made): Case => ({ family, jti: tpl.jti, ...m, effect: m.effect ?? tpl.effect });
 
 /** Signs a template (or a variant of its header or payload) with the issuer's key, RS256 unless told. */
-export function issue(p: Profile, header: Members | string, payload: Members | string | Uint8Array, alg: Alg = "RS256", key: KeyObject | Uint8Array = p.keys.issuer): string {
-  return compact(typeof header === "string" ? header : objectText(header), Array.isArray(payload) ? objectText(payload) : payload, alg, key);
+export function issue(
+  p: Profile,
+  header: Members | string,
+  payload: Members | string | Uint8Array,
+  alg: Alg = "RS256",
+  key: KeyObject | Uint8Array = p.keys.issuer,
+): string {
+  return compact(
+    typeof header === "string" ? header : objectText(header),
+    Array.isArray(payload) ? objectText(payload) : payload,
+    alg,
+    key,
+  );
 }
 
 const segments = (token: string) => token.split(".") as [string, string, string];
@@ -45,7 +56,23 @@ export const oddValues = (original: unknown): unknown[] => [
 ];
 
 /** Strings that look like something else: unicode, control characters, homoglyphs, bidi marks. */
-export const UNICODE = ["é", "😀", "\u0000", "\u202e", "\u200b", "\ufeff", "\u2028", "а", "ß", "\ud83d\ude00", "ﬀ", "İ", "\u0301", "𝒶", "中文"];
+export const UNICODE = [
+  "é",
+  "😀",
+  "\u0000",
+  "\u202e",
+  "\u200b",
+  "\ufeff",
+  "\u2028",
+  "а",
+  "ß",
+  "\ud83d\ude00",
+  "ﬀ",
+  "İ",
+  "\u0301",
+  "𝒶",
+  "中文",
+];
 
 function invalidUtf8(rng: Rng): Uint8Array {
   return rng.pick([
@@ -93,10 +120,36 @@ export function headerCase(rng: Rng, tpl: Template, p: Profile): Case {
         ["ES256", p.keys.ec, undefined],
       ] as const);
       const header = kid ? withMember(withMember(h, "alg", J(alg)), "kid", J(kid)) : without(withMember(h, "alg", J(alg)), "kid");
-      return c({ name: `alg ${alg}, signed with a published key${kid ? ` (kid ${kid})` : ""}`, raw: sign(header, alg, key), expect: "refuse" });
+      return c({
+        name: `alg ${alg}, signed with a published key${kid ? ` (kid ${kid})` : ""}`,
+        raw: sign(header, alg, key),
+        expect: "refuse",
+      });
     },
     () => {
-      const v = rng.pick(["rs256", "RS256 ", " RS256", "", "RS 256", "RS256\u0000", 256, null, true, ["RS256"], { alg: "RS256" }, "none", "None", "NONE", "HS256", "HS512", "ES256", "EdDSA", "RSA-OAEP", "dir", "PS256"]);
+      const v = rng.pick([
+        "rs256",
+        "RS256 ",
+        " RS256",
+        "",
+        "RS 256",
+        "RS256\u0000",
+        256,
+        null,
+        true,
+        ["RS256"],
+        { alg: "RS256" },
+        "none",
+        "None",
+        "NONE",
+        "HS256",
+        "HS512",
+        "ES256",
+        "EdDSA",
+        "RSA-OAEP",
+        "dir",
+        "PS256",
+      ]);
       return c({ name: `alg ${J(v)} on an RS256 signature`, raw: sign(withMember(h, "alg", J(v))), expect: "refuse" });
     },
     () => c({ name: "alg removed", raw: sign(without(h, "alg")), expect: "refuse" }),
@@ -108,7 +161,25 @@ export function headerCase(rng: Rng, tpl: Template, p: Profile): Case {
     },
     () => {
       if (rng.chance(0.25)) return c({ name: "kid removed (one RSA key in the set)", raw: sign(without(h, "kid")), expect: "accept" });
-      const v = rng.pick(["", "k2", "k3", "K1", "k1 ", " k1", "k1\u0000", "kі1", rng.id("kid"), 1, 0, null, true, ["k1"], { kid: "k1" }, "k".repeat(rng.int(300, 9000)), "../k1"]);
+      const v = rng.pick([
+        "",
+        "k2",
+        "k3",
+        "K1",
+        "k1 ",
+        " k1",
+        "k1\u0000",
+        "kі1",
+        rng.id("kid"),
+        1,
+        0,
+        null,
+        true,
+        ["k1"],
+        { kid: "k1" },
+        "k".repeat(rng.int(300, 9000)),
+        "../k1",
+      ]);
       return c({ name: `kid ${J(v).slice(0, 40)}`, raw: sign(withMember(h, "kid", J(v))), expect: "refuse" });
     },
     () => {
@@ -133,7 +204,8 @@ export function headerCase(rng: Rng, tpl: Template, p: Profile): Case {
       // RFC 7515 §4: parameters that are not understood MUST be ignored.
       const name = rng.pick(["x-extra", "exp", "iss", "sub", "__proto__", "constructor", rng.chars(rng.int(1, 20))]);
       const v = rng.pick<unknown>([1, "v", null, [], {}, { deep: [1, { a: null }] }, rng.pick(UNICODE), "x".repeat(rng.int(1, 4000))]);
-      if (h.some(([k]) => k === name)) return c({ name: "extra member (name taken)", raw: sign([...h, ["x-extra", J(v)]]), expect: "accept" });
+      if (h.some(([k]) => k === name))
+        return c({ name: "extra member (name taken)", raw: sign([...h, ["x-extra", J(v)]]), expect: "accept" });
       return c({ name: `extra member ${J(name).slice(0, 30)}`, raw: sign([...h, [name, J(v)]]), expect: "accept" });
     },
     () => {
@@ -159,7 +231,12 @@ export function headerCase(rng: Rng, tpl: Template, p: Profile): Case {
     () => {
       // RFC 7515 §5.2 step 4: duplicate names are refused, or the last one wins.
       const name = rng.pick(["alg", "typ", "kid"].filter((n) => h.some(([k]) => k === n)));
-      const bad = name === "alg" ? rng.pick(["none", "HS256", "ES256"]) : name === "kid" ? "nope" : rng.pick(p.typ.refuse.filter((v) => v !== undefined) as unknown[]);
+      const bad =
+        name === "alg"
+          ? rng.pick(["none", "HS256", "ES256"])
+          : name === "kid"
+            ? "nope"
+            : rng.pick(p.typ.refuse.filter((v) => v !== undefined) as unknown[]);
       if (rng.chance(0.5)) return c({ name: `duplicate ${name}, ${J(bad)} first`, raw: sign([[name, J(bad)], ...h]), expect: "either" });
       return c({ name: `duplicate ${name}, ${J(bad)} last`, raw: sign([...h, [name, J(bad)]]), expect: "refuse" });
     },
@@ -199,7 +276,7 @@ export function headerCase(rng: Rng, tpl: Template, p: Profile): Case {
 const flipBit = (bytes: Uint8Array, bit: number): Uint8Array => {
   const out = new Uint8Array(bytes);
   const i = Math.floor(bit / 8);
-  out[i] = (out[i] as number) ^ (1 << bit % 8);
+  out[i] = (out[i] as number) ^ (1 << (bit % 8));
   return out;
 };
 
@@ -229,11 +306,19 @@ export function signatureCase(rng: Rng, tpl: Template, p: Profile): Case {
     },
     () => {
       const n = rng.chance(0.2) ? 0 : rng.int(1, sig.length - 1);
-      return c({ name: n === 0 ? "signature empty" : `signature truncated to ${n} bytes`, raw: `${hs}.${ps}.${b64u(sig.slice(0, n))}`, expect: "refuse" });
+      return c({
+        name: n === 0 ? "signature empty" : `signature truncated to ${n} bytes`,
+        raw: `${hs}.${ps}.${b64u(sig.slice(0, n))}`,
+        expect: "refuse",
+      });
     },
     () => {
       const extra = rng.bytes(rng.int(1, 64));
-      return c({ name: `signature extended by ${extra.length} bytes`, raw: `${hs}.${ps}.${b64u(Uint8Array.from([...sig, ...extra]))}`, expect: "refuse" });
+      return c({
+        name: `signature extended by ${extra.length} bytes`,
+        raw: `${hs}.${ps}.${b64u(Uint8Array.from([...sig, ...extra]))}`,
+        expect: "refuse",
+      });
     },
     () => c({ name: "signature all zero", raw: `${hs}.${ps}.${b64u(new Uint8Array(sig.length))}`, expect: "refuse" }),
     () => {
@@ -245,12 +330,22 @@ export function signatureCase(rng: Rng, tpl: Template, p: Profile): Case {
     },
     () => {
       const kid = rng.pick(["k1", undefined, "attacker"]);
-      return c({ name: `signed by an unpublished key, kid ${J(kid)}`, raw: issue(p, headerWith("RS256", kid), tpl.claims, "RS256", p.keys.attacker), expect: "refuse" });
+      return c({
+        name: `signed by an unpublished key, kid ${J(kid)}`,
+        raw: issue(p, headerWith("RS256", kid), tpl.claims, "RS256", p.keys.attacker),
+        expect: "refuse",
+      });
     },
     () =>
       c({
         name: "signed by an unpublished key that the header embeds (jwk)",
-        raw: issue(p, [...headerWith("RS256", rng.pick(["k1", undefined])), ["jwk", J(p.keys.attackerPublicJwk)]], tpl.claims, "RS256", p.keys.attacker),
+        raw: issue(
+          p,
+          [...headerWith("RS256", rng.pick(["k1", undefined])), ["jwk", J(p.keys.attackerPublicJwk)]],
+          tpl.claims,
+          "RS256",
+          p.keys.attacker,
+        ),
         expect: "refuse",
       }),
     () => {
@@ -258,7 +353,11 @@ export function signatureCase(rng: Rng, tpl: Template, p: Profile): Case {
       const alg = rng.pick(["none", "None", "NONE", "nOnE"]);
       const keep = rng.chance(0.3);
       const header = objectText(without(withMember(tpl.header, "alg", J(alg)), "kid"));
-      return c({ name: `alg ${alg}, ${keep ? "original signature" : "empty signature"}`, raw: `${b64u(header)}.${ps}.${keep ? ss : ""}`, expect: "refuse" });
+      return c({
+        name: `alg ${alg}, ${keep ? "original signature" : "empty signature"}`,
+        raw: `${b64u(header)}.${ps}.${keep ? ss : ""}`,
+        expect: "refuse",
+      });
     },
     () => {
       // RFC 8725 §2.1: HMAC keyed with the issuer's public key (the RS256/HS256 confusion).
@@ -268,7 +367,11 @@ export function signatureCase(rng: Rng, tpl: Template, p: Profile): Case {
         ["JWK JSON", new TextEncoder().encode(J(p.keys.issuerPublicJwk))],
         ["modulus", unb64u(p.keys.issuerPublicJwk.n as string)],
       ]);
-      return c({ name: `HS256 keyed with the public key (${form})`, raw: issue(p, headerWith("HS256", rng.pick(["k1", undefined])), tpl.claims, "HS256", secret), expect: "refuse" });
+      return c({
+        name: `HS256 keyed with the public key (${form})`,
+        raw: issue(p, headerWith("HS256", rng.pick(["k1", undefined])), tpl.claims, "HS256", secret),
+        expect: "refuse",
+      });
     },
     () => {
       const [alg, key] = rng.pick<[Alg, KeyObject]>([
@@ -310,7 +413,11 @@ export function encodingCase(rng: Rng, tpl: Template, p: Profile): Case {
       const which = rng.pick([0, 1]);
       const seg = which === 0 ? hs : ps;
       const mutated = insertAt(seg, rng.int(0, seg.length), ch);
-      return c({ name: `${J(ch)} in the ${which === 0 ? "header" : "payload"}`, raw: which === 0 ? `${mutated}.${ps}.${ss}` : `${hs}.${mutated}.${ss}`, expect: "refuse" });
+      return c({
+        name: `${J(ch)} in the ${which === 0 ? "header" : "payload"}`,
+        raw: which === 0 ? `${mutated}.${ps}.${ss}` : `${hs}.${mutated}.${ss}`,
+        expect: "refuse",
+      });
     },
     () => {
       const ch = rng.pick(["+", "/", "*", "!", "%", "~", "\\", '"', "\u0000", "é", "😀", "\u00ff", "A", "-", "_"]);
@@ -334,7 +441,11 @@ export function encodingCase(rng: Rng, tpl: Template, p: Profile): Case {
       const payload = b64u(objectText(tpl.claims));
       const std = (s: string) => Buffer.from(s, "base64url").toString("base64");
       const [name, h2, p2] = rng.pick<[string, string, string]>([
-        ["padded segments, signed as padded", std(header).replace(/[+/]/g, (x) => (x === "+" ? "-" : "_")), std(payload).replace(/[+/]/g, (x) => (x === "+" ? "-" : "_"))],
+        [
+          "padded segments, signed as padded",
+          std(header).replace(/[+/]/g, (x) => (x === "+" ? "-" : "_")),
+          std(payload).replace(/[+/]/g, (x) => (x === "+" ? "-" : "_")),
+        ],
         ["line breaks every 64 characters, signed so", header, payload.replace(/(.{64})/g, "$1\n")],
         ["standard base64 alphabet, signed so", std(header), std(payload)],
       ]);
@@ -346,10 +457,13 @@ export function encodingCase(rng: Rng, tpl: Template, p: Profile): Case {
         ["leading dot", `.${valid}`],
         ["trailing dot", `${valid}.`],
         ["doubled dot", valid.replace(".", "..")],
-        ["dot inside a segment", (() => {
-          const i = rng.int(1, valid.length - 1);
-          return insertAt(valid, i, ".");
-        })()],
+        [
+          "dot inside a segment",
+          (() => {
+            const i = rng.int(1, valid.length - 1);
+            return insertAt(valid, i, ".");
+          })(),
+        ],
         ["token twice, dot-joined", `${valid}.${valid}`],
         ["dots only", ".".repeat(rng.int(1, 8))],
       ]);
@@ -362,7 +476,10 @@ export function encodingCase(rng: Rng, tpl: Template, p: Profile): Case {
         ["JWE-shaped: valid JWS and two empty parts", `${valid}..`],
         ["JWE-shaped: JWE header and random parts", [jweHeader, ...[40, 16, rng.int(20, 400), 22].map((n) => rng.chars(n))].join(".")],
         ["JWE-shaped: five random parts", Array.from({ length: 5 }, () => rng.chars(rng.int(0, 60))).join(".")],
-        ["JWE-shaped: direct encryption header", [b64u(J({ alg: "dir", enc: "A128GCM" })), "", rng.chars(16), rng.chars(200), rng.chars(22)].join(".")],
+        [
+          "JWE-shaped: direct encryption header",
+          [b64u(J({ alg: "dir", enc: "A128GCM" })), "", rng.chars(16), rng.chars(200), rng.chars(22)].join("."),
+        ],
       ]);
       return c({ name, raw: token, expect: "refuse" });
     },
@@ -390,12 +507,24 @@ export function encodingCase(rng: Rng, tpl: Template, p: Profile): Case {
     () => {
       const n = rng.int(1_000, 70_000);
       return rng.chance(0.5)
-        ? c({ name: `${n} random base64url characters as a three-part token`, raw: `${rng.chars(Math.floor(n / 3))}.${rng.chars(Math.floor(n / 3))}.${rng.chars(Math.floor(n / 3))}`, expect: "refuse" })
-        : c({ name: `valid header and signature around ${n} random payload characters`, raw: `${hs}.${rng.chars(n)}.${ss}`, expect: "refuse" });
+        ? c({
+            name: `${n} random base64url characters as a three-part token`,
+            raw: `${rng.chars(Math.floor(n / 3))}.${rng.chars(Math.floor(n / 3))}.${rng.chars(Math.floor(n / 3))}`,
+            expect: "refuse",
+          })
+        : c({
+            name: `valid header and signature around ${n} random payload characters`,
+            raw: `${hs}.${rng.chars(n)}.${ss}`,
+            expect: "refuse",
+          });
     },
     () => {
       const n = rng.int(10_000, 69_000);
-      return c({ name: `valid token of ~${Math.round(n / 1000)} KB (padding claim)`, raw: issue(p, tpl.header, [...tpl.claims, ["x-pad", J(rng.chars(n))]]), expect: "accept" });
+      return c({
+        name: `valid token of ~${Math.round(n / 1000)} KB (padding claim)`,
+        raw: issue(p, tpl.header, [...tpl.claims, ["x-pad", J(rng.chars(n))]]),
+        expect: "accept",
+      });
     },
     () => {
       const n = rng.int(1, 4096);
@@ -403,7 +532,10 @@ export function encodingCase(rng: Rng, tpl: Template, p: Profile): Case {
       const [name, token] = rng.pick<[string, string]>([
         [`${n} random bytes as latin1`, String.fromCharCode(...bytes)],
         [`${n} random bytes as UTF-8 (lossy)`, new TextDecoder().decode(bytes)],
-        [`${n} random bytes, base64url, dot-joined in three`, `${b64u(bytes.slice(0, n / 3))}.${b64u(bytes.slice(n / 3, (2 * n) / 3))}.${b64u(bytes.slice((2 * n) / 3))}`],
+        [
+          `${n} random bytes, base64url, dot-joined in three`,
+          `${b64u(bytes.slice(0, n / 3))}.${b64u(bytes.slice(n / 3, (2 * n) / 3))}.${b64u(bytes.slice((2 * n) / 3))}`,
+        ],
         [`${n} random characters from the token's alphabet and dots`, rng.chars(n, `${B64URL}.`)],
       ]);
       return c({ name, raw: token, expect: "refuse" });

@@ -47,7 +47,13 @@ export async function POST(request: Request): Promise<Response> {
     securityLog({ event: "ssf.admin", outcome: "ok", code: action, by: hashId(gate.session.record.sub) });
   } catch (error) {
     back.searchParams.set("failed", action);
-    securityLog({ event: "ssf.admin", outcome: "error", code: action, by: hashId(gate.session.record.sub), detail: (error as Error).message.slice(0, 200) });
+    securityLog({
+      event: "ssf.admin",
+      outcome: "error",
+      code: action,
+      by: hashId(gate.session.record.sub),
+      detail: (error as Error).message.slice(0, 200),
+    });
   }
   return redirectTo(back);
 }

@@ -31,7 +31,10 @@ export async function GET(request: Request): Promise<Response> {
   // Only a note that says this browser went to the IdP moves on; one from another ending stays as it is.
   if (note && note.logout) {
     const updated = { ...note, logout: trusted ? ("returned" as const) : ("not_returned" as const) };
-    response.headers.append("Set-Cookie", await endedNoteCookie(updated, { secret: config.AUTH_SECRET, name: cookies.ended, secure: cookies.secure }));
+    response.headers.append(
+      "Set-Cookie",
+      await endedNoteCookie(updated, { secret: config.AUTH_SECRET, name: cookies.ended, secure: cookies.secure }),
+    );
   }
   return response;
 }

@@ -30,12 +30,17 @@ export async function POST(request: Request): Promise<Response> {
   const mine = await server.sessions.find({ iss: current.record.iss, sub: current.record.sub });
   const target = typeof id === "string" ? mine.find((s) => s.id === id && s.id !== current.id) : undefined;
   if (!target) return Response.json({ error: "not_found", error_description: "No such session of yours." }, { status: 404 });
-  await endSessions(server.ending, [{ kind: "session", id: target.id, record: target.record }], "ended_elsewhere", { detail: { mechanism: "another_device" } });
+  await endSessions(server.ending, [{ kind: "session", id: target.id, record: target.record }], "ended_elsewhere", {
+    detail: { mechanism: "another_device" },
+  });
   securityLog({ event: "session.ended_by_user", outcome: "ok", session: hashId(target.id), by: hashId(current.id) });
   // A confirmation for the dashboard, sealed (no URL parameter can fake it) and gone in seconds.
   const started = new Date(target.record.createdAt).toISOString().slice(0, 16).replace("T", " ");
   const text = `Signed out ${deviceLabel(target.record.device)} (started ${started} UTC). Its tabs show it within a second.`;
   const { notice, secure } = server.cookies;
   const sealed = await seal({ text }, config.AUTH_SECRET, notice, NOTICE_SECONDS);
-  return redirectTo(new URL("/account", config.AUTH_URL), serializeCookie(notice, sealed, { path: "/account", maxAge: NOTICE_SECONDS, secure }));
+  return redirectTo(
+    new URL("/account", config.AUTH_URL),
+    serializeCookie(notice, sealed, { path: "/account", maxAge: NOTICE_SECONDS, secure }),
+  );
 }

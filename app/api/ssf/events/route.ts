@@ -14,7 +14,8 @@ function refuse(error: SetError): Response {
 }
 
 /** Our failure, not the SET's: 503, so that the transmitter delivers it again (RFC 8935 §2.3). */
-const unavailable = () => Response.json({ err: "temporarily_unavailable", description: "The event could not be stored; try again." }, { status: 503, headers });
+const unavailable = () =>
+  Response.json({ err: "temporarily_unavailable", description: "The event could not be stored; try again." }, { status: 503, headers });
 
 const refuseWith = (code: SetErrorCode) => refuse(new SetError(code));
 

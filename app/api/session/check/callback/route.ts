@@ -13,7 +13,10 @@ export async function GET(request: Request): Promise<Response> {
   const server = getServer();
   const { cookies } = server;
   const sealed = readCookie(request, cookies.sessionCheck);
-  const outcome = await finishRecheck(server, new URL(request.url), sealed).catch(() => ({ result: "error" as const, code: "internal_error" }));
+  const outcome = await finishRecheck(server, new URL(request.url), sealed).catch(() => ({
+    result: "error" as const,
+    code: "internal_error",
+  }));
   securityLog({
     event: "session_management.recheck",
     outcome: outcome.result === "error" ? "error" : "ok",
