@@ -12,10 +12,10 @@ import {
   type SessionStore,
   type Stores,
   type StreamStateStore,
-  type StoredSession,
   type User,
 } from "./ports";
-import { deviceLabel, type SessionRecord } from "@/lib/session/record";
+import type { SessionRecord } from "@/lib/session/record";
+import { endedEntry, matching, signedInEntry } from "./records";
 import { judge } from "@/lib/revocation/verdict";
 
 /** A value that expires, as a Redis key with a TTL does. */
@@ -89,7 +89,7 @@ export function memoryStores(options: { ttlSeconds: number; now?: () => number }
       addTo(bySubject, pair(record.iss, record.sub), id);
       if (record.sid) byIdpSession.set(pair(record.iss, record.sid), id, ttl);
       if (record.claims.email) addTo(byEmail, record.claims.email.toLowerCase(), pair(record.iss, record.sub));
-      log(record, { at: record.createdAt, session: id, kind: "signed_in", device: record.device && deviceLabel(record.device) });
+      log(record, signedInEntry(id, record));
       return id;
     },
     async read(id) {
@@ -106,15 +106,13 @@ export function memoryStores(options: { ttlSeconds: number; now?: () => number }
       if (query.sid !== undefined) ids = [byIdpSession.get(pair(query.iss, query.sid))].filter((id): id is string => Boolean(id));
       else if (query.sub !== undefined) ids = [...(bySubject.get(pair(query.iss, query.sub)) ?? [])];
       else throw new TypeError("A session query needs a sid or a sub.");
-      const found: StoredSession[] = [];
-      for (const id of ids) {
-        const record = records.get(id);
-        if (!record || record.iss !== query.iss) continue;
-        if (query.sub !== undefined && record.sub !== query.sub) continue;
-        if (query.sid !== undefined && record.sid !== query.sid) continue;
-        found.push({ id, record: copy(record) });
-      }
-      return found.sort((a, b) => a.record.createdAt - b.record.createdAt);
+      return matching(
+        query,
+        ids.map((id) => {
+          const record = records.get(id);
+          return { id, record: record ? copy(record) : null };
+        }),
+      );
     },
     async end(ended, reason, detail = {}) {
       for (const { id, record } of ended) {
@@ -122,14 +120,7 @@ export function memoryStores(options: { ttlSeconds: number; now?: () => number }
         seen.delete(id);
         bySubject.get(pair(record.iss, record.sub))?.delete(id);
         if (record.sid) byIdpSession.delete(pair(record.iss, record.sid));
-        log(record, {
-          at: now(),
-          session: id,
-          kind: "ended",
-          reason,
-          device: record.device && deviceLabel(record.device),
-          ...endDetail(detail),
-        });
+        log(record, endedEntry(id, record, reason, detail, now()));
       }
     },
     async touch(id, at) {

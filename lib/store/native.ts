@@ -15,10 +15,9 @@ import {
   type SessionStore,
   type Stores,
   type StreamStateStore,
-  type StoredSession,
   type User,
 } from "./ports";
-import { deviceLabel, sessionRecordSchema } from "@/lib/session/record";
+import { endedEntry, matching, parseRecord, signedInEntry } from "./records";
 import { judge, revocationKeys } from "@/lib/revocation/verdict";
 
 /*
@@ -69,8 +68,6 @@ function logActivity(tx: ChainableCommander, k: Keys, subject: User, entry: Acti
   tx.expire(key, ttlSeconds);
 }
 
-const parseRecord = (raw: string | null) => (raw == null ? null : sessionRecordSchema.parse(JSON.parse(raw)));
-
 /**
  * The stores on Redis through a native client (ioredis: one TCP connection, RESP). Same commands,
  * keys, scripts and semantics as lib/store/upstash.ts, and the same contract (tests/store/contract.ts).
@@ -92,13 +89,7 @@ export function nativeStores(client: Redis, k: Keys, ttlSeconds: number): Stores
           tx.sadd(k.emailSubjects(record.claims.email), JSON.stringify([record.iss, record.sub]));
           tx.expire(k.emailSubjects(record.claims.email), ttlSeconds);
         }
-        logActivity(
-          tx,
-          k,
-          record,
-          { at: record.createdAt, session: id, kind: "signed_in", device: record.device && deviceLabel(record.device) },
-          ttlSeconds,
-        );
+        logActivity(tx, k, record, signedInEntry(id, record), ttlSeconds);
         await execAll(tx);
         return id;
       }),
@@ -127,15 +118,10 @@ export function nativeStores(client: Redis, k: Keys, ttlSeconds: number): Stores
         }
         if (ids.length === 0) return [];
         const raws = await redis.mget(...ids.map((id) => k.session(id)));
-        const found: StoredSession[] = [];
-        ids.forEach((id, i) => {
-          const record = parseRecord(raws[i] ?? null);
-          if (!record || record.iss !== query.iss) return;
-          if (query.sub !== undefined && record.sub !== query.sub) return;
-          if (query.sid !== undefined && record.sid !== query.sid) return;
-          found.push({ id, record });
-        });
-        return found.sort((a, b) => a.record.createdAt - b.record.createdAt);
+        return matching(
+          query,
+          ids.map((id, i) => ({ id, record: parseRecord(raws[i]) })),
+        );
       }),
 
     end: (ended, reason, detail = {}) =>
@@ -147,15 +133,7 @@ export function nativeStores(client: Redis, k: Keys, ttlSeconds: number): Stores
           tx.del(k.session(id), k.lastSeen(id));
           tx.srem(k.subjectSessions(record.iss, record.sub), id);
           if (record.sid) tx.del(k.idpSession(record.iss, record.sid));
-          const entry: ActivityEntry = {
-            at: now,
-            session: id,
-            kind: "ended",
-            reason,
-            device: record.device && deviceLabel(record.device),
-            ...endDetail(detail),
-          };
-          logActivity(tx, k, record, entry, ttlSeconds);
+          logActivity(tx, k, record, endedEntry(id, record, reason, detail, now), ttlSeconds);
         }
         await execAll(tx);
       }),

@@ -15,10 +15,9 @@ import {
   type SessionStore,
   type Stores,
   type StreamStateStore,
-  type StoredSession,
   type User,
 } from "./ports";
-import { deviceLabel, sessionRecordSchema } from "@/lib/session/record";
+import { endedEntry, matching, parseRecord, signedInEntry } from "./records";
 import { judge, revocationKeys } from "@/lib/revocation/verdict";
 
 /** The part of @upstash/redis's pipeline that the activity log needs. */
@@ -30,8 +29,6 @@ function logActivity(tx: Tx, k: Keys, subject: User, entry: ActivityEntry, ttlSe
   tx.ltrim(key, 0, ACTIVITY_LOG_LENGTH - 1);
   tx.expire(key, ttlSeconds);
 }
-
-const parseRecord = (raw: string | null) => (raw == null ? null : sessionRecordSchema.parse(JSON.parse(raw)));
 
 /**
  * The stores on Redis through @upstash/redis (REST over fetch: Upstash, or the gateway in front of
@@ -51,13 +48,7 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
           tx.sadd(k.emailSubjects(record.claims.email), JSON.stringify([record.iss, record.sub]));
           tx.expire(k.emailSubjects(record.claims.email), ttlSeconds);
         }
-        logActivity(
-          tx,
-          k,
-          record,
-          { at: record.createdAt, session: id, kind: "signed_in", device: record.device && deviceLabel(record.device) },
-          ttlSeconds,
-        );
+        logActivity(tx, k, record, signedInEntry(id, record), ttlSeconds);
         await tx.exec();
         return id;
       }),
@@ -86,15 +77,10 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
         }
         if (ids.length === 0) return [];
         const raws = await redis.mget<(string | null)[]>(...ids.map((id) => k.session(id)));
-        const found: StoredSession[] = [];
-        ids.forEach((id, i) => {
-          const record = parseRecord(raws[i] ?? null);
-          if (!record || record.iss !== query.iss) return;
-          if (query.sub !== undefined && record.sub !== query.sub) return;
-          if (query.sid !== undefined && record.sid !== query.sid) return;
-          found.push({ id, record });
-        });
-        return found.sort((a, b) => a.record.createdAt - b.record.createdAt);
+        return matching(
+          query,
+          ids.map((id, i) => ({ id, record: parseRecord(raws[i]) })),
+        );
       }),
 
     end: (ended, reason, detail = {}) =>
@@ -106,15 +92,7 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
           tx.del(k.session(id), k.lastSeen(id));
           tx.srem(k.subjectSessions(record.iss, record.sub), id);
           if (record.sid) tx.del(k.idpSession(record.iss, record.sid));
-          const entry: ActivityEntry = {
-            at: now,
-            session: id,
-            kind: "ended",
-            reason,
-            device: record.device && deviceLabel(record.device),
-            ...endDetail(detail),
-          };
-          logActivity(tx, k, record, entry, ttlSeconds);
+          logActivity(tx, k, record, endedEntry(id, record, reason, detail, now), ttlSeconds);
         }
         await tx.exec();
       }),

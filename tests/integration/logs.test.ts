@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis as IORedis } from "ioredis";
 import { HttpSession } from "../support/http-client";
 import { sessionOf, signIn, startTestStack } from "../support/lockstep";
-import type { Stack } from "../../demo/scripts/stack";
+import { freePort, type Stack } from "../../demo/scripts/stack";
 import { appKeys } from "@/lib/store/keys";
 
 /**
@@ -17,17 +16,6 @@ let redisServer: ChildProcess;
 let redis: IORedis;
 let stack: Stack;
 const lines: string[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   const port = await freePort();

@@ -5,10 +5,9 @@
  * are deleted when it finishes; nothing else on that Redis is touched.
  */
 import { randomUUID } from "node:crypto";
-import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
-import { deleteByPrefix } from "../../demo/scripts/stack";
+import { deleteByPrefix, freePort } from "../../demo/scripts/stack";
 import { testRedisUrl } from "../support/require-redis";
 import { nativeStores } from "@/lib/store/native";
 import { createNativeClient } from "@/lib/store/native-client";
@@ -33,21 +32,9 @@ storeContract("ioredis (native)", async () => {
   return { stores: nativeStores(redis, appKeys(prefix, "app"), 3600), cleanup: () => deleteByPrefix(testRedisUrl, prefix) };
 });
 
-/** A loopback port that nothing listens on (it was free a moment ago). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 describe("native client failures", () => {
   it("fails a call on an unreachable Redis with a StoreError that names the operation, not its arguments", async () => {
-    const dead = createNativeClient(`redis://127.0.0.1:${await closedPort()}`);
+    const dead = createNativeClient(`redis://127.0.0.1:${await freePort()}`);
     const errors: unknown[] = [];
     dead.on("error", (e) => errors.push(e));
     try {
