@@ -1,0 +1,36 @@
+import { deviceLabel, sessionRecordSchema, type SessionRecord } from "@/lib/session/record";
+import type { EndReason } from "@/lib/revocation/verdict";
+import { endDetail, type ActivityEntry, type EndDetail, type SessionQuery, type StoredSession } from "./ports";
+
+/** What every store implementation does the same way with session records, whatever it keeps them in. */
+
+export const parseRecord = (raw: string | null | undefined): SessionRecord | null =>
+  raw == null ? null : sessionRecordSchema.parse(JSON.parse(raw));
+
+/** The candidates that really match the query (an index may be stale), oldest first. */
+export function matching(query: SessionQuery, candidates: readonly { id: string; record: SessionRecord | null }[]): StoredSession[] {
+  const found: StoredSession[] = [];
+  for (const { id, record } of candidates) {
+    if (!record || record.iss !== query.iss) continue;
+    if (query.sub !== undefined && record.sub !== query.sub) continue;
+    if (query.sid !== undefined && record.sid !== query.sid) continue;
+    found.push({ id, record });
+  }
+  return found.sort((a, b) => a.record.createdAt - b.record.createdAt);
+}
+
+export const signedInEntry = (id: string, record: SessionRecord): ActivityEntry => ({
+  at: record.createdAt,
+  session: id,
+  kind: "signed_in",
+  device: record.device && deviceLabel(record.device),
+});
+
+export const endedEntry = (id: string, record: SessionRecord, reason: EndReason, detail: EndDetail, at: number): ActivityEntry => ({
+  at,
+  session: id,
+  kind: "ended",
+  reason,
+  device: record.device && deviceLabel(record.device),
+  ...endDetail(detail),
+});
