@@ -28,5 +28,10 @@ export function handlerClient(config: ClientConfig): Redis {
  * at most GUARD_REDIS_TIMEOUT_MS before the guard fails closed (or open).
  */
 export function guardClient(config: ClientConfig & Pick<Config, "GUARD_REDIS_TIMEOUT_MS">): Redis {
-  return client(config, { enableAutoPipelining: false, retry: false, signal: () => AbortSignal.timeout(config.GUARD_REDIS_TIMEOUT_MS) });
+  // `retries: 0`: exactly one attempt (`retry: false` still makes two in @upstash/redis 1.39).
+  return client(config, {
+    enableAutoPipelining: false,
+    retry: { retries: 0, backoff: () => 0 },
+    signal: () => AbortSignal.timeout(config.GUARD_REDIS_TIMEOUT_MS),
+  });
 }
