@@ -26,8 +26,8 @@ export const dynamic = "force-dynamic";
  *
  * When the session store cannot be reached, the sign-out still happens where it can: the cookie
  * is cleared and the browser still goes to the IdP (naming this client; no ID token can be read), so
- * that the IdP ends its session; its back-channel logout, retried until the store answers, then
- * ends ours. The signed-out page says that the sign-out here could not be completed.
+ * that the IdP ends its session; its back-channel logout then ends ours once the store answers
+ * (if the IdP retries a logout token answered 503, or sends it after the store is back). The signed-out page says that the sign-out here could not be completed.
  */
 export async function POST(request: Request): Promise<Response> {
   const server = getServer();
