@@ -15,7 +15,7 @@ import {
   type User,
 } from "./ports";
 import type { SessionRecord } from "@/lib/session/record";
-import { endedEntry, matching, signedInEntry } from "./records";
+import { endedEntry, matching, parseUserMember, signedInEntry } from "./records";
 import { judge } from "@/lib/revocation/verdict";
 
 /** A value that expires, as a Redis key with a TTL does. */
@@ -130,10 +130,7 @@ export function memoryStores(options: { ttlSeconds: number; now?: () => number }
       return ids.map((id) => seen.get(id) ?? null);
     },
     async subjectsForEmail(email) {
-      return [...(byEmail.get(email.toLowerCase()) ?? [])].map((m) => {
-        const [iss, sub] = JSON.parse(m) as [string, string];
-        return { iss, sub };
-      });
+      return [...(byEmail.get(email.toLowerCase()) ?? [])].map(parseUserMember);
     },
     async changeEmail(subject, from, to) {
       byEmail.get(from.toLowerCase())?.delete(pair(subject.iss, subject.sub));

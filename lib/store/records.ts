@@ -1,6 +1,6 @@
 import { deviceLabel, sessionRecordSchema, type SessionRecord } from "@/lib/session/record";
 import type { EndReason } from "@/lib/revocation/verdict";
-import { endDetail, type ActivityEntry, type EndDetail, type SessionQuery, type StoredSession } from "./ports";
+import { endDetail, type ActivityEntry, type EndDetail, type SessionQuery, type StoredSession, type User } from "./ports";
 
 /** What every store implementation does the same way with session records, whatever it keeps them in. */
 
@@ -34,3 +34,19 @@ export const endedEntry = (id: string, record: SessionRecord, reason: EndReason,
   device: record.device && deviceLabel(record.device),
   ...endDetail(detail),
 });
+
+/** A user as a member of the email index (a set of such members). */
+export const userMember = (user: User): string => JSON.stringify([user.iss, user.sub]);
+
+export function parseUserMember(member: string): User {
+  const [iss, sub] = JSON.parse(member) as [string, string];
+  return { iss, sub };
+}
+
+/** "Last seen" values as stored (ms since the epoch, as text or a number), null where there is none. */
+export function parseLastSeen(values: readonly (string | number | null | undefined)[]): (number | null)[] {
+  return values.map((v) => {
+    const value = Number(v ?? Number.NaN);
+    return Number.isFinite(value) ? value : null;
+  });
+}

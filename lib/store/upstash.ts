@@ -17,7 +17,7 @@ import {
   type StreamStateStore,
   type User,
 } from "./ports";
-import { endedEntry, matching, parseRecord, signedInEntry } from "./records";
+import { endedEntry, matching, parseLastSeen, parseRecord, parseUserMember, signedInEntry, userMember } from "./records";
 import { judge, revocationKeys } from "@/lib/revocation/verdict";
 
 /** The part of @upstash/redis's pipeline that the activity log needs. */
@@ -45,7 +45,7 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
         tx.expire(k.subjectSessions(record.iss, record.sub), ttlSeconds);
         if (record.sid) tx.set(k.idpSession(record.iss, record.sid), id, { ex: ttlSeconds });
         if (record.claims.email) {
-          tx.sadd(k.emailSubjects(record.claims.email), JSON.stringify([record.iss, record.sub]));
+          tx.sadd(k.emailSubjects(record.claims.email), userMember(record));
           tx.expire(k.emailSubjects(record.claims.email), ttlSeconds);
         }
         logActivity(tx, k, record, signedInEntry(id, record), ttlSeconds);
@@ -106,24 +106,18 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
       storeCall("session.last_seen", async () => {
         if (ids.length === 0) return [];
         const values = await redis.mget<(string | number | null)[]>(...ids.map((id) => k.lastSeen(id)));
-        return ids.map((_, i) => {
-          const value = Number(values[i] ?? Number.NaN);
-          return Number.isFinite(value) ? value : null;
-        });
+        return parseLastSeen(ids.map((_, i) => values[i]));
       }),
 
     subjectsForEmail: (email) =>
       storeCall("session.subjects_for_email", async () => {
         const members = await redis.smembers(k.emailSubjects(email));
-        return members.map((m) => {
-          const [iss, sub] = JSON.parse(m) as [string, string];
-          return { iss, sub };
-        });
+        return members.map(parseUserMember);
       }),
 
     changeEmail: (subject, from, to) =>
       storeCall("session.change_email", async () => {
-        const member = JSON.stringify([subject.iss, subject.sub]);
+        const member = userMember(subject);
         const tx = redis.multi();
         tx.srem(k.emailSubjects(from), member);
         tx.sadd(k.emailSubjects(to), member);
