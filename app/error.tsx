@@ -1,37 +1,15 @@
 "use client";
 
-import Link from "next/link";
 import { useAppName } from "./app-name";
-import { buttonClass, Header, secondaryButtonClass } from "./components";
-import { safeDigest } from "./error-details";
+import { Header } from "./components";
+import { ErrorCard } from "./error-card";
 
-/** A page failed to render. Shows a generic text and at most the error's digest, never its message. */
+/** A page failed to render. */
 export default function ErrorPage({ error, retry }: { error: unknown; retry: () => void }) {
-  const appName = useAppName();
-  const digest = safeDigest(error);
   return (
     <>
-      <Header appName={appName} />
-      <section aria-labelledby="error-title" className="rounded-xl border border-slate-200 bg-white p-6 shadow-sm">
-        <p className="mb-3 text-sm font-semibold uppercase tracking-wide text-slate-600">Error</p>
-        <h1 id="error-title" className="mb-2 text-2xl font-bold">
-          Something went wrong
-        </h1>
-        <p className="mb-4 text-slate-700">This page could not be shown. Try again in a moment.</p>
-        {digest && (
-          <p className="mb-4 text-sm text-slate-600">
-            Reference: <code className="font-mono">{digest}</code>
-          </p>
-        )}
-        <div className="flex flex-wrap gap-3">
-          <button type="button" className={buttonClass} onClick={() => retry()}>
-            Try again
-          </button>
-          <Link className={secondaryButtonClass} href="/">
-            Go to the start page
-          </Link>
-        </div>
-      </section>
+      <Header appName={useAppName()} />
+      <ErrorCard error={error} retry={retry} what="This page" />
     </>
   );
 }
