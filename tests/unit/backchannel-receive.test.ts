@@ -4,10 +4,10 @@ import { receiveLogoutToken, type BackchannelDeps } from "@/lib/logout/backchann
 import { BACKCHANNEL_LOGOUT_EVENT } from "@/lib/logout/backchannel/validate";
 import { LogoutTokenError } from "@/lib/logout/backchannel/errors";
 import { memoryStores } from "@/lib/store/memory";
+import { signInTo, type SignedIn } from "../support/sessions";
 import { StoreError } from "@/lib/store/errors";
 import type { Stores } from "@/lib/store/ports";
 import type { SessionRecord } from "@/lib/session/record";
-import type { SessionHandle } from "@/lib/session/handle";
 
 const NOW_S = 1_800_000_000;
 const NOW_MS = NOW_S * 1000;
@@ -67,22 +67,8 @@ async function logoutToken(claims: Record<string, unknown>): Promise<string> {
   return new SignJWT(payload).setProtectedHeader({ alg: "ES256", kid: "k1", typ: "logout+jwt" }).sign(signingKey);
 }
 
-type Signed = { id: string; handle: SessionHandle };
-
-/** A sign-in: stores a session record and returns its id and the handle its cookie would carry. */
-async function signIn(fields: Partial<SessionRecord> = {}): Promise<Signed> {
-  const record: SessionRecord = {
-    iss: ISSUER,
-    sub: "alice",
-    createdAt: NOW_MS - 60_000,
-    expiresAt: NOW_MS + 3_600_000,
-    claims: {},
-    idToken: "header.payload.signature",
-    ...fields,
-  };
-  const id = await stores.sessions.create(record);
-  return { id, handle: { lsid: id, iss: record.iss, sub: record.sub, sid: record.sid, createdAt: record.createdAt } };
-}
+type Signed = SignedIn;
+const signIn = (fields: Partial<SessionRecord> = {}) => signInTo(stores, ISSUER, NOW_MS, fields);
 
 const check = (s: Signed) => stores.revocations.check(s.handle);
 const ACTIVE = { active: true };

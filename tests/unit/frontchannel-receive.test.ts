@@ -1,9 +1,9 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { receiveFrontchannelLogout, type FrontchannelRequest } from "@/lib/logout/frontchannel/receive";
 import { memoryStores } from "@/lib/store/memory";
+import { signInTo, type SignedIn } from "../support/sessions";
 import type { Stores } from "@/lib/store/ports";
 import type { SessionRecord } from "@/lib/session/record";
-import type { SessionHandle } from "@/lib/session/handle";
 
 const NOW_MS = 1_800_000_000_000;
 const ISSUER = "https://idp.example.com";
@@ -26,21 +26,8 @@ const receive = (request: FrontchannelRequest, sessionRequired = true) =>
     sessionRequired,
   });
 
-type Signed = { id: string; handle: SessionHandle };
-
-async function signIn(fields: Partial<SessionRecord> = {}): Promise<Signed> {
-  const record: SessionRecord = {
-    iss: ISSUER,
-    sub: "alice",
-    createdAt: clock - 60_000,
-    expiresAt: clock + 3_600_000,
-    claims: {},
-    idToken: "header.payload.signature",
-    ...fields,
-  };
-  const id = await stores.sessions.create(record);
-  return { id, handle: { lsid: id, iss: record.iss, sub: record.sub, sid: record.sid, createdAt: record.createdAt } };
-}
+type Signed = SignedIn;
+const signIn = (fields: Partial<SessionRecord> = {}) => signInTo(stores, ISSUER, clock, fields);
 
 const check = (s: Signed) => stores.revocations.check(s.handle);
 const ACTIVE = { active: true };

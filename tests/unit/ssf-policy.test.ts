@@ -5,9 +5,9 @@ import { buildPolicy, type PolicyOverrides } from "@/lib/ssf/policy";
 import { CAEP_EVENTS, RISC_EVENTS } from "@/lib/ssf/events";
 import { PUSH_METHOD, writeStoredStream } from "@/lib/ssf/streams";
 import { memoryStores } from "@/lib/store/memory";
+import { signInTo, type SignedIn } from "../support/sessions";
 import type { Stores } from "@/lib/store/ports";
 import type { SessionRecord } from "@/lib/session/record";
-import type { SessionHandle } from "@/lib/session/handle";
 
 const NOW_S = 1_800_000_000;
 const NOW_MS = NOW_S * 1000;
@@ -74,21 +74,8 @@ function set(
     .sign(signingKey);
 }
 
-type Signed = { id: string; handle: SessionHandle };
-
-async function signIn(fields: Partial<SessionRecord> = {}): Promise<Signed> {
-  const record: SessionRecord = {
-    iss: IDP,
-    sub: "alice",
-    createdAt: NOW_MS - 60_000,
-    expiresAt: NOW_MS + 3_600_000,
-    claims: {},
-    idToken: "header.payload.signature",
-    ...fields,
-  };
-  const id = await stores.sessions.create(record);
-  return { id, handle: { lsid: id, iss: record.iss, sub: record.sub, sid: record.sid, createdAt: record.createdAt } };
-}
+type Signed = SignedIn;
+const signIn = (fields: Partial<SessionRecord> = {}) => signInTo(stores, IDP, NOW_MS, fields);
 
 const check = (s: Signed) => stores.revocations.check(s.handle);
 const ACTIVE = { active: true };
