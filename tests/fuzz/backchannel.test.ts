@@ -37,11 +37,13 @@ import {
   encodingCase,
   headerCase,
   issue,
+  jsonShapeMutations,
   nested,
   oddValues,
   signatureCase,
   UNICODE,
   withBytes,
+  type ClaimsMutation,
   type Profile,
   type Template,
 } from "./support/mutations";
@@ -184,8 +186,6 @@ function effectOf(claims: unknown): Effect {
   if (typeof sub !== "string" || typeof iat !== "number") return "any";
   return sub === SESSION.sub && SESSION.createdAt < Math.min(NOW_MS, (iat + 1) * 1000) ? "ends" : "keeps";
 }
-
-type ClaimsMutation = { name: string; payload: string | Uint8Array; expect?: Expect; duplicate?: true };
 
 function classify(tpl: Template, m: ClaimsMutation): Case {
   let parsed: unknown;
@@ -380,24 +380,6 @@ function claimsCase(rng: Rng, tpl: Template): Case {
       return { name: `${k} ${J(v)}`, payload: set(k, v) };
     },
     () => {
-      // RFC 7519 §7.2 step 10: the claims set is a UTF-8 JSON object.
-      const k = rng.pick(["jti", "x-bytes"]);
-      const bytes = rng.pick([
-        Uint8Array.of(0xff),
-        Uint8Array.of(0xc0, 0x80),
-        Uint8Array.of(0xed, 0xa0, 0x80),
-        Uint8Array.of(0xe2, 0x82),
-        Uint8Array.of(0x80),
-      ]);
-      return {
-        name: `invalid UTF-8 (${[...bytes].map((b) => b.toString(16)).join(" ")}) in ${k}`,
-        payload: withBytes(m, k, bytes),
-        expect: "refuse",
-      };
-    },
-    // RFC 8259 §8.1: a parser MAY ignore a byte order mark.
-    () => ({ name: "UTF-8 BOM before the claims", payload: `\ufeff${objectText(m)}`, expect: "either" }),
-    () => {
       const depth = rng.int(10, 3_000);
       const kind = rng.pick(["array", "object"] as const);
       const where = rng.pick(["claim", "event", "events moved"]);
@@ -420,51 +402,11 @@ function claimsCase(rng: Rng, tpl: Template): Case {
       const next: Members = first ? [[k, b], ...m] : [...m, [k, b]];
       return { name: `duplicate ${k}: ${b.slice(0, 30)} ${first ? "first" : "last"}`, payload: objectText(next), duplicate: true };
     },
-    () => {
-      const object = Object.fromEntries(m.map(([k, v]) => [k, JSON.parse(v) as unknown]));
-      const [name, text] = rng.pick<[string, string]>([
-        ["pretty-printed", JSON.stringify(object, null, 2)],
-        ["members reversed", objectText([...m].reverse())],
-        ["names escaped", objectText(m).replace('"iss"', '"\\u0069ss"').replace('"events"', '"\\u0065vents"')],
-        ["values escaped", objectText(m).replace('"alice"', '"\\u0061lice"').replace('"sid-1"', '"\\u0073id-1"')],
-        ["surrounding whitespace", `\n\t ${objectText(m)} \r\n`],
-      ]);
-      return { name: `claims ${name}`, payload: text };
-    },
-    () => {
-      const text = rng.pick([
-        "[]",
-        "null",
-        '"claims"',
-        "1",
-        "",
-        "{",
-        "{}",
-        `${objectText(m)}x`,
-        `[${objectText(m)}]`,
-        "true",
-        `${objectText(m)}${objectText(m)}`,
-      ]);
-      return { name: `claims JSON ${text.slice(0, 30)}`, payload: text };
-    },
-    () => {
-      const name = rng.pick([
-        "sub_id",
-        "txn",
-        "toe",
-        "acr",
-        "amr",
-        "auth_time",
-        "__proto__",
-        "constructor",
-        "toString",
-        "hasOwnProperty",
-        rng.chars(rng.int(1, 30)),
-      ]);
-      const v = rng.pick<unknown>([1, "v", null, [], {}, { iss: "https://other-idp.example.com", sub: "mallory" }, true]);
-      if (present.includes(name)) return { name: "extra claim (name taken)", payload: objectText([...m, ["x-extra", J(v)]]) };
-      return { name: `extra claim ${J(name).slice(0, 30)}: ${short(v)}`, payload: objectText([...m, [name, J(v)]]) };
-    },
+    ...jsonShapeMutations(rng, m, {
+      utf8Claims: ["jti", "x-bytes"],
+      extraNames: ["sub_id", "txn", "toe", "acr", "amr", "auth_time"],
+      foreign: { iss: "https://other-idp.example.com", sub: "mallory" },
+    }),
   ];
   return classify(tpl, rng.pick(ops)());
 }

@@ -29,11 +29,12 @@ import {
   encodingCase,
   headerCase,
   issue,
+  jsonShapeMutations,
   nested,
   oddValues,
   signatureCase,
   UNICODE,
-  withBytes,
+  type ClaimsMutation,
   type Profile,
   type Template,
 } from "./support/mutations";
@@ -205,8 +206,6 @@ function judge(claims: unknown, shape: Shape): Judgement {
   const verdict = v.includes(false) ? "invalid" : v.includes("either") ? "either" : "valid";
   return { verdict, effect };
 }
-
-type ClaimsMutation = { name: string; payload: string | Uint8Array; expect?: Expect; effect?: Effect; duplicate?: true };
 
 function classify(tpl: SetTemplate, m: ClaimsMutation): Case {
   let parsed: unknown;
@@ -504,24 +503,6 @@ function claimsCase(rng: Rng, tpl: SetTemplate): Case {
       return { name: `${k} ${J(v)}`, payload: set(k, v) };
     },
     () => {
-      // RFC 7519 §7.2 step 10: the claims set is a UTF-8 JSON object.
-      const k = rng.pick(["jti", "x-bytes", "txn"]);
-      const bytes = rng.pick([
-        Uint8Array.of(0xff),
-        Uint8Array.of(0xc0, 0x80),
-        Uint8Array.of(0xed, 0xa0, 0x80),
-        Uint8Array.of(0xe2, 0x82),
-        Uint8Array.of(0x80),
-      ]);
-      return {
-        name: `invalid UTF-8 (${[...bytes].map((b) => b.toString(16)).join(" ")}) in ${k}`,
-        payload: withBytes(m, k, bytes),
-        expect: "refuse",
-      };
-    },
-    // RFC 8259 §8.1: a parser MAY ignore a byte order mark.
-    () => ({ name: "UTF-8 BOM before the claims", payload: `\ufeff${objectText(m)}`, expect: "either" }),
-    () => {
       const depth = rng.int(10, 3_000);
       const kind = rng.pick(["array", "object"] as const);
       if (rng.chance(0.5)) return { name: `${kind} nested ${depth} deep in a claim`, payload: setRaw("x-nested", nested(depth, kind)) };
@@ -536,49 +517,11 @@ function claimsCase(rng: Rng, tpl: SetTemplate): Case {
       const next: Members = first ? [[k, b], ...m] : [...m, [k, b]];
       return { name: `duplicate ${k}: ${b.slice(0, 30)} ${first ? "first" : "last"}`, payload: objectText(next), duplicate: true };
     },
-    () => {
-      const object = Object.fromEntries(m.map(([k, v]) => [k, JSON.parse(v) as unknown]));
-      const [name, text] = rng.pick<[string, string]>([
-        ["pretty-printed", JSON.stringify(object, null, 2)],
-        ["members reversed", objectText([...m].reverse())],
-        ["names escaped", objectText(m).replace('"iss"', '"\\u0069ss"').replace('"events"', '"\\u0065vents"')],
-        ["values escaped", objectText(m).replace('"alice"', '"\\u0061lice"').replace('"sid-1"', '"\\u0073id-1"')],
-        ["surrounding whitespace", `\n\t ${objectText(m)} \r\n`],
-      ]);
-      return { name: `claims ${name}`, payload: text };
-    },
-    () => {
-      const text = rng.pick([
-        "[]",
-        "null",
-        '"claims"',
-        "1",
-        "",
-        "{",
-        "{}",
-        `${objectText(m)}x`,
-        `[${objectText(m)}]`,
-        "true",
-        `${objectText(m)}${objectText(m)}`,
-      ]);
-      return { name: `claims JSON ${text.slice(0, 30)}`, payload: text };
-    },
-    () => {
-      const name = rng.pick([
-        "sid",
-        "acr",
-        "nbf",
-        "client_id",
-        "__proto__",
-        "constructor",
-        "toString",
-        "hasOwnProperty",
-        rng.chars(rng.int(1, 30)),
-      ]);
-      const v = rng.pick<unknown>([1, "v", null, [], {}, { format: "iss_sub", iss: IDP, sub: "mallory" }, true]);
-      if (present.includes(name)) return { name: "extra claim (name taken)", payload: objectText([...m, ["x-extra", J(v)]]) };
-      return { name: `extra claim ${J(name).slice(0, 30)}: ${short(v)}`, payload: objectText([...m, [name, J(v)]]) };
-    },
+    ...jsonShapeMutations(rng, m, {
+      utf8Claims: ["jti", "x-bytes", "txn"],
+      extraNames: ["sid", "acr", "nbf", "client_id"],
+      foreign: { format: "iss_sub", iss: IDP, sub: "mallory" },
+    }),
   ];
   return classify(tpl, rng.pick(ops)());
 }

@@ -555,3 +555,74 @@ export function encodingCase(rng: Rng, tpl: Template, p: Profile): Case {
   ];
   return rng.pick(ops)();
 }
+
+/** A mutation of a claims set (the payload), before it is classified against the receiver's rules. */
+export type ClaimsMutation = { name: string; payload: string | Uint8Array; expect?: Expect; effect?: Effect; duplicate?: true };
+
+/**
+ * Mutations of the claims set's JSON itself, whatever the token: bytes that are not UTF-8, a byte
+ * order mark, the same claims reformatted, a payload that is not one object, and an extra claim.
+ * `utf8Claims` are the claims to break the UTF-8 of; `extraNames` the names to add a claim under
+ * (one that is already there is added as "x-extra"); `foreign` a value naming someone else.
+ */
+export function jsonShapeMutations(
+  rng: Rng,
+  m: Members,
+  opts: { utf8Claims: string[]; extraNames: string[]; foreign: unknown },
+): (() => ClaimsMutation)[] {
+  const present = m.map(([k]) => k);
+  const short = (v: unknown) => (v === undefined ? "absent" : J(v).slice(0, 40));
+  return [
+    () => {
+      // RFC 7519 §7.2 step 10: the claims set is a UTF-8 JSON object.
+      const k = rng.pick(opts.utf8Claims);
+      const bytes = rng.pick([
+        Uint8Array.of(0xff),
+        Uint8Array.of(0xc0, 0x80),
+        Uint8Array.of(0xed, 0xa0, 0x80),
+        Uint8Array.of(0xe2, 0x82),
+        Uint8Array.of(0x80),
+      ]);
+      return {
+        name: `invalid UTF-8 (${[...bytes].map((b) => b.toString(16)).join(" ")}) in ${k}`,
+        payload: withBytes(m, k, bytes),
+        expect: "refuse",
+      };
+    },
+    // RFC 8259 §8.1: a parser MAY ignore a byte order mark.
+    () => ({ name: "UTF-8 BOM before the claims", payload: `\ufeff${objectText(m)}`, expect: "either" }),
+    () => {
+      const object = Object.fromEntries(m.map(([k, v]) => [k, JSON.parse(v) as unknown]));
+      const [name, text] = rng.pick<[string, string]>([
+        ["pretty-printed", JSON.stringify(object, null, 2)],
+        ["members reversed", objectText([...m].reverse())],
+        ["names escaped", objectText(m).replace('"iss"', '"\\u0069ss"').replace('"events"', '"\\u0065vents"')],
+        ["values escaped", objectText(m).replace('"alice"', '"\\u0061lice"').replace('"sid-1"', '"\\u0073id-1"')],
+        ["surrounding whitespace", `\n\t ${objectText(m)} \r\n`],
+      ]);
+      return { name: `claims ${name}`, payload: text };
+    },
+    () => {
+      const text = rng.pick([
+        "[]",
+        "null",
+        '"claims"',
+        "1",
+        "",
+        "{",
+        "{}",
+        `${objectText(m)}x`,
+        `[${objectText(m)}]`,
+        "true",
+        `${objectText(m)}${objectText(m)}`,
+      ]);
+      return { name: `claims JSON ${text.slice(0, 30)}`, payload: text };
+    },
+    () => {
+      const name = rng.pick([...opts.extraNames, "__proto__", "constructor", "toString", "hasOwnProperty", rng.chars(rng.int(1, 30))]);
+      const v = rng.pick<unknown>([1, "v", null, [], {}, opts.foreign, true]);
+      if (present.includes(name)) return { name: "extra claim (name taken)", payload: objectText([...m, ["x-extra", J(v)]]) };
+      return { name: `extra claim ${J(name).slice(0, 30)}: ${short(v)}`, payload: objectText([...m, [name, J(v)]]) };
+    },
+  ];
+}
