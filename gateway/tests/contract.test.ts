@@ -14,7 +14,7 @@ import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ALLOWED_COMMANDS } from "../command-policy";
 import { startGateway, type Gateway } from "../server";
-import { REVOKE_SCRIPT, UNLOCK_SCRIPT } from "../../lib/store/revoke-script";
+import { REVOKE_SCRIPT, DELETE_IF_EQUAL_SCRIPT } from "../../lib/store/revoke-script";
 import { testRedisUrl } from "../../tests/support/require-redis";
 import { haveRedisServer, privateRedis, type PrivateRedis } from "./support/private-redis";
 
@@ -329,9 +329,9 @@ describe.each(BACKENDS)("gateway contract: $name backend", (backend) => {
     it("the unlock script by EVAL: a compare-and-delete", async () => {
       const lock = key("lua:lock");
       await raw.set(lock, "owner-1", { px: 10_000, nx: true });
-      expect(await raw.eval(UNLOCK_SCRIPT, [lock], ["owner-2"])).toBe(0);
+      expect(await raw.eval(DELETE_IF_EQUAL_SCRIPT, [lock], ["owner-2"])).toBe(0);
       expect(await raw.exists(lock)).toBe(1);
-      expect(await raw.eval(UNLOCK_SCRIPT, [lock], ["owner-1"])).toBe(1);
+      expect(await raw.eval(DELETE_IF_EQUAL_SCRIPT, [lock], ["owner-1"])).toBe(1);
       expect(await raw.exists(lock)).toBe(0);
     });
 
@@ -355,21 +355,21 @@ describe.each(BACKENDS)("gateway contract: $name backend", (backend) => {
         const fresh = await startFor(backend);
         try {
           const client = new Upstash({ url: fresh.url, token: TOKEN, retry: false, enableTelemetry: false, enableAutoPipelining: false });
-          await expect(client.evalsha(sha1(UNLOCK_SCRIPT), [lock], ["me"])).rejects.toThrow(
+          await expect(client.evalsha(sha1(DELETE_IF_EQUAL_SCRIPT), [lock], ["me"])).rejects.toThrow(
             /^NOSCRIPT No matching script\. Please use EVAL\., command was: /,
           );
           await client.set(lock, "me");
-          expect(await client.createScript<number>(UNLOCK_SCRIPT).exec([lock], ["me"])).toBe(1);
+          expect(await client.createScript<number>(DELETE_IF_EQUAL_SCRIPT).exec([lock], ["me"])).toBe(1);
           await client.set(lock, "me");
-          expect(await client.evalsha(sha1(UNLOCK_SCRIPT), [lock], ["me"])).toBe(1);
+          expect(await client.evalsha(sha1(DELETE_IF_EQUAL_SCRIPT), [lock], ["me"])).toBe(1);
         } finally {
           await fresh.close();
         }
       }
       await raw.set(lock, "me");
-      expect(await raw.createScript<number>(UNLOCK_SCRIPT).exec([lock], ["me"])).toBe(1);
+      expect(await raw.createScript<number>(DELETE_IF_EQUAL_SCRIPT).exec([lock], ["me"])).toBe(1);
       await raw.set(lock, "me");
-      expect(await raw.evalsha(sha1(UNLOCK_SCRIPT).toUpperCase(), [lock], ["me"])).toBe(1);
+      expect(await raw.evalsha(sha1(DELETE_IF_EQUAL_SCRIPT).toUpperCase(), [lock], ["me"])).toBe(1);
       expect(await raw.exists(lock)).toBe(0);
     });
 
@@ -381,8 +381,8 @@ describe.each(BACKENDS)("gateway contract: $name backend", (backend) => {
         "os.exit(1)",
         ...(PRIVATE ? ["redis.call('select', 1) return redis.call('flushdb')"] : []),
         "return 1",
-        `${UNLOCK_SCRIPT} `,
-        UNLOCK_SCRIPT.toUpperCase(),
+        `${DELETE_IF_EQUAL_SCRIPT} `,
+        DELETE_IF_EQUAL_SCRIPT.toUpperCase(),
       ];
       for (const script of attacks) {
         expect(await post(gateway, "/", ["eval", script, "0"]), script).toEqual({
@@ -487,8 +487,8 @@ describe.each(BACKENDS)("gateway contract: $name backend", (backend) => {
           ["migrate", "127.0.0.1", 1, canary, 0, 100],
           ["blpop", canary, 0],
           ["xread", "block", 0, "streams", "s", "$"],
-          ["eval_ro", UNLOCK_SCRIPT, 1, canary, "x"],
-          ["evalsha_ro", sha1(UNLOCK_SCRIPT), 1, canary, "x"],
+          ["eval_ro", DELETE_IF_EQUAL_SCRIPT, 1, canary, "x"],
+          ["evalsha_ro", sha1(DELETE_IF_EQUAL_SCRIPT), 1, canary, "x"],
           ["ping"],
           ["echo", "x"],
           ["hset", canary, "f", "v"],
@@ -544,7 +544,7 @@ describe.each(BACKENDS)("gateway contract: $name backend", (backend) => {
       await raw.set(s, "v");
       await expect(raw.exec(["expire", s, "soon"])).rejects.toThrow(`${NOT_AN_INTEGER}, command was:`);
       await expect(raw.exec(["set", s, "v", "PX", "0"])).rejects.toThrow("ERR invalid expire time in 'set' command");
-      await expect(raw.exec(["eval", UNLOCK_SCRIPT, "one", s])).rejects.toThrow(NOT_AN_INTEGER);
+      await expect(raw.exec(["eval", DELETE_IF_EQUAL_SCRIPT, "one", s])).rejects.toThrow(NOT_AN_INTEGER);
     });
 
     it("wrong arity, unknown and refused commands", async () => {
@@ -552,7 +552,9 @@ describe.each(BACKENDS)("gateway contract: $name backend", (backend) => {
       await expect(raw.exec(["SET", key("err:arity")])).rejects.toThrow("ERR wrong number of arguments for 'set' command");
       await expect(raw.exec(["nosuchcommand", "a", "b c"])).rejects.toThrow(`${NOT_ALLOWED}nosuchcommand`);
       await expect(raw.exec(["subscribe", "news"])).rejects.toThrow(`${NOT_ALLOWED}subscribe`);
-      await expect(raw.exec(["eval", UNLOCK_SCRIPT, "2", "a"])).rejects.toThrow("ERR Number of keys can't be greater than number of args");
+      await expect(raw.exec(["eval", DELETE_IF_EQUAL_SCRIPT, "2", "a"])).rejects.toThrow(
+        "ERR Number of keys can't be greater than number of args",
+      );
     });
 
     it("a wrong or missing token: 401, and the client throws", async () => {
@@ -744,13 +746,13 @@ describe("both backends give the same bytes through the gateway", () => {
       ["get"],
       ["set", t("x")],
       ["mget"],
-      ["eval", UNLOCK_SCRIPT, 1, t("lock"), "me"],
+      ["eval", DELETE_IF_EQUAL_SCRIPT, 1, t("lock"), "me"],
       ["set", t("lock"), "me"],
-      ["eval", UNLOCK_SCRIPT, 1, t("lock"), "me"],
+      ["eval", DELETE_IF_EQUAL_SCRIPT, 1, t("lock"), "me"],
       ["set", t("lock"), "me"],
-      ["evalsha", sha1(UNLOCK_SCRIPT), 1, t("lock"), "me"],
-      ["eval", UNLOCK_SCRIPT, 2, "a"],
-      ["eval", UNLOCK_SCRIPT, -1],
+      ["evalsha", sha1(DELETE_IF_EQUAL_SCRIPT), 1, t("lock"), "me"],
+      ["eval", DELETE_IF_EQUAL_SCRIPT, 2, "a"],
+      ["eval", DELETE_IF_EQUAL_SCRIPT, -1],
       revoke(t("replay")),
       revoke(t("replay")),
       revoke(""),

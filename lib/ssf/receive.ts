@@ -25,9 +25,6 @@ export type SsfOutcome = {
   outcome?: ActOutcome;
 };
 
-/** How long a requested verification's state is kept (as when it was asked for, lib/ssf/streams.ts). */
-const VERIFICATION_STATE_TTL_SECONDS = 3600;
-
 /** How long a SET's (iss, jti) is remembered: longer than it could be accepted (max age plus leeway). */
 const jtiTtl = (deps: SsfReceiveDeps) => deps.maxAgeSeconds + deps.leewaySeconds + 60;
 
@@ -73,12 +70,7 @@ export async function receiveSet(raw: string, deps: SsfReceiveDeps): Promise<Ssf
     if (set.subject.format !== "opaque" || set.subject.id !== stream.config.stream_id) throw new SetError("invalid_verification_subject");
     const state = set.event.state;
     if (state !== undefined) {
-      const expected = await deps.streams.takeVerificationState();
-      if (typeof state !== "string" || state !== expected) {
-        // A wrong or stale state does not use up the one we asked for.
-        if (expected) await deps.streams.setVerificationState(expected, VERIFICATION_STATE_TTL_SECONDS);
-        throw new SetError("invalid_state");
-      }
+      if (typeof state !== "string" || !(await deps.streams.useVerificationState(state))) throw new SetError("invalid_state");
     }
     await writeStoredStream(deps.streams, { ...stream, verifiedAt: deps.now() });
     await deps.revocations.remember(replay);

@@ -225,10 +225,10 @@ export function memoryStores(options: { ttlSeconds: number; now?: () => number }
     async setVerificationState(state, ttlSeconds) {
       verification.set("state", state, ttlSeconds);
     },
-    async takeVerificationState() {
-      const state = verification.get("state") ?? null;
+    async useVerificationState(state) {
+      if (verification.get("state") !== state) return false;
       verification.delete("state");
-      return state;
+      return true;
     },
   };
 

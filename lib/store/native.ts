@@ -1,7 +1,7 @@
 import type { ChainableCommander, Redis, Result } from "ioredis";
 import type { Keys } from "./keys";
 import { storeCall } from "./errors";
-import { REVOKE_SCRIPT, UNLOCK_SCRIPT } from "./revoke-script";
+import { REVOKE_SCRIPT, DELETE_IF_EQUAL_SCRIPT } from "./revoke-script";
 import {
   ACTIVITY_LOG_LENGTH,
   DISABLED_TTL_SECONDS,
@@ -41,13 +41,14 @@ import { judge, revocationKeys } from "@/lib/revocation/verdict";
 /** The scripts, as commands defined on the client (EVALSHA, EVAL on NOSCRIPT). */
 type ScriptCommands = {
   lockstepRevoke(numKeys: number, ...keysAndArgs: string[]): Result<number, { type: "default" }>;
-  lockstepUnlock(key: string, owner: string): Result<number, { type: "default" }>;
+  lockstepDeleteIfEqual(key: string, value: string): Result<number, { type: "default" }>;
 };
 
 function withScripts(redis: Redis): Redis & ScriptCommands {
   const scripted = redis as Redis & Partial<ScriptCommands>;
   if (typeof scripted.lockstepRevoke !== "function") redis.defineCommand("lockstepRevoke", { lua: REVOKE_SCRIPT });
-  if (typeof scripted.lockstepUnlock !== "function") redis.defineCommand("lockstepUnlock", { lua: UNLOCK_SCRIPT, numberOfKeys: 1 });
+  if (typeof scripted.lockstepDeleteIfEqual !== "function")
+    redis.defineCommand("lockstepDeleteIfEqual", { lua: DELETE_IF_EQUAL_SCRIPT, numberOfKeys: 1 });
   return redis as Redis & ScriptCommands;
 }
 
@@ -196,7 +197,7 @@ export function nativeStores(client: Redis, k: Keys, ttlSeconds: number): Stores
 
     unlock: (sessionId, owner) =>
       storeCall("session.unlock", async () => {
-        await redis.lockstepUnlock(k.refreshLock(sessionId), owner);
+        await redis.lockstepDeleteIfEqual(k.refreshLock(sessionId), owner);
       }),
   };
 
@@ -280,11 +281,8 @@ export function nativeStores(client: Redis, k: Keys, ttlSeconds: number): Stores
       storeCall("ssf.set_verification", async () => {
         await redis.set(k.ssfVerification(), state, "EX", wholeSeconds(ttl));
       }),
-    takeVerificationState: () =>
-      storeCall("ssf.take_verification", async () => {
-        const [state] = await execAll(redis.multi().get(k.ssfVerification()).del(k.ssfVerification()));
-        return (state as string | null) ?? null;
-      }),
+    useVerificationState: (state) =>
+      storeCall("ssf.use_verification", async () => (await redis.lockstepDeleteIfEqual(k.ssfVerification(), state)) === 1),
   };
 
   return { sessions, revocations, streams };

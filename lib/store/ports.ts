@@ -118,8 +118,11 @@ export interface StreamStateStore {
   deleteStream(): Promise<void>;
   /** The `state` of the verification asked for last, kept for `ttlSeconds`. */
   setVerificationState(state: string, ttlSeconds: number): Promise<void>;
-  /** Reads the expected state and forgets it (a state is good once). */
-  takeVerificationState(): Promise<string | null>;
+  /**
+   * Whether `state` is the one asked for, in one atomic step: if so it is forgotten (a state is good
+   * once); a wrong or stale one changes nothing.
+   */
+  useVerificationState(state: string): Promise<boolean>;
 }
 
 export type Stores = { sessions: SessionStore; revocations: RevocationList; streams: StreamStateStore };

@@ -40,5 +40,5 @@ end
 return 1
 `;
 
-/** Releases a lock only if this owner still holds it. */
-export const UNLOCK_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+/** Deletes a key only if it holds the given value: a lock released by its owner, a one-time state used. */
+export const DELETE_IF_EQUAL_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";

@@ -1,7 +1,7 @@
 import type { Redis } from "@upstash/redis";
 import type { Keys } from "./keys";
 import { storeCall } from "./errors";
-import { REVOKE_SCRIPT, UNLOCK_SCRIPT } from "./revoke-script";
+import { REVOKE_SCRIPT, DELETE_IF_EQUAL_SCRIPT } from "./revoke-script";
 import {
   ACTIVITY_LOG_LENGTH,
   DISABLED_TTL_SECONDS,
@@ -155,7 +155,7 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
 
     unlock: (sessionId, owner) =>
       storeCall("session.unlock", async () => {
-        await redis.eval(UNLOCK_SCRIPT, [k.refreshLock(sessionId)], [owner]);
+        await redis.eval(DELETE_IF_EQUAL_SCRIPT, [k.refreshLock(sessionId)], [owner]);
       }),
   };
 
@@ -236,11 +236,8 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
       storeCall("ssf.set_verification", async () => {
         await redis.set(k.ssfVerification(), state, { ex: wholeSeconds(ttl) });
       }),
-    takeVerificationState: () =>
-      storeCall("ssf.take_verification", async () => {
-        const [state] = await redis.multi().get<string>(k.ssfVerification()).del(k.ssfVerification()).exec<[string | null, number]>();
-        return state;
-      }),
+    useVerificationState: (state) =>
+      storeCall("ssf.use_verification", async () => Number(await redis.eval(DELETE_IF_EQUAL_SCRIPT, [k.ssfVerification()], [state])) === 1),
   };
 
   return { sessions, revocations, streams };

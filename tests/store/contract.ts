@@ -307,10 +307,11 @@ export function storeContract(name: string, make: () => Promise<ContractSubject>
         expect(await stores.streams.readStream()).toBeNull();
       });
 
-      it("gives the expected verification state back once", async () => {
+      it("accepts the verification state asked for once, and a wrong one uses nothing up", async () => {
         await stores.streams.setVerificationState("state-1", 60);
-        expect(await stores.streams.takeVerificationState()).toBe("state-1");
-        expect(await stores.streams.takeVerificationState()).toBeNull();
+        expect(await stores.streams.useVerificationState("state-2")).toBe(false);
+        expect(await stores.streams.useVerificationState("state-1")).toBe(true);
+        expect(await stores.streams.useVerificationState("state-1")).toBe(false);
       });
     });
   });
