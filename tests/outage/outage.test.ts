@@ -285,8 +285,13 @@ async function scenario(tag: string, outage: Outage): Promise<Result> {
   return { samples, deliveries, sessions, downAt, upAt, firstLiveAt };
 }
 
+/**
+ * The signed-out redirect: 303 from the guard, or 307 from the page itself (Next's `redirect()` in a
+ * server component) when the revocation landed between the guard's check and the page's own read of
+ * the session, which a request racing the logout can meet.
+ */
 const isSignedOutPage = (s: Sample) =>
-  s.status === 303 && s.location !== undefined && new URL(s.location, app.url).pathname === "/signed-out";
+  (s.status === 303 || s.status === 307) && s.location !== undefined && new URL(s.location, app.url).pathname === "/signed-out";
 
 function describeSample(s: Sample, t0: number): string {
   return `${s.session.label}: GET ${s.path} started at +${s.startedAt - t0} ms, answered ${s.status}${s.location ? ` → ${s.location}` : ""} at +${s.endedAt - t0} ms`;
@@ -306,7 +311,7 @@ async function judge(tag: string, result: Result): Promise<void> {
   const duringOutage = samples.filter((s) => s.startedAt >= downAt && s.endedAt <= upAt);
   const notRefusedDuringOutage = duringOutage.filter((s) => s.status !== 503);
   // 3. A live session is never signed out by the outage.
-  const liveSignedOut = samples.filter((s) => s.session.group === "live" && (s.status === 401 || s.status === 303));
+  const liveSignedOut = samples.filter((s) => s.session.group === "live" && (s.status === 401 || isSignedOutPage(s)));
   // 4. Only the statuses of the contract: 200 (a page whose render lost Redis after its check says the session
   // cannot be checked), the signed-out redirect, 401, 503. Never a 500 or 502.
   const inFlightAtOutage = (s: Sample) => s.startedAt < downAt && s.endedAt >= downAt;
