@@ -8,8 +8,10 @@ const config = [
   {
     // The edge guard and what it imports must stay edge-safe: Web APIs and jose only.
     files: [
-      "middleware.ts",
+      "middleware.edge.ts",
       "lib/guard/**",
+      "lib/compose/edge.ts",
+      "lib/compose/guard.ts",
       "lib/revocation/**",
       "lib/session/handle.ts",
       "lib/session/cookies.ts",

@@ -1,10 +1,24 @@
 import type { NextConfig } from "next";
 
+/**
+ * The one switch between the two guards, read at build time: `edge` (the default, what Vercel runs)
+ * builds middleware.edge.ts, the edge middleware on REST; `nodejs` builds proxy.node.ts, the Node
+ * runtime's proxy on REDIS_URL's native connection. Both share lib/guard/guard.ts. Next finds the
+ * chosen file through its page extension (`edge.ts` or `node.ts`) and never sees the other.
+ */
+const guardRuntime = process.env.GUARD_RUNTIME || "edge";
+if (guardRuntime !== "edge" && guardRuntime !== "nodejs") {
+  throw new Error(`GUARD_RUNTIME must be "edge" or "nodejs" (got "${guardRuntime}").`);
+}
+
 const nextConfig: NextConfig = {
   poweredByHeader: false,
   // `npm run dev -- --both` runs a second `next dev`, which needs a build folder of its own.
   distDir: process.env.LOCKSTEP_DIST_DIR || ".next",
   reactStrictMode: true,
+  pageExtensions: ["tsx", "ts", guardRuntime === "nodejs" ? "node.ts" : "edge.ts"],
+  // Written into the build, so that the configuration (lib/config) knows which guard runs.
+  env: { GUARD_RUNTIME: guardRuntime },
   // `next build` checks the app only; `npm run typecheck` checks everything (gateway, IdP, tests).
   typescript: { tsconfigPath: "tsconfig.next.json" },
   // The native Redis client (lib/store/native.ts, with REDIS_URL) is loaded from node_modules at run

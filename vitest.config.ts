@@ -59,7 +59,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        // The integration tier again with the route handlers on the native path (REDIS_URL, ioredis); the guard stays on the gateway.
+        // The integration tier again on the Node variant: the GUARD_RUNTIME=nodejs build, its guard and route handlers on the native path (REDIS_URL, ioredis), no gateway.
         test: {
           name: "integration-native",
           include: ["tests/integration/**/*.test.ts"],

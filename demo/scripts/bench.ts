@@ -1,16 +1,18 @@
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import net from "node:net";
-import { buildApp, startStack } from "./stack";
+import { buildApp, startStack, type GuardRuntime } from "./stack";
 import { HttpSession } from "../../tests/support/http-client";
 import { signIn } from "../../tests/support/lockstep";
 import { benchTabs } from "./bench-tabs";
 
 /**
- * `npm run bench`: builds once, starts the stack, signs in for a real session cookie, then measures
- * in one run the same tiny route with no middleware (/bench/raw), a bare pass-through middleware
- * (/bench/bare) and the full guard (/bench/guard). Rounds interleave the modes so that noise on a
- * shared machine hits them alike. Every loop is bounded in requests and in time.
+ * `npm run bench`: for each variant (the edge guard on REST, the Node guard on native Redis), builds
+ * it, starts the stack, signs in for a real session cookie, then measures in one run the same tiny
+ * route with no middleware (/bench/raw), a bare pass-through middleware (/bench/bare) and the full
+ * guard (/bench/guard); a trivial POST route (/bench/post), back-channel logout tokens and SETs; and,
+ * once, the live tabs. Rounds interleave the modes so that noise on a shared machine hits them
+ * alike. Every loop is bounded in requests and in time. A summary table ends the run.
  */
 
 const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -88,8 +90,9 @@ async function liveSessions(app: string, count: number): Promise<{ sub: string; 
 
 const TOKENS_PER_LEVEL = 100;
 
-/** Valid logout tokens, each for a distinct live session, posted at concurrency 1 and 10. */
-async function benchBackchannel(stack: Awaited<ReturnType<typeof startStack>>, app: string) {
+/** Valid logout tokens, each for a distinct live session, posted at concurrency 1 and 10: tokens/s per level. */
+async function benchBackchannel(stack: Awaited<ReturnType<typeof startStack>>, app: string): Promise<Record<number, number>> {
+  const rates: Record<number, number> = {};
   console.log(`Back-channel logout: ${TOKENS_PER_LEVEL} valid tokens per concurrency level, each ending a distinct live session`);
   console.log(
     `  ${"concurrency".padEnd(12)} ${"tokens/s".padStart(9)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)}   mean ms per stage (Server-Timing)`,
@@ -145,6 +148,7 @@ async function benchBackchannel(stack: Awaited<ReturnType<typeof startStack>>, a
     );
     const seconds = (performance.now() - start) / 1000;
     const sorted = latencies.sort((a, b) => a - b);
+    rates[concurrency] = sorted.length / seconds;
     const stageText = Object.entries(stages)
       .map(([stage, values]) => `${stage} ${(values.reduce((a, b) => a + b, 0) / values.length).toFixed(2)}`)
       .join(", ");
@@ -153,12 +157,13 @@ async function benchBackchannel(stack: Awaited<ReturnType<typeof startStack>>, a
     );
   }
   agent.destroy();
+  return rates;
 }
 
 const SETS = 200;
 
-/** Valid SETs (CAEP session-revoked, each for its own subject) pushed at concurrency 10. */
-async function benchSsf(stack: Awaited<ReturnType<typeof startStack>>) {
+/** Valid SETs (CAEP session-revoked, each for its own subject) pushed at concurrency 10: SETs/s. */
+async function benchSsf(stack: Awaited<ReturnType<typeof startStack>>): Promise<number> {
   const app = stack.apps[0]!;
   const target = new URL("/api/ssf/events", app.url.replace("localhost", "127.0.0.1"));
   const now = Math.floor(Date.now() / 1000);
@@ -215,14 +220,116 @@ async function benchSsf(stack: Awaited<ReturnType<typeof startStack>>) {
   console.log(
     `  ${(sorted.length / seconds).toFixed(0)} SETs/s accepted, p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms, ${errors} errors\n`,
   );
+  return sorted.length / seconds;
 }
 
-async function main() {
-  const useRedis = await reachable(redisUrl);
+const POSTS = 400;
+
+/**
+ * The receivers' baseline: a trivial POST route handler (/bench/post reads its body and answers 200)
+ * at concurrency 1 and 10, measured in the same run: requests/s per level.
+ */
+async function benchTrivialPost(app: string): Promise<Record<number, number>> {
+  const target = new URL("/bench/post", app.replace("localhost", "127.0.0.1"));
+  const rates: Record<number, number> = {};
+  for (const concurrency of [1, 10]) {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+    let next = 0;
+    let errors = 0;
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < POSTS) {
+          next += 1;
+          const status = await new Promise<number>((resolve, reject) => {
+            const req = http.request(
+              target,
+              { method: "POST", agent, headers: { "content-type": "application/x-www-form-urlencoded" } },
+              (res) => {
+                res.resume();
+                res.on("end", () => resolve(res.statusCode ?? 0));
+              },
+            );
+            req.on("error", reject);
+            req.end("logout_token=x");
+          });
+          if (status !== 200) errors += 1;
+        }
+      }),
+    );
+    rates[concurrency] = POSTS / ((performance.now() - start) / 1000);
+    agent.destroy();
+    if (errors) throw new Error(`bench: /bench/post answered ${errors} non-200s`);
+  }
+  console.log(
+    `Trivial POST route handler (the receivers' baseline): ${rates[1]!.toFixed(0)} req/s at concurrency 1, ${rates[10]!.toFixed(0)} at 10\n`,
+  );
+  return rates;
+}
+
+type GuardFigures = Record<
+  1 | 10,
+  { rps: number; p50: number; p99: number; bare: { rps: number; p50: number }; raw: { rps: number; p50: number } }
+>;
+
+/** The guard against a bare middleware and no middleware, interleaved rounds per concurrency level. */
+async function benchGuard(base: string, cookie: string): Promise<Partial<GuardFigures>> {
+  const figures: Partial<GuardFigures> = {};
+  const modes = ["raw", "bare", "guard"] as const;
+  const labels = { raw: "no middleware", bare: "bare middleware", guard: "full guard" };
+  for (const concurrency of process.env.BENCH_QUICK === "1" ? ([1] as const) : ([1, 10] as const)) {
+    const results = Object.fromEntries(modes.map((m) => [m, { latencies: [] as number[], seconds: 0, count: 0, errors: 0 }]));
+    for (const mode of modes) await run(new URL(`/bench/${mode}`, base), cookie, concurrency, WARMUP, 10);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const mode of modes) {
+        const sample = await run(new URL(`/bench/${mode}`, base), cookie, concurrency, MAX_REQUESTS_PER_RUN, SECONDS_PER_RUN);
+        const r = results[mode]!;
+        r.latencies.push(...sample.latencies);
+        r.seconds += sample.seconds;
+        r.count += sample.latencies.length;
+        r.errors += sample.errors;
+      }
+    }
+    console.log(`concurrency ${concurrency}`);
+    console.log(`  ${"mode".padEnd(16)} ${"req/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)}`);
+    const summary: Record<string, { rps: number; p50: number; p99: number }> = {};
+    for (const mode of modes) {
+      const r = results[mode]!;
+      const sorted = r.latencies.sort((a, b) => a - b);
+      const s = { rps: r.count / r.seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+      summary[mode] = s;
+      console.log(
+        `  ${labels[mode].padEnd(16)} ${s.rps.toFixed(0).padStart(8)} ${s.p50.toFixed(2).padStart(8)} ${s.p99.toFixed(2).padStart(8)} ${String(r.errors).padStart(7)}`,
+      );
+    }
+    const { raw, bare, guard } = summary as Record<(typeof modes)[number], { rps: number; p50: number; p99: number }>;
+    figures[concurrency] = { ...guard, bare, raw };
+    console.log(
+      `  guard / bare throughput ${(guard.rps / bare.rps).toFixed(2)}, guard / none ${(guard.rps / raw.rps).toFixed(2)}; ` +
+        `guard adds ${(guard.p50 - bare.p50).toFixed(2)} ms p50 over bare, ${(guard.p50 - raw.p50).toFixed(2)} ms over none\n`,
+    );
+  }
+  return figures;
+}
+
+type VariantFigures = {
+  guard: Partial<GuardFigures>;
+  backchannel?: Record<number, number>;
+  ssf?: number;
+  post?: Record<number, number>;
+};
+
+const variantLabels: Record<GuardRuntime, string> = { edge: "edge guard, REST (gateway)", nodejs: "Node guard, native Redis" };
+
+/** Builds one variant, starts its stack, and measures it. */
+async function benchVariant(runtime: GuardRuntime, useRedis: boolean, withTabs: boolean): Promise<VariantFigures> {
+  const native = runtime === "nodejs";
+  console.log(`\n=== ${variantLabels[runtime]} (GUARD_RUNTIME=${runtime}) ===`);
   console.log(`Building (next build)...`);
-  await buildApp();
+  await buildApp(undefined, runtime);
   const stack = await startStack({
     redisUrl: useRedis ? redisUrl : undefined,
+    nativeRedis: native,
     keyPrefix: `lockstep-bench:${Date.now()}:`,
     apps: [
       {
@@ -245,51 +352,86 @@ async function main() {
     // Measure over 127.0.0.1 directly: the app listens there, and this skips name resolution.
     const base = app.replace("localhost", "127.0.0.1");
 
-    console.log(`\nGuard benchmark: Redis = ${useRedis ? `real Redis at ${redisUrl} via the gateway` : "the gateway's embedded store"}`);
+    const store = native
+      ? `real Redis at ${redisUrl}, native (ioredis)`
+      : useRedis
+        ? `real Redis at ${redisUrl} via the gateway`
+        : "the gateway's embedded store";
+    console.log(`\nGuard benchmark: Redis = ${store}`);
     console.log(
       `${ROUNDS} interleaved rounds of ${SECONDS_PER_RUN} s (at most ${MAX_REQUESTS_PER_RUN} requests) per mode and concurrency\n`,
     );
-    const modes = ["raw", "bare", "guard"] as const;
-    const labels = { raw: "no middleware", bare: "bare middleware", guard: "full guard" };
-    for (const concurrency of process.env.BENCH_QUICK === "1" ? [1] : [1, 10]) {
-      const results = Object.fromEntries(modes.map((m) => [m, { latencies: [] as number[], seconds: 0, count: 0, errors: 0 }]));
-      for (const mode of modes) await run(new URL(`/bench/${mode}`, base), cookie, concurrency, WARMUP, 10);
-      for (let round = 0; round < ROUNDS; round++) {
-        for (const mode of modes) {
-          const sample = await run(new URL(`/bench/${mode}`, base), cookie, concurrency, MAX_REQUESTS_PER_RUN, SECONDS_PER_RUN);
-          const r = results[mode]!;
-          r.latencies.push(...sample.latencies);
-          r.seconds += sample.seconds;
-          r.count += sample.latencies.length;
-          r.errors += sample.errors;
-        }
-      }
-      console.log(`concurrency ${concurrency}`);
-      console.log(`  ${"mode".padEnd(16)} ${"req/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)}`);
-      const summary: Record<string, { rps: number; p50: number; p99: number }> = {};
-      for (const mode of modes) {
-        const r = results[mode]!;
-        const sorted = r.latencies.sort((a, b) => a - b);
-        const s = { rps: r.count / r.seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
-        summary[mode] = s;
-        console.log(
-          `  ${labels[mode].padEnd(16)} ${s.rps.toFixed(0).padStart(8)} ${s.p50.toFixed(2).padStart(8)} ${s.p99.toFixed(2).padStart(8)} ${String(r.errors).padStart(7)}`,
-        );
-      }
-      const { raw, bare, guard } = summary as Record<(typeof modes)[number], { rps: number; p50: number; p99: number }>;
-      console.log(
-        `  guard / bare throughput ${(guard.rps / bare.rps).toFixed(2)}, guard / none ${(guard.rps / raw.rps).toFixed(2)}; ` +
-          `guard adds ${(guard.p50 - bare.p50).toFixed(2)} ms p50 over bare, ${(guard.p50 - raw.p50).toFixed(2)} ms over none\n`,
-      );
-    }
+    const figures: VariantFigures = { guard: await benchGuard(base, cookie) };
     if (process.env.BENCH_QUICK !== "1") {
-      await benchBackchannel(stack, app);
-      await benchSsf(stack);
-      await benchTabs(stack, useRedis ? redisUrl : undefined);
+      figures.post = await benchTrivialPost(app);
+      figures.backchannel = await benchBackchannel(stack, app);
+      figures.ssf = await benchSsf(stack);
+      if (withTabs) await benchTabs(stack, useRedis ? redisUrl : undefined);
     }
+    return figures;
   } finally {
     await stack.stop();
   }
+}
+
+const f0 = (n: number | undefined) => (n === undefined ? "-" : n.toFixed(0));
+const f2 = (n: number | undefined) => (n === undefined ? "-" : n.toFixed(2));
+
+/** One table for every variant measured in this run. */
+function printSummary(all: Partial<Record<GuardRuntime, VariantFigures>>): void {
+  console.log(`\n=== Summary (one run; ratios against baselines measured in the same run and variant) ===`);
+  const rows: string[][] = [
+    [
+      "variant",
+      "c",
+      "guard req/s",
+      "/ bare",
+      "/ none",
+      "p50 ms",
+      "+p50 vs bare",
+      "p99 ms",
+      "BCL tokens/s",
+      "/ POST",
+      "SETs/s (c=10)",
+      "/ POST",
+    ],
+  ];
+  for (const [runtime, v] of Object.entries(all) as [GuardRuntime, VariantFigures][]) {
+    for (const c of [1, 10] as const) {
+      const g = v.guard[c];
+      if (!g) continue;
+      const bcl = v.backchannel?.[c];
+      const post = v.post?.[c];
+      rows.push([
+        variantLabels[runtime],
+        String(c),
+        f0(g.rps),
+        f2(g.rps / g.bare.rps),
+        f2(g.rps / g.raw.rps),
+        f2(g.p50),
+        f2(g.p50 - g.bare.p50),
+        f2(g.p99),
+        f0(bcl),
+        bcl && post ? f2(bcl / post) : "-",
+        c === 10 ? f0(v.ssf) : "",
+        c === 10 && v.ssf && post ? f2(v.ssf / post) : "",
+      ]);
+    }
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows) console.log(`  ${r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ")}`);
+}
+
+async function main() {
+  const useRedis = await reachable(redisUrl);
+  // BENCH_VARIANTS=edge or =nodejs measures one; the Node variant needs a real Redis.
+  const asked = (process.env.BENCH_VARIANTS ?? "edge,nodejs").split(",").map((v) => v.trim()) as GuardRuntime[];
+  const variants = asked.filter((v) => v === "edge" || (v === "nodejs" && useRedis));
+  if (asked.includes("nodejs") && !useRedis) console.log(`No Redis answers at ${redisUrl}: the Node variant (native Redis) is skipped.`);
+  const all: Partial<Record<GuardRuntime, VariantFigures>> = {};
+  // The tab benchmark runs once, on the first variant: the tabs' path does not go through the guard.
+  for (const [i, runtime] of variants.entries()) all[runtime] = await benchVariant(runtime, useRedis, i === 0);
+  printSummary(all);
 }
 
 await main();

@@ -53,11 +53,14 @@ const fail = (what: string, error: unknown): never => {
   process.exit(1);
 };
 
-console.log("Building Lockstep (next build, about a minute on a small machine)...");
-await buildApp((line) => log("build", line)).catch((error: unknown) => fail("build the app", error));
+// LOCKSTEP_NATIVE_REDIS=1 (with REDIS_URL): the Node variant, the guard in the Node runtime on REDIS_URL.
+const runtime = settings.REDIS_URL && process.env.LOCKSTEP_NATIVE_REDIS === "1" ? "nodejs" : "edge";
+console.log(`Building Lockstep (next build, GUARD_RUNTIME=${runtime}, about a minute on a small machine)...`);
+await buildApp((line) => log("build", line), runtime).catch((error: unknown) => fail("build the app", error));
 
 const stack = await startStack({
   redisUrl: settings.REDIS_URL,
+  nativeRedis: runtime === "nodejs",
   idpPort: settings.DEMO_IDP_PORT,
   gatewayPort: settings.DEMO_GATEWAY_PORT,
   apps: [

@@ -47,12 +47,25 @@ export type StackOptions = {
   log?: (source: string, line: string) => void;
   env?: Record<string, string>;
   /**
-   * The apps' route handlers and pages reach `redisUrl` directly (REDIS_URL, lib/store/native.ts)
-   * instead of through the gateway; the edge guard still uses the gateway. Default: on when
-   * LOCKSTEP_NATIVE_REDIS=1. Off, apps get REDIS_URL="" whatever this process's environment holds.
+   * The Node variant: the apps are the GUARD_RUNTIME=nodejs build (the guard in the Node runtime)
+   * and reach `redisUrl` directly (REDIS_URL, lib/store/native.ts) for everything, guard included,
+   * with no REST settings at all, as a Node deployment without the gateway would. Default: on when
+   * LOCKSTEP_NATIVE_REDIS=1. Off (the edge variant), apps get REDIS_URL="" whatever this process's
+   * environment holds, and reach Redis through the gateway.
    */
   nativeRedis?: boolean;
 };
+
+/** The two builds of the app (next.config.ts's GUARD_RUNTIME): the guard on the edge, or in the Node runtime. */
+export type GuardRuntime = "edge" | "nodejs";
+
+/** Each variant's build folder (LOCKSTEP_DIST_DIR), so that both builds can be kept and started side by side. */
+export const distDirs: Record<GuardRuntime, string> = { edge: ".next", nodejs: "build/next-node" };
+
+/** What `next build` and `next start` need to build or run one variant. */
+export function variantEnv(runtime: GuardRuntime): Record<string, string> {
+  return { GUARD_RUNTIME: runtime, LOCKSTEP_DIST_DIR: distDirs[runtime] };
+}
 
 export type RunningApp = AppSpec & { url: string; port: number; process: ChildProcess; stop(): Promise<void> };
 
@@ -239,6 +252,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   let gateway = await startGateway({ port: gatewayPort, token: gatewayToken, redisUrl: options.redisUrl, log: (l) => log("gateway", l) });
   const nativeRedis = options.nativeRedis ?? process.env.LOCKSTEP_NATIVE_REDIS === "1";
   if (nativeRedis && !options.redisUrl) throw new Error("nativeRedis needs a real Redis (redisUrl)");
+  const runtime: GuardRuntime = nativeRedis ? "nodejs" : "edge";
   // The apps' native connection goes through a forwarder that stopGateway() cuts too, so "Redis is
   // down" means the same for both paths.
   let forwarder = nativeRedis ? await startForwarder(options.redisUrl!, 0) : undefined;
@@ -309,6 +323,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         ...appSettings(app, app.port, { issuer: idp.issuer, gatewayUrl: gateway.url, gatewayToken }),
         LOCKSTEP_KEY_PREFIX: keyPrefix,
         REDIS_URL: appRedisUrl,
+        ...variantEnv(runtime),
+        // The Node variant needs no REST settings: nothing in it may reach the gateway.
+        ...(nativeRedis ? { UPSTASH_REDIS_REST_URL: "", UPSTASH_REDIS_REST_TOKEN: "" } : {}),
         ...ssfEnv,
         ...options.env,
         ...app.env,
@@ -405,13 +422,13 @@ export async function deleteByPrefix(redisUrl: string, prefix: string): Promise<
   }
 }
 
-/** `next build`, for the integration tests and the benchmark. */
-export function buildApp(log: (line: string) => void = () => {}): Promise<void> {
+/** `next build` of one variant (the edge one unless told), for the demo, the integration tests and the benchmark. */
+export function buildApp(log: (line: string) => void = () => {}, runtime: GuardRuntime = "edge"): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [nextCli, "build"], {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", ...variantEnv(runtime) },
     });
     const output: string[] = [];
     pipeLines(child, "build", (_s, line) => {

@@ -25,8 +25,7 @@ export function parseConfig(env: Env): Config {
   for (const key of Object.keys(input)) if (input[key] === "") input[key] = undefined;
 
   const result = configSchema.safeParse(input);
-  // The schema's rules guarantee what Config adds to its parsed type (the REST settings).
-  if (result.success) return result.data as Config;
+  if (result.success) return result.data;
   const keys = [...new Set(result.error.issues.map((i) => String(i.path[0] ?? "?")))];
   const details = result.error.issues.map((i) => {
     const key = String(i.path[0] ?? "?");
@@ -40,6 +39,7 @@ let cached: Config | undefined;
 
 /** The process's configuration, read from the environment on first use. The only reader of `process.env`. */
 export function getConfig(): Config {
-  cached ??= parseConfig(process.env);
+  // GUARD_RUNTIME is the build's (next.config.ts inlines it): the runtime's environment cannot contradict the guard that was built.
+  cached ??= parseConfig({ ...process.env, GUARD_RUNTIME: process.env.GUARD_RUNTIME });
   return cached;
 }

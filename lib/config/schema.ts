@@ -43,15 +43,23 @@ export const configSchema = z
     /** Logout tokens issued longer ago than this are refused, in seconds. */
     BCL_MAX_TOKEN_AGE_SECONDS: z.coerce.number().int().min(30).max(86_400).default(600),
     /**
-     * Upstash's REST protocol: Upstash, or the gateway. Always required for now (see the rule below):
-     * the edge guard (middleware.ts) cannot open a TCP connection, so it reaches Redis only this way.
+     * Where the guard runs, fixed at build time (next.config.ts builds middleware.edge.ts or
+     * proxy.node.ts, and writes the choice into the build): `edge` (the default; Vercel's edge
+     * middleware, Redis over REST) or `nodejs` (Node servers; on REDIS_URL's native connection).
+     */
+    GUARD_RUNTIME: z.enum(["edge", "nodejs"]).default("edge"),
+    /**
+     * Upstash's REST protocol: Upstash, or the gateway. Required unless the guard runs in the Node
+     * runtime and REDIS_URL is set (see the rule below): the edge guard cannot open a TCP
+     * connection, so it reaches Redis only this way.
      */
     UPSTASH_REDIS_REST_URL: httpUrl.optional(),
     UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
     /**
-     * A native Redis connection (redis:// or rediss://) for the Node runtime's route handlers, pages and
-     * Auth.js callbacks (lib/store/native.ts); unset: they use UPSTASH_* too. Same Redis, same keys as
-     * the guard's UPSTASH_* (the gateway in front of this Redis, or Upstash's own redis(s):// endpoint).
+     * A native Redis connection (redis:// or rediss://) for everything in the Node runtime: route
+     * handlers, pages, Auth.js callbacks and, with GUARD_RUNTIME=nodejs, the guard (lib/store/native.ts).
+     * Unset: they use UPSTASH_* too. With the edge guard, the same Redis and keys as its UPSTASH_*
+     * (the gateway in front of this Redis, or Upstash's own redis(s):// endpoint).
      */
     REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).optional(),
     LOCKSTEP_KEY_PREFIX: z
@@ -126,16 +134,17 @@ export const configSchema = z
   })
   .superRefine((c, ctx) => {
     // The edge guard needs the REST settings whether or not REDIS_URL is set: it runs in the edge
-    // runtime, where only fetch reaches Redis. (Once the guard can run in the Node runtime on
-    // REDIS_URL, issue 10 item 2, this becomes "required unless REDIS_URL is set".)
+    // runtime, where only fetch reaches Redis. With the guard in the Node runtime, REDIS_URL alone
+    // serves everything.
+    const restNeeded = !(c.GUARD_RUNTIME === "nodejs" && c.REDIS_URL);
     for (const key of ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"] as const) {
-      if (c[key] !== undefined) continue;
+      if (!restNeeded || c[key] !== undefined) continue;
       ctx.addIssue({
         code: "custom",
         path: [key],
         message: c.REDIS_URL
-          ? "is required even with REDIS_URL: the edge guard (middleware.ts) reaches Redis only over REST (Upstash, or the gateway in front of the same Redis); REDIS_URL serves the route handlers and pages"
-          : "is required (Upstash, or the gateway; KV_REST_API_* are accepted too)",
+          ? "is required even with REDIS_URL while the guard runs on the edge (GUARD_RUNTIME=edge): the edge guard (middleware.edge.ts) reaches Redis only over REST (Upstash, or the gateway in front of the same Redis); build with GUARD_RUNTIME=nodejs to need REDIS_URL only"
+          : "is required (Upstash, or the gateway; KV_REST_API_* are accepted too), or REDIS_URL with GUARD_RUNTIME=nodejs",
       });
     }
     if (c.SSF_ISSUER && !c.SSF_MANAGEMENT_TOKEN) {
@@ -154,7 +163,9 @@ export const configSchema = z
     }
   });
 
-type Parsed = z.infer<typeof configSchema>;
-
-/** The rule above guarantees the REST settings (the edge guard's), whatever else is set. */
-export type Config = Parsed & { UPSTASH_REDIS_REST_URL: string; UPSTASH_REDIS_REST_TOKEN: string };
+/**
+ * The validated configuration. The rule above guarantees the REST settings (UPSTASH_*) unless the
+ * guard runs in the Node runtime on REDIS_URL; restSettings() (lib/store/upstash-client.ts) says so
+ * plainly if a REST client is asked for without them.
+ */
+export type Config = z.infer<typeof configSchema>;

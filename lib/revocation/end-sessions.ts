@@ -1,5 +1,6 @@
 import type { EndDetail, EndedEvent, ReplayRecord, RevocationList, RevocationTarget, SessionStore, StoredSession } from "@/lib/store/ports";
 import type { EndReason } from "./verdict";
+import { retried, type Defer } from "./deferred";
 
 /** What a caller asks to end. */
 export type EndTarget =
@@ -28,6 +29,11 @@ export type EndOptions = {
   knownOnly?: boolean;
   /** Who carried the news and when it was sent: kept with the ending for the signed-out page and the activity log. */
   detail?: EndDetail;
+  /**
+   * For signal receivers: deleting the ended sessions' tokens runs after the answer (retried, then
+   * logged if it still fails) instead of before it. The revocation itself is stored before this returns.
+   */
+  defer?: Defer;
 };
 
 export type EndOutcome = {
@@ -41,14 +47,16 @@ export type EndOutcome = {
   ended: StoredSession[];
   /** The revocation holds, but deleting the ended sessions' tokens failed: they expire with their TTL. */
   cleanupFailed?: boolean;
+  /** With `defer`: deleting the ended sessions' tokens was handed to it, to run after the answer. */
+  cleanupDeferred?: boolean;
 };
 
 /**
  * The one way Lockstep ends sessions, whatever the signal. In one atomic step it writes the marks
  * that stop the named sessions at the guard (including sessions signed in while this runs: an
  * IdP-session or subject mark also catches those), the replay record, and the ended-sessions feed
- * entries for the open tabs. Only then does it delete what the ended sessions held; that step may
- * fail without undoing the revocation. Each record is read once. Throws StoreError when the
+ * entries for the open tabs. Only then does it delete what the ended sessions held (now, or after
+ * the answer with `defer`); that step may fail without undoing the revocation. Each record is read once. Throws StoreError when the
  * revocation could not be stored, so that a sender can be told to retry.
  */
 export async function endSessions(
@@ -107,8 +115,17 @@ export async function endSessions(
   deps.onEnded?.(events);
 
   const ended = [...found.values()];
+  const cleanup = () => deps.sessions.end(ended, reason, options.detail);
+  if (options.defer) {
+    if (ended.length === 0) return { result: "ended", ended };
+    options.defer("sessions.cleanup", async () => {
+      await retried(cleanup);
+      return { sessions: ended.length };
+    });
+    return { result: "ended", ended, cleanupDeferred: true };
+  }
   try {
-    await deps.sessions.end(ended, reason, options.detail);
+    await cleanup();
   } catch {
     return { result: "ended", ended, cleanupFailed: true };
   }

@@ -1,4 +1,5 @@
 import { endSessions, type EndDeps, type EndTarget } from "@/lib/revocation/end-sessions";
+import type { Defer } from "@/lib/revocation/deferred";
 import type { ReplayRecord, StoredSession, User } from "@/lib/store/ports";
 import { matchesSession, type SimpleSubject, type Subject } from "./subject";
 import { reportsLoss, type SsfAction } from "./policy";
@@ -6,6 +7,8 @@ import { reportsLoss, type SsfAction } from "./policy";
 export type ActDeps = EndDeps & {
   /** OIDC_ISSUER: opaque session ids in SETs are looked up as this issuer's IdP sessions. */
   oidcIssuer: string;
+  /** Given (the route's `after()`), deleting the ended sessions' tokens runs after the answer. */
+  defer?: Defer;
 };
 
 function simpleMembers(subject: Subject): SimpleSubject[] {
@@ -124,6 +127,8 @@ export async function act(
     const outcome = await endSessions(deps, endTargets(subject, resolved, beforeMs, deps.oidcIssuer), "security_event", {
       replay,
       detail: { mechanism: "shared_signals" },
+      // A purge deletes what the ending writes (the activity log), so its ending is cleaned up first, not after the answer.
+      defer: action === "purge_account" ? undefined : deps.defer,
     });
     if (outcome.result === "replayed") return { action, sessionsEnded: 0, users, replayed: true };
     if (action === "purge_account") for (const u of resolved.users) await deps.sessions.purge(u);

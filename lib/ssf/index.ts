@@ -1,5 +1,6 @@
 import type { Config } from "@/lib/config";
 import type { EndDeps } from "@/lib/revocation/end-sessions";
+import type { Defer } from "@/lib/revocation/deferred";
 import type { StreamStateStore } from "@/lib/store/ports";
 import { hashId, securityLog } from "@/lib/log/security-log";
 import { SetError } from "./errors";
@@ -10,8 +11,8 @@ import { getTransmitter, transmitterKeys } from "./transmitter-config";
 import { subjectKey } from "./subject";
 import { pollOnce } from "./poll";
 
-/** What the Shared Signals receiver needs from the composition root. */
-export type SsfDeps = { config: Config; ending: EndDeps; streams: StreamStateStore };
+/** What the Shared Signals receiver needs from the composition root; `defer` (a route's `after()`) runs clean-up after the answer. */
+export type SsfDeps = { config: Config; ending: EndDeps; streams: StreamStateStore; defer?: Defer };
 
 /** The SSF settings when SSF is on (SSF_ISSUER set; the schema then requires SSF_MANAGEMENT_TOKEN). */
 export function ssfSettings(config: Config) {
@@ -38,6 +39,7 @@ async function receiveDeps(deps: SsfDeps, issuer: string): Promise<SsfReceiveDep
   const transmitter = await getTransmitter(issuer).catch(() => undefined);
   return {
     ...deps.ending,
+    defer: deps.defer,
     streams: deps.streams,
     oidcIssuer: config.OIDC_ISSUER,
     issuer,

@@ -3,10 +3,16 @@ import type { Config } from "@/lib/config";
 
 type ClientConfig = Pick<Config, "UPSTASH_REDIS_REST_URL" | "UPSTASH_REDIS_REST_TOKEN">;
 
+/** The REST URL and token; the configuration's rule guarantees them wherever a REST client is built. */
+export function restSettings(config: ClientConfig): { url: string; token: string } {
+  const { UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: token } = config;
+  if (!url || !token) throw new TypeError("A REST Redis client needs UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN.");
+  return { url, token };
+}
+
 function client(config: ClientConfig, options: Partial<RedisConfigNodejs>): Redis {
   return new Redis({
-    url: config.UPSTASH_REDIS_REST_URL,
-    token: config.UPSTASH_REDIS_REST_TOKEN,
+    ...restSettings(config),
     automaticDeserialization: false,
     readYourWrites: false,
     enableTelemetry: false,

@@ -8,6 +8,8 @@ import type { Stack } from "../../demo/scripts/stack";
 import { appKeys, type Keys } from "@/lib/store/keys";
 import type { SessionRecord } from "@/lib/session/record";
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /**
  * Back-Channel Logout 1.0 against the built app, with logout tokens signed by the demo IdP's
  * published keys: the OpenID conformance suite's RP modules S1–S8 (the oidcc-client-back-channel-logout-rp plans), replay,
@@ -192,12 +194,19 @@ describe("actions (BCL §2.7)", () => {
     expect(await status(alice.browser)).toBe(200);
   });
 
-  it("deletes the ended session's tokens and revokes its refresh token at the IdP (RFC 7009)", async () => {
+  it("after the 200 (Next's after()), deletes the ended session's tokens and revokes its refresh token at the IdP (RFC 7009)", async () => {
     const { session } = await signedIn();
     const record = JSON.parse((await redis.get(k.session(session.session.id)))!) as SessionRecord;
     expect(record.refreshToken).toBeTruthy();
     expect((await post(await stack.idp.sign(baseClaims(session)))).status).toBe(200);
+
+    // The clean-up follows the answer: give it a moment (bounded), then both must have happened. The
+    // IdP's own store is read for the refresh token (a refresh grant would use the token up itself).
+    const stillAtIdp = async () => (await stack.idp.provider.RefreshToken.find(record.refreshToken!)) !== undefined;
+    const deadline = Date.now() + 5_000;
+    while (((await redis.exists(k.session(session.session.id))) === 1 || (await stillAtIdp())) && Date.now() < deadline) await sleep(25);
     expect(await redis.exists(k.session(session.session.id))).toBe(0);
+    expect(await stillAtIdp()).toBe(false);
 
     const refresh = await fetch(`${stack.issuer}/token`, {
       method: "POST",

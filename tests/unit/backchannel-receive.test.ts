@@ -215,6 +215,73 @@ describe("receiveLogoutToken (Back-Channel Logout 1.0) on the in-memory stores",
     expect(await check(session)).toEqual(REVOKED);
   });
 
+  describe("with a Defer (the route's after()): the answer waits for the revocation only", () => {
+    type Task = { event: string; run: () => Promise<Record<string, unknown> | void> };
+    const deferred = () => {
+      const tasks: Task[] = [];
+      return { tasks, defer: (event: string, run: Task["run"]) => void tasks.push({ event, run }) };
+    };
+
+    it("stores the revocation before answering, and leaves deleting the tokens and revoking refresh tokens to after the answer", async () => {
+      const session = await signIn({ sid: "sid-1", refreshToken: "rt-1", scope: "openid" });
+      const { tasks, defer } = deferred();
+
+      const outcome = await receiveLogoutToken(await logoutToken({ sid: "sid-1" }), deps({ defer }));
+      expect(outcome).toMatchObject({ result: "ended", sessionsEnded: 1, cleanupDeferred: true });
+      // Answered: the session is already over for the guard, its tokens are still there, the IdP not yet asked.
+      expect(await check(session)).toEqual(REVOKED);
+      expect(await stores.sessions.read(session.id)).not.toBeNull();
+      expect(revokedAtIdp).toEqual([]);
+      expect(tasks.map((t) => t.event).sort()).toEqual(["backchannel_logout.refresh_tokens", "sessions.cleanup"]);
+
+      const results = await Promise.all(tasks.map((t) => t.run()));
+      expect(await stores.sessions.read(session.id)).toBeNull();
+      expect(revokedAtIdp).toEqual(["rt-1"]);
+      expect(results).toContainEqual({ revoked: 1, failed: 0 });
+    });
+
+    it("retries what fails after the answer, and reports what still failed for the log", async () => {
+      await signIn({ sid: "sid-2", refreshToken: "rt-2", scope: "openid" });
+      let endCalls = 0;
+      let revokeCalls = 0;
+      const sessions = {
+        ...stores.sessions,
+        end: async (...args: Parameters<Stores["sessions"]["end"]>) => {
+          endCalls += 1;
+          if (endCalls < 2) throw new StoreError("session.end");
+          return stores.sessions.end(...args);
+        },
+      };
+      const { tasks, defer } = deferred();
+      await receiveLogoutToken(
+        await logoutToken({ sid: "sid-2" }),
+        deps({
+          sessions,
+          defer,
+          revokeRefreshToken: async () => {
+            revokeCalls += 1;
+            throw new Error("the IdP did not answer");
+          },
+        }),
+      );
+      const byEvent = Object.fromEntries(tasks.map((t) => [t.event, t.run]));
+      await expect(byEvent["sessions.cleanup"]!()).resolves.toEqual({ sessions: 1 });
+      expect(endCalls).toBe(2);
+      await expect(byEvent["backchannel_logout.refresh_tokens"]!()).resolves.toEqual({ revoked: 0, failed: 1 });
+      expect(revokeCalls).toBe(3);
+    });
+
+    it("defers nothing when nothing ended, and a store failure is still answered 503 before anything is deferred", async () => {
+      const { tasks, defer } = deferred();
+      expect((await receiveLogoutToken(await logoutToken({ sid: "nobody-holds-this" }), deps({ defer }))).result).toBe("ended");
+      const failing = { ...stores.revocations, revoke: () => Promise.reject(new StoreError("revocation.revoke")) };
+      await signIn({ sid: "sid-3" });
+      const error = await errorOf(receiveLogoutToken(await logoutToken({ sid: "sid-3" }), deps({ defer, revocations: failing })));
+      expect(error !== "resolved" && error.status).toBe(503);
+      expect(tasks).toEqual([]);
+    });
+  });
+
   it("takes fractional iat and exp (RFC 7519 §2 NumericDate), to the millisecond, and still remembers the jti", async () => {
     clock = NOW_MS + 700;
     const iat = NOW_S - 0.5;

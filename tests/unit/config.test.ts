@@ -96,7 +96,16 @@ describe("configuration", () => {
       expect(errorOf(noRest).keys).toEqual(["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"]);
       const withNative = errorOf({ ...noRest, UPSTASH_REDIS_REST_URL: valid.UPSTASH_REDIS_REST_URL, REDIS_URL: "redis://127.0.0.1:6379" });
       expect(withNative.keys).toEqual(["UPSTASH_REDIS_REST_TOKEN"]);
-      expect(withNative.message).toMatch(/UPSTASH_REDIS_REST_TOKEN: is required even with REDIS_URL: the edge guard/);
+      expect(withNative.message).toMatch(/UPSTASH_REDIS_REST_TOKEN: is required even with REDIS_URL while the guard runs on the edge/);
+    });
+
+    it("needs no REST setting when the guard runs in the Node runtime on REDIS_URL, and still needs one without REDIS_URL", () => {
+      const node = parseConfig({ ...noRest, GUARD_RUNTIME: "nodejs", REDIS_URL: "redis://127.0.0.1:6379" });
+      expect(node.GUARD_RUNTIME).toBe("nodejs");
+      expect(node.UPSTASH_REDIS_REST_URL).toBeUndefined();
+      expect(errorOf({ ...noRest, GUARD_RUNTIME: "nodejs" }).keys).toEqual(["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"]);
+      expect(parseConfig(valid).GUARD_RUNTIME).toBe("edge");
+      expect(errorOf({ ...valid, GUARD_RUNTIME: "bun" }).keys).toEqual(["GUARD_RUNTIME"]);
     });
   });
 

@@ -260,6 +260,19 @@ describe("the SSF policy table on the in-memory stores, through receiveSet", () 
     expect(await stores.sessions.activity(BOB)).not.toEqual([]);
   });
 
+  it("account-purged with a Defer (the push route's after()): nothing deferred writes the user back after the purge (RISC §2.2)", async () => {
+    await signIn({ sid: "sid-1" });
+    const tasks: (() => Promise<unknown>)[] = [];
+    const outcome = await receiveSet(await set(RISC_EVENTS.accountPurged, {}, aliceSubject), {
+      ...deps(),
+      defer: (_event, run) => void tasks.push(run),
+    });
+    expect(outcome.outcome).toMatchObject({ action: "purge_account", sessionsEnded: 1 });
+    for (const run of tasks) await run();
+    expect(await stores.sessions.activity(ALICE)).toEqual([]);
+    expect(await stores.sessions.find(ALICE)).toEqual([]);
+  });
+
   it("identifier-changed moves the user's email to new-value (RISC §2.5)", async () => {
     const a = await signIn({ claims: { email: "alice@old.example" } });
 

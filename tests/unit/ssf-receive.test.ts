@@ -3,10 +3,11 @@ import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type CryptoKey,
 import { receiveSet, type SsfReceiveDeps } from "@/lib/ssf/receive";
 import { SetError, type SetErrorCode } from "@/lib/ssf/errors";
 import { buildPolicy } from "@/lib/ssf/policy";
-import { SSF_EVENTS } from "@/lib/ssf/events";
+import { CAEP_EVENTS, SSF_EVENTS } from "@/lib/ssf/events";
 import { PUSH_METHOD, readStoredStream, writeStoredStream } from "@/lib/ssf/streams";
 import { memoryStores } from "@/lib/store/memory";
 import type { Stores } from "@/lib/store/ports";
+import { signInTo } from "../support/sessions";
 
 const NOW_MS = 1_800_000_000_000;
 const IDP = "https://idp.example.com";
@@ -129,5 +130,27 @@ describe("receiveSet: the stream and its management events (SSF 1.0 §8)", () =>
     const stored = await readStoredStream(stores.streams);
     expect(stored?.status).toBe("paused");
     expect(stored?.config.stream_id).toBe(STREAM_ID);
+  });
+});
+
+describe("receiveSet with a Defer (the push route's after())", () => {
+  it("stores the revocation before answering and deletes the ended sessions' tokens after the answer (CAEP session-revoked)", async () => {
+    await registerStream();
+    const session = await signInTo(stores, IDP, NOW_MS);
+    const tasks: { event: string; run: () => Promise<unknown> }[] = [];
+    const withDefer: SsfReceiveDeps = { ...deps(), defer: (event, run) => void tasks.push({ event, run }) };
+
+    const subject = { format: "iss_sub", iss: IDP, sub: "alice" };
+    const outcome = await receiveSet(
+      await set(CAEP_EVENTS.sessionRevoked, { event_timestamp: Math.floor(clock / 1000) }, subject),
+      withDefer,
+    );
+    expect(outcome.result).toBe("acted");
+    expect(await stores.revocations.check(session.handle)).toEqual({ active: false, reason: "security_event" });
+    expect(await stores.sessions.read(session.id)).not.toBeNull();
+    expect(tasks.map((t) => t.event)).toEqual(["sessions.cleanup"]);
+
+    await tasks[0]!.run();
+    expect(await stores.sessions.read(session.id)).toBeNull();
   });
 });

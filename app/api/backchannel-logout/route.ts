@@ -1,4 +1,5 @@
 import { getServer } from "@/lib/compose/node";
+import { afterAnswer } from "@/lib/http/after-answer";
 import { handleLogoutToken } from "@/lib/logout/backchannel";
 import { LogoutTokenError, type LogoutTokenErrorCode } from "@/lib/logout/backchannel/errors";
 
@@ -33,7 +34,8 @@ export async function POST(request: Request): Promise<Response> {
   if (tokens.length > 1) return refuseWith("duplicate_parameter");
 
   try {
-    const { timings } = await handleLogoutToken(getServer(), tokens[0] ?? "");
+    // 200 once the revocation is stored; deleting tokens and revoking refresh tokens at the IdP follow the answer.
+    const { timings } = await handleLogoutToken({ ...getServer(), defer: afterAnswer }, tokens[0] ?? "");
     const serverTiming = Object.entries(timings)
       .map(([stage, ms]) => `${stage};dur=${ms.toFixed(2)}`)
       .join(", ");

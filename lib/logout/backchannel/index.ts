@@ -1,18 +1,26 @@
 import { decodeJwt } from "jose";
 import type { Config } from "@/lib/config";
 import type { EndDeps } from "@/lib/revocation/end-sessions";
+import type { Defer } from "@/lib/revocation/deferred";
 import { getIdpKeys, getIdTokenDecryption } from "@/lib/oidc/keys";
 import { revokeRefreshToken } from "@/lib/oidc/revoke";
 import { hashId, securityLog } from "@/lib/log/security-log";
 import { LogoutTokenError } from "./errors";
 import { receiveLogoutToken, type BackchannelOutcome } from "./receive";
 
-/** The route's use case: the configured policy, the IdP's keys, the stores, and the security log line. */
-export async function handleLogoutToken(deps: { config: Config; ending: EndDeps }, raw: string): Promise<BackchannelOutcome> {
+/**
+ * The route's use case: the configured policy, the IdP's keys, the stores, and the security log
+ * line. With `defer` (the route's `after()`), the clean-up runs after the answer.
+ */
+export async function handleLogoutToken(
+  deps: { config: Config; ending: EndDeps; defer?: Defer },
+  raw: string,
+): Promise<BackchannelOutcome> {
   const { config } = deps;
   try {
     const outcome = await receiveLogoutToken(raw, {
       ...deps.ending,
+      defer: deps.defer,
       policy: {
         issuer: config.OIDC_ISSUER,
         clientId: config.OIDC_CLIENT_ID,
@@ -38,6 +46,7 @@ export async function handleLogoutToken(deps: { config: Config; ending: EndDeps 
       sessions_ended: outcome.sessionsEnded,
       refresh_tokens_revoked: outcome.refreshTokensRevoked,
       cleanup_failed: outcome.cleanupFailed,
+      cleanup_deferred: outcome.cleanupDeferred,
     });
     return outcome;
   } catch (error) {

@@ -3,12 +3,19 @@ import { validateLogoutToken, type LogoutTokenPolicy, type ValidLogoutToken } fr
 import { LogoutTokenError } from "./errors";
 import { endSessions, type EndDeps, type EndTarget } from "@/lib/revocation/end-sessions";
 import type { StoredSession } from "@/lib/store/ports";
+import { retried, type Defer } from "@/lib/revocation/deferred";
 
 export type BackchannelDeps = EndDeps & {
   policy: LogoutTokenPolicy;
   getKey: JWTVerifyGetKey;
   /** RFC 7009 revocation of a refresh token at the IdP; resolves false when the IdP has no endpoint. */
   revokeRefreshToken: (token: string) => Promise<boolean>;
+  /**
+   * Given (the route gives Next's `after()`), the clean-up the IdP need not wait for runs after the
+   * answer: deleting the ended sessions' tokens and revoking their refresh tokens. Without it, both
+   * run before the answer (tests, scripts).
+   */
+  defer?: Defer;
 };
 
 export type BackchannelOutcome = {
@@ -16,9 +23,12 @@ export type BackchannelOutcome = {
   /** ended: the revocation was stored; replayed: this (iss, jti) was seen before, nothing changed; sub_mismatch: the sid's session belongs to another sub. */
   result: "ended" | "replayed" | "sub_mismatch";
   sessionsEnded: number;
+  /** Refresh tokens revoked at the IdP before the answer; with `defer` they are revoked after it (and logged then). */
   refreshTokensRevoked: number;
   /** The revocation holds, but deleting the ended sessions' tokens failed; they expire with their TTL. */
   cleanupFailed?: boolean;
+  /** With `defer`: the clean-up runs after the answer. */
+  cleanupDeferred?: boolean;
   /** Milliseconds per stage, for the Server-Timing header and the benchmark. */
   timings: { validate: number; store: number; revoke: number };
 };
@@ -53,7 +63,11 @@ export async function receiveLogoutToken(raw: string, deps: BackchannelDeps): Pr
 
   let outcome;
   try {
-    outcome = await endSessions(deps, [target], "revoked", { replay, detail: { mechanism: "backchannel", sentAt: token.iat * 1000 } });
+    outcome = await endSessions(deps, [target], "revoked", {
+      replay,
+      detail: { mechanism: "backchannel", sentAt: token.iat * 1000 },
+      defer: deps.defer,
+    });
   } catch {
     throw new LogoutTokenError("store_unavailable");
   }
@@ -61,21 +75,34 @@ export async function receiveLogoutToken(raw: string, deps: BackchannelDeps): Pr
   if (outcome.result !== "ended")
     return { token, result: outcome.result === "unknown" ? "ended" : outcome.result, sessionsEnded: 0, refreshTokensRevoked: 0, timings };
 
-  const refreshTokensRevoked = await revokeRefreshTokens(outcome.ended, deps.revokeRefreshToken);
+  const ended = { token, result: "ended" as const, sessionsEnded: outcome.ended.length, cleanupFailed: outcome.cleanupFailed };
+  if (deps.defer) {
+    const sessions = outcome.ended;
+    if (refreshTokensOf(sessions).length > 0) {
+      // After the answer there is time to retry an IdP that did not answer; what still failed is logged.
+      deps.defer("backchannel_logout.refresh_tokens", () =>
+        revokeRefreshTokens(sessions, (t) => retried(() => deps.revokeRefreshToken(t))),
+      );
+    }
+    return { ...ended, refreshTokensRevoked: 0, cleanupDeferred: outcome.cleanupDeferred, timings };
+  }
+  const { revoked: refreshTokensRevoked } = await revokeRefreshTokens(outcome.ended, deps.revokeRefreshToken);
   lap("revoke");
-  return {
-    token,
-    result: "ended",
-    sessionsEnded: outcome.ended.length,
-    refreshTokensRevoked,
-    cleanupFailed: outcome.cleanupFailed,
-    timings,
-  };
+  return { ...ended, refreshTokensRevoked, timings };
 }
 
 /** BCL §2.7: refresh tokens issued without offline_access are revoked; offline ones are left alone. */
-async function revokeRefreshTokens(ended: StoredSession[], revoke: (token: string) => Promise<boolean>): Promise<number> {
-  const tokens = ended.map((s) => s.record).filter((r) => r.refreshToken && !(r.scope ?? "").split(" ").includes("offline_access"));
-  const results = await Promise.allSettled(tokens.map((r) => revoke(r.refreshToken as string)));
-  return results.filter((r) => r.status === "fulfilled" && r.value).length;
+const refreshTokensOf = (ended: StoredSession[]) =>
+  ended.map((s) => s.record).filter((r) => r.refreshToken && !(r.scope ?? "").split(" ").includes("offline_access"));
+
+/** Revokes each refresh token at the IdP (RFC 7009); counts those revoked and those the IdP refused or did not answer. */
+async function revokeRefreshTokens(
+  ended: StoredSession[],
+  revoke: (token: string) => Promise<boolean>,
+): Promise<{ revoked: number; failed: number }> {
+  const results = await Promise.allSettled(refreshTokensOf(ended).map((r) => revoke(r.refreshToken as string)));
+  return {
+    revoked: results.filter((r) => r.status === "fulfilled" && r.value).length,
+    failed: results.filter((r) => r.status === "rejected").length,
+  };
 }

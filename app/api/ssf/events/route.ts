@@ -1,4 +1,5 @@
 import { getServer } from "@/lib/compose/node";
+import { afterAnswer } from "@/lib/http/after-answer";
 import { handleSet, ssfSettings } from "@/lib/ssf";
 import { SetError, type SetErrorCode } from "@/lib/ssf/errors";
 import { isSameSecret } from "@/lib/http/constant-time";
@@ -38,7 +39,8 @@ export async function POST(request: Request): Promise<Response> {
   const body = (await request.text()).trim();
   if (body.length > MAX_BODY_BYTES) return refuseWith("body_too_large");
 
-  const handled = await handleSet(server, body, "push");
+  // 202 once the revocation is stored; deleting the ended sessions' tokens follows the answer.
+  const handled = await handleSet({ ...server, defer: afterAnswer }, body, "push");
   if (handled.status === "accepted") return new Response(null, { status: 202 });
   if (handled.status === "unavailable") return unavailable();
   return refuse(handled.error);
