@@ -63,7 +63,35 @@ export function sealHandle(handle: SessionHandle, secret: string, salt: string, 
   return seal({ ...sessionHandleSchema.parse(handle) }, secret, salt, maxAgeSeconds);
 }
 
+/**
+ * Handles opened lately, per derived key (so per secret and cookie name): the sealed value, the
+ * handle it opened to, and when it expires. A browser sends the same cookie on every request, and
+ * opening it (an AES-GCM decryption through jose) costs most of a millisecond in the edge runtime:
+ * a value that opened once opens again from here, until its expiry. Only values that decrypted and
+ * parsed are ever kept, so a hit is exactly a value that would open; bounded, oldest out first.
+ */
+const opened = new WeakMap<Promise<CryptoKey>, Map<string, { handle: SessionHandle; expiresAt: number }>>();
+export const OPENED_HANDLES_MAX = 1_000;
+
 /** Opens a sealed handle. Throws on anything that is not a valid, unexpired handle of ours. */
 export async function openHandle(sealed: string, secret: string, salt: string): Promise<SessionHandle> {
-  return sessionHandleSchema.parse(await unseal(sealed, secret, salt));
+  const key = deriveKey(secret, salt);
+  let recent = opened.get(key);
+  if (!recent) opened.set(key, (recent = new Map()));
+  const hit = recent.get(sealed);
+  if (hit) {
+    recent.delete(sealed);
+    // As jose's own check (RFC 7519 §4.1.4): expired once `exp` is reached.
+    if (hit.expiresAt <= Date.now()) throw new TypeError("The session handle has expired.");
+    recent.set(sealed, hit);
+    return { ...hit.handle };
+  }
+  const payload = await unseal(sealed, secret, salt);
+  const handle = Object.freeze(sessionHandleSchema.parse(payload));
+  if (typeof payload.exp === "number") {
+    if (recent.size >= OPENED_HANDLES_MAX) recent.delete(recent.keys().next().value as string);
+    recent.set(sealed, { handle, expiresAt: payload.exp * 1000 });
+  }
+  // A copy each time: what a caller does with its handle never reaches the one kept here.
+  return { ...handle };
 }

@@ -1,6 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { EncryptJWT } from "jose";
-import { openHandle, sealHandle, type SessionHandle } from "@/lib/session/handle";
+import { OPENED_HANDLES_MAX, openHandle, sealHandle, type SessionHandle } from "@/lib/session/handle";
 
 const secret = "x".repeat(43);
 const handle: SessionHandle = {
@@ -57,5 +57,57 @@ describe("session handle (the only thing the cookie carries)", () => {
       .setExpirationTime("1h")
       .encrypt(new Uint8Array(bits));
     await expect(openHandle(forged, secret, "lockstep.session")).rejects.toThrow();
+  });
+});
+
+describe("session handle: values opened lately are opened again from memory", () => {
+  it("opens the same value twice to the same handle, without decrypting it again", async () => {
+    const sealed = await sealHandle(handle, secret, "cache.session", 60);
+    const first = await openHandle(sealed, secret, "cache.session");
+    const decrypt = vi.spyOn(crypto.subtle, "decrypt");
+    try {
+      const again = await openHandle(sealed, secret, "cache.session");
+      expect(again).toEqual(first);
+      expect(decrypt).not.toHaveBeenCalled();
+    } finally {
+      decrypt.mockRestore();
+    }
+  });
+
+  it("refuses a remembered value once it has expired", async () => {
+    const sealed = await sealHandle(handle, secret, "cache.session", 2);
+    await openHandle(sealed, secret, "cache.session");
+    vi.useFakeTimers({ now: Date.now() + 3_000, toFake: ["Date"] });
+    try {
+      await expect(openHandle(sealed, secret, "cache.session")).rejects.toThrow(/expired/);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("does not open a remembered value with another secret or for another cookie name", async () => {
+    const sealed = await sealHandle(handle, secret, "cache.session", 60);
+    await openHandle(sealed, secret, "cache.session");
+    await expect(openHandle(sealed, "y".repeat(43), "cache.session")).rejects.toThrow();
+    await expect(openHandle(sealed, secret, "other.session")).rejects.toThrow();
+  });
+
+  it("remembers at most OPENED_HANDLES_MAX values: the oldest is decrypted again", async () => {
+    const oldest = await sealHandle(handle, secret, "bounded.session", 60);
+    await openHandle(oldest, secret, "bounded.session");
+    for (let i = 0; i < OPENED_HANDLES_MAX; i++) {
+      await openHandle(
+        await sealHandle({ ...handle, createdAt: handle.createdAt + i + 1 }, secret, "bounded.session", 60),
+        secret,
+        "bounded.session",
+      );
+    }
+    const decrypt = vi.spyOn(crypto.subtle, "decrypt");
+    try {
+      await openHandle(oldest, secret, "bounded.session");
+      expect(decrypt).toHaveBeenCalledTimes(1);
+    } finally {
+      decrypt.mockRestore();
+    }
   });
 });
