@@ -1,6 +1,7 @@
 import type { SessionRecord } from "@/lib/session/record";
 import type { SessionHandle } from "@/lib/session/handle";
 import type { EndMechanism, EndReason, Verdict } from "@/lib/revocation/verdict";
+import { userTag } from "./keys";
 
 /**
  * The two ports the domain code talks to. Nothing in lib/ outside lib/store/ touches a Redis
@@ -99,8 +100,11 @@ export interface RevocationList {
   /** Whether a session is still on: its record exists and no mark names it. One round trip. */
   check(handle: SessionHandle): Promise<Verdict>;
   /**
-   * Writes every mark, the replay record and the feed entries in one atomic step.
-   * Returns null when the replay record was already there (nothing was written).
+   * Writes the feed entries, every mark and the replay record. Atomic per user (each user's marks in
+   * one step), idempotent as a whole, and the replay record is written last: a call that fails part
+   * way is simply retried (the sender retries, the replay record is not there yet) and writes the
+   * same marks again. Returns null when the replay record was already there (nothing was written),
+   * or when a concurrent delivery of the same signal wrote it first (the same marks, written twice).
    */
   revoke(revocation: Revocation): Promise<EndedEvent[] | null>;
   /** Writes a replay record; false when it was already there. */
@@ -134,11 +138,18 @@ export const ACTIVITY_LOG_LENGTH = 30;
 /** How long a disabled account stays refused without an account-enabled (every key has a TTL). */
 export const DISABLED_TTL_SECONDS = 365 * 86_400;
 
-export function newSessionId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
+/**
+ * A fresh session id for a user: 43 base64url characters, as a 256-bit random id would be (cookies
+ * and handles keep their shape). The first TAG_LENGTH (8) are the user's hash tag (`userTag`), so
+ * that every key of the session lands in its user's cluster slot (lib/store/keys.ts); the other 35
+ * are random: 210 bits, ample against guessing.
+ */
+export function newSessionId(user: User): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(27));
   let binary = "";
   for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  const random = btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return (userTag(user.iss, user.sub) + random).slice(0, 43);
 }
 
 /** Redis and RFC 7519 NumericDates may be fractional; every TTL Lockstep writes is a whole number of seconds, at least 1. */
