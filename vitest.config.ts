@@ -25,6 +25,11 @@ export default defineConfig({
       },
       {
         extends: true,
+        // The same contract against the native store on a private 3-master Redis Cluster (started and stopped by the test file).
+        test: { name: "store-cluster", include: ["tests/store-cluster/**/*.test.ts"], testTimeout: 30_000, hookTimeout: 60_000 },
+      },
+      {
+        extends: true,
         // The gateway workspace's tests (run from here, like every tier: `npm test` or `npm test -w gateway`).
         test: {
           name: "gateway",

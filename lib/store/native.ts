@@ -71,6 +71,29 @@ async function execBySlot(redis: NativeClient, ops: readonly SlotOp[]): Promise<
   }
 }
 
+/**
+ * The longest one store operation (a few commands) may take before it fails with a StoreError. Each
+ * command has its own timeout (native-client.ts), but a Cluster client queues commands while it has
+ * no slot map (no node answered yet, or all went away) and ioredis bounds that queue by nothing; a
+ * handler must answer 503 rather than hang, so the bound is here. A command still queued when it
+ * passes may run later: every write here is idempotent or expires with its TTL.
+ */
+export const NATIVE_OPERATION_TIMEOUT_MS = 5_000;
+
+function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  return storeCall(operation, async () => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("The store operation timed out.")), NATIVE_OPERATION_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([run(), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+}
+
 /** Runs a MULTI; any command's error fails the whole call (as the REST client's multi-exec does). */
 async function execAll(tx: ChainableCommander): Promise<unknown[]> {
   const replies = await tx.exec();
@@ -98,7 +121,7 @@ export function nativeStores(client: NativeClient, k: Keys, ttlSeconds: number):
 
   const sessions: SessionStore = {
     create: (record) =>
-      storeCall("session.create", async () => {
+      call("session.create", async () => {
         // The id carries the user's tag: the record, the subject's set and the log share one slot.
         const id = newSessionId(record);
         const tx = redis.multi();
@@ -134,10 +157,10 @@ export function nativeStores(client: NativeClient, k: Keys, ttlSeconds: number):
         return id;
       }),
 
-    read: (id) => storeCall("session.read", async () => parseRecord(await redis.get(k.session(id)))),
+    read: (id) => call("session.read", async () => parseRecord(await redis.get(k.session(id)))),
 
     update: (id, record, activity) =>
-      storeCall("session.update", async () => {
+      call("session.update", async () => {
         // One slot: the id carries the record's user's tag.
         const tx = redis.multi();
         tx.set(k.session(id), JSON.stringify(record), "KEEPTTL", "XX");
@@ -147,7 +170,7 @@ export function nativeStores(client: NativeClient, k: Keys, ttlSeconds: number):
       }),
 
     find: (query) =>
-      storeCall("session.find", async () => {
+      call("session.find", async () => {
         let ids: string[];
         if (query.sid !== undefined) {
           const id = await redis.get(k.idpSession(query.iss, query.sid));
@@ -166,7 +189,7 @@ export function nativeStores(client: NativeClient, k: Keys, ttlSeconds: number):
       }),
 
     end: (ended, reason, detail = {}) =>
-      storeCall("session.end", async () => {
+      call("session.end", async () => {
         if (ended.length === 0) return;
         const now = Date.now();
         // Each user's slot first (the record goes: the session is over), then the IdP sessions'
@@ -186,24 +209,24 @@ export function nativeStores(client: NativeClient, k: Keys, ttlSeconds: number):
       }),
 
     touch: (id, at) =>
-      storeCall("session.touch", async () => {
+      call("session.touch", async () => {
         await redis.set(k.lastSeen(id), String(Math.floor(at)), "EX", ttlSeconds);
       }),
 
     lastSeen: (ids) =>
-      storeCall("session.last_seen", async () => {
+      call("session.last_seen", async () => {
         if (ids.length === 0) return [];
         return parseLastSeen(await mgetBySessionId(ids, k.lastSeen, (keys) => redis.mget(...keys)));
       }),
 
     subjectsForEmail: (email) =>
-      storeCall("session.subjects_for_email", async () => {
+      call("session.subjects_for_email", async () => {
         const members = await redis.smembers(k.emailSubjects(email));
         return members.map(parseUserMember);
       }),
 
     changeEmail: (subject, from, to) =>
-      storeCall("session.change_email", async () => {
+      call("session.change_email", async () => {
         // Two addresses, two slots: the new entry first, so that a failure in between leaves the
         // subject findable by both addresses (and the caller retries), never by neither.
         const member = userMember(subject);
@@ -212,23 +235,23 @@ export function nativeStores(client: NativeClient, k: Keys, ttlSeconds: number):
       }),
 
     activity: (subject) =>
-      storeCall("session.activity", async () => {
+      call("session.activity", async () => {
         const raw = await redis.lrange(k.activityLog(subject.iss, subject.sub), 0, -1);
         return raw.map((line) => JSON.parse(line) as ActivityEntry);
       }),
 
     setDisabled: (subject, disabled) =>
-      storeCall("account.set_disabled", async () => {
+      call("account.set_disabled", async () => {
         const key = k.accountDisabled(subject.iss, subject.sub);
         if (disabled) await redis.set(key, "1", "EX", DISABLED_TTL_SECONDS);
         else await redis.del(key);
       }),
 
     isDisabled: (subject) =>
-      storeCall("account.is_disabled", async () => (await redis.exists(k.accountDisabled(subject.iss, subject.sub))) === 1),
+      call("account.is_disabled", async () => (await redis.exists(k.accountDisabled(subject.iss, subject.sub))) === 1),
 
     purge: (subject) =>
-      storeCall("account.purge", async () => {
+      call("account.purge", async () => {
         // One slot: the user's.
         await redis.del(
           k.activityLog(subject.iss, subject.sub),
@@ -238,17 +261,17 @@ export function nativeStores(client: NativeClient, k: Keys, ttlSeconds: number):
       }),
 
     lock: (sessionId, owner, ttlMs) =>
-      storeCall("session.lock", async () => (await redis.set(k.refreshLock(sessionId), owner, "PX", ttlMs, "NX")) === "OK"),
+      call("session.lock", async () => (await redis.set(k.refreshLock(sessionId), owner, "PX", ttlMs, "NX")) === "OK"),
 
     unlock: (sessionId, owner) =>
-      storeCall("session.unlock", async () => {
+      call("session.unlock", async () => {
         await redis.lockstepDeleteIfEqual(k.refreshLock(sessionId), owner);
       }),
   };
 
   const revocations: RevocationList = {
     check: (handle) =>
-      storeCall("revocation.check", async () => {
+      call("revocation.check", async () => {
         // One round trip, one slot (the lsid carries its user's tag): both commands go out in one
         // write (a pipeline, not a transaction).
         const replies = await redis
@@ -263,7 +286,7 @@ export function nativeStores(client: NativeClient, k: Keys, ttlSeconds: number):
       }),
 
     revoke: (revocation) =>
-      storeCall("revocation.revoke", () =>
+      call("revocation.revoke", () =>
         revokeBySlot(
           {
             exists: async (key) => (await redis.exists(key)) === 1,
@@ -286,36 +309,36 @@ export function nativeStores(client: NativeClient, k: Keys, ttlSeconds: number):
       ),
 
     remember: (replay) =>
-      storeCall(
+      call(
         "revocation.remember",
         async () => (await redis.set(replayKey(k, replay), "1", "EX", wholeSeconds(replay.ttlSeconds), "NX")) === "OK",
       ),
 
-    seen: (replay) => storeCall("revocation.seen", async () => (await redis.exists(replayKey(k, replay))) === 1),
+    seen: (replay) => call("revocation.seen", async () => (await redis.exists(replayKey(k, replay))) === 1),
 
     endedSince: (sinceMs) =>
-      storeCall("revocation.ended_since", async () => {
+      call("revocation.ended_since", async () => {
         const members = await redis.zrangebyscore(k.endedFeed(), Math.floor(sinceMs), "+inf");
         return members.map((m) => JSON.parse(m) as EndedEvent);
       }),
   };
 
   const streams: StreamStateStore = {
-    readStream: () => storeCall("ssf.read_stream", () => redis.get(k.ssfStream())),
+    readStream: () => call("ssf.read_stream", () => redis.get(k.ssfStream())),
     writeStream: (json, ttl) =>
-      storeCall("ssf.write_stream", async () => {
+      call("ssf.write_stream", async () => {
         await redis.set(k.ssfStream(), json, "EX", wholeSeconds(ttl));
       }),
     deleteStream: () =>
-      storeCall("ssf.delete_stream", async () => {
+      call("ssf.delete_stream", async () => {
         await redis.del(k.ssfStream());
       }),
     setVerificationState: (state, ttl) =>
-      storeCall("ssf.set_verification", async () => {
+      call("ssf.set_verification", async () => {
         await redis.set(k.ssfVerification(), state, "EX", wholeSeconds(ttl));
       }),
     useVerificationState: (state) =>
-      storeCall("ssf.use_verification", async () => (await redis.lockstepDeleteIfEqual(k.ssfVerification(), state)) === 1),
+      call("ssf.use_verification", async () => (await redis.lockstepDeleteIfEqual(k.ssfVerification(), state)) === 1),
   };
 
   return { sessions, revocations, streams };
