@@ -44,7 +44,12 @@ export type ActivityEntry = { at: number; session: string; kind: ActivityKind; r
 export type EndedEvent = { id: string; at: number; lsid: string; reason: EndReason } & EndDetail;
 
 export interface SessionStore {
-  /** Stores a new record (and its indexes) under a fresh random id, which it returns. */
+  /**
+   * Stores a new record (and its indexes) under a fresh id (newSessionId: its user's hash tag, then
+   * random), which it returns. A record with a sid is also checked against that IdP session's ended
+   * mark, in one step with writing who holds the sid: a sid-only revocation that came first stops the
+   * new session before its id is handed out (lib/store/slots.ts).
+   */
   create(record: SessionRecord): Promise<string>;
   read(id: string): Promise<SessionRecord | null>;
   /** Replaces a record and keeps its TTL. A record that is gone stays gone: false. */
