@@ -25,8 +25,13 @@ export default defineConfig({
       },
       {
         extends: true,
-        // The same contract against the native store on a private 3-master Redis Cluster (started and stopped by the test file).
-        test: { name: "store-cluster", include: ["tests/store-cluster/**/*.test.ts"], testTimeout: 30_000, hookTimeout: 60_000 },
+        // The same contract against the native store on a private 3-master Redis Cluster (started and stopped around the run).
+        test: {
+          name: "store-cluster",
+          include: ["tests/store-cluster/**/*.test.ts"],
+          globalSetup: ["tests/support/redis-cluster-setup.ts"],
+          testTimeout: 30_000,
+        },
       },
       {
         extends: true,

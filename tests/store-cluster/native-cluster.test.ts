@@ -3,13 +3,13 @@
  * Redis Cluster of three masters (tests/support/redis-cluster.ts), with the client the app makes
  * from REDIS_CLUSTER_NODES (lib/store/native-client.ts). A cluster refuses any command, transaction,
  * pipeline or script whose keys span hash slots (CROSSSLOT), so this suite passing is the proof of
- * the slot rule (lib/store/keys.ts). The cluster lives as long as this file; nothing else uses it.
+ * the slot rule (lib/store/keys.ts). The cluster is the project's (tests/support/redis-cluster-setup.ts);
+ * keys live under random prefixes and go with it.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Cluster } from "ioredis";
 import { freePort } from "../../demo/scripts/stack";
-import { startRedisCluster, type RedisCluster } from "../support/redis-cluster";
 import { keySlot } from "../support/key-slot";
 import { nativeStores } from "@/lib/store/native";
 import { createNativeClusterClient } from "@/lib/store/native-client";
@@ -18,17 +18,16 @@ import { StoreError } from "@/lib/store/errors";
 import { endSessions } from "@/lib/revocation/end-sessions";
 import { record, storeContract } from "../store/contract";
 
-let cluster: RedisCluster;
+const nodes = inject("redisClusterNodes");
+const ports = nodes.map((url) => Number(new URL(url).port));
 let redis: Cluster;
 
-beforeAll(async () => {
-  cluster = await startRedisCluster(3);
-  redis = createNativeClusterClient(cluster.nodes);
-}, 60_000);
+beforeAll(() => {
+  redis = createNativeClusterClient(nodes);
+});
 
 afterAll(async () => {
-  await redis?.quit().catch(() => redis.disconnect());
-  await cluster?.stop();
+  await redis.quit().catch(() => redis.disconnect());
 });
 
 const prefix = () => `lockstep-test:cluster:${randomUUID().slice(0, 8)}:`;
@@ -37,18 +36,18 @@ storeContract("ioredis (native) on a 3-master Redis Cluster", async () => ({
   stores: nativeStores(redis, appKeys(prefix(), "app"), 3600),
 }));
 
-/** Which master serves a slot: its index in cluster.ports. */
+/** Which master serves a slot: its index in `nodes`. */
 async function masterOf(slot: number): Promise<number> {
   const ranges = await redis.cluster("SLOTS");
   const range = ranges.find(([first, last]) => slot >= first && slot <= last);
   const master = range?.[2];
   if (!master) throw new Error(`slot ${slot} is not served`);
-  return cluster.ports.indexOf(master[1]);
+  return ports.indexOf(master[1]);
 }
 
 describe("the test cluster is a real one", () => {
   it("has three masters, each serving a third of the slots", async () => {
-    expect(cluster.nodes).toHaveLength(3);
+    expect(nodes).toHaveLength(3);
     const served = new Set(await Promise.all([0, 8_000, 16_383].map(masterOf)));
     expect(served).toEqual(new Set([0, 1, 2]));
   });

@@ -16,7 +16,7 @@ import { pong } from "../outage/own-redis";
  * stopped by its own PID.
  *
  * Use: `const cluster = await startRedisCluster();` … `REDIS_CLUSTER_NODES=cluster.nodes.join(",")` …
- * `await cluster.stop();`
+ * `await cluster.stop();`, or as a project's globalSetup: tests/support/redis-cluster-setup.ts.
  */
 export type RedisCluster = {
   /** The masters' URLs (redis://127.0.0.1:<port>), as REDIS_CLUSTER_NODES takes them. */
