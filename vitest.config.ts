@@ -25,6 +25,16 @@ export default defineConfig({
       },
       {
         extends: true,
+        // The same contract against the native store on a private 3-master Redis Cluster (started and stopped around the run).
+        test: {
+          name: "store-cluster",
+          include: ["tests/store-cluster/**/*.test.ts"],
+          globalSetup: ["tests/support/redis-cluster-setup.ts"],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        extends: true,
         // The gateway workspace's tests (run from here, like every tier: `npm test` or `npm test -w gateway`).
         test: {
           name: "gateway",

@@ -14,7 +14,7 @@ import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ALLOWED_COMMANDS } from "../command-policy";
 import { startGateway, type Gateway } from "../server";
-import { REVOKE_SCRIPT, DELETE_IF_EQUAL_SCRIPT } from "../../lib/store/revoke-script";
+import { MARK_SCRIPT, FEED_SCRIPT, DELETE_IF_EQUAL_SCRIPT } from "../../lib/store/revoke-script";
 import { testRedisUrl } from "../../tests/support/require-redis";
 import { haveRedisServer, privateRedis, type PrivateRedis } from "./support/private-redis";
 
@@ -335,15 +335,21 @@ describe.each(BACKENDS)("gateway contract: $name backend", (backend) => {
       expect(await raw.exists(lock)).toBe(0);
     });
 
-    it("the revoke script by EVAL: marks, the feed, and the replay record", async () => {
-      const [replay, feed, subject, session] = [key("lua:replay"), key("lua:feed"), key("lua:subject"), key("lua:session")];
+    it("the mark script by EVAL: plain marks, and a subject mark that only moves forward", async () => {
+      const [subject, session] = [key("lua:subject"), key("lua:session")];
       const now = Date.now();
-      const entry = JSON.stringify({ lsid: "s-1", reason: "test ✓" });
-      const args = ["60", "3600", "test ✓", String(now), "1", "60000", String(now - 5), entry];
-      expect(await raw.eval(REVOKE_SCRIPT, [replay, feed, subject, session], args)).toBe(1);
-      expect(await raw.eval(REVOKE_SCRIPT, [replay, feed, subject, session], args)).toBe(0); // a replay
+      expect(await raw.eval(MARK_SCRIPT, [subject, session], ["3600", "test ✓", String(now - 5), ""])).toBe(2);
+      expect(await raw.eval(MARK_SCRIPT, [subject], ["3600", "older", String(now - 50)])).toBe(1);
       expect(await raw.get(subject)).toBe(`${now - 5}|test ✓`);
       expect(await raw.get(session)).toBe("test ✓");
+    });
+
+    it("the feed script by EVAL: entries by time, the old ones dropped", async () => {
+      const feed = key("lua:feed");
+      const now = Date.now();
+      const entry = JSON.stringify({ lsid: "s-1", reason: "test ✓" });
+      expect(await raw.eval(FEED_SCRIPT, [feed], [String(now - 120_000), "60000", "old"])).toBe(1);
+      expect(await raw.eval(FEED_SCRIPT, [feed], [String(now), "60000", entry])).toBe(1);
       expect(await raw.zrange(feed, now, "+inf", { byScore: true })).toEqual([entry]);
       expect(await raw.zrange(feed, 0, -1, { withScores: true })).toEqual([entry, String(now)]);
     });
@@ -686,23 +692,8 @@ describe("both backends give the same bytes through the gateway", () => {
   const t = (name: string) => key(`transcript:${name}`);
   const NOW = 1_700_000_000_000;
   const entry = JSON.stringify({ lsid: "l-1", reason: "ë" });
-  const revoke = (replay: string) => [
-    "eval",
-    REVOKE_SCRIPT,
-    4,
-    replay,
-    t("feed"),
-    t("subject"),
-    t("session"),
-    60,
-    3600,
-    "ë",
-    NOW,
-    1,
-    60_000,
-    NOW - 5,
-    entry,
-  ];
+  const mark = (before: number) => ["eval", MARK_SCRIPT, 2, t("subject"), t("session"), 3600, "ë", before, ""];
+  const feed = (at: number) => ["eval", FEED_SCRIPT, 1, t("feed"), at, 60_000, entry];
   const transcript = (
     [
       ["set", t("s"), "héllo 😀"],
@@ -753,9 +744,13 @@ describe("both backends give the same bytes through the gateway", () => {
       ["evalsha", sha1(DELETE_IF_EQUAL_SCRIPT), 1, t("lock"), "me"],
       ["eval", DELETE_IF_EQUAL_SCRIPT, 2, "a"],
       ["eval", DELETE_IF_EQUAL_SCRIPT, -1],
-      revoke(t("replay")),
-      revoke(t("replay")),
-      revoke(""),
+      ["exists", t("replay")],
+      feed(NOW - 120_000),
+      feed(NOW),
+      mark(NOW - 5),
+      mark(NOW - 50),
+      ["set", t("replay"), "1", "nx", "ex", 60],
+      ["set", t("replay"), "1", "nx", "ex", 60],
       ["get", t("subject")],
       ["get", t("session")],
       ["zrange", t("feed"), 0, -1, "withscores"],

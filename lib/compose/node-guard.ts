@@ -36,17 +36,19 @@ export function withDeadline(list: Pick<RevocationList, "check">, ms: number): P
 let deps: GuardDeps | undefined;
 
 /**
- * The composition root of the Node guard (proxy.node.ts, GUARD_RUNTIME=nodejs): with REDIS_URL the
- * process's native connection (one round trip on a socket that stays open, no HTTP); without it the
- * same REST client as the edge guard.
+ * The composition root of the Node guard (proxy.node.ts, GUARD_RUNTIME=nodejs): with REDIS_URL (or
+ * REDIS_CLUSTER_NODES) the process's native connection (one round trip on a socket that stays open,
+ * no HTTP; on a cluster, to the node that holds the user's slot); without it the same REST client as
+ * the edge guard.
  */
 export function getNodeGuardDeps(): GuardDeps {
   if (!deps) {
     const config = getConfig();
     const keys = appKeys(config.LOCKSTEP_KEY_PREFIX, config.APP_ID);
-    const revocations = config.REDIS_URL
-      ? withDeadline(nativeStores(nativeClient(config), keys, config.SESSION_TTL_SECONDS).revocations, config.GUARD_REDIS_TIMEOUT_MS)
-      : upstashStores(guardClient(config), keys, config.SESSION_TTL_SECONDS).revocations;
+    const revocations =
+      config.REDIS_URL || config.REDIS_CLUSTER_NODES
+        ? withDeadline(nativeStores(nativeClient(config), keys, config.SESSION_TTL_SECONDS).revocations, config.GUARD_REDIS_TIMEOUT_MS)
+        : upstashStores(guardClient(config), keys, config.SESSION_TTL_SECONDS).revocations;
     deps = guardDeps(config, revocations);
   }
   return deps;

@@ -56,13 +56,13 @@ function composeServer(config: Config, stores: Stores): Server {
 let server: Server | undefined;
 
 /**
- * The Node runtime's stores: with REDIS_URL, a native connection (ioredis, one per process); without
+ * The Node runtime's stores: with REDIS_URL (or REDIS_CLUSTER_NODES), a native connection (ioredis, one per process); without
  * it, REST through @upstash/redis (Upstash, or the gateway). Same keys either way, so the edge guard,
  * which always uses REST, sees what the handlers write.
  */
 function nodeStores(config: Config): Stores {
   const keys = appKeys(config.LOCKSTEP_KEY_PREFIX, config.APP_ID);
-  if (config.REDIS_URL) return nativeStores(nativeClient(config), keys, config.SESSION_TTL_SECONDS);
+  if (config.REDIS_URL || config.REDIS_CLUSTER_NODES) return nativeStores(nativeClient(config), keys, config.SESSION_TTL_SECONDS);
   return upstashStores(handlerClient(config), keys, config.SESSION_TTL_SECONDS);
 }
 

@@ -62,6 +62,21 @@ export const configSchema = z
      * (the gateway in front of this Redis, or Upstash's own redis(s):// endpoint).
      */
     REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).optional(),
+    /**
+     * Instead of REDIS_URL: a Redis Cluster, as some of its nodes' URLs, comma-separated (the client
+     * learns the others from them). One scheme and one set of credentials for all; every command
+     * Lockstep sends touches one hash slot (lib/store/keys.ts).
+     */
+    REDIS_CLUSTER_NODES: z
+      .string()
+      .transform((text) =>
+        text
+          .split(",")
+          .map((u) => u.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.url({ protocol: /^rediss?$/, error: "must be redis:// or rediss:// URLs, comma-separated" })).min(1))
+      .optional(),
     LOCKSTEP_KEY_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9:_.-]{1,64}$/, "letters, digits and : _ . - only")
@@ -133,18 +148,34 @@ export const configSchema = z
     HEALTH_NONCE: z.string().max(128).optional(),
   })
   .superRefine((c, ctx) => {
+    if (c.REDIS_URL && c.REDIS_CLUSTER_NODES) {
+      ctx.addIssue({ code: "custom", path: ["REDIS_CLUSTER_NODES"], message: "cannot be set with REDIS_URL: one Redis or one cluster" });
+    }
+    // (Refinements run even when a field failed its own rule: only URLs that parse are compared.)
+    const nodes = Array.isArray(c.REDIS_CLUSTER_NODES) ? c.REDIS_CLUSTER_NODES.flatMap((u) => (URL.canParse(u) ? [new URL(u)] : [])) : [];
+    if (nodes.length > 0) {
+      // One client connects to every node with the same options: the nodes must agree on them.
+      const shapes = new Set(nodes.map((url) => JSON.stringify([url.protocol, url.username, url.password])));
+      if (shapes.size > 1) {
+        ctx.addIssue({ code: "custom", path: ["REDIS_CLUSTER_NODES"], message: "must all have the same scheme and credentials" });
+      }
+      if (nodes.some((url) => !["", "/", "/0"].includes(url.pathname))) {
+        ctx.addIssue({ code: "custom", path: ["REDIS_CLUSTER_NODES"], message: "cannot name a database: a cluster has only database 0" });
+      }
+    }
     // The edge guard needs the REST settings whether or not REDIS_URL is set: it runs in the edge
-    // runtime, where only fetch reaches Redis. With the guard in the Node runtime, REDIS_URL alone
-    // serves everything.
-    const restNeeded = !(c.GUARD_RUNTIME === "nodejs" && c.REDIS_URL);
+    // runtime, where only fetch reaches Redis. With the guard in the Node runtime, REDIS_URL (or
+    // REDIS_CLUSTER_NODES) alone serves everything.
+    const restNeeded = !(c.GUARD_RUNTIME === "nodejs" && (c.REDIS_URL || c.REDIS_CLUSTER_NODES));
     for (const key of ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"] as const) {
       if (!restNeeded || c[key] !== undefined) continue;
       ctx.addIssue({
         code: "custom",
         path: [key],
-        message: c.REDIS_URL
-          ? "is required even with REDIS_URL while the guard runs on the edge (GUARD_RUNTIME=edge): the edge guard (middleware.edge.ts) reaches Redis only over REST (Upstash, or the gateway in front of the same Redis); build with GUARD_RUNTIME=nodejs to need REDIS_URL only"
-          : "is required (Upstash, or the gateway; KV_REST_API_* are accepted too), or REDIS_URL with GUARD_RUNTIME=nodejs",
+        message:
+          c.REDIS_URL || c.REDIS_CLUSTER_NODES
+            ? "is required even with REDIS_URL or REDIS_CLUSTER_NODES while the guard runs on the edge (GUARD_RUNTIME=edge): the edge guard (middleware.edge.ts) reaches Redis only over REST (Upstash, or the gateway in front of the same Redis); build with GUARD_RUNTIME=nodejs to need no REST settings"
+            : "is required (Upstash, or the gateway; KV_REST_API_* are accepted too), or REDIS_URL or REDIS_CLUSTER_NODES with GUARD_RUNTIME=nodejs",
       });
     }
     if (c.SSF_ISSUER && !c.SSF_MANAGEMENT_TOKEN) {

@@ -20,7 +20,7 @@ export type EndDeps = {
 };
 
 export type EndOptions = {
-  /** Written in the same atomic step as the marks: a replayed signal changes nothing. */
+  /** Written after the marks (RevocationList.revoke): a replayed signal changes nothing, a retried one redoes the marks. */
   replay?: ReplayRecord;
   /**
    * Write nothing for an IdP session that no session here holds. For unauthenticated signals
@@ -52,7 +52,8 @@ export type EndOutcome = {
 };
 
 /**
- * The one way Lockstep ends sessions, whatever the signal. In one atomic step it writes the marks
+ * The one way Lockstep ends sessions, whatever the signal. In one revocation (RevocationList.revoke:
+ * per-user atomic steps, the replay record last) it writes the marks
  * that stop the named sessions at the guard (including sessions signed in while this runs: an
  * IdP-session or subject mark also catches those), the replay record, and the ended-sessions feed
  * entries for the open tabs. Only then does it delete what the ended sessions held (now, or after

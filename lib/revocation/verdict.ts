@@ -1,4 +1,4 @@
-import type { Keys } from "@/lib/store/keys";
+import { sessionTag, type Keys } from "@/lib/store/keys";
 import type { SessionHandle } from "@/lib/session/handle";
 
 /** Why a session is over. Shown to the user on the signed-out page; never more detail than this. */
@@ -53,12 +53,16 @@ export function isEndReason(value: unknown): value is EndReason {
 
 export type Verdict = { active: true } | { active: false; reason: EndReason };
 
-/** The keys the guard reads, in the order `judge` expects their values. */
+/**
+ * The keys the guard reads, in the order `judge` expects their values. All in one hash slot, the
+ * user's (lib/store/keys.ts): the lsid carries its user's tag, and the IdP-session mark is read in
+ * the slot the lsid names.
+ */
 export function revocationKeys(k: Keys, handle: SessionHandle): string[] {
   return [
     k.revokedSession(handle.lsid),
     // A session without an IdP sid cannot be named by one; read a key that cannot exist instead.
-    handle.sid ? k.revokedIdpSession(handle.iss, handle.sid) : k.revokedSession(`${handle.lsid}:nosid`),
+    handle.sid ? k.revokedIdpSession(sessionTag(handle.lsid), handle.iss, handle.sid) : k.revokedSession(`${handle.lsid}:nosid`),
     k.revokedSubject(handle.iss, handle.sub),
   ];
 }

@@ -6,7 +6,7 @@ import { z } from "zod";
  * derived from AUTH_SECRET and the cookie name. Never a token. Edge-safe: Web Crypto and jose only.
  */
 export const sessionHandleSchema = z.object({
-  /** Lockstep's own session id (random, 256 bits). */
+  /** Lockstep's own session id: its user's 8-character hash tag, then 35 random characters (newSessionId). */
   lsid: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
   /** The IdP's issuer, subject and session id, from the ID token. */
   iss: z.string().min(1),

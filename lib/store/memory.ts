@@ -84,7 +84,7 @@ export function memoryStores(options: { ttlSeconds: number; now?: () => number }
 
   const sessions: SessionStore = {
     async create(record) {
-      const id = newSessionId();
+      const id = newSessionId(record);
       records.set(id, copy(record), ttl);
       addTo(bySubject, pair(record.iss, record.sub), id);
       if (record.sid) byIdpSession.set(pair(record.iss, record.sid), id, ttl);

@@ -1,14 +1,13 @@
-import type { ChainableCommander, Redis, Result } from "ioredis";
-import type { Keys } from "./keys";
+import type { ChainableCommander, Cluster, Redis, Result } from "ioredis";
+import { groupByTag, idpSessionTag, sessionTag, userTag, type Keys } from "./keys";
 import { storeCall } from "./errors";
-import { REVOKE_SCRIPT, DELETE_IF_EQUAL_SCRIPT } from "./revoke-script";
+import { MARK_SCRIPT, FEED_SCRIPT, DELETE_IF_EQUAL_SCRIPT } from "./revoke-script";
+import { mgetBySessionId, replayKey, revokeBySlot } from "./slots";
 import {
   ACTIVITY_LOG_LENGTH,
   DISABLED_TTL_SECONDS,
-  FEED_RETENTION_MS,
   newSessionId,
   wholeSeconds,
-  endDetail,
   type ActivityEntry,
   type EndedEvent,
   type RevocationList,
@@ -24,8 +23,11 @@ import { judge, revocationKeys } from "@/lib/revocation/verdict";
  * Why ioredis (5.x) and not node-redis 5:
  * - Scripts: `defineCommand` sends EVALSHA and falls back to EVAL on NOSCRIPT by itself (also inside
  *   MULTI and pipelines), so the revocation script crosses the wire once per connection.
- * - Cluster (issue 10, item 5): `Redis.Cluster` has the same command API as `Redis`, so these stores
- *   take either once the keys share a hash slot; node-redis has a cluster client too, with another API.
+ * - Cluster (issue 10, item 5): `Cluster` has the same command API as `Redis`, so these stores take
+ *   either: every command, transaction, pipeline and script here touches one hash slot
+ *   (lib/store/keys.ts), which a Cluster requires of MULTI and of its pipelines too. A defined
+ *   command on a Cluster sends EVALSHA to the node that owns its keys' slot and loads the script
+ *   there on NOSCRIPT. node-redis has a cluster client too, with another API.
  * - Protocol: ioredis speaks RESP2 only, which is what the gateway and Upstash answer in (flat
  *   arrays, nil as null), so both implementations read replies the same way; node-redis 5 also
  *   defaults to RESP2 but changes reply shapes when RESP3 is switched on.
@@ -40,16 +42,56 @@ import { judge, revocationKeys } from "@/lib/revocation/verdict";
 
 /** The scripts, as commands defined on the client (EVALSHA, EVAL on NOSCRIPT). */
 type ScriptCommands = {
-  lockstepRevoke(numKeys: number, ...keysAndArgs: string[]): Result<number, { type: "default" }>;
+  lockstepMark(numKeys: number, ...keysAndArgs: string[]): Result<number, { type: "default" }>;
+  lockstepFeed(key: string, ...args: string[]): Result<number, { type: "default" }>;
   lockstepDeleteIfEqual(key: string, value: string): Result<number, { type: "default" }>;
 };
 
-function withScripts(redis: Redis): Redis & ScriptCommands {
-  const scripted = redis as Redis & Partial<ScriptCommands>;
-  if (typeof scripted.lockstepRevoke !== "function") redis.defineCommand("lockstepRevoke", { lua: REVOKE_SCRIPT });
+/** One Redis server, or a Redis Cluster (lib/store/native-client.ts makes either). */
+export type NativeClient = Redis | Cluster;
+
+function withScripts(redis: NativeClient): NativeClient & ScriptCommands {
+  const scripted = redis as NativeClient & Partial<ScriptCommands>;
+  if (typeof scripted.lockstepMark !== "function") redis.defineCommand("lockstepMark", { lua: MARK_SCRIPT });
+  if (typeof scripted.lockstepFeed !== "function") redis.defineCommand("lockstepFeed", { lua: FEED_SCRIPT, numberOfKeys: 1 });
   if (typeof scripted.lockstepDeleteIfEqual !== "function")
     redis.defineCommand("lockstepDeleteIfEqual", { lua: DELETE_IF_EQUAL_SCRIPT, numberOfKeys: 1 });
-  return redis as Redis & ScriptCommands;
+  return redis as NativeClient & ScriptCommands;
+}
+
+/** Commands to run in one transaction per hash slot: `tag` names the slot. */
+type SlotOp = { tag: string; run: (tx: ChainableCommander) => void };
+
+/** Runs ops as one MULTI per slot, slots in the order first named, ops in order within each. */
+async function execBySlot(redis: NativeClient, ops: readonly SlotOp[]): Promise<void> {
+  for (const group of groupByTag(ops, (op) => op.tag).values()) {
+    const tx = redis.multi();
+    for (const op of group) op.run(tx);
+    await execAll(tx);
+  }
+}
+
+/**
+ * The longest one store operation (a few commands) may take before it fails with a StoreError. Each
+ * command has its own timeout (native-client.ts), but a Cluster client queues commands while it has
+ * no slot map (no node answered yet, or all went away) and ioredis bounds that queue by nothing; a
+ * handler must answer 503 rather than hang, so the bound is here. A command still queued when it
+ * passes may run later: every write here is idempotent or expires with its TTL.
+ */
+export const NATIVE_OPERATION_TIMEOUT_MS = 5_000;
+
+function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  return storeCall(operation, async () => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("The store operation timed out.")), NATIVE_OPERATION_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([run(), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  });
 }
 
 /** Runs a MULTI; any command's error fails the whole call (as the REST client's multi-exec does). */
@@ -74,31 +116,52 @@ function logActivity(tx: ChainableCommander, k: Keys, subject: User, entry: Acti
  * keys, scripts and semantics as lib/store/upstash.ts, and the same contract (tests/store/contract.ts).
  * `ttlSeconds` is the longest a session lives and the TTL of every key written here.
  */
-export function nativeStores(client: Redis, k: Keys, ttlSeconds: number): Stores {
+export function nativeStores(client: NativeClient, k: Keys, ttlSeconds: number): Stores {
   const redis = withScripts(client);
 
   const sessions: SessionStore = {
     create: (record) =>
-      storeCall("session.create", async () => {
-        const id = newSessionId();
+      call("session.create", async () => {
+        // The id carries the user's tag: the record, the subject's set and the log share one slot.
+        const id = newSessionId(record);
         const tx = redis.multi();
         tx.set(k.session(id), JSON.stringify(record), "EX", ttlSeconds);
         tx.sadd(k.subjectSessions(record.iss, record.sub), id);
         tx.expire(k.subjectSessions(record.iss, record.sub), ttlSeconds);
-        if (record.sid) tx.set(k.idpSession(record.iss, record.sid), id, "EX", ttlSeconds);
-        if (record.claims.email) {
-          tx.sadd(k.emailSubjects(record.claims.email), userMember(record));
-          tx.expire(k.emailSubjects(record.claims.email), ttlSeconds);
-        }
         logActivity(tx, k, record, signedInEntry(id, record), ttlSeconds);
         await execAll(tx);
+        if (record.sid) {
+          // The IdP session's slot, one transaction: who holds the sid, and whether it already ended
+          // (a sid-only logout that came first; see revokeBySlot). Then this user's own mark.
+          const [, , ended] = await execAll(
+            redis
+              .multi()
+              .set(k.idpSession(record.iss, record.sid), id, "EX", ttlSeconds)
+              .set(k.idpSessionUser(record.iss, record.sid), sessionTag(id), "EX", ttlSeconds)
+              .get(k.idpSessionEnded(record.iss, record.sid)),
+          );
+          if (typeof ended === "string") {
+            await redis.set(k.revokedIdpSession(sessionTag(id), record.iss, record.sid), ended, "EX", ttlSeconds);
+          }
+        }
+        // The email index is keyed by address: a slot of its own. A failure of this step or the one
+        // above fails the sign-in (no cookie names the id); what was written expires with its TTL.
+        if (record.claims.email) {
+          await execAll(
+            redis
+              .multi()
+              .sadd(k.emailSubjects(record.claims.email), userMember(record))
+              .expire(k.emailSubjects(record.claims.email), ttlSeconds),
+          );
+        }
         return id;
       }),
 
-    read: (id) => storeCall("session.read", async () => parseRecord(await redis.get(k.session(id)))),
+    read: (id) => call("session.read", async () => parseRecord(await redis.get(k.session(id)))),
 
     update: (id, record, activity) =>
-      storeCall("session.update", async () => {
+      call("session.update", async () => {
+        // One slot: the id carries the record's user's tag.
         const tx = redis.multi();
         tx.set(k.session(id), JSON.stringify(record), "KEEPTTL", "XX");
         if (activity) logActivity(tx, k, record, { at: Date.now(), session: id, kind: activity }, ttlSeconds);
@@ -107,7 +170,7 @@ export function nativeStores(client: Redis, k: Keys, ttlSeconds: number): Stores
       }),
 
     find: (query) =>
-      storeCall("session.find", async () => {
+      call("session.find", async () => {
         let ids: string[];
         if (query.sid !== undefined) {
           const id = await redis.get(k.idpSession(query.iss, query.sid));
@@ -118,7 +181,7 @@ export function nativeStores(client: Redis, k: Keys, ttlSeconds: number): Stores
           throw new TypeError("A session query needs a sid or a sub.");
         }
         if (ids.length === 0) return [];
-        const raws = await redis.mget(...ids.map((id) => k.session(id)));
+        const raws = await mgetBySessionId(ids, k.session, (keys) => redis.mget(...keys));
         return matching(
           query,
           ids.map((id, i) => ({ id, record: parseRecord(raws[i]) })),
@@ -126,65 +189,70 @@ export function nativeStores(client: Redis, k: Keys, ttlSeconds: number): Stores
       }),
 
     end: (ended, reason, detail = {}) =>
-      storeCall("session.end", async () => {
+      call("session.end", async () => {
         if (ended.length === 0) return;
-        const tx = redis.multi();
         const now = Date.now();
+        // Each user's slot first (the record goes: the session is over), then the IdP sessions'
+        // indexes (a stale index is harmless: find checks the record it names).
+        const ops: SlotOp[] = [];
         for (const { id, record } of ended) {
-          tx.del(k.session(id), k.lastSeen(id));
-          tx.srem(k.subjectSessions(record.iss, record.sub), id);
-          if (record.sid) tx.del(k.idpSession(record.iss, record.sid));
-          logActivity(tx, k, record, endedEntry(id, record, reason, detail, now), ttlSeconds);
+          const user = userTag(record.iss, record.sub);
+          ops.push({ tag: sessionTag(id), run: (tx) => tx.del(k.session(id), k.lastSeen(id)) });
+          ops.push({ tag: user, run: (tx) => tx.srem(k.subjectSessions(record.iss, record.sub), id) });
+          ops.push({ tag: user, run: (tx) => logActivity(tx, k, record, endedEntry(id, record, reason, detail, now), ttlSeconds) });
         }
-        await execAll(tx);
+        for (const { record } of ended) {
+          const sid = record.sid;
+          if (sid) ops.push({ tag: idpSessionTag(record.iss, sid), run: (tx) => tx.del(k.idpSession(record.iss, sid)) });
+        }
+        await execBySlot(redis, ops);
       }),
 
     touch: (id, at) =>
-      storeCall("session.touch", async () => {
+      call("session.touch", async () => {
         await redis.set(k.lastSeen(id), String(Math.floor(at)), "EX", ttlSeconds);
       }),
 
     lastSeen: (ids) =>
-      storeCall("session.last_seen", async () => {
+      call("session.last_seen", async () => {
         if (ids.length === 0) return [];
-        const values = await redis.mget(...ids.map((id) => k.lastSeen(id)));
-        return parseLastSeen(ids.map((_, i) => values[i]));
+        return parseLastSeen(await mgetBySessionId(ids, k.lastSeen, (keys) => redis.mget(...keys)));
       }),
 
     subjectsForEmail: (email) =>
-      storeCall("session.subjects_for_email", async () => {
+      call("session.subjects_for_email", async () => {
         const members = await redis.smembers(k.emailSubjects(email));
         return members.map(parseUserMember);
       }),
 
     changeEmail: (subject, from, to) =>
-      storeCall("session.change_email", async () => {
+      call("session.change_email", async () => {
+        // Two addresses, two slots: the new entry first, so that a failure in between leaves the
+        // subject findable by both addresses (and the caller retries), never by neither.
         const member = userMember(subject);
-        const tx = redis.multi();
-        tx.srem(k.emailSubjects(from), member);
-        tx.sadd(k.emailSubjects(to), member);
-        tx.expire(k.emailSubjects(to), ttlSeconds);
-        await execAll(tx);
+        await execAll(redis.multi().sadd(k.emailSubjects(to), member).expire(k.emailSubjects(to), ttlSeconds));
+        await redis.srem(k.emailSubjects(from), member);
       }),
 
     activity: (subject) =>
-      storeCall("session.activity", async () => {
+      call("session.activity", async () => {
         const raw = await redis.lrange(k.activityLog(subject.iss, subject.sub), 0, -1);
         return raw.map((line) => JSON.parse(line) as ActivityEntry);
       }),
 
     setDisabled: (subject, disabled) =>
-      storeCall("account.set_disabled", async () => {
+      call("account.set_disabled", async () => {
         const key = k.accountDisabled(subject.iss, subject.sub);
         if (disabled) await redis.set(key, "1", "EX", DISABLED_TTL_SECONDS);
         else await redis.del(key);
       }),
 
     isDisabled: (subject) =>
-      storeCall("account.is_disabled", async () => (await redis.exists(k.accountDisabled(subject.iss, subject.sub))) === 1),
+      call("account.is_disabled", async () => (await redis.exists(k.accountDisabled(subject.iss, subject.sub))) === 1),
 
     purge: (subject) =>
-      storeCall("account.purge", async () => {
+      call("account.purge", async () => {
+        // One slot: the user's.
         await redis.del(
           k.activityLog(subject.iss, subject.sub),
           k.subjectSessions(subject.iss, subject.sub),
@@ -193,21 +261,19 @@ export function nativeStores(client: Redis, k: Keys, ttlSeconds: number): Stores
       }),
 
     lock: (sessionId, owner, ttlMs) =>
-      storeCall("session.lock", async () => (await redis.set(k.refreshLock(sessionId), owner, "PX", ttlMs, "NX")) === "OK"),
+      call("session.lock", async () => (await redis.set(k.refreshLock(sessionId), owner, "PX", ttlMs, "NX")) === "OK"),
 
     unlock: (sessionId, owner) =>
-      storeCall("session.unlock", async () => {
+      call("session.unlock", async () => {
         await redis.lockstepDeleteIfEqual(k.refreshLock(sessionId), owner);
       }),
   };
 
-  const replayKey = (r: { kind: "bcl" | "ssf"; iss: string; jti: string }) =>
-    r.kind === "bcl" ? k.logoutTokenJti(r.iss, r.jti) : k.ssfJti(r.iss, r.jti);
-
   const revocations: RevocationList = {
     check: (handle) =>
-      storeCall("revocation.check", async () => {
-        // One round trip: both commands go out in one write (a pipeline, not a transaction).
+      call("revocation.check", async () => {
+        // One round trip, one slot (the lsid carries its user's tag): both commands go out in one
+        // write (a pipeline, not a transaction).
         const replies = await redis
           .pipeline()
           .exists(k.session(handle.lsid))
@@ -220,69 +286,59 @@ export function nativeStores(client: Redis, k: Keys, ttlSeconds: number): Stores
       }),
 
     revoke: (revocation) =>
-      storeCall("revocation.revoke", async () => {
-        const events: EndedEvent[] = revocation.sessionIds.map((lsid) => ({
-          id: crypto.randomUUID(),
-          at: revocation.now,
-          lsid,
-          reason: revocation.reason,
-          ...endDetail(revocation.detail),
-        }));
-        const targetKeys = revocation.targets.map((t) =>
-          t.kind === "idp-session" ? k.revokedIdpSession(t.iss, t.sid) : k.revokedSubject(t.iss, t.sub),
-        );
-        const scriptKeys = [
-          revocation.replay ? replayKey(revocation.replay) : "",
-          k.endedFeed(),
-          ...targetKeys,
-          ...revocation.sessionIds.map((id) => k.revokedSession(id)),
-        ];
-        const written = await redis.lockstepRevoke(
-          scriptKeys.length,
-          ...scriptKeys,
-          String(wholeSeconds(revocation.replay?.ttlSeconds ?? 1)),
-          String(ttlSeconds),
-          revocation.reason,
-          String(Math.floor(revocation.now)),
-          String(revocation.targets.length),
-          String(FEED_RETENTION_MS),
-          ...revocation.targets.map((t) => (t.kind === "subject" ? String(Math.floor(t.beforeMs)) : "")),
-          ...events.map((e) => JSON.stringify(e)),
-        );
-        return Number(written) === 1 ? events : null;
-      }),
-
-    remember: (replay) =>
-      storeCall(
-        "revocation.remember",
-        async () => (await redis.set(replayKey(replay), "1", "EX", wholeSeconds(replay.ttlSeconds), "NX")) === "OK",
+      call("revocation.revoke", () =>
+        revokeBySlot(
+          {
+            exists: async (key) => (await redis.exists(key)) === 1,
+            appendFeed: async (key, args) => {
+              await redis.lockstepFeed(key, ...args);
+            },
+            endIdpSession: async (endedKey, userKey, reason, ttl) => {
+              const [, tag] = await execAll(redis.multi().set(endedKey, reason, "EX", ttl).get(userKey));
+              return typeof tag === "string" ? tag : null;
+            },
+            mark: async (keys, args) => {
+              await redis.lockstepMark(keys.length, ...keys, ...args);
+            },
+            setOnce: async (key, ttl) => (await redis.set(key, "1", "EX", ttl, "NX")) === "OK",
+          },
+          k,
+          revocation,
+          ttlSeconds,
+        ),
       ),
 
-    seen: (replay) => storeCall("revocation.seen", async () => (await redis.exists(replayKey(replay))) === 1),
+    remember: (replay) =>
+      call(
+        "revocation.remember",
+        async () => (await redis.set(replayKey(k, replay), "1", "EX", wholeSeconds(replay.ttlSeconds), "NX")) === "OK",
+      ),
+
+    seen: (replay) => call("revocation.seen", async () => (await redis.exists(replayKey(k, replay))) === 1),
 
     endedSince: (sinceMs) =>
-      storeCall("revocation.ended_since", async () => {
+      call("revocation.ended_since", async () => {
         const members = await redis.zrangebyscore(k.endedFeed(), Math.floor(sinceMs), "+inf");
         return members.map((m) => JSON.parse(m) as EndedEvent);
       }),
   };
 
   const streams: StreamStateStore = {
-    readStream: () => storeCall("ssf.read_stream", () => redis.get(k.ssfStream())),
+    readStream: () => call("ssf.read_stream", () => redis.get(k.ssfStream())),
     writeStream: (json, ttl) =>
-      storeCall("ssf.write_stream", async () => {
+      call("ssf.write_stream", async () => {
         await redis.set(k.ssfStream(), json, "EX", wholeSeconds(ttl));
       }),
     deleteStream: () =>
-      storeCall("ssf.delete_stream", async () => {
+      call("ssf.delete_stream", async () => {
         await redis.del(k.ssfStream());
       }),
     setVerificationState: (state, ttl) =>
-      storeCall("ssf.set_verification", async () => {
+      call("ssf.set_verification", async () => {
         await redis.set(k.ssfVerification(), state, "EX", wholeSeconds(ttl));
       }),
     useVerificationState: (state) =>
-      storeCall("ssf.use_verification", async () => (await redis.lockstepDeleteIfEqual(k.ssfVerification(), state)) === 1),
+      call("ssf.use_verification", async () => (await redis.lockstepDeleteIfEqual(k.ssfVerification(), state)) === 1),
   };
 
   return { sessions, revocations, streams };

@@ -1,6 +1,7 @@
 import type { SessionRecord } from "@/lib/session/record";
 import type { SessionHandle } from "@/lib/session/handle";
 import type { EndMechanism, EndReason, Verdict } from "@/lib/revocation/verdict";
+import { userTag } from "./keys";
 
 /**
  * The two ports the domain code talks to. Nothing in lib/ outside lib/store/ touches a Redis
@@ -43,7 +44,12 @@ export type ActivityEntry = { at: number; session: string; kind: ActivityKind; r
 export type EndedEvent = { id: string; at: number; lsid: string; reason: EndReason } & EndDetail;
 
 export interface SessionStore {
-  /** Stores a new record (and its indexes) under a fresh random id, which it returns. */
+  /**
+   * Stores a new record (and its indexes) under a fresh id (newSessionId: its user's hash tag, then
+   * random), which it returns. A record with a sid is also checked against that IdP session's ended
+   * mark, in one step with writing who holds the sid: a sid-only revocation that came first stops the
+   * new session before its id is handed out (lib/store/slots.ts).
+   */
   create(record: SessionRecord): Promise<string>;
   read(id: string): Promise<SessionRecord | null>;
   /** Replaces a record and keeps its TTL. A record that is gone stays gone: false. */
@@ -99,8 +105,11 @@ export interface RevocationList {
   /** Whether a session is still on: its record exists and no mark names it. One round trip. */
   check(handle: SessionHandle): Promise<Verdict>;
   /**
-   * Writes every mark, the replay record and the feed entries in one atomic step.
-   * Returns null when the replay record was already there (nothing was written).
+   * Writes the feed entries, every mark and the replay record. Atomic per user (each user's marks in
+   * one step), idempotent as a whole, and the replay record is written last: a call that fails part
+   * way is simply retried (the sender retries, the replay record is not there yet) and writes the
+   * same marks again. Returns null when the replay record was already there (nothing was written),
+   * or when a concurrent delivery of the same signal wrote it first (the same marks, written twice).
    */
   revoke(revocation: Revocation): Promise<EndedEvent[] | null>;
   /** Writes a replay record; false when it was already there. */
@@ -134,11 +143,18 @@ export const ACTIVITY_LOG_LENGTH = 30;
 /** How long a disabled account stays refused without an account-enabled (every key has a TTL). */
 export const DISABLED_TTL_SECONDS = 365 * 86_400;
 
-export function newSessionId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
+/**
+ * A fresh session id for a user: 43 base64url characters, as a 256-bit random id would be (cookies
+ * and handles keep their shape). The first TAG_LENGTH (8) are the user's hash tag (`userTag`), so
+ * that every key of the session lands in its user's cluster slot (lib/store/keys.ts); the other 35
+ * are random: 210 bits, ample against guessing.
+ */
+export function newSessionId(user: User): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(27));
   let binary = "";
   for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  const random = btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return (userTag(user.iss, user.sub) + random).slice(0, 43);
 }
 
 /** Redis and RFC 7519 NumericDates may be fractional; every TTL Lockstep writes is a whole number of seconds, at least 1. */

@@ -1,43 +1,48 @@
 /**
- * The revocation list's one write (RevocationList.revoke), as a script so that it is atomic: the
- * replay record, the marks, the per-session marks and the ended-sessions feed entries are written
- * together or not at all. A subject mark only moves forward in time, so an old signal replayed or
- * delivered late cannot shorten a newer one.
- *
- * KEYS[1]       replay record, or "" for none
- * KEYS[2]       the ended-sessions feed (a sorted set)
- * KEYS[3..2+n]  target marks (n = ARGV[5])
- * KEYS[3+n..]   per-session marks
- * ARGV[1] replay TTL (s)  ARGV[2] mark TTL (s)  ARGV[3] reason  ARGV[4] now (ms)  ARGV[5] n
- * ARGV[6] feed retention (ms)
- * ARGV[7..6+n]  per target: "" for an IdP session mark, else the subject mark's before-time (ms)
- * ARGV[7+n..]   per session: its feed entry (JSON)
+ * The revocation list's writes (RevocationList.revoke), as scripts. Each script touches one hash
+ * slot, so that it runs on a Redis Cluster too (lib/store/keys.ts): the marks of one user are one
+ * atomic step (MARK_SCRIPT, once per user slot), the ended-sessions feed another (FEED_SCRIPT, the
+ * feed being one key for every user). The replay record is a plain SET NX, written after both.
  */
-export const REVOKE_SCRIPT = `
-if KEYS[1] ~= '' and not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
-local n = tonumber(ARGV[5])
-for i = 1, n do
-  local key, before = KEYS[2 + i], ARGV[6 + i]
+
+/**
+ * Writes marks in one slot. A subject mark only moves forward in time, so an old signal replayed or
+ * delivered late cannot shorten a newer one; every other mark is a plain SET.
+ *
+ * KEYS[1..n]    the marks
+ * ARGV[1] mark TTL (s)  ARGV[2] reason
+ * ARGV[2+i]     per mark: "" for a plain mark (its value: the reason), else the subject mark's before-time (ms)
+ */
+export const MARK_SCRIPT = `
+for i = 1, #KEYS do
+  local key, before = KEYS[i], ARGV[2 + i]
   if before == '' then
-    redis.call('SET', key, ARGV[3], 'EX', ARGV[2])
+    redis.call('SET', key, ARGV[2], 'EX', ARGV[1])
   else
     local current = redis.call('GET', key)
     local previous = current and tonumber(string.match(current, '^(%d+)|')) or nil
     if not previous or previous < tonumber(before) then
-      redis.call('SET', key, before .. '|' .. ARGV[3], 'EX', ARGV[2])
+      redis.call('SET', key, before .. '|' .. ARGV[2], 'EX', ARGV[1])
     end
   end
 end
-local sessions = #KEYS - 2 - n
-for i = 1, sessions do
-  redis.call('SET', KEYS[2 + n + i], ARGV[3], 'EX', ARGV[2])
-  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[6 + n + i])
+return #KEYS
+`;
+
+/**
+ * Adds entries to the ended-sessions feed (a sorted set by time) and drops those older than the
+ * retention; the feed expires when nothing is added for twice that.
+ *
+ * KEYS[1] the feed
+ * ARGV[1] now (ms)  ARGV[2] retention (ms)  ARGV[3..] the entries (JSON)
+ */
+export const FEED_SCRIPT = `
+for i = 3, #ARGV do
+  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i])
 end
-if sessions > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], 0, tonumber(ARGV[4]) - tonumber(ARGV[6]))
-  redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[6]) * 2)
-end
-return 1
+redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, tonumber(ARGV[1]) - tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
+return #ARGV - 2
 `;
 
 /** Deletes a key only if it holds the given value: a lock released by its owner, a one-time state used. */

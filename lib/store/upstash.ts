@@ -1,15 +1,14 @@
 import type { Redis } from "@upstash/redis";
-import type { Keys } from "./keys";
+import { groupByTag, idpSessionTag, sessionTag, userTag, type Keys } from "./keys";
 import { storeCall } from "./errors";
-import { REVOKE_SCRIPT, DELETE_IF_EQUAL_SCRIPT } from "./revoke-script";
+import { MARK_SCRIPT, FEED_SCRIPT, DELETE_IF_EQUAL_SCRIPT } from "./revoke-script";
+import { mgetBySessionId, replayKey, revokeBySlot } from "./slots";
 import {
   ACTIVITY_LOG_LENGTH,
   DISABLED_TTL_SECONDS,
-  FEED_RETENTION_MS,
   newSessionId,
   wholeSeconds,
   type ActivityEntry,
-  endDetail,
   type EndedEvent,
   type RevocationList,
   type SessionStore,
@@ -30,26 +29,53 @@ function logActivity(tx: Tx, k: Keys, subject: User, entry: ActivityEntry, ttlSe
   tx.expire(key, ttlSeconds);
 }
 
+/** Commands to run in one transaction per hash slot: `tag` names the slot (lib/store/keys.ts). */
+type SlotOp = { tag: string; run: (tx: Tx) => void };
+
+/** Runs ops as one MULTI per slot, slots in the order first named, ops in order within each. */
+async function execBySlot(redis: Redis, ops: readonly SlotOp[]): Promise<void> {
+  for (const group of groupByTag(ops, (op) => op.tag).values()) {
+    const tx = redis.multi();
+    for (const op of group) op.run(tx);
+    await tx.exec();
+  }
+}
+
 /**
  * The stores on Redis through @upstash/redis (REST over fetch: Upstash, or the gateway in front of
  * a Redis). `ttlSeconds` is the longest a session lives and the TTL of every key written here.
+ * The same per-slot steps as lib/store/native.ts (see there and lib/store/slots.ts), so that both
+ * write and read the same keys the same way whatever Redis is behind.
  */
 export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores {
   const sessions: SessionStore = {
     create: (record) =>
       storeCall("session.create", async () => {
-        const id = newSessionId();
+        const id = newSessionId(record);
         const tx = redis.multi();
         tx.set(k.session(id), JSON.stringify(record), { ex: ttlSeconds });
         tx.sadd(k.subjectSessions(record.iss, record.sub), id);
         tx.expire(k.subjectSessions(record.iss, record.sub), ttlSeconds);
-        if (record.sid) tx.set(k.idpSession(record.iss, record.sid), id, { ex: ttlSeconds });
-        if (record.claims.email) {
-          tx.sadd(k.emailSubjects(record.claims.email), userMember(record));
-          tx.expire(k.emailSubjects(record.claims.email), ttlSeconds);
-        }
         logActivity(tx, k, record, signedInEntry(id, record), ttlSeconds);
         await tx.exec();
+        if (record.sid) {
+          const [, , ended] = await redis
+            .multi()
+            .set(k.idpSession(record.iss, record.sid), id, { ex: ttlSeconds })
+            .set(k.idpSessionUser(record.iss, record.sid), sessionTag(id), { ex: ttlSeconds })
+            .get<string>(k.idpSessionEnded(record.iss, record.sid))
+            .exec<[unknown, unknown, string | null]>();
+          if (typeof ended === "string") {
+            await redis.set(k.revokedIdpSession(sessionTag(id), record.iss, record.sid), ended, { ex: ttlSeconds });
+          }
+        }
+        if (record.claims.email) {
+          await redis
+            .multi()
+            .sadd(k.emailSubjects(record.claims.email), userMember(record))
+            .expire(k.emailSubjects(record.claims.email), ttlSeconds)
+            .exec();
+        }
         return id;
       }),
 
@@ -76,7 +102,7 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
           throw new TypeError("A session query needs a sid or a sub.");
         }
         if (ids.length === 0) return [];
-        const raws = await redis.mget<(string | null)[]>(...ids.map((id) => k.session(id)));
+        const raws = await mgetBySessionId(ids, k.session, (keys) => redis.mget<(string | null)[]>(...keys));
         return matching(
           query,
           ids.map((id, i) => ({ id, record: parseRecord(raws[i]) })),
@@ -86,15 +112,19 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
     end: (ended, reason, detail = {}) =>
       storeCall("session.end", async () => {
         if (ended.length === 0) return;
-        const tx = redis.multi();
         const now = Date.now();
+        const ops: SlotOp[] = [];
         for (const { id, record } of ended) {
-          tx.del(k.session(id), k.lastSeen(id));
-          tx.srem(k.subjectSessions(record.iss, record.sub), id);
-          if (record.sid) tx.del(k.idpSession(record.iss, record.sid));
-          logActivity(tx, k, record, endedEntry(id, record, reason, detail, now), ttlSeconds);
+          const user = userTag(record.iss, record.sub);
+          ops.push({ tag: sessionTag(id), run: (tx) => tx.del(k.session(id), k.lastSeen(id)) });
+          ops.push({ tag: user, run: (tx) => tx.srem(k.subjectSessions(record.iss, record.sub), id) });
+          ops.push({ tag: user, run: (tx) => logActivity(tx, k, record, endedEntry(id, record, reason, detail, now), ttlSeconds) });
         }
-        await tx.exec();
+        for (const { record } of ended) {
+          const sid = record.sid;
+          if (sid) ops.push({ tag: idpSessionTag(record.iss, sid), run: (tx) => tx.del(k.idpSession(record.iss, sid)) });
+        }
+        await execBySlot(redis, ops);
       }),
 
     touch: (id, at) =>
@@ -105,8 +135,7 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
     lastSeen: (ids) =>
       storeCall("session.last_seen", async () => {
         if (ids.length === 0) return [];
-        const values = await redis.mget<(string | number | null)[]>(...ids.map((id) => k.lastSeen(id)));
-        return parseLastSeen(ids.map((_, i) => values[i]));
+        return parseLastSeen(await mgetBySessionId(ids, k.lastSeen, (keys) => redis.mget<(string | number | null)[]>(...keys)));
       }),
 
     subjectsForEmail: (email) =>
@@ -118,11 +147,8 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
     changeEmail: (subject, from, to) =>
       storeCall("session.change_email", async () => {
         const member = userMember(subject);
-        const tx = redis.multi();
-        tx.srem(k.emailSubjects(from), member);
-        tx.sadd(k.emailSubjects(to), member);
-        tx.expire(k.emailSubjects(to), ttlSeconds);
-        await tx.exec();
+        await redis.multi().sadd(k.emailSubjects(to), member).expire(k.emailSubjects(to), ttlSeconds).exec();
+        await redis.srem(k.emailSubjects(from), member);
       }),
 
     activity: (subject) =>
@@ -159,9 +185,6 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
       }),
   };
 
-  const replayKey = (r: { kind: "bcl" | "ssf"; iss: string; jti: string }) =>
-    r.kind === "bcl" ? k.logoutTokenJti(r.iss, r.jti) : k.ssfJti(r.iss, r.jti);
-
   const revocations: RevocationList = {
     check: (handle) =>
       storeCall("revocation.check", async () => {
@@ -174,46 +197,35 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
       }),
 
     revoke: (revocation) =>
-      storeCall("revocation.revoke", async () => {
-        const events: EndedEvent[] = revocation.sessionIds.map((lsid) => ({
-          id: crypto.randomUUID(),
-          at: revocation.now,
-          lsid,
-          reason: revocation.reason,
-          ...endDetail(revocation.detail),
-        }));
-        const targetKeys = revocation.targets.map((t) =>
-          t.kind === "idp-session" ? k.revokedIdpSession(t.iss, t.sid) : k.revokedSubject(t.iss, t.sub),
-        );
-        const written = await redis.eval(
-          REVOKE_SCRIPT,
-          [
-            revocation.replay ? replayKey(revocation.replay) : "",
-            k.endedFeed(),
-            ...targetKeys,
-            ...revocation.sessionIds.map((id) => k.revokedSession(id)),
-          ],
-          [
-            String(wholeSeconds(revocation.replay?.ttlSeconds ?? 1)),
-            String(ttlSeconds),
-            revocation.reason,
-            String(Math.floor(revocation.now)),
-            String(revocation.targets.length),
-            String(FEED_RETENTION_MS),
-            ...revocation.targets.map((t) => (t.kind === "subject" ? String(Math.floor(t.beforeMs)) : "")),
-            ...events.map((e) => JSON.stringify(e)),
-          ],
-        );
-        return Number(written) === 1 ? events : null;
-      }),
+      storeCall("revocation.revoke", () =>
+        revokeBySlot(
+          {
+            exists: async (key) => (await redis.exists(key)) === 1,
+            appendFeed: async (key, args) => {
+              await redis.eval(FEED_SCRIPT, [key], args);
+            },
+            endIdpSession: async (endedKey, userKey, reason, ttl) => {
+              const [, tag] = await redis.multi().set(endedKey, reason, { ex: ttl }).get<string>(userKey).exec<[unknown, string | null]>();
+              return typeof tag === "string" ? tag : null;
+            },
+            mark: async (keys, args) => {
+              await redis.eval(MARK_SCRIPT, keys, args);
+            },
+            setOnce: async (key, ttl) => (await redis.set(key, "1", { nx: true, ex: ttl })) === "OK",
+          },
+          k,
+          revocation,
+          ttlSeconds,
+        ),
+      ),
 
     remember: (replay) =>
       storeCall(
         "revocation.remember",
-        async () => (await redis.set(replayKey(replay), "1", { nx: true, ex: wholeSeconds(replay.ttlSeconds) })) === "OK",
+        async () => (await redis.set(replayKey(k, replay), "1", { nx: true, ex: wholeSeconds(replay.ttlSeconds) })) === "OK",
       ),
 
-    seen: (replay) => storeCall("revocation.seen", async () => (await redis.exists(replayKey(replay))) === 1),
+    seen: (replay) => storeCall("revocation.seen", async () => (await redis.exists(replayKey(k, replay))) === 1),
 
     endedSince: (sinceMs) =>
       storeCall("revocation.ended_since", async () => {

@@ -4,7 +4,7 @@ import { HttpSession } from "../support/http-client";
 import { bank, confirmIdpLogout, sessionOf, signIn, startTestStack } from "../support/lockstep";
 import { testRedisUrl } from "../support/require-redis";
 import type { Stack } from "../../demo/scripts/stack";
-import { appKeys, type Keys } from "@/lib/store/keys";
+import { appKeys, sessionTag, type Keys } from "@/lib/store/keys";
 import { subjectMark } from "@/lib/revocation/verdict";
 import type { SessionRecord } from "@/lib/session/record";
 
@@ -155,7 +155,7 @@ describe("the edge guard refuses the very next request after a revocation", () =
 
   it("by the IdP session (iss, sid)", async () => {
     const { browser, session } = await signedIn();
-    await redis.set(k.revokedIdpSession(stack.issuer, session.session.idp.sid), "revoked", "EX", 60);
+    await redis.set(k.revokedIdpSession(sessionTag(session.session.id), stack.issuer, session.session.idp.sid), "revoked", "EX", 60);
     await expectRefused(browser, "revoked");
   });
 

@@ -7,6 +7,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { Stores } from "@/lib/store/ports";
 import type { SessionRecord } from "@/lib/session/record";
 import type { SessionHandle } from "@/lib/session/handle";
+import { endSessions } from "@/lib/revocation/end-sessions";
 
 export type ContractSubject = { stores: Stores; cleanup?: () => Promise<void> };
 
@@ -50,7 +51,7 @@ export function storeContract(name: string, make: () => Promise<ContractSubject>
     });
 
     describe("session store", () => {
-      it("creates a record under a fresh 256-bit id and reads it back", async () => {
+      it("creates a record under a fresh 43-character id and reads it back", async () => {
         const r = record();
         const id = await stores.sessions.create(r);
         expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -236,6 +237,51 @@ export function storeContract(name: string, make: () => Promise<ContractSubject>
         const elsewhere = record({ iss: OTHER_ISS, sid: r.sid });
         const other = await stores.sessions.create(elsewhere);
         expect(await stores.revocations.check(handleOf(other, elsewhere))).toEqual({ active: true });
+      });
+
+      it("an IdP-session mark by (iss, sid) alone stops a session signed in before it, with no session id given", async () => {
+        const r = record();
+        const id = await stores.sessions.create(r);
+        await stores.revocations.revoke({
+          targets: [{ kind: "idp-session", iss: ISS, sid: r.sid as string }],
+          sessionIds: [],
+          reason: "revoked",
+          now: Date.now(),
+        });
+        expect(await stores.revocations.check(handleOf(id, r))).toEqual({ active: false, reason: "revoked" });
+      });
+
+      it("an IdP-session mark stops an older session holding the sid after the newer one holding it ended", async () => {
+        const r = record();
+        const older = await stores.sessions.create(r);
+        const newer = await stores.sessions.create({ ...r, createdAt: r.createdAt + 1 });
+        await stores.sessions.end([{ id: newer, record: r }], "logout");
+        await stores.revocations.revoke({
+          targets: [{ kind: "idp-session", iss: ISS, sid: r.sid as string }],
+          sessionIds: [],
+          reason: "revoked",
+          now: Date.now(),
+        });
+        expect(await stores.revocations.check(handleOf(older, r))).toEqual({ active: false, reason: "revoked" });
+      });
+
+      it("a sid-only logout racing a sign-in with that sid stops the session, whichever comes first (BCL §2.4)", async () => {
+        const deps = { sessions: stores.sessions, revocations: stores.revocations, now: Date.now };
+        const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+        const races = Array.from({ length: 16 }, async (_, i) => {
+          const r = record();
+          const signIn = async () => {
+            if (i % 2 === 0) await pause(i % 4);
+            return stores.sessions.create(r);
+          };
+          const logout = async () => {
+            if (i % 2 === 1) await pause(i % 4);
+            return endSessions(deps, [{ kind: "idp-session", iss: ISS, sid: r.sid as string }], "revoked");
+          };
+          const [id] = await Promise.all([signIn(), logout()]);
+          return stores.revocations.check(handleOf(id, r));
+        });
+        for (const verdict of await Promise.all(races)) expect(verdict).toEqual({ active: false, reason: "revoked" });
       });
 
       it("a subject mark stops sessions that started before it, not after", async () => {

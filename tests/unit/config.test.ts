@@ -92,11 +92,37 @@ describe("configuration", () => {
       expect(error.message).not.toContain("hunter2-secret");
     });
 
+    it("accepts a Redis Cluster as REDIS_CLUSTER_NODES (redis:// URLs, comma-separated), not with REDIS_URL", () => {
+      expect(parseConfig(valid).REDIS_CLUSTER_NODES).toBeUndefined();
+      expect(parseConfig({ ...valid, REDIS_CLUSTER_NODES: "redis://10.0.0.1:7000, redis://10.0.0.2:7000," }).REDIS_CLUSTER_NODES).toEqual([
+        "redis://10.0.0.1:7000",
+        "redis://10.0.0.2:7000",
+      ]);
+      expect(errorOf({ ...valid, REDIS_CLUSTER_NODES: "redis://10.0.0.1:7000", REDIS_URL: "redis://127.0.0.1:6379" }).keys).toEqual([
+        "REDIS_CLUSTER_NODES",
+      ]);
+    });
+
+    it("refuses cluster nodes that disagree on scheme or credentials, name a database, or are not redis URLs, without printing them", () => {
+      const mixed = errorOf({
+        ...valid,
+        REDIS_CLUSTER_NODES: "redis://:hunter2-secret@10.0.0.1:7000,rediss://:hunter2-secret@10.0.0.2:7000",
+      });
+      expect(mixed.keys).toEqual(["REDIS_CLUSTER_NODES"]);
+      expect(mixed.message).toContain("same scheme and credentials");
+      expect(mixed.message).not.toContain("hunter2-secret");
+      expect(errorOf({ ...valid, REDIS_CLUSTER_NODES: "redis://10.0.0.1:7000/2" }).message).toContain("only database 0");
+      expect(errorOf({ ...valid, REDIS_CLUSTER_NODES: "10.0.0.1:7000" }).keys).toEqual(["REDIS_CLUSTER_NODES"]);
+      expect(errorOf({ ...valid, REDIS_CLUSTER_NODES: " , " }).keys).toEqual(["REDIS_CLUSTER_NODES"]);
+    });
+
     it("names each missing REST setting, and says the edge guard needs them even with REDIS_URL", () => {
       expect(errorOf(noRest).keys).toEqual(["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"]);
       const withNative = errorOf({ ...noRest, UPSTASH_REDIS_REST_URL: valid.UPSTASH_REDIS_REST_URL, REDIS_URL: "redis://127.0.0.1:6379" });
       expect(withNative.keys).toEqual(["UPSTASH_REDIS_REST_TOKEN"]);
-      expect(withNative.message).toMatch(/UPSTASH_REDIS_REST_TOKEN: is required even with REDIS_URL while the guard runs on the edge/);
+      expect(withNative.message).toMatch(
+        /UPSTASH_REDIS_REST_TOKEN: is required even with REDIS_URL or REDIS_CLUSTER_NODES while the guard runs on the edge/,
+      );
     });
 
     it("needs no REST setting when the guard runs in the Node runtime on REDIS_URL, and still needs one without REDIS_URL", () => {
@@ -104,6 +130,13 @@ describe("configuration", () => {
       expect(node.GUARD_RUNTIME).toBe("nodejs");
       expect(node.UPSTASH_REDIS_REST_URL).toBeUndefined();
       expect(errorOf({ ...noRest, GUARD_RUNTIME: "nodejs" }).keys).toEqual(["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"]);
+      expect(parseConfig({ ...noRest, GUARD_RUNTIME: "nodejs", REDIS_CLUSTER_NODES: "redis://10.0.0.1:7000" }).REDIS_CLUSTER_NODES).toEqual(
+        ["redis://10.0.0.1:7000"],
+      );
+      expect(errorOf({ ...noRest, REDIS_CLUSTER_NODES: "redis://10.0.0.1:7000" }).keys).toEqual([
+        "UPSTASH_REDIS_REST_URL",
+        "UPSTASH_REDIS_REST_TOKEN",
+      ]);
       expect(parseConfig(valid).GUARD_RUNTIME).toBe("edge");
       expect(errorOf({ ...valid, GUARD_RUNTIME: "bun" }).keys).toEqual(["GUARD_RUNTIME"]);
     });

@@ -47,6 +47,7 @@ describe("revocation verdict (the edge guard's decision)", () => {
 
   it("cannot be made to read another key shape by an iss or sid containing the separator", () => {
     const k = keys("ls:");
-    expect(k.revokedIdpSession("a|b", "c")).not.toEqual(k.revokedIdpSession("a", "b|c"));
+    expect(k.revokedIdpSession("t", "a|b", "c")).not.toEqual(k.revokedIdpSession("t", "a", "b|c"));
+    expect(k.revokedIdpSession("t", "a{b}", "c")).not.toContain("{b}");
   });
 });

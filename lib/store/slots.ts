@@ -1,0 +1,100 @@
+import { groupByTag, sessionTag, userTag, type Keys } from "./keys";
+import { FEED_RETENTION_MS, endDetail, wholeSeconds, type EndedEvent, type ReplayRecord, type Revocation } from "./ports";
+
+/**
+ * What the Redis stores (native.ts, upstash.ts) do the same way so that every command touches one
+ * hash slot (lib/store/keys.ts): the order of the per-slot steps of a revocation, and why it is safe.
+ */
+
+export const replayKey = (k: Keys, r: Omit<ReplayRecord, "ttlSeconds">): string =>
+  r.kind === "bcl" ? k.logoutTokenJti(r.iss, r.jti) : k.ssfJti(r.iss, r.jti);
+
+/** One client's way of running each step of `revokeBySlot`; each step is one command or transaction in one slot. */
+export type RevokeSteps = {
+  exists(key: string): Promise<boolean>;
+  /** FEED_SCRIPT on the feed key. */
+  appendFeed(feedKey: string, args: string[]): Promise<void>;
+  /**
+   * In the IdP session's slot, one transaction: SET the ended mark (the reason, with the marks' TTL),
+   * GET the tag of the user holding the sid (null when no sign-in with it is known).
+   */
+  endIdpSession(endedKey: string, userKey: string, reason: string, ttlSeconds: number): Promise<string | null>;
+  /** MARK_SCRIPT on keys of one slot. */
+  mark(keys: string[], args: string[]): Promise<void>;
+  /** SET NX with a TTL; false when it was there. */
+  setOnce(key: string, ttlSeconds: number): Promise<boolean>;
+};
+
+type Mark = { tag: string; key: string; before: string };
+
+/**
+ * RevocationList.revoke, one slot per step, in this order:
+ * 1. The replay record is read: if the signal was acted on, nothing is written.
+ * 2. The feed entries (the feed is one key for every user, so it cannot share a user's slot). Before
+ *    the marks, not after: a tab told early asks the server, which answers "active" until the marks
+ *    land; a feed written after the marks could be lost to a failure in between, and a tab would
+ *    never hear of its ending.
+ * 3. Per IdP-session target, in its own slot: its ended mark, and who holds it (the user's tag). A
+ *    sign-in with that sid writes who holds it and reads the ended mark in one transaction in the
+ *    same slot (SessionStore.create), so the two are ordered: either this step sees the sign-in's user
+ *    and marks that user's slot below, or the sign-in sees the ended mark and marks its own user's
+ *    slot before it returns a session. No session holding the sid escapes, whichever comes first.
+ * 4. The marks, one MARK_SCRIPT per user slot: the user's IdP-session marks, subject mark and
+ *    session marks are one atomic step, as the guard reads them in one step.
+ * 5. The replay record, last: every step before it is idempotent (the same marks; duplicate feed
+ *    entries only repeat news), so a call that failed part way is retried whole by the sender, whose
+ *    replay record is not yet there. Null when a concurrent delivery of the same signal set it first.
+ */
+export async function revokeBySlot(steps: RevokeSteps, k: Keys, revocation: Revocation, ttlSeconds: number): Promise<EndedEvent[] | null> {
+  const replay = revocation.replay ? replayKey(k, revocation.replay) : undefined;
+  if (replay && (await steps.exists(replay))) return null;
+
+  const now = Math.floor(revocation.now);
+  const events: EndedEvent[] = revocation.sessionIds.map((lsid) => ({
+    id: crypto.randomUUID(),
+    at: revocation.now,
+    lsid,
+    reason: revocation.reason,
+    ...endDetail(revocation.detail),
+  }));
+  if (events.length > 0) {
+    await steps.appendFeed(k.endedFeed(), [String(now), String(FEED_RETENTION_MS), ...events.map((e) => JSON.stringify(e))]);
+  }
+
+  const marks: Mark[] = [];
+  for (const t of revocation.targets) {
+    if (t.kind === "idp-session") {
+      const tag = await steps.endIdpSession(k.idpSessionEnded(t.iss, t.sid), k.idpSessionUser(t.iss, t.sid), revocation.reason, ttlSeconds);
+      if (tag) marks.push({ tag, key: k.revokedIdpSession(tag, t.iss, t.sid), before: "" });
+    } else {
+      marks.push({ tag: userTag(t.iss, t.sub), key: k.revokedSubject(t.iss, t.sub), before: String(Math.floor(t.beforeMs)) });
+    }
+  }
+  for (const id of revocation.sessionIds) marks.push({ tag: sessionTag(id), key: k.revokedSession(id), before: "" });
+  for (const group of groupByTag(marks, (m) => m.tag).values()) {
+    await steps.mark(
+      group.map((m) => m.key),
+      [String(ttlSeconds), revocation.reason, ...group.map((m) => m.before)],
+    );
+  }
+
+  if (replay && !(await steps.setOnce(replay, wholeSeconds(revocation.replay?.ttlSeconds ?? 1)))) return null;
+  return events;
+}
+
+/**
+ * MGET of keys named by session ids, one MGET per slot (the ids of one user share one), values in
+ * the order of the ids.
+ */
+export async function mgetBySessionId<V>(
+  ids: readonly string[],
+  keyOf: (id: string) => string,
+  mget: (keys: string[]) => Promise<readonly V[]>,
+): Promise<(V | null)[]> {
+  const values = new Map<string, V | null>();
+  for (const group of groupByTag(new Set(ids), sessionTag).values()) {
+    const replies = await mget(group.map(keyOf));
+    group.forEach((id, i) => values.set(id, replies[i] ?? null));
+  }
+  return ids.map((id) => values.get(id) ?? null);
+}

@@ -1,0 +1,135 @@
+/**
+ * The hash-slot rule (lib/store/keys.ts): every command Lockstep sends touches one Redis Cluster
+ * slot. Slots are computed here (tests/support/key-slot.ts, checked against the server's CLUSTER
+ * KEYSLOT in the store-cluster tier); the store-cluster tier runs the whole store on a real cluster.
+ */
+import { describe, expect, it } from "vitest";
+import { appKeys, idpSessionTag, sessionTag, userTag, TAG_LENGTH } from "@/lib/store/keys";
+import { newSessionId } from "@/lib/store/ports";
+import { revocationKeys } from "@/lib/revocation/verdict";
+import { revokeBySlot, type RevokeSteps } from "@/lib/store/slots";
+import { keySlot } from "../support/key-slot";
+
+const k = appKeys("ls:", "bank");
+const ISS = "https://idp.example.com";
+const slotsOf = (keys: readonly string[]) => new Set(keys.map(keySlot));
+
+describe("hash slots", () => {
+  it("computes Redis's slots (CRC16 XMODEM of the hash tag, modulo 16384)", () => {
+    expect(keySlot("123456789")).toBe(0x31c3);
+    expect(keySlot("{user1000}.following")).toBe(keySlot("{user1000}.followers"));
+    // An empty tag ("{}") does not count: the whole key is hashed.
+    expect(keySlot("foo{}{bar}")).not.toBe(keySlot("bar"));
+    expect(keySlot("foo{{bar}}zap")).toBe(keySlot("{bar"));
+  });
+
+  it("puts every key of one user, and every key of each of their sessions, in one slot", () => {
+    const user = { iss: ISS, sub: "alice" };
+    const ids = [newSessionId(user), newSessionId(user)];
+    const keys = [
+      k.subjectSessions(ISS, "alice"),
+      k.revokedSubject(ISS, "alice"),
+      k.activityLog(ISS, "alice"),
+      k.accountDisabled(ISS, "alice"),
+      ...ids.flatMap((id) => [
+        k.session(id),
+        k.revokedSession(id),
+        k.revokedIdpSession(sessionTag(id), ISS, "sid-1"),
+        k.lastSeen(id),
+        k.refreshLock(id),
+        ...revocationKeys(k, { lsid: id, iss: ISS, sub: "alice", sid: "sid-1", createdAt: 1 }),
+        ...revocationKeys(k, { lsid: id, iss: ISS, sub: "alice", createdAt: 1 }),
+      ]),
+    ];
+    expect(slotsOf(keys).size).toBe(1);
+    expect(keySlot(k.session(ids[0]!))).toBe(keySlot(`{${userTag(ISS, "alice")}}`));
+  });
+
+  it("puts what a sid-only logout looks up (iss, sid) in one slot", () => {
+    expect(slotsOf([k.idpSession(ISS, "sid-1"), k.idpSessionUser(ISS, "sid-1"), k.idpSessionEnded(ISS, "sid-1")]).size).toBe(1);
+    expect(keySlot(k.idpSession(ISS, "sid-1"))).toBe(keySlot(`{${idpSessionTag(ISS, "sid-1")}}`));
+  });
+
+  it("keeps the rule whatever an iss, sub or sid holds (braces are encoded; the tag comes first)", () => {
+    for (const sub of ["{x}", "a}b{c", "}{", "ümlaut {", ""]) {
+      const user = { iss: "https://{idp}.example.com/}", sub };
+      const id = newSessionId(user);
+      expect(
+        slotsOf([k.session(id), k.subjectSessions(user.iss, sub), k.revokedSubject(user.iss, sub), k.activityLog(user.iss, sub)]).size,
+      ).toBe(1);
+      expect(slotsOf([k.idpSession(user.iss, sub), k.idpSessionEnded(user.iss, sub)]).size).toBe(1);
+    }
+  });
+
+  it("spreads users over the slots (and so over a cluster's masters)", () => {
+    const slots = Array.from({ length: 2_000 }, (_, i) => keySlot(k.session(newSessionId({ iss: ISS, sub: `user-${i}` }))));
+    expect(new Set(slots).size).toBeGreaterThan(1_800);
+    const thirds = [0, 1, 2].map((t) => slots.filter((s) => Math.floor((s * 3) / 16_384) === t).length);
+    for (const count of thirds) expect(count).toBeGreaterThan(500);
+  });
+
+  it("mints session ids of the cookie's shape that carry their user's tag, the rest random", () => {
+    const user = { iss: ISS, sub: "bob" };
+    const [a, b] = [newSessionId(user), newSessionId(user)];
+    expect(a).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(sessionTag(a)).toBe(userTag(ISS, "bob"));
+    expect(sessionTag(a)).toHaveLength(TAG_LENGTH);
+    expect(a.slice(TAG_LENGTH)).not.toBe(b.slice(TAG_LENGTH));
+    expect(userTag(ISS, "bob")).not.toBe(userTag(ISS, "bob2"));
+    expect(userTag(ISS, "bob")).not.toBe(idpSessionTag(ISS, "bob"));
+  });
+
+  it("runs a revocation as one-slot steps, the feed first and the replay record last", async () => {
+    const calls: { step: string; keys: string[] }[] = [];
+    const steps: RevokeSteps = {
+      exists: async (key) => (calls.push({ step: "exists", keys: [key] }), false),
+      appendFeed: async (key) => void calls.push({ step: "feed", keys: [key] }),
+      endIdpSession: async (ended, user) => (calls.push({ step: "sid", keys: [ended, user] }), userTag(ISS, "carol")),
+      mark: async (keys) => void calls.push({ step: "mark", keys }),
+      setOnce: async (key) => (calls.push({ step: "replay", keys: [key] }), true),
+    };
+    const carol = newSessionId({ iss: ISS, sub: "carol" });
+    const dave = newSessionId({ iss: ISS, sub: "dave" });
+    const events = await revokeBySlot(
+      steps,
+      k,
+      {
+        targets: [
+          { kind: "idp-session", iss: ISS, sid: "sid-c" },
+          { kind: "subject", iss: ISS, sub: "dave", beforeMs: 5 },
+        ],
+        sessionIds: [carol, dave],
+        reason: "revoked",
+        replay: { kind: "bcl", iss: ISS, jti: "j-1", ttlSeconds: 60 },
+        now: 1_000,
+      },
+      3600,
+    );
+    expect(events?.map((e) => e.lsid)).toEqual([carol, dave]);
+    expect(calls.map((c) => c.step)).toEqual(["exists", "feed", "sid", "mark", "mark", "replay"]);
+    for (const call of calls) expect(slotsOf(call.keys).size, call.step).toBe(1);
+    const marks = calls.filter((c) => c.step === "mark");
+    expect(marks[0]?.keys).toEqual([k.revokedIdpSession(userTag(ISS, "carol"), ISS, "sid-c"), k.revokedSession(carol)]);
+    expect(marks[1]?.keys).toEqual([k.revokedSubject(ISS, "dave"), k.revokedSession(dave)]);
+  });
+
+  it("writes nothing for a signal whose replay record is there", async () => {
+    const written: string[] = [];
+    const steps: RevokeSteps = {
+      exists: async () => true,
+      appendFeed: async () => void written.push("feed"),
+      endIdpSession: async () => (written.push("sid"), null),
+      mark: async () => void written.push("mark"),
+      setOnce: async () => (written.push("replay"), true),
+    };
+    const revocation = {
+      targets: [{ kind: "idp-session" as const, iss: ISS, sid: "s" }],
+      sessionIds: [newSessionId({ iss: ISS, sub: "e" })],
+      reason: "revoked" as const,
+      replay: { kind: "bcl" as const, iss: ISS, jti: "j", ttlSeconds: 60 },
+      now: 1,
+    };
+    expect(await revokeBySlot(steps, k, revocation, 3600)).toBeNull();
+    expect(written).toEqual([]);
+  });
+});
