@@ -81,6 +81,20 @@ export default defineConfig({
       },
       {
         extends: true,
+        // The integration tier once more, on the Node variant against a private three-master Redis Cluster
+        // (REDIS_CLUSTER_NODES). logs.test.ts needs a Redis of its own that refuses writes, so it runs on one Redis only.
+        test: {
+          name: "integration-cluster",
+          include: ["tests/integration/**/*.test.ts"],
+          exclude: ["tests/integration/logs.test.ts"],
+          env: { LOCKSTEP_NATIVE_REDIS: "1", LOCKSTEP_REDIS_CLUSTER: "1" },
+          globalSetup: ["tests/support/require-redis.ts", "tests/support/redis-cluster-setup.ts", "tests/integration/setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        extends: true,
         // Real Redis stopped and restarted under mixed traffic: nothing revoked is served, no logout is lost.
         test: {
           name: "outage",

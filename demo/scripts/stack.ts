@@ -54,6 +54,12 @@ export type StackOptions = {
    * environment holds, and reach Redis through the gateway.
    */
   nativeRedis?: boolean;
+  /**
+   * The Node variant on a Redis Cluster: the apps get these nodes as REDIS_CLUSTER_NODES (and no
+   * REDIS_URL, no REST settings). The gateway still starts (on `redisUrl`), but nothing uses it, and
+   * stopGateway() cannot cut a cluster's connections: it throws.
+   */
+  redisClusterNodes?: string[];
 };
 
 /** The two builds of the app (next.config.ts's GUARD_RUNTIME): the guard on the edge, or in the Node runtime. */
@@ -250,12 +256,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   );
 
   let gateway = await startGateway({ port: gatewayPort, token: gatewayToken, redisUrl: options.redisUrl, log: (l) => log("gateway", l) });
-  const nativeRedis = options.nativeRedis ?? process.env.LOCKSTEP_NATIVE_REDIS === "1";
-  if (nativeRedis && !options.redisUrl) throw new Error("nativeRedis needs a real Redis (redisUrl)");
+  const cluster = options.redisClusterNodes;
+  const nativeRedis = cluster !== undefined || (options.nativeRedis ?? process.env.LOCKSTEP_NATIVE_REDIS === "1");
+  if (nativeRedis && !cluster && !options.redisUrl) throw new Error("nativeRedis needs a real Redis (redisUrl)");
   const runtime: GuardRuntime = nativeRedis ? "nodejs" : "edge";
   // The apps' native connection goes through a forwarder that stopGateway() cuts too, so "Redis is
   // down" means the same for both paths.
-  let forwarder = nativeRedis ? await startForwarder(options.redisUrl!, 0) : undefined;
+  let forwarder = nativeRedis && !cluster ? await startForwarder(options.redisUrl!, 0) : undefined;
   const appRedisUrl = forwarder ? forwarder.url : "";
   const clients: DemoClient[] = apps.map((a) => demoClient(a, `http://localhost:${a.port}`, a.ssfToken));
   const idp = await startIdp({
@@ -323,6 +330,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         ...appSettings(app, app.port, { issuer: idp.issuer, gatewayUrl: gateway.url, gatewayToken }),
         LOCKSTEP_KEY_PREFIX: keyPrefix,
         REDIS_URL: appRedisUrl,
+        REDIS_CLUSTER_NODES: cluster?.join(",") ?? "",
         ...variantEnv(runtime),
         // The Node variant needs no REST settings: nothing in it may reach the gateway.
         ...(nativeRedis ? { UPSTASH_REDIS_REST_URL: "", UPSTASH_REDIS_REST_TOKEN: "" } : {}),
@@ -349,6 +357,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       return launch({ ...app, port: await freePort() }, app.env ?? {});
     },
     async stopGateway() {
+      if (cluster) throw new Error("stopGateway: the stack cannot cut the apps' connections to a Redis Cluster");
       await gateway.close();
       await forwarder?.close();
     },
@@ -358,7 +367,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     },
     async stop() {
       await stopAll();
-      if (options.redisUrl && keyPrefix !== "ls:") await deleteByPrefix(options.redisUrl, keyPrefix);
+      // (On a cluster the keys stay: the test cluster is private to the run and removed with it.)
+      if (options.redisUrl && !cluster && keyPrefix !== "ls:") await deleteByPrefix(options.redisUrl, keyPrefix);
     },
   };
 }

@@ -41,6 +41,8 @@ type Mark = { tag: string; key: string; before: string };
  *    slot before it returns a session. No session holding the sid escapes, whichever comes first.
  * 4. The marks, one MARK_SCRIPT per user slot: the user's IdP-session marks, subject mark and
  *    session marks are one atomic step, as the guard reads them in one step.
+ * Steps 2 and 3 run together, and so do the marks of different users: nothing orders them, and each
+ * later step waits for all of the earlier ones.
  * 5. The replay record, last: every step before it is idempotent (the same marks; duplicate feed
  *    entries only repeat news), so a call that failed part way is retried whole by the sender, whose
  *    replay record is not yet there. Null when a concurrent delivery of the same signal set it first.
@@ -57,26 +59,45 @@ export async function revokeBySlot(steps: RevokeSteps, k: Keys, revocation: Revo
     reason: revocation.reason,
     ...endDetail(revocation.detail),
   }));
-  if (events.length > 0) {
-    await steps.appendFeed(k.endedFeed(), [String(now), String(FEED_RETENTION_MS), ...events.map((e) => JSON.stringify(e))]);
-  }
+  // Steps 2 and 3 do not depend on each other: they go out together (one round trip of waiting),
+  // and step 4 starts only once both are done.
+  const [, sidMarks] = await Promise.all([
+    events.length > 0
+      ? steps.appendFeed(k.endedFeed(), [String(now), String(FEED_RETENTION_MS), ...events.map((e) => JSON.stringify(e))])
+      : undefined,
+    Promise.all(
+      revocation.targets.map(async (t): Promise<Mark | undefined> => {
+        if (t.kind !== "idp-session") return undefined;
+        const tag = await steps.endIdpSession(
+          k.idpSessionEnded(t.iss, t.sid),
+          k.idpSessionUser(t.iss, t.sid),
+          revocation.reason,
+          ttlSeconds,
+        );
+        return tag ? { tag, key: k.revokedIdpSession(tag, t.iss, t.sid), before: "" } : undefined;
+      }),
+    ),
+  ]);
 
   const marks: Mark[] = [];
-  for (const t of revocation.targets) {
+  for (const [i, t] of revocation.targets.entries()) {
     if (t.kind === "idp-session") {
-      const tag = await steps.endIdpSession(k.idpSessionEnded(t.iss, t.sid), k.idpSessionUser(t.iss, t.sid), revocation.reason, ttlSeconds);
-      if (tag) marks.push({ tag, key: k.revokedIdpSession(tag, t.iss, t.sid), before: "" });
+      const mark = sidMarks[i];
+      if (mark) marks.push(mark);
     } else {
       marks.push({ tag: userTag(t.iss, t.sub), key: k.revokedSubject(t.iss, t.sub), before: String(Math.floor(t.beforeMs)) });
     }
   }
   for (const id of revocation.sessionIds) marks.push({ tag: sessionTag(id), key: k.revokedSession(id), before: "" });
-  for (const group of groupByTag(marks, (m) => m.tag).values()) {
-    await steps.mark(
-      group.map((m) => m.key),
-      [String(ttlSeconds), revocation.reason, ...group.map((m) => m.before)],
-    );
-  }
+  // Each user's slot on its own, together; the replay record waits for all of them.
+  await Promise.all(
+    [...groupByTag(marks, (m) => m.tag).values()].map((group) =>
+      steps.mark(
+        group.map((m) => m.key),
+        [String(ttlSeconds), revocation.reason, ...group.map((m) => m.before)],
+      ),
+    ),
+  );
 
   if (replay && !(await steps.setOnce(replay, wholeSeconds(revocation.replay?.ttlSeconds ?? 1)))) return null;
   return events;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis as IORedis } from "ioredis";
 import { HttpSession } from "../support/http-client";
-import { bank, confirmIdpLogout, sessionOf, signIn, startTestStack } from "../support/lockstep";
-import { testRedisUrl } from "../support/require-redis";
+import { bank, confirmIdpLogout, sessionOf, signIn, startTestStack, onCluster } from "../support/lockstep";
+import { testRedis } from "../support/test-redis";
 import type { Stack } from "../../demo/scripts/stack";
 import { appKeys, sessionTag, type Keys } from "@/lib/store/keys";
 import { subjectMark } from "@/lib/revocation/verdict";
@@ -16,7 +16,7 @@ let k: Keys;
 beforeAll(async () => {
   stack = await startTestStack();
   app = stack.apps[0]!.url;
-  redis = new IORedis(testRedisUrl);
+  redis = await testRedis();
   k = appKeys(stack.keyPrefix, bank.appId);
 });
 
@@ -287,7 +287,8 @@ describe("server-held access tokens", () => {
 });
 
 describe("when Redis cannot answer", () => {
-  it("fails closed with a clear 503, and recovers when Redis returns", async () => {
+  // The stack cannot take a Redis Cluster away (onCluster): Redis-down behaviour is tested on one Redis, and a cluster that cannot be reached in the store-cluster tier.
+  it.skipIf(onCluster)("fails closed with a clear 503, and recovers when Redis returns", async () => {
     const { browser } = await signedIn();
     await stack.stopGateway();
     try {
@@ -305,33 +306,38 @@ describe("when Redis cannot answer", () => {
     expect((await sessionOf(browser, app)).status).toBe(200);
   });
 
-  it("signs out anyway: clears the cookie and still sends the browser to the IdP, whose back-channel logout then ends the session", async () => {
-    const { browser, session } = await signedIn();
-    const oldCookie = browser.cookieHeader(app)!;
-    await stack.stopGateway();
-    let toIdp: Response;
-    try {
-      toIdp = await browser.fetch(`${app}/api/logout`, { method: "POST", headers: { origin: app } });
-      expect(browser.cookies(app)["bank.session"]).toBeUndefined();
-    } finally {
-      await stack.startGateway();
-    }
-    // The request names the client (RPIL §2); no ID token could have been read anyway.
-    const endSession = endSessionRedirect(toIdp);
-    expect(endSession.searchParams.get("client_id")).toBe(bank.clientId);
-    // The session is still on the server until the IdP says otherwise.
-    expect((await fetch(`${app}/api/session`, { headers: { cookie: oldCookie } })).status).toBe(200);
+  // The stack cannot take a Redis Cluster away (onCluster): Redis-down behaviour is tested on one Redis, and a cluster that cannot be reached in the store-cluster tier.
+  it.skipIf(onCluster)(
+    "signs out anyway: clears the cookie and still sends the browser to the IdP, whose back-channel logout then ends the session",
+    async () => {
+      const { browser, session } = await signedIn();
+      const oldCookie = browser.cookieHeader(app)!;
+      await stack.stopGateway();
+      let toIdp: Response;
+      try {
+        toIdp = await browser.fetch(`${app}/api/logout`, { method: "POST", headers: { origin: app } });
+        expect(browser.cookies(app)["bank.session"]).toBeUndefined();
+      } finally {
+        await stack.startGateway();
+      }
+      // The request names the client (RPIL §2); no ID token could have been read anyway.
+      const endSession = endSessionRedirect(toIdp);
+      expect(endSession.searchParams.get("client_id")).toBe(bank.clientId);
+      // The session is still on the server until the IdP says otherwise.
+      expect((await fetch(`${app}/api/session`, { headers: { cookie: oldCookie } })).status).toBe(200);
 
-    const back = await confirmIdpLogout(browser, await browser.fetch(endSession, {}, { follow: true }));
-    expect(back.url).toBe(`${app}/signed-out`);
-    expect(await back.text()).toContain('data-reason="logout_incomplete"');
-    // The IdP ended its session and told the app by back-channel: the old cookie opens nothing now.
-    const after = await fetch(`${app}/api/session`, { headers: { cookie: oldCookie } });
-    expect(after.status).toBe(401);
-    expect(await redis.exists(k.session(session.session.id))).toBe(0);
-  });
+      const back = await confirmIdpLogout(browser, await browser.fetch(endSession, {}, { follow: true }));
+      expect(back.url).toBe(`${app}/signed-out`);
+      expect(await back.text()).toContain('data-reason="logout_incomplete"');
+      // The IdP ended its session and told the app by back-channel: the old cookie opens nothing now.
+      const after = await fetch(`${app}/api/session`, { headers: { cookie: oldCookie } });
+      expect(after.status).toBe(401);
+      expect(await redis.exists(k.session(session.session.id))).toBe(0);
+    },
+  );
 
-  it("lets requests through when GUARD_FAIL_OPEN is set, while route handlers still refuse to guess", async () => {
+  // The stack cannot take a Redis Cluster away (onCluster): Redis-down behaviour is tested on one Redis, and a cluster that cannot be reached in the store-cluster tier.
+  it.skipIf(onCluster)("lets requests through when GUARD_FAIL_OPEN is set, while route handlers still refuse to guess", async () => {
     const running = stack.apps[0]!;
     const open = await stack.addInstance({ ...running, env: { ...running.env, GUARD_FAIL_OPEN: "true" } });
     const { browser } = await signedIn();

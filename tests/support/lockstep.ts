@@ -11,10 +11,27 @@ export const bank: AppSpec = {
   clientSecret: "bank-test-secret-0123456789",
 };
 
-/** A stack for one test file: real Redis behind the gateway, keys under a prefix of the file's own. */
-export function startTestStack(options: Partial<StackOptions> = {}): Promise<Stack> {
+/**
+ * Whether this run is the integration tier on the private Redis Cluster (the integration-cluster
+ * project): then a stack that names no Redis of its own runs on the cluster.
+ */
+export const onCluster = process.env.LOCKSTEP_REDIS_CLUSTER === "1";
+
+/** The private test cluster's nodes (tests/support/redis-cluster-setup.ts); loaded only in that tier, so that scripts importing this module need no vitest. */
+export async function clusterNodes(): Promise<string[]> {
+  const { inject } = await import("vitest");
+  return inject("redisClusterNodes");
+}
+
+/**
+ * A stack for one test file: real Redis behind the gateway (or, in the integration-cluster tier, the
+ * private Redis Cluster), keys under a prefix of the file's own.
+ */
+export async function startTestStack(options: Partial<StackOptions> = {}): Promise<Stack> {
+  const cluster = onCluster && !options.redisUrl ? await clusterNodes() : undefined;
   return startStack({
     redisUrl: testRedisUrl,
+    redisClusterNodes: cluster,
     keyPrefix: `lockstep-test:${randomBytes(6).toString("hex")}:`,
     apps: [bank],
     log: process.env.LOCKSTEP_TEST_LOGS === "1" ? (source, line) => console.log(`[${source}] ${line}`) : undefined,

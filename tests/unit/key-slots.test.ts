@@ -113,6 +113,60 @@ describe("hash slots", () => {
     expect(marks[1]?.keys).toEqual([k.revokedSubject(ISS, "dave"), k.revokedSession(dave)]);
   });
 
+  it("sends the feed and the sid steps together, the marks only once both are done, and the replay record only once every mark is", async () => {
+    const log: string[] = [];
+    const pending: (() => void)[] = [];
+    // Each step resolves only when released, so the test sees what is in flight at once.
+    const held = <T>(name: string, value: T) =>
+      new Promise<T>((resolve) => {
+        log.push(`start ${name}`);
+        pending.push(() => {
+          log.push(`done ${name}`);
+          resolve(value);
+        });
+      });
+    const steps: RevokeSteps = {
+      exists: (key) => held(`exists ${key}`, false),
+      appendFeed: () => held("feed", undefined),
+      endIdpSession: () => held("sid", userTag(ISS, "carol")),
+      mark: (keys) => held(`mark ${slotsOf(keys).values().next().value}`, undefined),
+      setOnce: () => held("replay", true),
+    };
+    const carol = newSessionId({ iss: ISS, sub: "carol" });
+    const dave = newSessionId({ iss: ISS, sub: "dave" });
+    const running = revokeBySlot(
+      steps,
+      k,
+      {
+        targets: [
+          { kind: "idp-session", iss: ISS, sid: "sid-c" },
+          { kind: "subject", iss: ISS, sub: "dave", beforeMs: 5 },
+        ],
+        sessionIds: [carol, dave],
+        reason: "revoked",
+        replay: { kind: "bcl", iss: ISS, jti: "j-2", ttlSeconds: 60 },
+        now: 1_000,
+      },
+      3600,
+    );
+    const release = async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      const now = pending.splice(0);
+      for (const go of now) go();
+      return now.length;
+    };
+    expect(await release()).toBe(1); // exists, alone
+    expect(await release()).toBe(2); // the feed and the sid step, together
+    expect(log.slice(2, 4).sort()).toEqual(["start feed", "start sid"]);
+    expect(await release()).toBe(2); // both users' marks, together, after both
+    expect(log.indexOf("start replay")).toBe(-1);
+    expect(await release()).toBe(1); // the replay record, after every mark
+    expect(log.filter((l) => l.startsWith("done mark")).length).toBe(2);
+    expect(log.indexOf("start replay")).toBeGreaterThan(log.lastIndexOf("done mark"));
+    expect(log.findIndex((l) => l.startsWith("start mark"))).toBeGreaterThan(Math.max(log.indexOf("done feed"), log.indexOf("done sid")));
+    expect((await running)?.map((e) => e.lsid)).toEqual([carol, dave]);
+  });
+
   it("writes nothing for a signal whose replay record is there", async () => {
     const written: string[] = [];
     const steps: RevokeSteps = {
