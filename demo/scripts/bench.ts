@@ -219,8 +219,11 @@ async function benchSsf(stack: Awaited<ReturnType<typeof startStack>>) {
 
 async function main() {
   const useRedis = await reachable(redisUrl);
-  console.log(`Building (next build)...`);
-  await buildApp();
+  // LOCKSTEP_SKIP_BUILD=1 reuses the last build, as the tests do.
+  if (process.env.LOCKSTEP_SKIP_BUILD !== "1") {
+    console.log(`Building (next build)...`);
+    await buildApp();
+  }
   const stack = await startStack({
     redisUrl: useRedis ? redisUrl : undefined,
     keyPrefix: `lockstep-bench:${Date.now()}:`,
@@ -237,6 +240,8 @@ async function main() {
     ],
   });
   try {
+    // BENCH_ONLY=tabs: the live-tab part alone.
+    if (process.env.BENCH_ONLY === "tabs") return await benchTabs(stack, useRedis ? redisUrl : undefined);
     const app = stack.apps[0]!.url;
     const browser = new HttpSession();
     const landed = await signIn(browser, app, "alice", "alice-password");
