@@ -23,7 +23,14 @@ const pct = (values: number[], p: number) => {
 async function measure(label: string, run: () => Promise<number>): Promise<void> {
   const samples: number[] = [];
   const deadline = Date.now() + RUNS * 30_000;
-  for (let i = 0; i < RUNS && Date.now() < deadline; i++) samples.push(await run());
+  for (let i = 0; i < RUNS && Date.now() < deadline; i++) {
+    // A run that hangs (a sign-in or a browser call that never answers) fails the benchmark instead of stalling it.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`bench: ${label}: run ${i + 1} stalled`)), 60_000)),
+    );
+    samples.push(await Promise.race([run(), stalled]).finally(() => clearTimeout(timer)));
+  }
   console.log(
     `  ${label.padEnd(40)} ${pct(samples, 50).toFixed(0).padStart(6)} ${pct(samples, 95).toFixed(0).padStart(6)} ${String(samples.length).padStart(5)}`,
   );
