@@ -11,6 +11,7 @@ import { buttonClass, Card, Details, Header, secondaryButtonClass, SessionUnavai
 import { mechanismShort, reasonShort } from "../ending-text";
 import { SessionWatcher } from "./session-watcher";
 import { SessionIframe } from "./session-iframe";
+import { LiveSession } from "./live-session";
 import { getIdpMetadata } from "@/lib/oidc/client";
 
 export const dynamic = "force-dynamic";
@@ -107,7 +108,7 @@ export default async function Account() {
   ];
 
   return (
-    <>
+    <LiveSession appName={APP_NAME}>
       {checkSessionIframe && record.sessionState && (
         <SessionIframe
           checkSessionIframe={checkSessionIframe}
@@ -216,6 +217,6 @@ export default async function Account() {
           provider: your identity provider asks you about that.
         </p>
       </div>
-    </>
+    </LiveSession>
   );
 }

@@ -1,7 +1,7 @@
 "use client";
 
 import { useEffect, useRef } from "react";
-import { noteDelivery } from "./delivery";
+import { useEndSession } from "./live-session";
 
 type CheckResult = { type: "lockstep:session-check"; result: "same" | "ended" | "error"; sessionState?: string; code?: string };
 
@@ -16,6 +16,7 @@ const MAX_INTERVAL_MS = 60_000;
  */
 export function SessionIframe(props: { checkSessionIframe: string; clientId: string; sessionState: string; intervalMs: number }) {
   const opFrame = useRef<HTMLIFrameElement>(null);
+  const end = useEndSession();
 
   useEffect(() => {
     const opOrigin = new URL(props.checkSessionIframe).origin;
@@ -65,9 +66,9 @@ export function SessionIframe(props: { checkSessionIframe: string; clientId: str
         checking?.remove();
         checking = undefined;
         if (data.result === "ended") {
-          // The server ended the session (lib/check-session/recheck.ts); the signed-out page reads why.
-          noteDelivery({ via: "session_iframe", receivedAt: Date.now() });
-          window.location.replace("/signed-out");
+          // The server ended the session (lib/check-session/recheck.ts): the tab shows it at once, and the signed-out page reads why.
+          stopped = true;
+          end({ via: "session_iframe", receivedAt: Date.now() });
           return;
         }
         if (data.result === "same" && data.sessionState) sessionState = data.sessionState;
@@ -89,7 +90,7 @@ export function SessionIframe(props: { checkSessionIframe: string; clientId: str
       checking?.remove();
       window.removeEventListener("message", onMessage);
     };
-  }, [props.checkSessionIframe, props.clientId, props.sessionState, props.intervalMs]);
+  }, [props.checkSessionIframe, props.clientId, props.sessionState, props.intervalMs, end]);
 
   return <iframe ref={opFrame} id="op" src={props.checkSessionIframe} title="Identity provider session check" hidden />;
 }

@@ -2,6 +2,7 @@
 
 import { useEffect, useState } from "react";
 import { noteDelivery, type Delivery } from "./delivery";
+import { useEndSession } from "./live-session";
 
 type Ended = { type: "ended"; sessionId: string; reason: string; sentAt: number };
 /** From the front-channel logout page: some session of this browser ended; each tab checks its own. */
@@ -17,6 +18,13 @@ const PROBE_TIMEOUT_MS = 2_500;
 const SILENCE_MS = 12_000;
 /** After another tab's sign-out, how long this tab waits for the server to confirm it (the sign-out request may still be on its way). */
 const CONFIRM_FOR_MS = 5_000;
+/**
+ * While it waits, it asks again this soon after an "active", each wait half as long again as the last, up
+ * to CONFIRM_MAX_GAP_MS: the sign-out request usually lands within tens of milliseconds, so the first
+ * answers come quickly, and news the server never confirms costs a dozen or so requests.
+ */
+const CONFIRM_FIRST_GAP_MS = 20;
+const CONFIRM_MAX_GAP_MS = 500;
 
 const statusText: Record<LiveStatus, string> = {
   connecting: "Connecting…",
@@ -39,11 +47,13 @@ const dotClass: Record<LiveStatus, string> = {
  * ending at once through a BroadcastChannel (and then ask the server, so that nothing is shown
  * before it is true); other browsers and devices through the server's event stream; and every tab
  * re-checks when it regains focus, becomes visible, comes back online, or its server comes back.
- * Whatever ended the session, the tab moves to the signed-out page, which reads the server's record
- * of the ending; the tab only notes, for itself, how the news reached it.
+ * Whatever ended the session, the tab shows the signed-out state in place at once (LiveSession), then
+ * moves to the signed-out page, which reads the server's record of the ending; the tab only notes, for
+ * itself, how the news reached it.
  */
 export function SessionWatcher({ appId, appName, sessionId }: { appId: string; appName: string; sessionId: string }) {
   const [status, setStatus] = useState<LiveStatus>("connecting");
+  const end = useEndSession();
 
   useEffect(() => {
     document.title = `${titles[status]} · ${appName}`;
@@ -64,16 +74,13 @@ export function SessionWatcher({ appId, appName, sessionId }: { appId: string; a
     };
     const channel = typeof BroadcastChannel === "undefined" ? undefined : new BroadcastChannel(`lockstep:${appId}`);
 
+    /** The ending is confirmed: tell this browser's other tabs (unless they told this one), then show it here. */
     const signOut = (via: Delivery["via"], tell: boolean) => {
       if (done) return;
       done = true;
-      noteDelivery(
-        toldByTabAt !== undefined ? { via: "broadcast", receivedAt: Date.now(), sentAt: toldByTabAt } : { via, receivedAt: Date.now() },
-      );
       if (tell) channel?.postMessage({ type: "ended", sessionId, reason: "ended", sentAt: Date.now() } satisfies Ended);
       events?.close();
-      document.title = `Signed out · ${appName}`;
-      window.location.replace("/signed-out");
+      end(toldByTabAt !== undefined ? { via: "broadcast", receivedAt: Date.now(), sentAt: toldByTabAt } : { via, receivedAt: Date.now() });
     };
 
     /** Asks the server about this session: "ended", "active", or "unreachable". */
@@ -162,12 +169,16 @@ export function SessionWatcher({ appId, appName, sessionId }: { appId: string; a
         // saying so (its request may still be on its way), then follow at once.
         toldByTabAt ??= typeof event.data.sentAt === "number" ? event.data.sentAt : Date.now();
         const until = Date.now() + CONFIRM_FOR_MS;
+        let gap = CONFIRM_FIRST_GAP_MS;
         const confirm = async () => {
           if (done) return;
           const answer = await ask();
           if (answer === "ended") signOut("broadcast", false);
-          else if (Date.now() < until) setTimeout(confirm, 100);
-          else toldByTabAt = undefined; // the server never agreed: that news was not true
+          else if (done) return;
+          else if (Date.now() + gap < until) {
+            setTimeout(confirm, gap);
+            gap = Math.min(gap * 1.5, CONFIRM_MAX_GAP_MS);
+          } else toldByTabAt = undefined; // the server never agreed: that news was not true
         };
         void confirm();
       }
@@ -213,7 +224,7 @@ export function SessionWatcher({ appId, appName, sessionId }: { appId: string; a
       document.removeEventListener("visibilitychange", onVisible);
       document.removeEventListener("submit", onSubmit);
     };
-  }, [appId, appName, sessionId]);
+  }, [appId, sessionId, end]);
 
   return (
     <span

@@ -24,10 +24,13 @@ function measured(recordedAt: number): string | null {
     const delivery = raw ? (JSON.parse(raw) as Delivery) : undefined;
     // A delivery noted long before this ending was recorded belongs to another one.
     const fits = delivery && delivery.receivedAt >= recordedAt - 5_000 && now - delivery.receivedAt < 60_000;
+    // A watching tab showed the signed-out state in place the moment the news came (receivedAt), before
+    // this page loaded; the tab that signed out itself shows it only here.
+    const shownAt = fits && delivery.via !== "self" ? delivery.receivedAt : now;
     const value: Shown = {
       via: fits ? delivery.via : undefined,
-      afterRecordedMs: Math.max(0, now - recordedAt),
-      afterSentMs: fits && delivery.sentAt ? Math.max(0, now - delivery.sentAt) : undefined,
+      afterRecordedMs: Math.max(0, shownAt - recordedAt),
+      afterSentMs: fits && delivery.sentAt ? Math.max(0, shownAt - delivery.sentAt) : undefined,
     };
     // Kept, so that a reload shows the same measurement (and this read stays stable).
     sessionStorage.setItem(key, JSON.stringify(value));
@@ -41,8 +44,9 @@ const subscribe = () => () => {};
 
 /**
  * The tab's half of "how it reached this tab": how this tab heard (kept by the session watcher in
- * this tab's sessionStorage just before it moved here) and how many milliseconds after the ending
- * was recorded the tab showed it. Measured once, when the page first shows, and kept for reloads.
+ * this tab's sessionStorage when it showed the signed-out state in place, just before it moved here)
+ * and how many milliseconds after the ending was recorded the tab showed it. Measured once, when the
+ * page first shows, and kept for reloads.
  * Times compare this device's clock with the server's (the same clock in the demo).
  */
 export function HowItReached({ recordedAt }: { recordedAt: number }) {

@@ -325,8 +325,11 @@ const variantLabels: Record<GuardRuntime, string> = { edge: "edge guard, REST (g
 async function benchVariant(runtime: GuardRuntime, useRedis: boolean, withTabs: boolean): Promise<VariantFigures> {
   const native = runtime === "nodejs";
   console.log(`\n=== ${variantLabels[runtime]} (GUARD_RUNTIME=${runtime}) ===`);
-  console.log(`Building (next build)...`);
-  await buildApp(undefined, runtime);
+  // LOCKSTEP_SKIP_BUILD=1 reuses the last build of this variant, as the tests do.
+  if (process.env.LOCKSTEP_SKIP_BUILD !== "1") {
+    console.log(`Building (next build)...`);
+    await buildApp(undefined, runtime);
+  }
   const stack = await startStack({
     redisUrl: useRedis ? redisUrl : undefined,
     nativeRedis: native,
@@ -344,6 +347,11 @@ async function benchVariant(runtime: GuardRuntime, useRedis: boolean, withTabs: 
     ],
   });
   try {
+    // BENCH_ONLY=tabs: the live-tab part alone.
+    if (process.env.BENCH_ONLY === "tabs") {
+      await benchTabs(stack, useRedis ? redisUrl : undefined);
+      return { guard: {} };
+    }
     const app = stack.apps[0]!.url;
     const browser = new HttpSession();
     const landed = await signIn(browser, app, "alice", "alice-password");
@@ -426,7 +434,9 @@ async function main() {
   const useRedis = await reachable(redisUrl);
   // BENCH_VARIANTS=edge or =nodejs measures one; the Node variant needs a real Redis.
   const asked = (process.env.BENCH_VARIANTS ?? "edge,nodejs").split(",").map((v) => v.trim()) as GuardRuntime[];
-  const variants = asked.filter((v) => v === "edge" || (v === "nodejs" && useRedis));
+  const usable = asked.filter((v) => v === "edge" || (v === "nodejs" && useRedis));
+  // BENCH_ONLY=tabs: the tab benchmark, once (the tabs' path does not go through the guard).
+  const variants = process.env.BENCH_ONLY === "tabs" ? usable.slice(0, 1) : usable;
   if (asked.includes("nodejs") && !useRedis) console.log(`No Redis answers at ${redisUrl}: the Node variant (native Redis) is skipped.`);
   const all: Partial<Record<GuardRuntime, VariantFigures>> = {};
   // The tab benchmark runs once, on the first variant: the tabs' path does not go through the guard.

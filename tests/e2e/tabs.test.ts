@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, BrowserContext } from "playwright-core";
-import { launchBrowser, SHOWS_WITHIN_MS, signedOutReason, signInWithBrowser } from "../support/browser";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import {
+  launchBrowser,
+  SHOWS_WITHIN_MS,
+  signedOutReason,
+  signInWithBrowser,
+  watchSignedOut,
+  SIGNED_OUT_STATE,
+  type SignedOutState,
+} from "../support/browser";
 import { bank, startTestStack } from "../support/lockstep";
 import type { Stack } from "../../demo/scripts/stack";
 
@@ -124,6 +132,96 @@ describe("signing out anywhere signs out everywhere", () => {
     await tab.evaluate(() => window.dispatchEvent(new Event("focus")));
     const { reason } = await signedOutReason(tab, t0, SHOWS_WITHIN_MS);
     expect(reason).toBe("revoked");
+    await context.close();
+  });
+});
+
+/** Holds every request of `page` to `pattern` until released: what the tab shows meanwhile needs nothing from there. */
+async function hold(page: Page, pattern: string): Promise<() => void> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  await page.route(pattern, async (route) => {
+    await released;
+    await route.continue().catch(() => {}); // the tab may have moved on, or closed
+  });
+  return release;
+}
+
+/** The in-place signed-out state, before any page load: the signed-in content gone, the title and focus on the news. */
+function expectSignedOutInPlace(state: SignedOutState): void {
+  expect(state).toMatchObject({
+    inPlace: true,
+    path: "/account",
+    signedIn: false,
+    title: "Signed out · Lockstep Bank",
+    focused: "You are signed out of Lockstep Bank",
+  });
+}
+
+describe("a tab shows the signed-out state in place, before loading anything", () => {
+  it("another tab of the same browser (broadcast, confirmed with the server), with its event stream and the signed-out page held", async () => {
+    const context = await device();
+    const first = await context.newPage();
+    await signInWithBrowser(first, bankUrl);
+    const second = await context.newPage();
+    // Only the broadcast can tell this tab, and the signed-out page cannot load until released.
+    const releaseEvents = await hold(second, "**/api/session/events");
+    const releasePage = await hold(second, "**/signed-out");
+    try {
+      const shown = await watchSignedOut(second);
+      await second.goto(`${bankUrl}/account`);
+      await second.getByTestId("signed-in").waitFor();
+      await first.getByRole("button", { name: "Sign out", exact: true }).click();
+      expectSignedOutInPlace(await shown(SHOWS_WITHIN_MS));
+    } finally {
+      releasePage();
+      releaseEvents();
+    }
+    // Then the signed-out page, with the server's reason.
+    const { reason } = await signedOutReason(second, Date.now(), SHOWS_WITHIN_MS);
+    expect(reason).toBe("logout");
+    await second.getByTestId("via").waitFor();
+    expect(await second.getByTestId("via").getAttribute("data-via")).toBe("broadcast");
+    await context.close();
+  });
+
+  it("another device (server push), with the signed-out page held", async () => {
+    const laptop = await (await device()).newPage();
+    await signInWithBrowser(laptop, bankUrl);
+    const phone = await (await device()).newPage();
+    await signInWithBrowser(phone, bankUrl);
+    await phone.getByTestId("live-status").and(phone.locator('[data-status="live"]')).waitFor();
+    const shown = await watchSignedOut(phone);
+    const release = await hold(phone, "**/signed-out");
+    try {
+      await laptop.getByRole("button", { name: "Sign out every device at Lockstep Bank" }).click();
+      expectSignedOutInPlace(await shown(SHOWS_WITHIN_MS));
+    } finally {
+      release();
+    }
+    const { reason } = await signedOutReason(phone, Date.now(), SHOWS_WITHIN_MS);
+    expect(reason).toBe("ended_elsewhere");
+    await phone.getByTestId("via").waitFor();
+    expect(await phone.getByTestId("via").getAttribute("data-via")).toBe("push");
+  });
+
+  it("a broadcast the server does not confirm shows nothing: the tab stays signed in", async () => {
+    const context = await device();
+    const tab = await context.newPage();
+    await signInWithBrowser(tab, bankUrl);
+    const session = (await (await tab.request.get(`${bankUrl}/api/session`)).json()) as { session: { id: string } };
+    // Another page of this origin says the session ended, but it did not.
+    const other = await context.newPage();
+    await other.goto(`${bankUrl}/api/health`);
+    await other.evaluate(
+      ({ sessionId }) =>
+        new BroadcastChannel("lockstep:bank").postMessage({ type: "ended", sessionId, reason: "logout", sentAt: Date.now() }),
+      { sessionId: session.session.id },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(await tab.locator(SIGNED_OUT_STATE).count()).toBe(0);
+    await tab.getByTestId("signed-in").waitFor();
+    expect(new URL(tab.url()).pathname).toBe("/account");
     await context.close();
   });
 });

@@ -39,6 +39,61 @@ export async function signInWithBrowser(page: Page, appUrl: string, username = "
  */
 export const SHOWS_WITHIN_MS = 5000;
 
+/**
+ * The signed-out state in a tab's DOM: the account page's in-place signed-out view (shown the moment
+ * the tab knows, before anything loads) or the signed-out page's heading.
+ */
+export const SIGNED_OUT_STATE = "[data-signed-out], h1[data-reason]";
+
+/** What the tab looked like when the signed-out state first appeared in its DOM (`at`: the page's clock, the same machine's). */
+export type SignedOutState = { at: number; path: string; title: string; focused: string | null; signedIn: boolean; inPlace: boolean };
+
+/**
+ * Watches the tab, from now on and across its navigations, for the signed-out state appearing in its
+ * DOM: a MutationObserver in the page reports it through a binding. Playwright's own locators wait
+ * for a pending navigation to finish, so they cannot see what a tab shows while the signed-out page
+ * is still loading; this can. Returns a function that waits (bounded) for the first report.
+ */
+export async function watchSignedOut(page: Page): Promise<(timeoutMs: number) => Promise<SignedOutState>> {
+  let report!: (state: SignedOutState) => void;
+  const first = new Promise<SignedOutState>((resolve) => (report = resolve));
+  await page.exposeFunction("__lockstepSignedOut", (state: SignedOutState) => report(state));
+  // A string, not a function: tsx's transform would add helpers to a function's source that the page lacks.
+  const script = `(() => {
+    if (window.__lockstepWatching) return;
+    window.__lockstepWatching = true;
+    const seen = () => {
+      const element = document.querySelector(${JSON.stringify(SIGNED_OUT_STATE)});
+      if (!element) return false;
+      const at = Date.now();
+      // The rest a moment later, once the view's effects (title, focus) have run.
+      setTimeout(() => {
+        window.__lockstepSignedOut({
+          at,
+          path: location.pathname,
+          title: document.title,
+          focused: document.activeElement ? document.activeElement.textContent : null,
+          signedIn: document.querySelector('[data-testid="signed-in"]') !== null,
+          inPlace: element.matches("[data-signed-out]"),
+        });
+      }, 100);
+      return true;
+    };
+    if (seen()) return;
+    const observer = new MutationObserver(() => {
+      if (seen()) observer.disconnect();
+    });
+    observer.observe(document, { childList: true, subtree: true });
+  })()`;
+  await page.addInitScript(script);
+  if (page.url() !== "about:blank") await page.evaluate(script);
+  return (timeoutMs) =>
+    Promise.race([
+      first,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no signed-out state within ${timeoutMs} ms`)), timeoutMs)),
+    ]);
+}
+
 /** Waits until the tab shows the signed-out page; returns the reason it shows and how long it took. */
 export async function signedOutReason(page: Page, sinceMs: number, timeoutMs: number): Promise<{ reason: string | null; afterMs: number }> {
   await page.waitForURL((url) => url.pathname === "/signed-out", { timeout: timeoutMs });
