@@ -80,11 +80,11 @@ async function execBySlot(redis: NativeClient, ops: readonly SlotOp[]): Promise<
  */
 export const NATIVE_OPERATION_TIMEOUT_MS = 5_000;
 
-function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+function callWithin<T>(timeoutMs: number, operation: string, run: () => Promise<T>): Promise<T> {
   return storeCall(operation, async () => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error("The store operation timed out.")), NATIVE_OPERATION_TIMEOUT_MS);
+      timer = setTimeout(() => reject(new Error("The store operation timed out.")), timeoutMs);
     });
     try {
       return await Promise.race([run(), deadline]);
@@ -114,10 +114,12 @@ function logActivity(tx: ChainableCommander, k: Keys, subject: User, entry: Acti
 /**
  * The stores on Redis through a native client (ioredis: one TCP connection, RESP). Same commands,
  * keys, scripts and semantics as lib/store/upstash.ts, and the same contract (tests/store/contract.ts).
- * `ttlSeconds` is the longest a session lives and the TTL of every key written here.
+ * `ttlSeconds` is the longest a session lives and the TTL of every key written here;
+ * `operationTimeoutMs` bounds each operation (the guard passes its GUARD_REDIS_TIMEOUT_MS).
  */
-export function nativeStores(client: NativeClient, k: Keys, ttlSeconds: number): Stores {
+export function nativeStores(client: NativeClient, k: Keys, ttlSeconds: number, operationTimeoutMs = NATIVE_OPERATION_TIMEOUT_MS): Stores {
   const redis = withScripts(client);
+  const call = <T>(operation: string, run: () => Promise<T>) => callWithin(operationTimeoutMs, operation, run);
 
   const sessions: SessionStore = {
     create: (record) =>

@@ -5,6 +5,7 @@
  * are deleted when it finishes; nothing else on that Redis is touched.
  */
 import { randomUUID } from "node:crypto";
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import { deleteByPrefix, freePort } from "../../demo/scripts/stack";
@@ -50,6 +51,29 @@ describe("native client failures", () => {
       expect(String((revoke as Error).stack)).not.toContain("secret-session-id");
     } finally {
       dead.disconnect();
+    }
+  });
+
+  it("fails a check within the operation timeout it was given (the Node guard's GUARD_REDIS_TIMEOUT_MS) when Redis accepts and never answers", async () => {
+    // A server that takes the connection and never replies: a Redis that hangs.
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => void sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const client = createNativeClient(`redis://127.0.0.1:${(silent.address() as net.AddressInfo).port}`);
+    client.on("error", () => {});
+    try {
+      const { revocations } = nativeStores(client, appKeys(RUN, "silent"), 3600, 50);
+      const started = Date.now();
+      const failure = await revocations
+        .check({ lsid: "a".repeat(43), iss: "https://idp.example", sub: "alice", createdAt: 1 })
+        .catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(StoreError);
+      // Well under the client's own 2 s command timeout: the bound given here is what failed it.
+      expect(Date.now() - started).toBeLessThan(1_500);
+    } finally {
+      client.disconnect();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
     }
   });
 

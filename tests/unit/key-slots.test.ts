@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { appKeys, idpSessionTag, sessionTag, userTag, TAG_LENGTH } from "@/lib/store/keys";
-import { newSessionId } from "@/lib/store/ports";
+import { newSessionId, type Revocation } from "@/lib/store/ports";
 import { revocationKeys } from "@/lib/revocation/verdict";
 import { revokeBySlot, type RevokeSteps } from "@/lib/store/slots";
 import { keySlot } from "../support/key-slot";
@@ -79,6 +79,23 @@ describe("hash slots", () => {
     expect(userTag(ISS, "bob")).not.toBe(idpSessionTag(ISS, "bob"));
   });
 
+  /** A revocation that spans two users' slots: carol's IdP session (sid-c) and dave's subject, with a session of each. */
+  const twoUsers = (jti: string) => {
+    const carol = newSessionId({ iss: ISS, sub: "carol" });
+    const dave = newSessionId({ iss: ISS, sub: "dave" });
+    const revocation: Revocation = {
+      targets: [
+        { kind: "idp-session", iss: ISS, sid: "sid-c" },
+        { kind: "subject", iss: ISS, sub: "dave", beforeMs: 5 },
+      ],
+      sessionIds: [carol, dave],
+      reason: "revoked",
+      replay: { kind: "bcl", iss: ISS, jti, ttlSeconds: 60 },
+      now: 1_000,
+    };
+    return { carol, dave, revocation };
+  };
+
   it("runs a revocation as one-slot steps, the feed first and the replay record last", async () => {
     const calls: { step: string; keys: string[] }[] = [];
     const steps: RevokeSteps = {
@@ -88,23 +105,8 @@ describe("hash slots", () => {
       mark: async (keys) => void calls.push({ step: "mark", keys }),
       setOnce: async (key) => (calls.push({ step: "replay", keys: [key] }), true),
     };
-    const carol = newSessionId({ iss: ISS, sub: "carol" });
-    const dave = newSessionId({ iss: ISS, sub: "dave" });
-    const events = await revokeBySlot(
-      steps,
-      k,
-      {
-        targets: [
-          { kind: "idp-session", iss: ISS, sid: "sid-c" },
-          { kind: "subject", iss: ISS, sub: "dave", beforeMs: 5 },
-        ],
-        sessionIds: [carol, dave],
-        reason: "revoked",
-        replay: { kind: "bcl", iss: ISS, jti: "j-1", ttlSeconds: 60 },
-        now: 1_000,
-      },
-      3600,
-    );
+    const { carol, dave, revocation } = twoUsers("j-1");
+    const events = await revokeBySlot(steps, k, revocation, 3600);
     expect(events?.map((e) => e.lsid)).toEqual([carol, dave]);
     expect(calls.map((c) => c.step)).toEqual(["exists", "feed", "sid", "mark", "mark", "replay"]);
     for (const call of calls) expect(slotsOf(call.keys).size, call.step).toBe(1);
@@ -132,23 +134,8 @@ describe("hash slots", () => {
       mark: (keys) => held(`mark ${slotsOf(keys).values().next().value}`, undefined),
       setOnce: () => held("replay", true),
     };
-    const carol = newSessionId({ iss: ISS, sub: "carol" });
-    const dave = newSessionId({ iss: ISS, sub: "dave" });
-    const running = revokeBySlot(
-      steps,
-      k,
-      {
-        targets: [
-          { kind: "idp-session", iss: ISS, sid: "sid-c" },
-          { kind: "subject", iss: ISS, sub: "dave", beforeMs: 5 },
-        ],
-        sessionIds: [carol, dave],
-        reason: "revoked",
-        replay: { kind: "bcl", iss: ISS, jti: "j-2", ttlSeconds: 60 },
-        now: 1_000,
-      },
-      3600,
-    );
+    const { carol, dave, revocation } = twoUsers("j-2");
+    const running = revokeBySlot(steps, k, revocation, 3600);
     const release = async () => {
       await new Promise((r) => setTimeout(r, 5));
       const now = pending.splice(0);
