@@ -23,6 +23,11 @@ export type EndOptions = {
   /** Written after the marks (RevocationList.revoke): a replayed signal changes nothing, a retried one redoes the marks. */
   replay?: ReplayRecord;
   /**
+   * With `replay`: the caller's own read of it (RevocationList.seen), started before its lookups, so
+   * that the read waits alongside them. Without it, endSessions starts one alongside its own lookups.
+   */
+  replaySeen?: Promise<boolean>;
+  /**
    * Write nothing for an IdP session that no session here holds. For unauthenticated signals
    * (front-channel logout), so that nobody can fill the list with marks for made-up sids.
    */
@@ -67,6 +72,11 @@ export async function endSessions(
   options: EndOptions = {},
 ): Promise<EndOutcome> {
   const now = deps.now();
+  // The replay record is read while the sessions are looked up (both only read): one round trip of
+  // waiting instead of two. A replayed signal then writes nothing; the replay record's final write
+  // (RevocationList.revoke) still catches a concurrent delivery of the same signal.
+  const replaySeen = options.replay ? (options.replaySeen ?? deps.revocations.seen(options.replay)) : undefined;
+  replaySeen?.catch(() => undefined);
   const marks: RevocationTarget[] = [];
   const found = new Map<string, StoredSession>();
   const sessionIds = new Set<string>();
@@ -95,6 +105,7 @@ export async function endSessions(
     }
   }
   for (const id of found.keys()) sessionIds.add(id);
+  if (replaySeen && (await replaySeen)) return { result: "replayed", ended: [] };
 
   if (marks.length === 0 && sessionIds.size === 0) {
     if (mismatches > 0) {
@@ -110,6 +121,7 @@ export async function endSessions(
     reason,
     detail: options.detail,
     replay: options.replay,
+    replayChecked: replaySeen !== undefined,
     now,
   });
   if (events === null) return { result: "replayed", ended: [] };

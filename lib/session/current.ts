@@ -37,9 +37,13 @@ export async function currentSession(deps: CurrentSessionDeps, sealed: string | 
   } catch {
     return { state: "ended", reason: "expired" };
   }
+  // The record is read while the revocation list is asked (one round trip of waiting, not two); it
+  // is used only once the list says the session lives, and a failed read is then the answer.
+  const reading = deps.sessions.read(handle.lsid);
+  reading.catch(() => undefined);
   const verdict = await deps.revocations.check(handle);
   if (!verdict.active) return { state: "ended", reason: verdict.reason, handle };
-  const record = await deps.sessions.read(handle.lsid);
+  const record = await reading;
   if (!record) return { state: "ended", reason: "expired", handle };
   const fresh = record.claimsStale && deps.refreshClaims ? await deps.refreshClaims(handle.lsid, record) : record;
   return { state: "active", id: handle.lsid, handle, record: fresh };

@@ -110,22 +110,27 @@ export async function act(
   replay: ReplayRecord,
 ): Promise<ActOutcome> {
   if (action === "ignore" || action === "record") return { action, sessionsEnded: 0, users: 0 };
+  const ending = isEndingAction(action, eventType, event);
+  // An ending's replay record is read while the subject is resolved (both only read).
+  const replaySeen = ending ? deps.revocations.seen(replay) : undefined;
+  replaySeen?.catch(() => undefined);
   const resolved = await resolveSubject(subject, deps);
   const users = resolved.users.length;
   const now = deps.now();
 
-  if (isEndingAction(action, eventType, event)) {
+  if (ending) {
     // CAEP §2 (event_timestamp) has one-second precision: sessions begun within that second count as before it.
     const eventMs = typeof event.event_timestamp === "number" ? Math.min((Math.floor(event.event_timestamp) + 1) * 1000, now) : now;
     const beforeMs = action === "end_sessions_before_event" ? eventMs : now + 1;
     if (action === "disable_account") {
       // The flag goes first, so that no sign-in slips in between the ending and the flag; a SET
       // already acted on must not set it again (an account-enabled may have come since).
-      if (await deps.revocations.seen(replay)) return { action, sessionsEnded: 0, users, replayed: true };
+      if (await replaySeen) return { action, sessionsEnded: 0, users, replayed: true };
       for (const u of resolved.users) await deps.sessions.setDisabled(u, true);
     }
     const outcome = await endSessions(deps, endTargets(subject, resolved, beforeMs, deps.oidcIssuer), "security_event", {
       replay,
+      replaySeen,
       detail: { mechanism: "shared_signals" },
       // A purge deletes what the ending writes (the activity log), so its ending is cleaned up first, not after the answer.
       defer: action === "purge_account" ? undefined : deps.defer,

@@ -62,13 +62,18 @@ function withScripts(redis: NativeClient): NativeClient & ScriptCommands {
 /** Commands to run in one transaction per hash slot: `tag` names the slot. */
 type SlotOp = { tag: string; run: (tx: ChainableCommander) => void };
 
-/** Runs ops as one MULTI per slot, slots in the order first named, ops in order within each. */
+/**
+ * Runs ops as one MULTI per slot, ops in order within each; the slots' transactions go out together
+ * (one round trip of waiting), so only ops whose slots need no order between them belong here.
+ */
 async function execBySlot(redis: NativeClient, ops: readonly SlotOp[]): Promise<void> {
-  for (const group of groupByTag(ops, (op) => op.tag).values()) {
-    const tx = redis.multi();
-    for (const op of group) op.run(tx);
-    await execAll(tx);
-  }
+  await Promise.all(
+    [...groupByTag(ops, (op) => op.tag).values()].map(async (group) => {
+      const tx = redis.multi();
+      for (const op of group) op.run(tx);
+      await execAll(tx);
+    }),
+  );
 }
 
 /**
@@ -194,8 +199,8 @@ export function nativeStores(client: NativeClient, k: Keys, ttlSeconds: number, 
       call("session.end", async () => {
         if (ended.length === 0) return;
         const now = Date.now();
-        // Each user's slot first (the record goes: the session is over), then the IdP sessions'
-        // indexes (a stale index is harmless: find checks the record it names).
+        // Each user's slot and the IdP sessions' indexes together: nothing orders them (the revocation
+        // is already stored, and a stale index is harmless: find checks the record it names).
         const ops: SlotOp[] = [];
         for (const { id, record } of ended) {
           const user = userTag(record.iss, record.sub);

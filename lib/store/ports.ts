@@ -98,6 +98,11 @@ export type Revocation = {
   detail?: EndDetail;
   /** When given, nothing is written if it was already there. */
   replay?: ReplayRecord;
+  /**
+   * The caller has just read `replay` (RevocationList.seen) and found nothing: revoke does not read it
+   * again before writing. Its final write (SET NX) still detects a concurrent delivery of the signal.
+   */
+  replayChecked?: boolean;
   now: number;
 };
 

@@ -29,7 +29,8 @@ type Mark = { tag: string; key: string; before: string };
 
 /**
  * RevocationList.revoke, one slot per step, in this order:
- * 1. The replay record is read: if the signal was acted on, nothing is written.
+ * 1. The replay record is read (unless the caller just did, `replayChecked`: endSessions reads it
+ *    alongside its lookups): if the signal was acted on, nothing is written.
  * 2. The feed entries (the feed is one key for every user, so it cannot share a user's slot). Before
  *    the marks, not after: a tab told early asks the server, which answers "active" until the marks
  *    land; a feed written after the marks could be lost to a failure in between, and a tab would
@@ -49,7 +50,7 @@ type Mark = { tag: string; key: string; before: string };
  */
 export async function revokeBySlot(steps: RevokeSteps, k: Keys, revocation: Revocation, ttlSeconds: number): Promise<EndedEvent[] | null> {
   const replay = revocation.replay ? replayKey(k, revocation.replay) : undefined;
-  if (replay && (await steps.exists(replay))) return null;
+  if (replay && !revocation.replayChecked && (await steps.exists(replay))) return null;
 
   const now = Math.floor(revocation.now);
   const events: EndedEvent[] = revocation.sessionIds.map((lsid) => ({

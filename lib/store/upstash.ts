@@ -32,13 +32,18 @@ function logActivity(tx: Tx, k: Keys, subject: User, entry: ActivityEntry, ttlSe
 /** Commands to run in one transaction per hash slot: `tag` names the slot (lib/store/keys.ts). */
 type SlotOp = { tag: string; run: (tx: Tx) => void };
 
-/** Runs ops as one MULTI per slot, slots in the order first named, ops in order within each. */
+/**
+ * Runs ops as one MULTI per slot, ops in order within each; the slots' transactions go out together
+ * (one round trip of waiting), so only ops whose slots need no order between them belong here.
+ */
 async function execBySlot(redis: Redis, ops: readonly SlotOp[]): Promise<void> {
-  for (const group of groupByTag(ops, (op) => op.tag).values()) {
-    const tx = redis.multi();
-    for (const op of group) op.run(tx);
-    await tx.exec();
-  }
+  await Promise.all(
+    [...groupByTag(ops, (op) => op.tag).values()].map(async (group) => {
+      const tx = redis.multi();
+      for (const op of group) op.run(tx);
+      await tx.exec();
+    }),
+  );
 }
 
 /**
@@ -113,6 +118,7 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
       storeCall("session.end", async () => {
         if (ended.length === 0) return;
         const now = Date.now();
+        // Each user's slot and the IdP sessions' indexes together (as in native.ts).
         const ops: SlotOp[] = [];
         for (const { id, record } of ended) {
           const user = userTag(record.iss, record.sub);

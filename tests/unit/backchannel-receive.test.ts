@@ -112,8 +112,8 @@ describe("receiveLogoutToken (Back-Channel Logout 1.0) on the in-memory stores",
     expect(await check(alice)).toEqual(ACTIVE);
     expect(await stores.revocations.endedSince(0)).toEqual([]);
 
-    // Delivered again while alice still holds sid-1: still nothing.
-    expect((await receiveLogoutToken(raw, deps())).result).toBe("sub_mismatch");
+    // Delivered again while alice still holds sid-1: the token was remembered (BCL §2.6 jti), nothing changes.
+    expect((await receiveLogoutToken(raw, deps())).result).toBe("replayed");
     expect(await check(alice)).toEqual(ACTIVE);
 
     // Delivered again once sid-1 is free: the token was remembered (BCL §2.6 jti), so it cannot now

@@ -93,6 +93,45 @@ describe("endSessions: the one way sessions end", () => {
     expect(await again.check()).toEqual({ active: false, reason: "revoked" });
   });
 
+  it("reads the replay record while it looks the sessions up (one round trip of waiting), and tells revoke it did", async () => {
+    const { stores, deps, signIn } = setup();
+    const s = await signIn();
+    const order: string[] = [];
+    let releaseFind!: () => void;
+    const findHeld = new Promise<void>((resolve) => (releaseFind = resolve));
+    const revoke = vi.fn(stores.revocations.revoke);
+    const held: EndDeps = {
+      ...deps,
+      sessions: {
+        ...stores.sessions,
+        find: async (query) => {
+          order.push("find");
+          await findHeld;
+          return stores.sessions.find(query);
+        },
+      },
+      revocations: {
+        ...stores.revocations,
+        seen: async (replay) => (order.push("seen"), stores.revocations.seen(replay)),
+        revoke,
+      },
+    };
+    const replay = { kind: "bcl" as const, iss: ISS, jti: "jti-parallel", ttlSeconds: 600 };
+    const running = endSessions(held, [{ kind: "idp-session", iss: ISS, sid: s.record.sid as string }], "revoked", { replay });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // The lookup has not answered, and the replay record is already being read.
+    expect([...order].sort()).toEqual(["find", "seen"]);
+    releaseFind();
+    expect((await running).result).toBe("ended");
+    expect(revoke).toHaveBeenCalledWith(expect.objectContaining({ replay, replayChecked: true }));
+    // Seen now: the same signal again writes nothing, and revoke is not called.
+    revoke.mockClear();
+    expect((await endSessions(held, [{ kind: "idp-session", iss: ISS, sid: s.record.sid as string }], "revoked", { replay })).result).toBe(
+      "replayed",
+    );
+    expect(revoke).not.toHaveBeenCalled();
+  });
+
   it("stores the replay record in the same step as the marks: a replayed signal changes nothing", async () => {
     const { deps, signIn } = setup();
     const replay = { kind: "bcl" as const, iss: ISS, jti: "jti-1", ttlSeconds: 600 };

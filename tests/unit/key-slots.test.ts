@@ -173,4 +173,22 @@ describe("hash slots", () => {
     expect(await revokeBySlot(steps, k, revocation, 3600)).toBeNull();
     expect(written).toEqual([]);
   });
+
+  it("with replayChecked, does not read the replay record again, and its final write still catches a concurrent delivery", async () => {
+    const calls: string[] = [];
+    let firstWrite = true;
+    const steps: RevokeSteps = {
+      exists: async () => (calls.push("exists"), false),
+      appendFeed: async () => void calls.push("feed"),
+      endIdpSession: async () => (calls.push("sid"), null),
+      mark: async () => void calls.push("mark"),
+      // The second delivery finds the record its twin wrote: it reports the signal as already handled.
+      setOnce: async () => (calls.push("replay"), firstWrite ? !(firstWrite = false) : false),
+    };
+    const { revocation } = twoUsers("j-3");
+    expect(await revokeBySlot(steps, k, { ...revocation, replayChecked: true }, 3600)).not.toBeNull();
+    expect(calls[0]).not.toBe("exists");
+    expect(calls).not.toContain("exists");
+    expect(await revokeBySlot(steps, k, { ...revocation, replayChecked: true }, 3600)).toBeNull();
+  });
 });

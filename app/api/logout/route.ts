@@ -16,6 +16,7 @@ import {
 } from "@/lib/logout/rp-initiated";
 import { hashId, securityLog } from "@/lib/log/security-log";
 import { endedNoteCookie, noteOf } from "@/lib/session/ended";
+import { afterAnswer } from "@/lib/http/after-answer";
 
 export const dynamic = "force-dynamic";
 
@@ -49,6 +50,8 @@ export async function POST(request: Request): Promise<Response> {
       idToken = current.record.idToken;
       await endSessions(server.ending, [{ kind: "session", id: current.id, record: current.record }], "logout", {
         detail: { mechanism: "this_browser" },
+        // The revocation is stored before the redirect; deleting the session's tokens follows it.
+        defer: afterAnswer,
       });
       const everywhere = form?.get("scope") === "everywhere";
       if (everywhere) {
@@ -56,6 +59,7 @@ export async function POST(request: Request): Promise<Response> {
         const user = { iss: current.record.iss, sub: current.record.sub };
         await endSessions(server.ending, [{ kind: "subject", ...user, beforeMs: server.ending.now() + 1 }], "ended_elsewhere", {
           detail: { mechanism: "another_device" },
+          defer: afterAnswer,
         });
       }
       securityLog({ event: "logout.local", outcome: "ok", code: everywhere ? "everywhere" : "this_session", session: hashId(current.id) });
