@@ -99,8 +99,9 @@ export type Revocation = {
   /** When given, nothing is written if it was already there. */
   replay?: ReplayRecord;
   /**
-   * The caller has just read `replay` (RevocationList.seen) and found nothing: revoke does not read it
-   * again before writing. Its final write (SET NX) still detects a concurrent delivery of the signal.
+   * The caller has just read `replay` (RevocationList.seen) and found nothing: revoke need not read it
+   * again before writing (the Redis stores do not; the memory store's check is free and atomic). Its
+   * final write (SET NX) still detects a concurrent delivery of the signal.
    */
   replayChecked?: boolean;
   now: number;
