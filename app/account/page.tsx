@@ -58,7 +58,10 @@ function liveSessions(sessions: StoredSession[], seen: (number | null)[]) {
 
 export default async function Account() {
   const server = getServer();
-  const { APP_NAME, APP_ID, OIDC_CLIENT_ID, SESSION_CHECK_INTERVAL_MS, AUTH_SECRET } = server.config;
+  const { APP_NAME, APP_ID, OIDC_CLIENT_ID, SESSION_CHECK_INTERVAL_MS, AUTH_SECRET, OIDC_END_SESSION_ID_TOKEN_HINT } = server.config;
+  // The session watcher sends these forms itself when the IdP step is a plain redirect; an ID token
+  // hint goes in a page the browser posts, never to a script.
+  const signOutBy = OIDC_END_SESSION_ID_TOKEN_HINT === "omit" ? "json" : undefined;
   const current = await currentSessionFromCookies();
   if (current.state === "unavailable") return <SessionUnavailable appName={APP_NAME} />;
   if (current.state === "none") redirect("/");
@@ -199,12 +202,12 @@ export default async function Account() {
 
       <div className="flex flex-col gap-3">
         <div className="flex flex-wrap gap-3">
-          <form method="post" action="/api/logout" data-signout="this">
+          <form method="post" action="/api/logout" data-signout="this" data-fetch={signOutBy}>
             <button type="submit" className={buttonClass}>
               Sign out
             </button>
           </form>
-          <form method="post" action="/api/logout" data-signout="this">
+          <form method="post" action="/api/logout" data-signout="this" data-fetch={signOutBy}>
             <input type="hidden" name="scope" value="everywhere" />
             <button type="submit" className={secondaryButtonClass} aria-describedby="everywhere-hint">
               Sign out every device at {APP_NAME}

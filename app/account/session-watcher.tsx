@@ -26,6 +26,32 @@ const CONFIRM_FOR_MS = 5_000;
 const CONFIRM_FIRST_GAP_MS = 20;
 const CONFIRM_MAX_GAP_MS = 500;
 
+/** How long the script's sign-out request may take before the browser posts the form instead. */
+const SIGN_OUT_TIMEOUT_MS = 10_000;
+
+/**
+ * Sends a sign-out form as the browser would, asking for JSON (POST /api/logout answers
+ * `{"next": url}` with the same cookies as its redirect). Resolves where to go next once the server has
+ * ended the session; rejects if it did not answer so, and the caller posts the form instead (signing
+ * out twice is harmless). An answer that is not JSON (an ID-token-hint page, which the page never asks
+ * for) leaves the IdP step to the signed-out page.
+ */
+async function signOutByScript(form: HTMLFormElement): Promise<string> {
+  const response = await fetch(form.action, {
+    method: "POST",
+    body: new FormData(form),
+    headers: { Accept: "application/json" },
+    redirect: "error", // a redirect here means the JSON answer was not given: post the form instead
+    signal: AbortSignal.timeout(SIGN_OUT_TIMEOUT_MS),
+  });
+  if (!response.ok) throw new Error(`sign-out answered ${response.status}`);
+  if (!response.headers.get("content-type")?.includes("application/json")) return "/signed-out";
+  const body: unknown = await response.json();
+  const next = typeof body === "object" && body !== null && "next" in body ? body.next : undefined;
+  if (typeof next !== "string") throw new Error("sign-out answered without a next step");
+  return next;
+}
+
 const statusText: Record<LiveStatus, string> = {
   connecting: "Connecting…",
   live: "Live",
@@ -197,16 +223,40 @@ export function SessionWatcher({ appId, appName, sessionId }: { appId: string; a
     window.addEventListener("offline", onOffline);
     document.addEventListener("visibilitychange", onVisible);
 
-    // Signing out in this tab tells the others at once; this tab then follows its own form
-    // (on to the IdP), so the news of its own ending must not pull it elsewhere.
+    // Signing out in this tab: the page's script sends the form itself, tells the others as soon as
+    // the server has answered (so that their first question to it already hears "ended"), and only then
+    // goes on to the IdP. Without a script, or if that request fails, the browser posts the form and the
+    // others are told at once (they keep asking until the server agrees). Either way this tab follows
+    // its own form, so the news of its own ending must not pull it elsewhere.
+    let signingOut = false;
     const onSubmit = (event: SubmitEvent) => {
       const form = event.target as HTMLFormElement | null;
       if (form?.dataset.signout !== "this") return;
-      channel?.postMessage({ type: "ended", sessionId, reason: "logout", sentAt: Date.now() } satisfies Ended);
+      if (signingOut) {
+        event.preventDefault();
+        return;
+      }
+      signingOut = true;
       noteDelivery({ via: "self", receivedAt: Date.now() });
       done = true;
       events?.close();
       clearTimeout(probing);
+      const tellOthers = () => channel?.postMessage({ type: "ended", sessionId, reason: "logout", sentAt: Date.now() } satisfies Ended);
+      if (form.dataset.fetch !== "json") {
+        tellOthers();
+        return;
+      }
+      event.preventDefault();
+      signOutByScript(form).then(
+        (next) => {
+          tellOthers();
+          window.location.assign(next);
+        },
+        () => {
+          tellOthers();
+          form.submit(); // no submit event: straight to the server
+        },
+      );
     };
     document.addEventListener("submit", onSubmit);
 

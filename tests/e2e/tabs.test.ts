@@ -205,6 +205,54 @@ describe("a tab shows the signed-out state in place, before loading anything", (
     expect(await phone.getByTestId("via").getAttribute("data-via")).toBe("push");
   });
 
+  it("the signing-out tab tells the others only once the server has ended the session, then goes to the IdP", async () => {
+    const context = await device();
+    const first = await context.newPage();
+    await signInWithBrowser(first, bankUrl);
+    const second = await context.newPage();
+    await second.goto(`${bankUrl}/account`);
+    await second.getByTestId("signed-in").waitFor();
+    await second.evaluate(() => {
+      const heard: unknown[] = [];
+      (window as unknown as { heard: unknown[] }).heard = heard;
+      new BroadcastChannel("lockstep:bank").addEventListener("message", (event) => heard.push(event.data));
+    });
+    const shown = await watchSignedOut(second);
+    const kinds: string[] = [];
+    first.on("request", (request) => {
+      if (new URL(request.url()).pathname === "/api/logout") kinds.push(request.resourceType());
+    });
+    const release = await hold(first, "**/api/logout");
+    try {
+      await first.getByRole("button", { name: "Sign out", exact: true }).click();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // The sign-out request is held: nothing is said yet, and the other tab is still signed in.
+      expect(await second.evaluate(() => (window as unknown as { heard: unknown[] }).heard.length)).toBe(0);
+      await second.getByTestId("signed-in").waitFor();
+    } finally {
+      release();
+    }
+    expectSignedOutInPlace(await shown(SHOWS_WITHIN_MS));
+    expect(kinds).toEqual(["fetch"]); // the page's script sent the form, once
+    await first.getByRole("button", { name: "Yes, sign me out" }).waitFor(); // on at the IdP
+    await context.close();
+  });
+
+  it("if the script's sign-out request fails, the browser posts the form and the others still learn of it", async () => {
+    const context = await device();
+    const first = await context.newPage();
+    await signInWithBrowser(first, bankUrl);
+    const second = await context.newPage();
+    await second.goto(`${bankUrl}/account`);
+    await second.getByTestId("signed-in").waitFor();
+    const shown = await watchSignedOut(second);
+    await first.route("**/api/logout", (route) => (route.request().resourceType() === "fetch" ? route.abort() : route.continue()));
+    await first.getByRole("button", { name: "Sign out", exact: true }).click();
+    expectSignedOutInPlace(await shown(SHOWS_WITHIN_MS));
+    await first.getByRole("button", { name: "Yes, sign me out" }).waitFor();
+    await context.close();
+  });
+
   it("a broadcast the server does not confirm shows nothing: the tab stays signed in", async () => {
     const context = await device();
     const tab = await context.newPage();

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Redis as IORedis } from "ioredis";
 import { HttpSession } from "../support/http-client";
 import { bank, confirmIdpLogout, sessionOf, signIn, startTestStack, onCluster } from "../support/lockstep";
@@ -219,9 +219,9 @@ describe("RP-initiated logout", () => {
     expect(endSession.searchParams.get("post_logout_redirect_uri")).toBe(`${app}/api/logout/callback`);
     expect(endSession.searchParams.get("state")).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
-    // The app side is over before the browser even reaches the IdP.
+    // The app side is over before the browser even reaches the IdP; the record's deletion follows the answer.
     expect((await sessionOf(browser, app)).status).toBe(401);
-    expect(await redis.exists(k.session(session.session.id))).toBe(0);
+    await vi.waitFor(async () => expect(await redis.exists(k.session(session.session.id))).toBe(0), { timeout: 2_000 });
 
     const confirm = await browser.fetch(endSession, {}, { follow: true });
     const back = await confirmIdpLogout(browser, confirm);
@@ -235,6 +235,29 @@ describe("RP-initiated logout", () => {
     // The IdP session is over too: signing in again asks for the password.
     const again = await signIn(browser, app, "alice", "alice-password");
     expect(new URL(again.url).pathname).toBe("/account");
+  });
+
+  it("answers the account page's script with the same step as JSON: the same cookies, no token", async () => {
+    const { browser, session } = await signedIn();
+    const answer = await browser.fetch(`${app}/api/logout`, { method: "POST", headers: { origin: app, accept: "application/json" } });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get("content-type")).toContain("application/json");
+    expect(answer.headers.get("cache-control")).toBe("no-store");
+    const { next } = (await answer.json()) as { next: string };
+    const endSession = new URL(next);
+    expect(endSession.origin).toBe(new URL(stack.issuer).origin);
+    expect(endSession.searchParams.get("client_id")).toBe(bank.clientId);
+    expect(endSession.searchParams.get("id_token_hint")).toBeNull();
+    expect(endSession.searchParams.get("state")).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // Ended before the answer (the record's deletion follows it), the cookie cleared by it.
+    expect((await sessionOf(browser, app)).status).toBe(401);
+    await vi.waitFor(async () => expect(await redis.exists(k.session(session.session.id))).toBe(0), { timeout: 2_000 });
+    // The state cookie came with the JSON answer: the IdP's return is trusted as from the redirect.
+    const back = await confirmIdpLogout(browser, await browser.fetch(endSession, {}, { follow: true }));
+    expect(back.url).toBe(`${app}/signed-out`);
+    const page = await back.text();
+    expect(page).toContain('data-reason="logout"');
+    expect(page).toContain('data-idp="returned"');
   });
 
   it("refuses a cross-site logout POST and keeps the session", async () => {

@@ -39,6 +39,8 @@ export async function POST(request: Request): Promise<Response> {
   }
 
   const form = await request.formData().catch(() => undefined);
+  // The account page's script asks for JSON (it tells the browser's other tabs once this answer is in).
+  const json = (request.headers.get("accept") ?? "").includes("application/json");
   const sealed = sessionCookie(server, request);
   let idToken: string | undefined;
   let handle: SessionHandle | undefined;
@@ -77,13 +79,12 @@ export async function POST(request: Request): Promise<Response> {
   // "At the IdP too", from the signed-out page after a sign-out the IdP may not have ended its own
   // session: nothing is left here to end, the browser only goes to the IdP (whose page asks).
   const idpOnly = !handle && form?.get("scope") === "idp";
-  if (!handle && !idpOnly) return redirectTo(signedOut, clear);
+  if (!handle && !idpOnly) return leave(signedOut, [clear], json);
 
   const endpoint = (await getIdpMetadata().catch(() => undefined))?.end_session_endpoint;
   if (!endpoint) {
-    const response = redirectTo(signedOut, clear);
-    if (handle) response.headers.append("Set-Cookie", await endedNoteCookie(noteOf(handle, { incomplete }), noteDeps));
-    return response;
+    const note = handle ? [await endedNoteCookie(noteOf(handle, { incomplete }), noteDeps)] : [];
+    return leave(signedOut, [clear, ...note], json);
   }
   const state = newLogoutState();
   const endSession = endSessionRequest(endpoint, {
@@ -92,19 +93,31 @@ export async function POST(request: Request): Promise<Response> {
     state,
     clientId: config.OIDC_CLIENT_ID,
   });
-  const response = endSession.fields.id_token_hint
-    ? await autoPostPage(endSession, "Signing you out at your identity provider…")
-    : redirectTo(endSessionUrl(endSession));
-  response.headers.append("Set-Cookie", clear);
-  // The signed-out page's note: which session this browser signed out, and that it went to the IdP.
-  if (handle) response.headers.append("Set-Cookie", await endedNoteCookie(noteOf(handle, { incomplete, logout: "sent" }), noteDeps));
-  response.headers.append(
-    "Set-Cookie",
+  const set = [
+    clear,
+    // The signed-out page's note: which session this browser signed out, and that it went to the IdP.
+    ...(handle ? [await endedNoteCookie(noteOf(handle, { incomplete, logout: "sent" }), noteDeps)] : []),
     serializeCookie(cookies.logoutState, logoutStateCookie(state, incomplete), {
       path: LOGOUT_CALLBACK_PATH,
       maxAge: 600,
       secure: cookies.secure,
     }),
-  );
+  ];
+  // An ID token hint goes only in a form the browser posts (never in a URL, never to a script):
+  // that answer is the auto-submitted page, whatever was asked (the page asks for JSON only without one).
+  if (!endSession.fields.id_token_hint) return leave(endSessionUrl(endSession), set, json);
+  const response = await autoPostPage(endSession, "Signing you out at your identity provider…");
+  for (const cookie of set) response.headers.append("Set-Cookie", cookie);
+  return response;
+}
+
+/**
+ * Where the browser goes next: a 303 for the form, or for the page's script (Accept: application/json)
+ * `200 {"next": url}` with the same cookies, after which the script tells the other tabs and goes
+ * there. The URL never carries a token.
+ */
+function leave(to: URL, setCookies: string[], json: boolean): Response {
+  const response = json ? Response.json({ next: to.toString() }, { headers: { "Cache-Control": "no-store" } }) : redirectTo(to);
+  for (const cookie of setCookies) response.headers.append("Set-Cookie", cookie);
   return response;
 }
