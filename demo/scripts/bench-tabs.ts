@@ -4,6 +4,7 @@ import { launchBrowser, signInWithBrowser, watchSignedOut } from "../../tests/su
 import { HttpSession } from "../../tests/support/http-client";
 import { signIn } from "../../tests/support/lockstep";
 import type { Stack } from "./stack";
+import { DELIVERY_KEY, type Delivery } from "../../app/account/delivery";
 
 /**
  * Live-tab benchmark: how long after a logout the other tabs show that they are signed out (the
@@ -40,6 +41,13 @@ async function measure(label: string, run: () => Promise<number>): Promise<void>
   console.log(
     `  ${label.padEnd(40)} ${pct(samples, 50).toFixed(0).padStart(6)} ${pct(samples, 95).toFixed(0).padStart(6)} ${String(samples.length).padStart(5)} ${String(failures.length).padStart(7)}`,
   );
+  if (samples.length > 0)
+    console.log(
+      `    samples (ms, sorted): ${[...samples]
+        .sort((a, b) => a - b)
+        .map((v) => v.toFixed(0))
+        .join(" ")}`,
+    );
   for (const failure of failures) console.log(`    failed: ${failure}`);
 }
 
@@ -63,6 +71,29 @@ async function clickAt(page: Page, target: Locator): Promise<number> {
   return Promise.race([reported, fallback]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * How the news reached the tab: the session watcher's note for the signed-out page (the push, or the
+ * other tab's broadcast, sent once the server had answered its sign-out: `sentAt`), caught as it is
+ * written (the signed-out page reads and removes it). Undefined if none came within 10 s.
+ */
+async function deliveryNote(page: Page): Promise<Delivery | undefined> {
+  let report!: (note: Delivery) => void;
+  const noted = new Promise<Delivery>((resolve) => (report = resolve));
+  await page.exposeFunction("__lockstepNoted", (raw: string) => report(JSON.parse(raw) as Delivery));
+  const hook = `(() => {
+    const set = Storage.prototype.setItem;
+    Storage.prototype.setItem = function (key, value) {
+      if (key === ${JSON.stringify(DELIVERY_KEY)}) window.__lockstepNoted(value);
+      return set.call(this, key, value);
+    };
+  })()`;
+  await page.addInitScript(hook);
+  await page.evaluate(hook);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const none = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 10_000)));
+  return Promise.race([noted, none]).finally(() => clearTimeout(timer));
+}
+
 async function confirmIdpLogout(page: Page): Promise<number> {
   const yes = page.getByRole("button", { name: "Yes, sign me out" });
   await yes.waitFor();
@@ -79,6 +110,7 @@ export async function benchTabs(stack: Stack, redisUrl: string | undefined): Pro
     );
     console.log(`  ${"path".padEnd(40)} ${"p50".padStart(6)} ${"p95".padStart(6)} ${"runs".padStart(5)} ${"failed".padStart(7)}`);
 
+    const ways: string[] = [];
     await measure("same browser, same app", async () => {
       const context = await browser.newContext();
       const [one, two] = [await context.newPage(), await context.newPage()];
@@ -86,11 +118,15 @@ export async function benchTabs(stack: Stack, redisUrl: string | undefined): Pro
       await two.goto(`${bank.url}/account`);
       await two.getByTestId("signed-in").waitFor();
       const shown = await watchSignedOut(two);
+      const noted = await deliveryNote(two);
       const t0 = await clickAt(one, one.getByRole("button", { name: "Sign out", exact: true }));
       const afterMs = (await shown(SHOW_TIMEOUT_MS)).at - t0;
+      const note = await noted;
+      ways.push(note ? `${note.via}${note.sentAt ? ` (told at +${note.sentAt - t0})` : ""}` : "?");
       await context.close();
       return afterMs;
     });
+    console.log(`    how it came, in run order: ${ways.join(", ")}`);
 
     await measure("same browser, other app (back-channel)", async () => {
       const context = await browser.newContext();
