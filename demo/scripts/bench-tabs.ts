@@ -4,7 +4,6 @@ import { launchBrowser, signInWithBrowser, watchSignedOut } from "../../tests/su
 import { HttpSession } from "../../tests/support/http-client";
 import { signIn } from "../../tests/support/lockstep";
 import type { Stack } from "./stack";
-import { DELIVERY_KEY, type Delivery } from "../../app/account/delivery";
 
 /**
  * Live-tab benchmark: how long after a logout the other tabs show that they are signed out (the
@@ -21,7 +20,10 @@ const pct = (values: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 };
 
-async function measure(label: string, run: () => Promise<number>): Promise<void> {
+/** A run names the step it is at, so that a stalled one says where it stopped. */
+type Step = (name: string) => void;
+
+async function measure(label: string, run: (step: Step) => Promise<number>): Promise<void> {
   const samples: number[] = [];
   const failures: string[] = [];
   const deadline = Date.now() + RUNS * 30_000;
@@ -29,9 +31,12 @@ async function measure(label: string, run: () => Promise<number>): Promise<void>
     // A run that hangs (a sign-in or a browser call that never answers) or fails is counted and
     // reported, and the next run starts: one stuck browser call does not stop the benchmark.
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const stalled = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`run ${i + 1} stalled`)), 60_000)));
+    let at = "start";
+    const stalled = new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`run ${i + 1} stalled at: ${at}`)), 60_000)),
+    );
     try {
-      samples.push(await Promise.race([run(), stalled]));
+      samples.push(await Promise.race([run((name) => (at = name)), stalled]));
     } catch (error) {
       failures.push(error instanceof Error ? error.message.split("\n")[0]! : String(error));
     } finally {
@@ -72,26 +77,13 @@ async function clickAt(page: Page, target: Locator): Promise<number> {
 }
 
 /**
- * How the news reached the tab: the session watcher's note for the signed-out page (the push, or the
- * other tab's broadcast, sent once the server had answered its sign-out: `sentAt`), caught as it is
- * written (the signed-out page reads and removes it). Undefined if none came within 10 s.
+ * Closes browser contexts, waiting at most 5 s: closing one whose tab is on its way to the IdP can
+ * hang here, and a context left open only costs memory until the browser closes.
  */
-async function deliveryNote(page: Page): Promise<Delivery | undefined> {
-  let report!: (note: Delivery) => void;
-  const noted = new Promise<Delivery>((resolve) => (report = resolve));
-  await page.exposeFunction("__lockstepNoted", (raw: string) => report(JSON.parse(raw) as Delivery));
-  const hook = `(() => {
-    const set = Storage.prototype.setItem;
-    Storage.prototype.setItem = function (key, value) {
-      if (key === ${JSON.stringify(DELIVERY_KEY)}) window.__lockstepNoted(value);
-      return set.call(this, key, value);
-    };
-  })()`;
-  await page.addInitScript(hook);
-  await page.evaluate(hook);
+async function closeSoon(...contexts: { close(): Promise<void> }[]): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const none = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 10_000)));
-  return Promise.race([noted, none]).finally(() => clearTimeout(timer));
+  const later = new Promise<void>((resolve) => (timer = setTimeout(resolve, 5_000)));
+  await Promise.race([Promise.all(contexts.map((c) => c.close().catch(() => undefined))), later]).finally(() => clearTimeout(timer));
 }
 
 async function confirmIdpLogout(page: Page): Promise<number> {
@@ -111,75 +103,109 @@ export async function benchTabs(stack: Stack, redisUrl: string | undefined): Pro
     console.log(`  ${"path".padEnd(40)} ${"p50".padStart(6)} ${"p95".padStart(6)} ${"runs".padStart(5)} ${"failed".padStart(7)}`);
 
     const ways: string[] = [];
-    await measure("same browser, same app", async () => {
+    await measure("same browser, same app", async (step) => {
+      step("new context");
       const context = await browser.newContext();
       const [one, two] = [await context.newPage(), await context.newPage()];
+      step("sign-in");
       await signInWithBrowser(one, bank.url);
+      step("second tab");
       await two.goto(`${bank.url}/account`);
       await two.getByTestId("signed-in").waitFor();
       const shown = await watchSignedOut(two);
-      const noted = await deliveryNote(two);
+      // When the sign-out request's answer was in (the browser's own timing of it, same clock).
+      let answeredAt: number | undefined;
+      one.on("requestfinished", (request) => {
+        if (new URL(request.url()).pathname !== "/api/logout") return;
+        const timing = request.timing();
+        answeredAt = timing.startTime + timing.responseEnd;
+      });
+      step("click");
       const t0 = await clickAt(one, one.getByRole("button", { name: "Sign out", exact: true }));
+      step("shown");
       const afterMs = (await shown(SHOW_TIMEOUT_MS)).at - t0;
-      const note = await noted;
-      ways.push(note ? `${note.via}${note.sentAt ? ` (told at +${note.sentAt - t0})` : ""}` : "?");
-      await context.close();
+      // How the news came, as the signed-out page says: the push, or the other tab's broadcast.
+      step("via");
+      const via = await two
+        .getByTestId("via")
+        .getAttribute("data-via", { timeout: 5_000 })
+        .catch(() => null);
+      ways.push(`${afterMs.toFixed(0)} ${via ?? "?"}${answeredAt ? ` (answered at +${(answeredAt - t0).toFixed(0)})` : ""}`);
+      step("close");
+      await closeSoon(context);
       return afterMs;
     });
-    console.log(`    how it came, in run order: ${ways.join(", ")}`);
+    console.log(`    each run: ms, how it came (the sign-out request's answer, ms after the click): ${ways.join("; ")}`);
 
-    await measure("same browser, other app (back-channel)", async () => {
+    await measure("same browser, other app (back-channel)", async (step) => {
+      step("new context");
       const context = await browser.newContext();
       const [bankTab, brokerageTab] = [await context.newPage(), await context.newPage()];
+      step("sign-in");
       await signInWithBrowser(bankTab, bank.url);
       await signInWithBrowser(brokerageTab, brokerage.url);
       const shown = await watchSignedOut(brokerageTab);
+      step("sign out");
       await bankTab.getByRole("button", { name: "Sign out", exact: true }).click();
+      step("click at the IdP");
       const t0 = await confirmIdpLogout(bankTab);
+      step("shown");
       const afterMs = (await shown(SHOW_TIMEOUT_MS)).at - t0;
-      await context.close();
+      step("close");
+      await closeSoon(context);
       return afterMs;
     });
 
-    await measure("other device (server push)", async () => {
+    await measure("other device (server push)", async (step) => {
+      step("new contexts");
       const [laptopContext, phoneContext] = [await browser.newContext(), await browser.newContext()];
       const laptop = await laptopContext.newPage();
       const phone = await phoneContext.newPage();
+      step("sign-in (laptop)");
       await signInWithBrowser(laptop, bank.url);
+      step("sign-in (phone)");
       await signInWithBrowser(phone, bank.url);
       const shown = await watchSignedOut(phone);
+      step("click");
       const t0 = await clickAt(laptop, laptop.getByRole("button", { name: /^Sign out every device at / }));
+      step("shown");
       const afterMs = (await shown(SHOW_TIMEOUT_MS)).at - t0;
-      await laptopContext.close();
-      await phoneContext.close();
+      step("close");
+      await closeSoon(laptopContext, phoneContext);
       return afterMs;
     });
 
     // The IdP admin's "End all sessions" for the user: every tab of both apps, in two browsers; the
     // sample is the last of them to show it.
-    await measure("IdP admin's End all sessions (every tab)", async () => {
+    await measure("IdP admin's End all sessions (every tab)", async (step) => {
+      step("new contexts");
       const [laptopContext, phoneContext, adminContext] = [
         await browser.newContext(),
         await browser.newContext(),
         await browser.newContext(),
       ];
       const tabs = [await laptopContext.newPage(), await laptopContext.newPage(), await phoneContext.newPage()];
+      step("sign-in");
       await signInWithBrowser(tabs[0]!, bank.url, "bob");
       await signInWithBrowser(tabs[1]!, brokerage.url, "bob");
       await signInWithBrowser(tabs[2]!, bank.url, "bob");
+      step("admin page");
       const admin = await adminContext.newPage();
       await admin.goto(`${stack.issuer}/admin`);
       const end = admin.getByRole("row", { name: /bob/i }).getByRole("button", { name: "End all sessions" });
       const watches = await Promise.all(tabs.map((tab) => watchSignedOut(tab)));
+      step("click");
       const t0 = await clickAt(admin, end);
+      step("shown");
       const shown = await Promise.allSettled(watches.map(async (watch) => ({ afterMs: (await watch(SHOW_TIMEOUT_MS)).at - t0 })));
-      for (const context of [laptopContext, phoneContext, adminContext]) await context.close();
+      step("close");
+      await closeSoon(laptopContext, phoneContext, adminContext);
       const failed = shown.find((s) => s.status === "rejected");
       if (failed) throw failed.reason;
       return Math.max(...shown.map((s) => (s.status === "fulfilled" ? s.value.afterMs : NaN)));
     });
   } finally {
-    await browser.close();
+    await closeSoon(browser);
   }
 
   if (!redisUrl) {
