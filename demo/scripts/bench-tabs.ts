@@ -1,6 +1,6 @@
 import { Redis as IORedis } from "ioredis";
 import type { Browser, Locator, Page } from "playwright-core";
-import { launchBrowser, signInWithBrowser, watchSignedOut } from "../../tests/support/browser";
+import { launchBrowser, signInWithBrowser, twoSignedInTabs, watchSignedOut } from "../../tests/support/browser";
 import { HttpSession } from "../../tests/support/http-client";
 import { signIn } from "../../tests/support/lockstep";
 import type { Stack } from "./stack";
@@ -106,12 +106,8 @@ export async function benchTabs(stack: Stack, redisUrl: string | undefined): Pro
     await measure("same browser, same app", async (step) => {
       step("new context");
       const context = await browser.newContext();
-      const [one, two] = [await context.newPage(), await context.newPage()];
-      step("sign-in");
-      await signInWithBrowser(one, bank.url);
-      step("second tab");
-      await two.goto(`${bank.url}/account`);
-      await two.getByTestId("signed-in").waitFor();
+      step("sign-in, second tab");
+      const [one, two] = await twoSignedInTabs(context, bank.url);
       const shown = await watchSignedOut(two);
       // When the sign-out request's answer was in (the browser's own timing of it, same clock).
       let answeredAt: number | undefined;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchBrowser, SHOWS_WITHIN_MS, signedOutReason, signInWithBrowser } from "../support/browser";
+import { launchBrowser, SHOWS_WITHIN_MS, signedOutReason, signInWithBrowser, twoSignedInTabs } from "../support/browser";
 import { bank, startTestStack } from "../support/lockstep";
 import { startNext, type NextProcess, type RunningApp, type Stack } from "../../demo/scripts/stack";
 
@@ -98,11 +98,7 @@ describe("honest sign-out messages", () => {
 
   it("another tab of the same browser says it was signed out in this browser, with how and when it arrived, and nothing about the IdP", async () => {
     const context = await device();
-    const first = await context.newPage();
-    await signInWithBrowser(first, bankUrl);
-    const second = await context.newPage();
-    await second.goto(`${bankUrl}/account`);
-    await second.getByTestId("signed-in").waitFor();
+    const [first, second] = await twoSignedInTabs(context, bankUrl);
     const t0 = Date.now();
     await first.getByRole("button", { name: "Sign out", exact: true }).click();
     const { reason } = await signedOutReason(second, t0, SHOWS_WITHIN_MS);

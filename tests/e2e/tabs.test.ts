@@ -5,6 +5,7 @@ import {
   SHOWS_WITHIN_MS,
   signedOutReason,
   signInWithBrowser,
+  twoSignedInTabs,
   watchSignedOut,
   SIGNED_OUT_STATE,
   type SignedOutState,
@@ -49,11 +50,7 @@ async function device(): Promise<BrowserContext> {
 describe("signing out anywhere signs out everywhere", () => {
   it("(a) two tabs of one app: sign out in one, the other shows it without a reload", async () => {
     const context = await device();
-    const first = await context.newPage();
-    await signInWithBrowser(first, bankUrl);
-    const second = await context.newPage();
-    await second.goto(`${bankUrl}/account`);
-    await second.getByTestId("signed-in").waitFor();
+    const [first, second] = await twoSignedInTabs(context, bankUrl);
 
     const t0 = Date.now();
     await first.getByRole("button", { name: "Sign out", exact: true }).click();
@@ -207,11 +204,7 @@ describe("a tab shows the signed-out state in place, before loading anything", (
 
   it("the signing-out tab tells the others only once the server has ended the session, then goes to the IdP", async () => {
     const context = await device();
-    const first = await context.newPage();
-    await signInWithBrowser(first, bankUrl);
-    const second = await context.newPage();
-    await second.goto(`${bankUrl}/account`);
-    await second.getByTestId("signed-in").waitFor();
+    const [first, second] = await twoSignedInTabs(context, bankUrl);
     await second.evaluate(() => {
       const heard: unknown[] = [];
       (window as unknown as { heard: unknown[] }).heard = heard;
@@ -240,11 +233,7 @@ describe("a tab shows the signed-out state in place, before loading anything", (
 
   it("if the script's sign-out request fails, the browser posts the form and the others still learn of it", async () => {
     const context = await device();
-    const first = await context.newPage();
-    await signInWithBrowser(first, bankUrl);
-    const second = await context.newPage();
-    await second.goto(`${bankUrl}/account`);
-    await second.getByTestId("signed-in").waitFor();
+    const [first, second] = await twoSignedInTabs(context, bankUrl);
     const shown = await watchSignedOut(second);
     await first.route("**/api/logout", (route) => (route.request().resourceType() === "fetch" ? route.abort() : route.continue()));
     await first.getByRole("button", { name: "Sign out", exact: true }).click();

@@ -1,4 +1,4 @@
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { chromiumPath } from "./require-chromium";
 
 /** Headless Chromium as root on a machine without a network: no sandbox, no background traffic. */
@@ -30,6 +30,16 @@ export async function signInWithBrowser(page: Page, appUrl: string, username = "
     await page.waitForURL((url) => url.origin === new URL(appUrl).origin && url.pathname === "/account");
   }
   await page.getByTestId("signed-in").waitFor();
+}
+
+/** Two tabs of one browser on the app's account page, signed in through the first. */
+export async function twoSignedInTabs(context: BrowserContext, appUrl: string): Promise<[Page, Page]> {
+  const first = await context.newPage();
+  await signInWithBrowser(first, appUrl);
+  const second = await context.newPage();
+  await second.goto(`${appUrl}/account`);
+  await second.getByTestId("signed-in").waitFor();
+  return [first, second];
 }
 
 /**
