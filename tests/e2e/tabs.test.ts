@@ -215,6 +215,8 @@ describe("a tab shows the signed-out state in place, before loading anything", (
     first.on("request", (request) => {
       if (new URL(request.url()).pathname === "/api/logout") kinds.push(request.resourceType());
     });
+    // Held so that what the other tab shows is seen before it moves on to the signed-out page.
+    const releasePage = await hold(second, "**/signed-out");
     const release = await hold(first, "**/api/logout");
     try {
       await first.getByRole("button", { name: "Sign out", exact: true }).click();
@@ -222,10 +224,12 @@ describe("a tab shows the signed-out state in place, before loading anything", (
       // The sign-out request is held: nothing is said yet, and the other tab is still signed in.
       expect(await second.evaluate(() => (window as unknown as { heard: unknown[] }).heard.length)).toBe(0);
       await second.getByTestId("signed-in").waitFor();
+      release();
+      expectSignedOutInPlace(await shown(SHOWS_WITHIN_MS));
     } finally {
       release();
+      releasePage();
     }
-    expectSignedOutInPlace(await shown(SHOWS_WITHIN_MS));
     expect(kinds).toEqual(["fetch"]); // the page's script sent the form, once
     await first.getByRole("button", { name: "Yes, sign me out" }).waitFor(); // on at the IdP
     await context.close();
@@ -236,8 +240,14 @@ describe("a tab shows the signed-out state in place, before loading anything", (
     const [first, second] = await twoSignedInTabs(context, bankUrl);
     const shown = await watchSignedOut(second);
     await first.route("**/api/logout", (route) => (route.request().resourceType() === "fetch" ? route.abort() : route.continue()));
-    await first.getByRole("button", { name: "Sign out", exact: true }).click();
-    expectSignedOutInPlace(await shown(SHOWS_WITHIN_MS));
+    const releasePage = await hold(second, "**/signed-out");
+    try {
+      await first.getByRole("button", { name: "Sign out", exact: true }).click();
+      expectSignedOutInPlace(await shown(SHOWS_WITHIN_MS));
+    } finally {
+      releasePage();
+    }
+    await second.waitForURL((url) => url.pathname === "/signed-out", { timeout: SHOWS_WITHIN_MS });
     await first.getByRole("button", { name: "Yes, sign me out" }).waitFor();
     await context.close();
   });

@@ -55,36 +55,65 @@ export const SHOWS_WITHIN_MS = 5000;
  */
 export const SIGNED_OUT_STATE = "[data-signed-out], h1[data-reason]";
 
-/** What the tab looked like when the signed-out state first appeared in its DOM (`at`: the page's clock, the same machine's). */
-export type SignedOutState = { at: number; path: string; title: string; focused: string | null; signedIn: boolean; inPlace: boolean };
+/**
+ * What the tab looked like when the signed-out state first appeared in its DOM (`at`: the page's
+ * clock, the same machine's). `path`, `inPlace` and `signedIn` are read at that moment; `title` and
+ * `focused` 100 ms later, once the view's effects have run, and are null if the tab had moved on by
+ * then (hold the next page to see them).
+ */
+export type SignedOutState = {
+  at: number;
+  path: string;
+  title: string | null;
+  focused: string | null;
+  signedIn: boolean;
+  inPlace: boolean;
+};
+
+type Seen = { kind: "seen"; doc: string; at: number; path: string; signedIn: boolean; inPlace: boolean };
+type Settled = { kind: "settled"; doc: string; title: string; focused: string | null };
 
 /**
  * Watches the tab, from now on and across its navigations, for the signed-out state appearing in its
- * DOM: a MutationObserver in the page reports it through a binding. Playwright's own locators wait
- * for a pending navigation to finish, so they cannot see what a tab shows while the signed-out page
- * is still loading; this can. Returns a function that waits (bounded) for the first report.
+ * DOM: a MutationObserver in the page reports it through a binding the moment it appears, and the
+ * title and focus a moment later. Playwright's own locators wait for a pending navigation to finish,
+ * so they cannot see what a tab shows while the signed-out page is still loading; this can. Returns
+ * a function that waits (bounded) for the first report.
  */
 export async function watchSignedOut(page: Page): Promise<(timeoutMs: number) => Promise<SignedOutState>> {
-  let report!: (state: SignedOutState) => void;
-  const first = new Promise<SignedOutState>((resolve) => (report = resolve));
-  await page.exposeFunction("__lockstepSignedOut", (state: SignedOutState) => report(state));
+  let report!: (seen: Seen) => void;
+  const first = new Promise<Seen>((resolve) => (report = resolve));
+  const settled = new Map<string, (settled: Settled) => void>();
+  const settledOf = (doc: string) => new Promise<Settled>((resolve) => settled.set(doc, resolve));
+  const early = new Map<string, Settled>();
+  await page.exposeFunction("__lockstepSignedOut", (message: Seen | Settled) => {
+    if (message.kind === "seen") report(message);
+    else if (settled.has(message.doc)) settled.get(message.doc)!(message);
+    else early.set(message.doc, message);
+  });
   // A string, not a function: tsx's transform would add helpers to a function's source that the page lacks.
   const script = `(() => {
     if (window.__lockstepWatching) return;
     window.__lockstepWatching = true;
+    const doc = Math.random().toString(36).slice(2);
     const seen = () => {
       const element = document.querySelector(${JSON.stringify(SIGNED_OUT_STATE)});
       if (!element) return false;
-      const at = Date.now();
-      // The rest a moment later, once the view's effects (title, focus) have run.
+      // Reported at once: the tab may leave for the next page within milliseconds.
+      window.__lockstepSignedOut({
+        kind: "seen",
+        doc,
+        at: Date.now(),
+        path: location.pathname,
+        signedIn: document.querySelector('[data-testid="signed-in"]') !== null,
+        inPlace: element.matches("[data-signed-out]"),
+      });
       setTimeout(() => {
         window.__lockstepSignedOut({
-          at,
-          path: location.pathname,
+          kind: "settled",
+          doc,
           title: document.title,
           focused: document.activeElement ? document.activeElement.textContent : null,
-          signedIn: document.querySelector('[data-testid="signed-in"]') !== null,
-          inPlace: element.matches("[data-signed-out]"),
         });
       }, 100);
       return true;
@@ -97,11 +126,19 @@ export async function watchSignedOut(page: Page): Promise<(timeoutMs: number) =>
   })()`;
   await page.addInitScript(script);
   if (page.url() !== "about:blank") await page.evaluate(script);
-  return (timeoutMs) =>
-    Promise.race([
-      first,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no signed-out state within ${timeoutMs} ms`)), timeoutMs)),
-    ]);
+  const bounded = <T>(promise: Promise<T>, ms: number, fallback: () => T): Promise<T> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    return Promise.race([promise, new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback()), ms)))]).finally(() =>
+      clearTimeout(timer),
+    );
+  };
+  return async (timeoutMs) => {
+    const seen = await bounded<Seen | undefined>(first, timeoutMs, () => undefined);
+    if (!seen) throw new Error(`no signed-out state within ${timeoutMs} ms`);
+    const later = early.get(seen.doc) ?? (await bounded<Settled | undefined>(settledOf(seen.doc), 1_000, () => undefined));
+    const { at, path, signedIn, inPlace } = seen;
+    return { at, path, signedIn, inPlace, title: later?.title ?? null, focused: later?.focused ?? null };
+  };
 }
 
 /** Waits until the tab shows the signed-out page; returns the reason it shows and how long it took. */
