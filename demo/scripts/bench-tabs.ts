@@ -3,6 +3,7 @@ import type { Browser, Locator, Page } from "playwright-core";
 import { launchBrowser, signInWithBrowser, twoSignedInTabs, watchSignedOut } from "../../tests/support/browser";
 import { HttpSession } from "../../tests/support/http-client";
 import { signIn } from "../../tests/support/lockstep";
+import { percentile } from "./percentile";
 import type { Stack } from "./stack";
 
 /**
@@ -14,11 +15,6 @@ import type { Stack } from "./stack";
 const RUNS = Number(process.env.BENCH_TAB_RUNS ?? 20);
 /** A run whose tab has not shown it by then fails the benchmark rather than waiting on. */
 const SHOW_TIMEOUT_MS = 10_000;
-
-const pct = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-};
 
 /** A run names the step it is at, so that a stalled one says where it stopped. */
 type Step = (name: string) => void;
@@ -44,7 +40,7 @@ async function measure(label: string, run: (step: Step) => Promise<number>): Pro
     }
   }
   console.log(
-    `  ${label.padEnd(40)} ${pct(samples, 50).toFixed(0).padStart(6)} ${pct(samples, 95).toFixed(0).padStart(6)} ${String(samples.length).padStart(5)} ${String(failures.length).padStart(7)}`,
+    `  ${label.padEnd(40)} ${percentile(samples, 50).toFixed(0).padStart(6)} ${percentile(samples, 95).toFixed(0).padStart(6)} ${String(samples.length).padStart(5)} ${String(failures.length).padStart(7)}`,
   );
   if (samples.length > 0)
     console.log(

@@ -5,6 +5,7 @@ import { buildApp, startStack, type GuardRuntime } from "./stack";
 import { HttpSession } from "../../tests/support/http-client";
 import { signIn } from "../../tests/support/lockstep";
 import { benchTabs } from "./bench-tabs";
+import { percentile } from "./percentile";
 
 /**
  * `npm run bench`: for each variant (the edge guard on REST, the Node guard on native Redis), builds
@@ -65,8 +66,6 @@ async function run(url: URL, cookie: string, concurrency: number, requests: numb
   agent.destroy();
   return { latencies, seconds: (performance.now() - start) / 1000, errors };
 }
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 /** Signs in `count` distinct sessions (each its own browser, so its own IdP session and sid). */
 async function liveSessions(app: string, count: number): Promise<{ sub: string; sid: string }[]> {

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
+import { percentile } from "./percentile";
 import { buildApp, startStack, type RunningApp, type Stack } from "./stack";
 import { HttpSession } from "../../tests/support/http-client";
 import { signIn } from "../../tests/support/lockstep";
@@ -144,10 +145,6 @@ const clock = () => {
 };
 const pick = <T>(list: readonly T[]): T | undefined => list[Math.floor(Math.random() * list.length)];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
-const pct = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-};
 
 function reachable(url: string): Promise<boolean> {
   const { hostname, port } = new URL(url);
@@ -508,7 +505,7 @@ function summary(seconds: number, store: string): void {
       .map(([key, n]) => `${key.slice(kind.length + 1)}:${n}`)
       .join(" ");
     console.log(
-      `  ${kind.padEnd(14)} ${String(values.length).padStart(6)} ${pct(values, 50).toFixed(1).padStart(8)} ${pct(values, 95).toFixed(1).padStart(8)} ${Math.max(
+      `  ${kind.padEnd(14)} ${String(values.length).padStart(6)} ${percentile(values, 50).toFixed(1).padStart(8)} ${percentile(values, 95).toFixed(1).padStart(8)} ${Math.max(
         ...values,
       )
         .toFixed(1)
@@ -517,7 +514,7 @@ function summary(seconds: number, store: string): void {
   }
   const ended = tabStats.endedAfterMs;
   console.log(
-    `tabs: opened ${tabStats.opened}, ready ${tabStats.ready}, closed by the driver ${tabStats.closedByUs}, ended events ${tabStats.endedEvents} (after the revocation was sent: p50 ${pct(ended, 50).toFixed(0)} ms, p95 ${pct(ended, 95).toFixed(0)} ms, max ${ended.length ? Math.max(...ended).toFixed(0) : "n/a"} ms), missed ${tabStats.missedEnded}`,
+    `tabs: opened ${tabStats.opened}, ready ${tabStats.ready}, closed by the driver ${tabStats.closedByUs}, ended events ${tabStats.endedEvents} (after the revocation was sent: p50 ${percentile(ended, 50).toFixed(0)} ms, p95 ${percentile(ended, 95).toFixed(0)} ms, max ${ended.length ? Math.max(...ended).toFixed(0) : "n/a"} ms), missed ${tabStats.missedEnded}`,
   );
   console.log("memory (VmRSS, MB) every 30 s:");
   const names = stack.apps.map((a) => a.appId);
