@@ -1,6 +1,6 @@
 import { Redis as IORedis } from "ioredis";
 import type { Browser, Locator, Page } from "playwright-core";
-import { launchBrowser, signInWithBrowser, twoSignedInTabs, watchSignedOut } from "../../tests/support/browser";
+import { bounded, launchBrowser, signInWithBrowser, twoSignedInTabs, watchSignedOut } from "../../tests/support/browser";
 import { HttpSession } from "../../tests/support/http-client";
 import { signIn } from "../../tests/support/lockstep";
 import { percentile } from "./percentile";
@@ -67,9 +67,7 @@ async function clickAt(page: Page, target: Locator): Promise<number> {
   // A string, not a function, as in watchSignedOut. Capture phase: before the page's own handlers.
   await page.evaluate(`document.addEventListener("click", () => window.__lockstepClicked(Date.now()), { capture: true, once: true })`);
   await target.click();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const fallback = new Promise<number>((resolve) => (timer = setTimeout(() => resolve(before), 2_000)));
-  return Promise.race([reported, fallback]).finally(() => clearTimeout(timer));
+  return bounded(reported, 2_000, () => before);
 }
 
 /**
@@ -77,9 +75,8 @@ async function clickAt(page: Page, target: Locator): Promise<number> {
  * hang here, and a context left open only costs memory until the browser closes.
  */
 async function closeSoon(...contexts: { close(): Promise<void> }[]): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const later = new Promise<void>((resolve) => (timer = setTimeout(resolve, 5_000)));
-  await Promise.race([Promise.all(contexts.map((c) => c.close().catch(() => undefined))), later]).finally(() => clearTimeout(timer));
+  const closed = Promise.all(contexts.map((c) => c.close().catch(() => undefined))).then(() => undefined);
+  await bounded(closed, 5_000, () => undefined);
 }
 
 async function confirmIdpLogout(page: Page): Promise<number> {

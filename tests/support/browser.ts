@@ -126,12 +126,6 @@ export async function watchSignedOut(page: Page): Promise<(timeoutMs: number) =>
   })()`;
   await page.addInitScript(script);
   if (page.url() !== "about:blank") await page.evaluate(script);
-  const bounded = <T>(promise: Promise<T>, ms: number, fallback: () => T): Promise<T> => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    return Promise.race([promise, new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback()), ms)))]).finally(() =>
-      clearTimeout(timer),
-    );
-  };
   return async (timeoutMs) => {
     const seen = await bounded<Seen | undefined>(first, timeoutMs, () => undefined);
     if (!seen) throw new Error(`no signed-out state within ${timeoutMs} ms`);
@@ -139,6 +133,13 @@ export async function watchSignedOut(page: Page): Promise<(timeoutMs: number) =>
     const { at, path, signedIn, inPlace } = seen;
     return { at, path, signedIn, inPlace, title: later?.title ?? null, focused: later?.focused ?? null };
   };
+}
+
+/** `promise`'s value, or `fallback()`'s if it has not settled within `ms` (the timer is cleared either way). */
+export function bounded<T>(promise: Promise<T>, ms: number, fallback: () => T): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback()), ms)));
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 /** Waits until the tab shows the signed-out page; returns the reason it shows and how long it took. */
