@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Command } from "./backend";
-import { MARK_SCRIPT, FEED_SCRIPT, DELETE_IF_EQUAL_SCRIPT } from "../lib/store/revoke-script";
+import { MARK_SCRIPT, FEED_SCRIPT, DELETE_IF_EQUAL_SCRIPT, REVOKE_SCRIPT } from "../lib/store/revoke-script";
 
 /**
  * What the gateway's token allows, on both backends: the commands Lockstep sends through
@@ -27,7 +27,7 @@ export const ALLOWED_COMMANDS: ReadonlySet<string> = new Set([
   "lpush",
   "ltrim",
   "lrange",
-  // sorted sets: the ended-sessions feed (written by FEED_SCRIPT)
+  // sorted sets: the ended-sessions feed (written by REVOKE_SCRIPT and FEED_SCRIPT)
   "zrange",
   // Lockstep's scripts (lib/store/revoke-script.ts) and nothing else; EVALSHA is what
   // @upstash/redis's createScript sends first
@@ -36,7 +36,7 @@ export const ALLOWED_COMMANDS: ReadonlySet<string> = new Set([
 ]);
 
 /** The scripts EVAL and EVALSHA may run: Lockstep's own, imported so that the list cannot drift. */
-export const LOCKSTEP_SCRIPTS: readonly string[] = [MARK_SCRIPT, FEED_SCRIPT, DELETE_IF_EQUAL_SCRIPT];
+export const LOCKSTEP_SCRIPTS: readonly string[] = [REVOKE_SCRIPT, MARK_SCRIPT, FEED_SCRIPT, DELETE_IF_EQUAL_SCRIPT];
 
 const SCRIPT_TEXTS: ReadonlySet<string> = new Set(LOCKSTEP_SCRIPTS);
 const SCRIPT_SHAS: ReadonlySet<string> = new Set(LOCKSTEP_SCRIPTS.map(sha1));

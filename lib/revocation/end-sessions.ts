@@ -96,7 +96,8 @@ export async function endSessions(
         continue;
       }
       if (held) found.set(held.id, held);
-      if (held || !options.knownOnly) marks.push({ kind: "idp-session", iss: target.iss, sid: target.sid });
+      if (held) marks.push({ kind: "idp-session", iss: target.iss, sid: target.sid, heldBy: held.id });
+      else if (!options.knownOnly) marks.push({ kind: "idp-session", iss: target.iss, sid: target.sid });
     } else {
       for (const s of await deps.sessions.find({ iss: target.iss, sub: target.sub })) {
         if (s.record.createdAt < target.beforeMs) found.set(s.id, s);

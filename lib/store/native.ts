@@ -1,8 +1,8 @@
 import type { ChainableCommander, Cluster, Redis, Result } from "ioredis";
 import { groupByTag, idpSessionTag, sessionTag, userTag, type Keys } from "./keys";
 import { storeCall } from "./errors";
-import { MARK_SCRIPT, FEED_SCRIPT, DELETE_IF_EQUAL_SCRIPT } from "./revoke-script";
-import { mgetBySessionId, replayKey, revokeBySlot } from "./slots";
+import { MARK_SCRIPT, FEED_SCRIPT, DELETE_IF_EQUAL_SCRIPT, REVOKE_SCRIPT } from "./revoke-script";
+import { mgetBySessionId, replayKey, revokeBySlot, revokeInOneCall, type RevokeSteps } from "./slots";
 import {
   ACTIVITY_LOG_LENGTH,
   DISABLED_TTL_SECONDS,
@@ -45,6 +45,7 @@ type ScriptCommands = {
   lockstepMark(numKeys: number, ...keysAndArgs: string[]): Result<number, { type: "default" }>;
   lockstepFeed(key: string, ...args: string[]): Result<number, { type: "default" }>;
   lockstepDeleteIfEqual(key: string, value: string): Result<number, { type: "default" }>;
+  lockstepRevoke(numKeys: number, ...keysAndArgs: string[]): Result<unknown, { type: "default" }>;
 };
 
 /** One Redis server, or a Redis Cluster (lib/store/native-client.ts makes either). */
@@ -53,6 +54,7 @@ export type NativeClient = Redis | Cluster;
 function withScripts(redis: NativeClient): NativeClient & ScriptCommands {
   const scripted = redis as NativeClient & Partial<ScriptCommands>;
   if (typeof scripted.lockstepMark !== "function") redis.defineCommand("lockstepMark", { lua: MARK_SCRIPT });
+  if (typeof scripted.lockstepRevoke !== "function") redis.defineCommand("lockstepRevoke", { lua: REVOKE_SCRIPT });
   if (typeof scripted.lockstepFeed !== "function") redis.defineCommand("lockstepFeed", { lua: FEED_SCRIPT, numberOfKeys: 1 });
   if (typeof scripted.lockstepDeleteIfEqual !== "function")
     redis.defineCommand("lockstepDeleteIfEqual", { lua: DELETE_IF_EQUAL_SCRIPT, numberOfKeys: 1 });
@@ -276,6 +278,21 @@ export function nativeStores(client: NativeClient, k: Keys, ttlSeconds: number, 
       }),
   };
 
+  const revokeSteps: RevokeSteps = {
+    exists: async (key) => (await redis.exists(key)) === 1,
+    appendFeed: async (key, args) => {
+      await redis.lockstepFeed(key, ...args);
+    },
+    endIdpSession: async (endedKey, userKey, reason, ttl) => {
+      const [, tag] = await execAll(redis.multi().set(endedKey, reason, "EX", ttl).get(userKey));
+      return typeof tag === "string" ? tag : null;
+    },
+    mark: async (keys, args) => {
+      await redis.lockstepMark(keys.length, ...keys, ...args);
+    },
+    setOnce: async (key, ttl) => (await redis.set(key, "1", "EX", ttl, "NX")) === "OK",
+  };
+
   const revocations: RevocationList = {
     check: (handle) =>
       call("revocation.check", async () => {
@@ -294,25 +311,15 @@ export function nativeStores(client: NativeClient, k: Keys, ttlSeconds: number, 
 
     revoke: (revocation) =>
       call("revocation.revoke", () =>
-        revokeBySlot(
-          {
-            exists: async (key) => (await redis.exists(key)) === 1,
-            appendFeed: async (key, args) => {
-              await redis.lockstepFeed(key, ...args);
-            },
-            endIdpSession: async (endedKey, userKey, reason, ttl) => {
-              const [, tag] = await execAll(redis.multi().set(endedKey, reason, "EX", ttl).get(userKey));
-              return typeof tag === "string" ? tag : null;
-            },
-            mark: async (keys, args) => {
-              await redis.lockstepMark(keys.length, ...keys, ...args);
-            },
-            setOnce: async (key, ttl) => (await redis.set(key, "1", "EX", ttl, "NX")) === "OK",
-          },
-          k,
-          revocation,
-          ttlSeconds,
-        ),
+        // One script on one Redis server; per-slot steps on a Cluster (lib/store/slots.ts).
+        redis.isCluster
+          ? revokeBySlot(revokeSteps, k, revocation, ttlSeconds)
+          : revokeInOneCall(
+              { ...revokeSteps, revoke: (keys, args) => redis.lockstepRevoke(keys.length, ...keys, ...args) },
+              k,
+              revocation,
+              ttlSeconds,
+            ),
       ),
 
     remember: (replay) =>

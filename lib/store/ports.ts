@@ -80,8 +80,12 @@ export interface SessionStore {
 
 /** What a mark on the revocation list names. */
 export type RevocationTarget =
-  /** One IdP session (iss, sid): every Lockstep session that holds it, now or later. */
-  | { kind: "idp-session"; iss: string; sid: string }
+  /**
+   * One IdP session (iss, sid): every Lockstep session that holds it, now or later. `heldBy`: the
+   * Lockstep session found holding it, when one was; a hint only (its user's mark can be written in
+   * the same step), since Redis knows who holds the sid for sure and the store asks it.
+   */
+  | { kind: "idp-session"; iss: string; sid: string; heldBy?: string }
   /** Every session of a subject that started before `beforeMs`. Only ever moves forward. */
   | { kind: "subject"; iss: string; sub: string; beforeMs: number };
 

@@ -1,48 +1,127 @@
 /**
- * The revocation list's writes (RevocationList.revoke), as scripts. Each script touches one hash
- * slot, so that it runs on a Redis Cluster too (lib/store/keys.ts): the marks of one user are one
- * atomic step (MARK_SCRIPT, once per user slot), the ended-sessions feed another (FEED_SCRIPT, the
- * feed being one key for every user). The replay record is a plain SET NX, written after both.
+ * The revocation list's writes (RevocationList.revoke), as scripts.
+ * - On one Redis server (or Upstash), REVOKE_SCRIPT: the whole revocation in one call (issue 10,
+ *   item 4): replay check, feed entries, IdP-session ended marks, every mark, replay record.
+ * - On a Redis Cluster each script touches one hash slot (lib/store/keys.ts): the marks of one user
+ *   are one atomic step (MARK_SCRIPT, once per user slot), the ended-sessions feed another
+ *   (FEED_SCRIPT, the feed being one key for every user), and the replay record a plain SET NX,
+ *   written after both (lib/store/slots.ts, revokeBySlot).
+ * Both write the same keys with the same values: the Lua functions below are shared by the scripts.
  */
 
 /**
- * Writes marks in one slot. A subject mark only moves forward in time, so an old signal replayed or
- * delivered late cannot shorten a newer one; every other mark is a plain SET.
- *
- * KEYS[1..n]    the marks
- * ARGV[1] mark TTL (s)  ARGV[2] reason
- * ARGV[2+i]     per mark: "" for a plain mark (its value: the reason), else the subject mark's before-time (ms)
+ * One mark. A subject mark (`before` given) only moves forward in time, so an old signal replayed or
+ * delivered late cannot shorten a newer one; every other mark is a plain SET of the reason.
  */
-export const MARK_SCRIPT = `
-for i = 1, #KEYS do
-  local key, before = KEYS[i], ARGV[2 + i]
+const MARK_FUNCTION = `
+local function mark(key, before, ttl, reason)
   if before == '' then
-    redis.call('SET', key, ARGV[2], 'EX', ARGV[1])
+    redis.call('SET', key, reason, 'EX', ttl)
   else
     local current = redis.call('GET', key)
     local previous = current and tonumber(string.match(current, '^(%d+)|')) or nil
     if not previous or previous < tonumber(before) then
-      redis.call('SET', key, before .. '|' .. ARGV[2], 'EX', ARGV[1])
+      redis.call('SET', key, before .. '|' .. reason, 'EX', ttl)
     end
   end
+end
+`;
+
+/** Feed entries (a sorted set by time); entries older than the retention go, the feed expires after twice that. */
+const FEED_FUNCTION = `
+local function feed(key, now, retention, entries, first, last)
+  for i = first, last do
+    redis.call('ZADD', key, now, entries[i])
+  end
+  redis.call('ZREMRANGEBYSCORE', key, 0, tonumber(now) - tonumber(retention))
+  redis.call('PEXPIRE', key, tonumber(retention) * 2)
+end
+`;
+
+/**
+ * Writes marks in one slot.
+ *
+ * KEYS[1..n]    the marks
+ * ARGV[1] mark TTL (s)  ARGV[2] reason
+ * ARGV[2+i]     per mark: "" for a plain mark, else the subject mark's before-time (ms)
+ */
+export const MARK_SCRIPT = `${MARK_FUNCTION}
+for i = 1, #KEYS do
+  mark(KEYS[i], ARGV[2 + i], ARGV[1], ARGV[2])
 end
 return #KEYS
 `;
 
 /**
- * Adds entries to the ended-sessions feed (a sorted set by time) and drops those older than the
- * retention; the feed expires when nothing is added for twice that.
+ * Adds entries to the ended-sessions feed.
  *
  * KEYS[1] the feed
  * ARGV[1] now (ms)  ARGV[2] retention (ms)  ARGV[3..] the entries (JSON)
  */
-export const FEED_SCRIPT = `
-for i = 3, #ARGV do
-  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i])
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, tonumber(ARGV[1]) - tonumber(ARGV[2]))
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
+export const FEED_SCRIPT = `${FEED_FUNCTION}
+feed(KEYS[1], ARGV[1], ARGV[2], ARGV, 3, #ARGV)
 return #ARGV - 2
+`;
+
+/**
+ * A whole revocation on one Redis server, atomically: nothing else runs between its steps, so their
+ * order matters only for what is written when Redis fails part way (a script is not rolled back);
+ * it keeps revokeBySlot's order: feed, IdP-session steps, marks, and the replay record last.
+ *
+ * Every key it touches is in KEYS (the Redis and Upstash scripting rules). For an IdP-session
+ * target, the mark goes into the slot of the user holding the sid, which only Redis knows for sure
+ * (`idpSessionUser`): the caller passes the mark key of the user it expects (the holder of the
+ * session it found), and the script compares. When another user holds the sid, or one holds it and
+ * none was expected (a sign-in racing this revocation), the script does not write the replay record
+ * and returns the tags it found, so that the caller writes those marks (MARK_SCRIPT) and then the
+ * replay record: a session holding the sid never escapes its mark.
+ *
+ * KEYS[1] the feed  KEYS[2] the replay record, when ARGV[5] is not ""
+ * then per IdP-session target: its ended mark, its holder, and (when ARGV names an expected tag) that
+ * user's IdP-session mark; then the other marks
+ * ARGV[1] now (ms)  ARGV[2] feed retention (ms)  ARGV[3] mark TTL (s)  ARGV[4] reason
+ * ARGV[5] replay record TTL (s), or ""  ARGV[6] the number of IdP-session targets (t)
+ * ARGV[7] the number of feed entries (e)  ARGV[8 .. 7+t] per target: the expected holder's tag, or ""
+ * then the e feed entries (JSON), then per other mark: "" or the subject mark's before-time (ms)
+ *
+ * Returns {0} when the replay record was there (nothing written), {1} when all is written, or
+ * {2, i, tag, …} when the marks of those holders (target i, 1-based) and the replay record are
+ * left to the caller.
+ */
+export const REVOKE_SCRIPT = `${MARK_FUNCTION}${FEED_FUNCTION}
+local ttl, reason = ARGV[3], ARGV[4]
+local targets, entries = tonumber(ARGV[6]), tonumber(ARGV[7])
+local key = 2
+if ARGV[5] ~= '' then
+  if redis.call('EXISTS', KEYS[2]) == 1 then return {0} end
+  key = 3
+end
+if entries > 0 then feed(KEYS[1], ARGV[1], ARGV[2], ARGV, 8 + targets, 7 + targets + entries) end
+local left = {}
+for i = 1, targets do
+  local expected = ARGV[7 + i]
+  redis.call('SET', KEYS[key], reason, 'EX', ttl)
+  local holder = redis.call('GET', KEYS[key + 1])
+  key = key + 2
+  if expected ~= '' then
+    redis.call('SET', KEYS[key], reason, 'EX', ttl)
+    key = key + 1
+  end
+  if holder and holder ~= expected then
+    left[#left + 1] = i
+    left[#left + 1] = holder
+  end
+end
+local arg = 8 + targets + entries
+for i = key, #KEYS do
+  mark(KEYS[i], ARGV[arg], ttl, reason)
+  arg = arg + 1
+end
+-- A table constructor, not a table filled in place: ioredis-mock (the gateway's embedded store)
+-- reads only such a table as an array reply.
+if #left > 0 then return {2, unpack(left)} end
+if ARGV[5] ~= '' then redis.call('SET', KEYS[2], '1', 'EX', ARGV[5]) end
+return {1}
 `;
 
 /** Deletes a key only if it holds the given value: a lock released by its owner, a one-time state used. */

@@ -2,8 +2,9 @@ import { groupByTag, sessionTag, userTag, type Keys } from "./keys";
 import { FEED_RETENTION_MS, endDetail, wholeSeconds, type EndedEvent, type ReplayRecord, type Revocation } from "./ports";
 
 /**
- * What the Redis stores (native.ts, upstash.ts) do the same way so that every command touches one
- * hash slot (lib/store/keys.ts): the order of the per-slot steps of a revocation, and why it is safe.
+ * What the Redis stores (native.ts, upstash.ts) do the same way: a revocation in one script on one
+ * Redis server (revokeInOneCall), or in per-slot steps on a Redis Cluster (revokeBySlot), where every
+ * command touches one hash slot (lib/store/keys.ts); the order of those steps, and why it is safe.
  */
 
 export const replayKey = (k: Keys, r: Omit<ReplayRecord, "ttlSeconds">): string =>
@@ -26,6 +27,41 @@ export type RevokeSteps = {
 };
 
 type Mark = { tag: string; key: string; before: string };
+
+/** The feed entries of a revocation: one per session id. */
+function endedEvents(revocation: Revocation): EndedEvent[] {
+  return revocation.sessionIds.map((lsid) => ({
+    id: crypto.randomUUID(),
+    at: revocation.now,
+    lsid,
+    reason: revocation.reason,
+    ...endDetail(revocation.detail),
+  }));
+}
+
+/** The marks whose slot is known without asking Redis: subject marks and session marks. */
+function otherMarks(k: Keys, revocation: Revocation): Mark[] {
+  const marks: Mark[] = [];
+  for (const t of revocation.targets) {
+    if (t.kind === "subject") {
+      marks.push({ tag: userTag(t.iss, t.sub), key: k.revokedSubject(t.iss, t.sub), before: String(Math.floor(t.beforeMs)) });
+    }
+  }
+  for (const id of revocation.sessionIds) marks.push({ tag: sessionTag(id), key: k.revokedSession(id), before: "" });
+  return marks;
+}
+
+/** MARK_SCRIPT once per user slot, the slots together; resolves once every one is written. */
+async function markBySlot(steps: Pick<RevokeSteps, "mark">, marks: readonly Mark[], revocation: Revocation, ttlSeconds: number) {
+  await Promise.all(
+    [...groupByTag(marks, (m) => m.tag).values()].map((group) =>
+      steps.mark(
+        group.map((m) => m.key),
+        [String(ttlSeconds), revocation.reason, ...group.map((m) => m.before)],
+      ),
+    ),
+  );
+}
 
 /**
  * RevocationList.revoke, one slot per step, in this order:
@@ -53,13 +89,7 @@ export async function revokeBySlot(steps: RevokeSteps, k: Keys, revocation: Revo
   if (replay && !revocation.replayChecked && (await steps.exists(replay))) return null;
 
   const now = Math.floor(revocation.now);
-  const events: EndedEvent[] = revocation.sessionIds.map((lsid) => ({
-    id: crypto.randomUUID(),
-    at: revocation.now,
-    lsid,
-    reason: revocation.reason,
-    ...endDetail(revocation.detail),
-  }));
+  const events = endedEvents(revocation);
   // Steps 2 and 3 do not depend on each other: they go out together (one round trip of waiting),
   // and step 4 starts only once both are done.
   const [, sidMarks] = await Promise.all([
@@ -80,27 +110,76 @@ export async function revokeBySlot(steps: RevokeSteps, k: Keys, revocation: Revo
     ),
   ]);
 
-  const marks: Mark[] = [];
-  for (const [i, t] of revocation.targets.entries()) {
-    if (t.kind === "idp-session") {
-      const mark = sidMarks[i];
-      if (mark) marks.push(mark);
-    } else {
-      marks.push({ tag: userTag(t.iss, t.sub), key: k.revokedSubject(t.iss, t.sub), before: String(Math.floor(t.beforeMs)) });
-    }
-  }
-  for (const id of revocation.sessionIds) marks.push({ tag: sessionTag(id), key: k.revokedSession(id), before: "" });
-  // Each user's slot on its own, together; the replay record waits for all of them.
-  await Promise.all(
-    [...groupByTag(marks, (m) => m.tag).values()].map((group) =>
-      steps.mark(
-        group.map((m) => m.key),
-        [String(ttlSeconds), revocation.reason, ...group.map((m) => m.before)],
-      ),
-    ),
-  );
+  const marks = [...sidMarks.filter((m) => m !== undefined), ...otherMarks(k, revocation)];
+  await markBySlot(steps, marks, revocation, ttlSeconds);
 
   if (replay && !(await steps.setOnce(replay, wholeSeconds(revocation.replay?.ttlSeconds ?? 1)))) return null;
+  return events;
+}
+
+/** How a client runs REVOKE_SCRIPT (lib/store/revoke-script.ts), and the steps it may leave to the caller. */
+export type OneCallSteps = Pick<RevokeSteps, "mark" | "setOnce"> & {
+  /** REVOKE_SCRIPT with these keys and arguments; its reply as the client reads it. */
+  revoke(keys: string[], args: string[]): Promise<unknown>;
+};
+
+/**
+ * RevocationList.revoke on one Redis server (or Upstash): the replay check, the feed entries, the
+ * IdP-session steps, the marks and the replay record in one script, one round trip (issue 10,
+ * item 4). An IdP-session target's `heldBy` names the user whose mark the script writes; when
+ * Redis says another user holds the sid (or one does and none was named), the script leaves those
+ * marks and the replay record to this function, which writes them in that order (MARK_SCRIPT, then
+ * SET NX): the revocation is then the same as revokeBySlot's, in two or three round trips.
+ */
+export async function revokeInOneCall(
+  steps: OneCallSteps,
+  k: Keys,
+  revocation: Revocation,
+  ttlSeconds: number,
+): Promise<EndedEvent[] | null> {
+  const replay = revocation.replay ? replayKey(k, revocation.replay) : undefined;
+  const replayTtl = wholeSeconds(revocation.replay?.ttlSeconds ?? 1);
+  const events = endedEvents(revocation);
+  const sidTargets = revocation.targets.filter((t) => t.kind === "idp-session");
+  const others = otherMarks(k, revocation);
+
+  const keyList = [k.endedFeed(), ...(replay ? [replay] : [])];
+  const expected: string[] = [];
+  for (const t of sidTargets) {
+    const tag = t.heldBy ? sessionTag(t.heldBy) : "";
+    keyList.push(k.idpSessionEnded(t.iss, t.sid), k.idpSessionUser(t.iss, t.sid));
+    if (tag) keyList.push(k.revokedIdpSession(tag, t.iss, t.sid));
+    expected.push(tag);
+  }
+  keyList.push(...others.map((m) => m.key));
+  const args = [
+    String(Math.floor(revocation.now)),
+    String(FEED_RETENTION_MS),
+    String(ttlSeconds),
+    revocation.reason,
+    replay ? String(replayTtl) : "",
+    String(sidTargets.length),
+    String(events.length),
+    ...expected,
+    ...events.map((e) => JSON.stringify(e)),
+    ...others.map((m) => m.before),
+  ];
+
+  const reply = await steps.revoke(keyList, args);
+  if (!Array.isArray(reply)) throw new Error("The revocation script answered in an unexpected shape.");
+  const status = Number(reply[0]);
+  if (status === 0) return null;
+  if (status === 1) return events;
+  if (status !== 2) throw new Error("The revocation script answered in an unexpected shape.");
+  const left: Mark[] = [];
+  for (let i = 1; i + 1 < reply.length; i += 2) {
+    const target = sidTargets[Number(reply[i]) - 1];
+    const tag = String(reply[i + 1]);
+    if (!target) throw new Error("The revocation script answered in an unexpected shape.");
+    left.push({ tag, key: k.revokedIdpSession(tag, target.iss, target.sid), before: "" });
+  }
+  await markBySlot(steps, left, revocation, ttlSeconds);
+  if (replay && !(await steps.setOnce(replay, replayTtl))) return null;
   return events;
 }
 

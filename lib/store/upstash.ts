@@ -1,8 +1,8 @@
 import type { Redis } from "@upstash/redis";
 import { groupByTag, idpSessionTag, sessionTag, userTag, type Keys } from "./keys";
 import { storeCall } from "./errors";
-import { MARK_SCRIPT, FEED_SCRIPT, DELETE_IF_EQUAL_SCRIPT } from "./revoke-script";
-import { mgetBySessionId, replayKey, revokeBySlot } from "./slots";
+import { MARK_SCRIPT, DELETE_IF_EQUAL_SCRIPT, REVOKE_SCRIPT } from "./revoke-script";
+import { mgetBySessionId, replayKey, revokeInOneCall, type RevokeSteps } from "./slots";
 import {
   ACTIVITY_LOG_LENGTH,
   DISABLED_TTL_SECONDS,
@@ -191,6 +191,15 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
       }),
   };
 
+  // EVALSHA first, EVAL of the whole text only when Redis has not cached it yet (@upstash/redis's Script).
+  const revokeScript = redis.createScript<unknown>(REVOKE_SCRIPT);
+  const revokeSteps: Pick<RevokeSteps, "mark" | "setOnce"> = {
+    mark: async (keys, args) => {
+      await redis.eval(MARK_SCRIPT, keys, args);
+    },
+    setOnce: async (key, ttl) => (await redis.set(key, "1", { nx: true, ex: ttl })) === "OK",
+  };
+
   const revocations: RevocationList = {
     check: (handle) =>
       storeCall("revocation.check", async () => {
@@ -203,26 +212,9 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
       }),
 
     revoke: (revocation) =>
+      // One script (Upstash and the gateway are one Redis to their clients; lib/store/slots.ts).
       storeCall("revocation.revoke", () =>
-        revokeBySlot(
-          {
-            exists: async (key) => (await redis.exists(key)) === 1,
-            appendFeed: async (key, args) => {
-              await redis.eval(FEED_SCRIPT, [key], args);
-            },
-            endIdpSession: async (endedKey, userKey, reason, ttl) => {
-              const [, tag] = await redis.multi().set(endedKey, reason, { ex: ttl }).get<string>(userKey).exec<[unknown, string | null]>();
-              return typeof tag === "string" ? tag : null;
-            },
-            mark: async (keys, args) => {
-              await redis.eval(MARK_SCRIPT, keys, args);
-            },
-            setOnce: async (key, ttl) => (await redis.set(key, "1", { nx: true, ex: ttl })) === "OK",
-          },
-          k,
-          revocation,
-          ttlSeconds,
-        ),
+        revokeInOneCall({ ...revokeSteps, revoke: (keys, args) => revokeScript.exec(keys, args) }, k, revocation, ttlSeconds),
       ),
 
     remember: (replay) =>

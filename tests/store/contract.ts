@@ -33,7 +33,7 @@ export function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
   };
 }
 
-const handleOf = (id: string, r: SessionRecord): SessionHandle => ({
+export const handleOf = (id: string, r: SessionRecord): SessionHandle => ({
   lsid: id,
   iss: r.iss,
   sub: r.sub,
@@ -249,6 +249,29 @@ export function storeContract(name: string, make: () => Promise<ContractSubject>
           now: Date.now(),
         });
         expect(await stores.revocations.check(handleOf(id, r))).toEqual({ active: false, reason: "revoked" });
+      });
+
+      it("an IdP-session mark stops the session holding the sid whoever the caller names as its holder (`heldBy` is a hint)", async () => {
+        const bystander = record();
+        const named = await stores.sessions.create(bystander);
+        for (const hint of ["right", "wrong"] as const) {
+          const r = record();
+          const holder = await stores.sessions.create(r);
+          const replay = { kind: "bcl" as const, iss: ISS, jti: `jti-${Math.random()}`, ttlSeconds: 60 };
+          const events = await stores.revocations.revoke({
+            targets: [{ kind: "idp-session", iss: ISS, sid: r.sid as string, heldBy: hint === "right" ? holder : named }],
+            sessionIds: [],
+            reason: "revoked",
+            replay,
+            now: Date.now(),
+          });
+          expect(events).toEqual([]);
+          expect(await stores.revocations.check(handleOf(holder, r))).toEqual({ active: false, reason: "revoked" });
+          // The replay record is written once every mark is, whichever step wrote them.
+          expect(await stores.revocations.seen(replay)).toBe(true);
+        }
+        // A session of the user named by mistake that holds another sid is untouched.
+        expect(await stores.revocations.check(handleOf(named, bystander))).toEqual({ active: true });
       });
 
       it("an IdP-session mark stops an older session holding the sid after the newer one holding it ended", async () => {

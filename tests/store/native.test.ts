@@ -14,7 +14,7 @@ import { nativeStores } from "@/lib/store/native";
 import { createNativeClient } from "@/lib/store/native-client";
 import { appKeys } from "@/lib/store/keys";
 import { StoreError } from "@/lib/store/errors";
-import { record, storeContract } from "./contract";
+import { handleOf, record, storeContract } from "./contract";
 
 const RUN = `lockstep-test:native:${randomUUID().slice(0, 8)}:`;
 let redis: Redis;
@@ -86,5 +86,73 @@ describe("native client failures", () => {
     const failure = await stores.sessions.find({ iss: r.iss, sub: r.sub }).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(StoreError);
     expect(String((failure as Error).stack)).not.toContain(r.sub);
+  });
+});
+
+describe("round trips of a revocation on one Redis server (issue 10, item 4)", () => {
+  /** The names of the commands the client sends while `run` runs. */
+  async function commandsOf(run: () => Promise<unknown>): Promise<string[]> {
+    const sent: string[] = [];
+    const original = redis.sendCommand;
+    redis.sendCommand = function (this: Redis, command, stream) {
+      sent.push(command.name);
+      return original.call(this, command, stream);
+    } as Redis["sendCommand"];
+    try {
+      await run();
+    } finally {
+      redis.sendCommand = original;
+    }
+    return sent;
+  }
+
+  it("stores a logout of a session it found in one command: one script for replay check, feed, marks and replay record", async () => {
+    const prefix = `${RUN}one-call:`;
+    const stores = nativeStores(redis, appKeys(prefix, "app"), 3600);
+    const revokeHeld = async () => {
+      const r = record();
+      const id = await stores.sessions.create(r);
+      const replay = { kind: "bcl" as const, iss: r.iss, jti: randomUUID(), ttlSeconds: 60 };
+      const revocation = {
+        targets: [{ kind: "idp-session" as const, iss: r.iss, sid: r.sid as string, heldBy: id }],
+        sessionIds: [id],
+        reason: "revoked" as const,
+        replay,
+        replayChecked: true,
+        now: Date.now(),
+      };
+      return { r, id, replay, revoke: () => stores.revocations.revoke(revocation) };
+    };
+    // The first call may load the script (EVALSHA, then EVAL); what is measured is the next one.
+    await (await revokeHeld()).revoke();
+    const { r, id, replay, revoke } = await revokeHeld();
+    let events: unknown;
+    expect(await commandsOf(async () => (events = await revoke()))).toEqual(["evalsha"]);
+    expect(events).toEqual([expect.objectContaining({ lsid: id, reason: "revoked" })]);
+    expect(await stores.revocations.check(handleOf(id, r))).toEqual({ active: false, reason: "revoked" });
+    expect(await stores.revocations.seen(replay)).toBe(true);
+    await deleteByPrefix(testRedisUrl, prefix);
+  });
+
+  it("writes the mark of a holder it was not told of, then the replay record, after the script (three commands)", async () => {
+    const prefix = `${RUN}left-over:`;
+    const stores = nativeStores(redis, appKeys(prefix, "app"), 3600);
+    const r = record();
+    const id = await stores.sessions.create(r);
+    const replay = { kind: "bcl" as const, iss: r.iss, jti: randomUUID(), ttlSeconds: 60 };
+    const sent = await commandsOf(() =>
+      stores.revocations.revoke({
+        targets: [{ kind: "idp-session", iss: r.iss, sid: r.sid as string }],
+        sessionIds: [],
+        reason: "revoked",
+        replay,
+        now: Date.now(),
+      }),
+    );
+    // The revocation script, the holder's marks (MARK_SCRIPT), the replay record (SET NX), in that order.
+    expect(sent.filter((name) => name !== "eval")).toEqual(["evalsha", "evalsha", "set"]);
+    expect(await stores.revocations.check(handleOf(id, r))).toEqual({ active: false, reason: "revoked" });
+    expect(await stores.revocations.seen(replay)).toBe(true);
+    await deleteByPrefix(testRedisUrl, prefix);
   });
 });

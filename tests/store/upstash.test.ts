@@ -4,14 +4,14 @@
  * under a random per-run prefix and are deleted afterwards.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis } from "@upstash/redis";
 import { startGateway, type Gateway } from "../../gateway/server";
 import { deleteByPrefix } from "../../demo/scripts/stack";
 import { testRedisUrl } from "../support/require-redis";
 import { upstashStores } from "@/lib/store/upstash";
 import { appKeys } from "@/lib/store/keys";
-import { storeContract } from "./contract";
+import { handleOf, record, storeContract } from "./contract";
 
 const TOKEN = `store-test-${randomUUID()}`;
 const RUN = `lockstep-test:store:${randomUUID().slice(0, 8)}:`;
@@ -36,3 +36,47 @@ for (const backend of ["redis", "embedded"] as const) {
     return { stores: upstashStores(redis, appKeys(RUN, randomUUID().slice(0, 8)), 3600) };
   });
 }
+
+describe("round trips of a revocation over REST (issue 10, item 4)", () => {
+  it("stores a logout of a session it found in one request: one script for replay check, feed, marks and replay record", async () => {
+    const gateway = gateways.redis;
+    if (!gateway) throw new Error("The gateway did not start.");
+    const redis = new Redis({ url: gateway.url, token: TOKEN, automaticDeserialization: false, enableTelemetry: false, retry: false });
+    const stores = upstashStores(redis, appKeys(RUN, randomUUID().slice(0, 8)), 3600);
+    const revokeHeld = async () => {
+      const r = record();
+      const id = await stores.sessions.create(r);
+      const replay = { kind: "bcl" as const, iss: r.iss, jti: randomUUID(), ttlSeconds: 60 };
+      const revoke = () =>
+        stores.revocations.revoke({
+          targets: [{ kind: "idp-session", iss: r.iss, sid: r.sid as string, heldBy: id }],
+          sessionIds: [id],
+          reason: "revoked",
+          replay,
+          replayChecked: true,
+          now: Date.now(),
+        });
+      return { r, id, replay, revoke };
+    };
+    // The first call may load the script (EVALSHA answered NOSCRIPT, then EVAL); the next one is measured.
+    await (await revokeHeld()).revoke();
+    const { r, id, replay, revoke } = await revokeHeld();
+    const bodies: unknown[] = [];
+    const original = globalThis.fetch;
+    globalThis.fetch = (input, init) => {
+      bodies.push(JSON.parse(String(init?.body)));
+      return original(input, init);
+    };
+    try {
+      await revoke();
+    } finally {
+      globalThis.fetch = original;
+    }
+    // One request; @upstash/redis sends it to /pipeline (auto-pipelining) or as a single command.
+    expect(bodies).toHaveLength(1);
+    const commands = (bodies as unknown[][]).flatMap((body) => (Array.isArray(body[0]) ? (body as unknown[][]) : [body]));
+    expect(commands.map((command) => command[0])).toEqual(["evalsha"]);
+    expect(await stores.revocations.check(handleOf(id, r))).toEqual({ active: false, reason: "revoked" });
+    expect(await stores.revocations.seen(replay)).toBe(true);
+  });
+});
