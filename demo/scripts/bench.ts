@@ -377,6 +377,10 @@ async function benchVariant(runtime: GuardRuntime, useRedis: boolean): Promise<V
     console.log(
       `${ROUNDS} interleaved rounds of ${SECONDS_PER_RUN} s (at most ${MAX_REQUESTS_PER_RUN} requests) per mode and concurrency\n`,
     );
+    // BENCH_ONLY=receivers: the trivial POST, back-channel logout and Shared Signals parts alone.
+    if (process.env.BENCH_ONLY === "receivers") {
+      return { guard: {}, post: await benchTrivialPost(app), backchannel: await benchBackchannel(stack, app), ssf: await benchSsf(stack) };
+    }
     const figures: VariantFigures = { guard: await benchGuard(base, cookie) };
     if (process.env.BENCH_QUICK !== "1") {
       figures.post = await benchTrivialPost(app);
@@ -415,18 +419,18 @@ function printSummary(all: Partial<Record<GuardRuntime, VariantFigures>>): void 
   for (const [runtime, v] of Object.entries(all) as [GuardRuntime, VariantFigures][]) {
     for (const c of [1, 10] as const) {
       const g = v.guard[c];
-      if (!g) continue;
       const bcl = v.backchannel?.[c];
       const post = v.post?.[c];
+      if (!g && bcl === undefined) continue;
       rows.push([
         variantLabels[runtime],
         String(c),
-        f0(g.rps),
-        f2(g.rps / g.bare.rps),
-        f2(g.rps / g.raw.rps),
-        f2(g.p50),
-        f2(g.p50 - g.bare.p50),
-        f2(g.p99),
+        f0(g?.rps),
+        g ? f2(g.rps / g.bare.rps) : "-",
+        g ? f2(g.rps / g.raw.rps) : "-",
+        f2(g?.p50),
+        g ? f2(g.p50 - g.bare.p50) : "-",
+        f2(g?.p99),
         f0(bcl),
         bcl && post ? f2(bcl / post) : "-",
         c === 10 ? f0(v.ssf) : "",

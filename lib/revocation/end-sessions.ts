@@ -58,7 +58,7 @@ export type EndOutcome = {
 
 /**
  * The one way Lockstep ends sessions, whatever the signal. In one revocation (RevocationList.revoke:
- * per-user atomic steps, the replay record last) it writes the marks
+ * one script on one Redis server, per-user atomic steps on a Cluster, the replay record last) it writes the marks
  * that stop the named sessions at the guard (including sessions signed in while this runs: an
  * IdP-session or subject mark also catches those), the replay record, and the ended-sessions feed
  * entries for the open tabs. Only then does it delete what the ended sessions held (now, or after

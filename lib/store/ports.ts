@@ -115,8 +115,10 @@ export interface RevocationList {
   /** Whether a session is still on: its record exists and no mark names it. One round trip. */
   check(handle: SessionHandle): Promise<Verdict>;
   /**
-   * Writes the feed entries, every mark and the replay record. Atomic per user (each user's marks in
-   * one step), idempotent as a whole, and the replay record is written last: a call that fails part
+   * Writes the feed entries, every mark and the replay record: in one atomic script on one Redis
+   * server (or Upstash), in per-slot steps on a Cluster (lib/store/slots.ts). Atomic per user at the
+   * least (each user's marks in one step), idempotent as a whole, and the replay record is written
+   * last: a call that fails part
    * way is simply retried (the sender retries, the replay record is not there yet) and writes the
    * same marks again. Returns null when the replay record was already there (nothing was written),
    * or when a concurrent delivery of the same signal wrote it first (the same marks, written twice).
