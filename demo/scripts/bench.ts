@@ -89,12 +89,27 @@ async function liveSessions(app: string, count: number): Promise<{ sub: string; 
 
 const TOKENS_PER_LEVEL = 100;
 
+/**
+ * A receiver's rate and the trivial POST route's (the receivers' baseline, /bench/post), measured
+ * right before and right after it at the same concurrency, as their mean: a burst of load from
+ * elsewhere on this shared machine then hits the baseline as it hits the receiver.
+ */
+type Paired = { rate: number; post: number };
+
+/** The trivial POST's rate at this concurrency, on either side of `measure`. */
+async function pairedWithPost(app: string, concurrency: number, measure: () => Promise<number>): Promise<Paired> {
+  const before = await postRate(app, concurrency);
+  const rate = await measure();
+  const after = await postRate(app, concurrency);
+  return { rate, post: (before + after) / 2 };
+}
+
 /** Valid logout tokens, each for a distinct live session, posted at concurrency 1 and 10: tokens/s per level. */
-async function benchBackchannel(stack: Awaited<ReturnType<typeof startStack>>, app: string): Promise<Record<number, number>> {
-  const rates: Record<number, number> = {};
+async function benchBackchannel(stack: Awaited<ReturnType<typeof startStack>>, app: string): Promise<Record<number, Paired>> {
+  const rates: Record<number, Paired> = {};
   console.log(`Back-channel logout: ${TOKENS_PER_LEVEL} valid tokens per concurrency level, each ending a distinct live session`);
   console.log(
-    `  ${"concurrency".padEnd(12)} ${"tokens/s".padStart(9)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)}   mean ms per stage (Server-Timing)`,
+    `  ${"concurrency".padEnd(12)} ${"tokens/s".padStart(9)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)} ${"POST/s".padStart(7)}   mean ms per stage (Server-Timing)`,
   );
   const agent = new http.Agent({ keepAlive: true, maxSockets: 10 });
   const target = new URL("/api/backchannel-logout", app.replace("localhost", "127.0.0.1"));
@@ -121,38 +136,42 @@ async function benchBackchannel(stack: Awaited<ReturnType<typeof startStack>>, a
     const stages: Record<string, number[]> = {};
     let errors = 0;
     let next = 0;
-    const start = performance.now();
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < bodies.length) {
-          const body = bodies[next++]!;
-          const t0 = performance.now();
-          const { status, timing } = await new Promise<{ status: number; timing: string }>((resolve, reject) => {
-            const req = http.request(
-              target,
-              { method: "POST", agent, headers: { "content-type": "application/x-www-form-urlencoded" } },
-              (res) => {
-                res.resume();
-                res.on("end", () => resolve({ status: res.statusCode ?? 0, timing: String(res.headers["server-timing"] ?? "") }));
-              },
-            );
-            req.on("error", reject);
-            req.end(body);
-          });
-          latencies.push(performance.now() - t0);
-          if (status !== 200) errors += 1;
-          for (const m of timing.matchAll(/(\w+);dur=([\d.]+)/g)) (stages[m[1]!] ??= []).push(Number(m[2]));
-        }
-      }),
-    );
-    const seconds = (performance.now() - start) / 1000;
+    let seconds = 0;
+    const paired = await pairedWithPost(app, concurrency, async () => {
+      const start = performance.now();
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next < bodies.length) {
+            const body = bodies[next++]!;
+            const t0 = performance.now();
+            const { status, timing } = await new Promise<{ status: number; timing: string }>((resolve, reject) => {
+              const req = http.request(
+                target,
+                { method: "POST", agent, headers: { "content-type": "application/x-www-form-urlencoded" } },
+                (res) => {
+                  res.resume();
+                  res.on("end", () => resolve({ status: res.statusCode ?? 0, timing: String(res.headers["server-timing"] ?? "") }));
+                },
+              );
+              req.on("error", reject);
+              req.end(body);
+            });
+            latencies.push(performance.now() - t0);
+            if (status !== 200) errors += 1;
+            for (const m of timing.matchAll(/(\w+);dur=([\d.]+)/g)) (stages[m[1]!] ??= []).push(Number(m[2]));
+          }
+        }),
+      );
+      seconds = (performance.now() - start) / 1000;
+      return latencies.length / seconds;
+    });
     const sorted = latencies.sort((a, b) => a - b);
-    rates[concurrency] = sorted.length / seconds;
+    rates[concurrency] = paired;
     const stageText = Object.entries(stages)
       .map(([stage, values]) => `${stage} ${(values.reduce((a, b) => a + b, 0) / values.length).toFixed(2)}`)
       .join(", ");
     console.log(
-      `  ${String(concurrency).padEnd(12)} ${(sorted.length / seconds).toFixed(0).padStart(9)} ${percentile(sorted, 50).toFixed(2).padStart(8)} ${percentile(sorted, 99).toFixed(2).padStart(8)} ${String(errors).padStart(7)}   ${stageText}`,
+      `  ${String(concurrency).padEnd(12)} ${(sorted.length / seconds).toFixed(0).padStart(9)} ${percentile(sorted, 50).toFixed(2).padStart(8)} ${percentile(sorted, 99).toFixed(2).padStart(8)} ${String(errors).padStart(7)} ${paired.post.toFixed(0).padStart(7)}   ${stageText}`,
     );
   }
   agent.destroy();
@@ -162,7 +181,7 @@ async function benchBackchannel(stack: Awaited<ReturnType<typeof startStack>>, a
 const SETS = 200;
 
 /** Valid SETs (CAEP session-revoked, each for its own subject) pushed at concurrency 10: SETs/s. */
-async function benchSsf(stack: Awaited<ReturnType<typeof startStack>>): Promise<number> {
+async function benchSsf(stack: Awaited<ReturnType<typeof startStack>>): Promise<Paired> {
   const app = stack.apps[0]!;
   const target = new URL("/api/ssf/events", app.url.replace("localhost", "127.0.0.1"));
   const now = Math.floor(Date.now() / 1000);
@@ -185,85 +204,80 @@ async function benchSsf(stack: Awaited<ReturnType<typeof startStack>>): Promise<
   const latencies: number[] = [];
   let errors = 0;
   let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: 10 }, async () => {
-      while (next < bodies.length) {
-        const body = bodies[next++]!;
-        const t0 = performance.now();
-        const status = await new Promise<number>((resolve, reject) => {
-          const req = http.request(
-            target,
-            {
-              method: "POST",
-              agent,
-              headers: { "content-type": "application/secevent+jwt", authorization: app.env!.SSF_PUSH_AUTHORIZATION! },
-            },
-            (res) => {
-              res.resume();
-              res.on("end", () => resolve(res.statusCode ?? 0));
-            },
-          );
-          req.on("error", reject);
-          req.end(body);
-        });
-        latencies.push(performance.now() - t0);
-        if (status !== 202) errors += 1;
-      }
-    }),
-  );
-  agent.destroy();
-  const seconds = (performance.now() - start) / 1000;
-  const sorted = latencies.sort((a, b) => a - b);
-  console.log(`Shared Signals push: ${SETS} valid SETs (session-revoked, distinct subjects) at concurrency 10`);
-  console.log(
-    `  ${(sorted.length / seconds).toFixed(0)} SETs/s accepted, p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms, ${errors} errors\n`,
-  );
-  return sorted.length / seconds;
-}
-
-const POSTS = 400;
-
-/**
- * The receivers' baseline: a trivial POST route handler (/bench/post reads its body and answers 200)
- * at concurrency 1 and 10, measured in the same run: requests/s per level.
- */
-async function benchTrivialPost(app: string): Promise<Record<number, number>> {
-  const target = new URL("/bench/post", app.replace("localhost", "127.0.0.1"));
-  const rates: Record<number, number> = {};
-  for (const concurrency of [1, 10]) {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-    let next = 0;
-    let errors = 0;
+  let seconds = 0;
+  const paired = await pairedWithPost(app.url, 10, async () => {
     const start = performance.now();
     await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < POSTS) {
-          next += 1;
+      Array.from({ length: 10 }, async () => {
+        while (next < bodies.length) {
+          const body = bodies[next++]!;
+          const t0 = performance.now();
           const status = await new Promise<number>((resolve, reject) => {
             const req = http.request(
               target,
-              { method: "POST", agent, headers: { "content-type": "application/x-www-form-urlencoded" } },
+              {
+                method: "POST",
+                agent,
+                headers: { "content-type": "application/secevent+jwt", authorization: app.env!.SSF_PUSH_AUTHORIZATION! },
+              },
               (res) => {
                 res.resume();
                 res.on("end", () => resolve(res.statusCode ?? 0));
               },
             );
             req.on("error", reject);
-            req.end("logout_token=x");
+            req.end(body);
           });
-          if (status !== 200) errors += 1;
+          latencies.push(performance.now() - t0);
+          if (status !== 202) errors += 1;
         }
       }),
     );
-    rates[concurrency] = POSTS / ((performance.now() - start) / 1000);
-    agent.destroy();
-    if (errors) throw new Error(`bench: /bench/post answered ${errors} non-200s`);
-  }
+    seconds = (performance.now() - start) / 1000;
+    return latencies.length / seconds;
+  });
+  agent.destroy();
+  const sorted = latencies.sort((a, b) => a - b);
+  console.log(`Shared Signals push: ${SETS} valid SETs (session-revoked, distinct subjects) at concurrency 10`);
   console.log(
-    `Trivial POST route handler (the receivers' baseline): ${rates[1]!.toFixed(0)} req/s at concurrency 1, ${rates[10]!.toFixed(0)} at 10\n`,
+    `  ${(sorted.length / seconds).toFixed(0)} SETs/s accepted, p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms, ${errors} errors; trivial POST ${paired.post.toFixed(0)}/s around it\n`,
   );
-  return rates;
+  return paired;
+}
+
+const POSTS = 400;
+
+/** The receivers' baseline: a trivial POST route handler (/bench/post reads its body and answers 200), requests/s at one concurrency. */
+async function postRate(app: string, concurrency: number): Promise<number> {
+  const target = new URL("/bench/post", app.replace("localhost", "127.0.0.1"));
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  let next = 0;
+  let errors = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < POSTS) {
+        next += 1;
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = http.request(
+            target,
+            { method: "POST", agent, headers: { "content-type": "application/x-www-form-urlencoded" } },
+            (res) => {
+              res.resume();
+              res.on("end", () => resolve(res.statusCode ?? 0));
+            },
+          );
+          req.on("error", reject);
+          req.end("logout_token=x");
+        });
+        if (status !== 200) errors += 1;
+      }
+    }),
+  );
+  const rate = POSTS / ((performance.now() - start) / 1000);
+  agent.destroy();
+  if (errors) throw new Error(`bench: /bench/post answered ${errors} non-200s`);
+  return rate;
 }
 
 type GuardFigures = Record<
@@ -313,9 +327,8 @@ async function benchGuard(base: string, cookie: string): Promise<Partial<GuardFi
 
 type VariantFigures = {
   guard: Partial<GuardFigures>;
-  backchannel?: Record<number, number>;
-  ssf?: number;
-  post?: Record<number, number>;
+  backchannel?: Record<number, Paired>;
+  ssf?: Paired;
 };
 
 const variantLabels: Record<GuardRuntime, string> = { edge: "edge guard, REST (gateway)", nodejs: "Node guard, native Redis" };
@@ -377,13 +390,12 @@ async function benchVariant(runtime: GuardRuntime, useRedis: boolean): Promise<V
     console.log(
       `${ROUNDS} interleaved rounds of ${SECONDS_PER_RUN} s (at most ${MAX_REQUESTS_PER_RUN} requests) per mode and concurrency\n`,
     );
-    // BENCH_ONLY=receivers: the trivial POST, back-channel logout and Shared Signals parts alone.
+    // BENCH_ONLY=receivers: the back-channel logout and Shared Signals parts alone, each with its trivial-POST baseline.
     if (process.env.BENCH_ONLY === "receivers") {
-      return { guard: {}, post: await benchTrivialPost(app), backchannel: await benchBackchannel(stack, app), ssf: await benchSsf(stack) };
+      return { guard: {}, backchannel: await benchBackchannel(stack, app), ssf: await benchSsf(stack) };
     }
     const figures: VariantFigures = { guard: await benchGuard(base, cookie) };
     if (process.env.BENCH_QUICK !== "1") {
-      figures.post = await benchTrivialPost(app);
       figures.backchannel = await benchBackchannel(stack, app);
       figures.ssf = await benchSsf(stack);
       await tabsOrSay(stack, useRedis);
@@ -420,7 +432,7 @@ function printSummary(all: Partial<Record<GuardRuntime, VariantFigures>>): void 
     for (const c of [1, 10] as const) {
       const g = v.guard[c];
       const bcl = v.backchannel?.[c];
-      const post = v.post?.[c];
+
       if (!g && bcl === undefined) continue;
       rows.push([
         variantLabels[runtime],
@@ -431,10 +443,10 @@ function printSummary(all: Partial<Record<GuardRuntime, VariantFigures>>): void 
         f2(g?.p50),
         g ? f2(g.p50 - g.bare.p50) : "-",
         f2(g?.p99),
-        f0(bcl),
-        bcl && post ? f2(bcl / post) : "-",
-        c === 10 ? f0(v.ssf) : "",
-        c === 10 && v.ssf && post ? f2(v.ssf / post) : "",
+        f0(bcl?.rate),
+        bcl ? f2(bcl.rate / bcl.post) : "-",
+        c === 10 ? f0(v.ssf?.rate) : "",
+        c === 10 && v.ssf ? f2(v.ssf.rate / v.ssf.post) : "",
       ]);
     }
   }
