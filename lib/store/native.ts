@@ -2,7 +2,7 @@ import type { ChainableCommander, Cluster, Redis, Result } from "ioredis";
 import { groupByTag, idpSessionTag, sessionTag, userTag, type Keys } from "./keys";
 import { storeCall } from "./errors";
 import { MARK_SCRIPT, FEED_SCRIPT, DELETE_IF_EQUAL_SCRIPT, REVOKE_SCRIPT } from "./revoke-script";
-import { mgetBySessionId, replayKey, revokeBySlot, revokeInOneCall, type RevokeSteps } from "./slots";
+import { mgetBySessionId, replayKey, revokeBySlot, revokeInOneCall, type OneCallSteps, type RevokeSteps } from "./slots";
 import {
   ACTIVITY_LOG_LENGTH,
   DISABLED_TTL_SECONDS,
@@ -292,6 +292,7 @@ export function nativeStores(client: NativeClient, k: Keys, ttlSeconds: number, 
     },
     setOnce: async (key, ttl) => (await redis.set(key, "1", "EX", ttl, "NX")) === "OK",
   };
+  const oneCallSteps: OneCallSteps = { ...revokeSteps, revoke: (keys, args) => redis.lockstepRevoke(keys.length, ...keys, ...args) };
 
   const revocations: RevocationList = {
     check: (handle) =>
@@ -312,14 +313,7 @@ export function nativeStores(client: NativeClient, k: Keys, ttlSeconds: number, 
     revoke: (revocation) =>
       call("revocation.revoke", () =>
         // One script on one Redis server; per-slot steps on a Cluster (lib/store/slots.ts).
-        redis.isCluster
-          ? revokeBySlot(revokeSteps, k, revocation, ttlSeconds)
-          : revokeInOneCall(
-              { ...revokeSteps, revoke: (keys, args) => redis.lockstepRevoke(keys.length, ...keys, ...args) },
-              k,
-              revocation,
-              ttlSeconds,
-            ),
+        redis.isCluster ? revokeBySlot(revokeSteps, k, revocation, ttlSeconds) : revokeInOneCall(oneCallSteps, k, revocation, ttlSeconds),
       ),
 
     remember: (replay) =>

@@ -104,8 +104,9 @@ export type Revocation = {
   replay?: ReplayRecord;
   /**
    * The caller has just read `replay` (RevocationList.seen) and found nothing: revoke need not read it
-   * again before writing (the Redis stores do not; the memory store's check is free and atomic). Its
-   * final write (SET NX) still detects a concurrent delivery of the signal.
+   * again before writing (the per-slot steps on a Cluster do not; the one-script path and the memory
+   * store check it anyway, inside their atomic step, at no extra round trip). Its final write (SET NX,
+   * or the script's SET after its check) still detects a concurrent delivery of the signal.
    */
   replayChecked?: boolean;
   now: number;

@@ -117,6 +117,8 @@ export async function revokeBySlot(steps: RevokeSteps, k: Keys, revocation: Revo
   return events;
 }
 
+const unexpectedReply = () => new Error("The revocation script answered in an unexpected shape.");
+
 /** How a client runs REVOKE_SCRIPT (lib/store/revoke-script.ts), and the steps it may leave to the caller. */
 export type OneCallSteps = Pick<RevokeSteps, "mark" | "setOnce"> & {
   /** REVOKE_SCRIPT with these keys and arguments; its reply as the client reads it. */
@@ -166,16 +168,16 @@ export async function revokeInOneCall(
   ];
 
   const reply = await steps.revoke(keyList, args);
-  if (!Array.isArray(reply)) throw new Error("The revocation script answered in an unexpected shape.");
+  if (!Array.isArray(reply)) throw unexpectedReply();
   const status = Number(reply[0]);
   if (status === 0) return null;
   if (status === 1) return events;
-  if (status !== 2) throw new Error("The revocation script answered in an unexpected shape.");
+  if (status !== 2) throw unexpectedReply();
   const left: Mark[] = [];
   for (let i = 1; i + 1 < reply.length; i += 2) {
     const target = sidTargets[Number(reply[i]) - 1];
     const tag = String(reply[i + 1]);
-    if (!target) throw new Error("The revocation script answered in an unexpected shape.");
+    if (!target) throw unexpectedReply();
     left.push({ tag, key: k.revokedIdpSession(tag, target.iss, target.sid), before: "" });
   }
   await markBySlot(steps, left, revocation, ttlSeconds);

@@ -2,7 +2,7 @@ import type { Redis } from "@upstash/redis";
 import { groupByTag, idpSessionTag, sessionTag, userTag, type Keys } from "./keys";
 import { storeCall } from "./errors";
 import { MARK_SCRIPT, DELETE_IF_EQUAL_SCRIPT, REVOKE_SCRIPT } from "./revoke-script";
-import { mgetBySessionId, replayKey, revokeInOneCall, type RevokeSteps } from "./slots";
+import { mgetBySessionId, replayKey, revokeInOneCall, type OneCallSteps } from "./slots";
 import {
   ACTIVITY_LOG_LENGTH,
   DISABLED_TTL_SECONDS,
@@ -193,7 +193,8 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
 
   // EVALSHA first, EVAL of the whole text only when Redis has not cached it yet (@upstash/redis's Script).
   const revokeScript = redis.createScript<unknown>(REVOKE_SCRIPT);
-  const revokeSteps: Pick<RevokeSteps, "mark" | "setOnce"> = {
+  const revokeSteps: OneCallSteps = {
+    revoke: (keys, args) => revokeScript.exec(keys, args),
     mark: async (keys, args) => {
       await redis.eval(MARK_SCRIPT, keys, args);
     },
@@ -213,9 +214,7 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
 
     revoke: (revocation) =>
       // One script (Upstash and the gateway are one Redis to their clients; lib/store/slots.ts).
-      storeCall("revocation.revoke", () =>
-        revokeInOneCall({ ...revokeSteps, revoke: (keys, args) => revokeScript.exec(keys, args) }, k, revocation, ttlSeconds),
-      ),
+      storeCall("revocation.revoke", () => revokeInOneCall(revokeSteps, k, revocation, ttlSeconds)),
 
     remember: (replay) =>
       storeCall(
