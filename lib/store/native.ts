@@ -65,12 +65,14 @@ function withScripts(redis: NativeClient): NativeClient & ScriptCommands {
 type SlotOp = { tag: string; run: (tx: ChainableCommander) => void };
 
 /**
- * Runs ops as one MULTI per slot, ops in order within each; the slots' transactions go out together
- * (one round trip of waiting), so only ops whose slots need no order between them belong here.
+ * Runs ops as one MULTI per slot on a Cluster, ops in order within each; the slots' transactions go
+ * out together (one round trip of waiting), so only ops whose slots need no order between them
+ * belong here. On one Redis server they are one MULTI.
  */
 async function execBySlot(redis: NativeClient, ops: readonly SlotOp[]): Promise<void> {
+  const groups = redis.isCluster ? [...groupByTag(ops, (op) => op.tag).values()] : [ops];
   await Promise.all(
-    [...groupByTag(ops, (op) => op.tag).values()].map(async (group) => {
+    groups.map(async (group) => {
       const tx = redis.multi();
       for (const op of group) op.run(tx);
       await execAll(tx);

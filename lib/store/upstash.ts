@@ -1,5 +1,5 @@
 import type { Redis } from "@upstash/redis";
-import { groupByTag, idpSessionTag, sessionTag, userTag, type Keys } from "./keys";
+import { sessionTag, type Keys } from "./keys";
 import { storeCall } from "./errors";
 import { MARK_SCRIPT, DELETE_IF_EQUAL_SCRIPT, REVOKE_SCRIPT } from "./revoke-script";
 import { mgetBySessionId, replayKey, revokeInOneCall, type OneCallSteps } from "./slots";
@@ -27,23 +27,6 @@ function logActivity(tx: Tx, k: Keys, subject: User, entry: ActivityEntry, ttlSe
   tx.lpush(key, JSON.stringify(entry));
   tx.ltrim(key, 0, ACTIVITY_LOG_LENGTH - 1);
   tx.expire(key, ttlSeconds);
-}
-
-/** Commands to run in one transaction per hash slot: `tag` names the slot (lib/store/keys.ts). */
-type SlotOp = { tag: string; run: (tx: Tx) => void };
-
-/**
- * Runs ops as one MULTI per slot, ops in order within each; the slots' transactions go out together
- * (one round trip of waiting), so only ops whose slots need no order between them belong here.
- */
-async function execBySlot(redis: Redis, ops: readonly SlotOp[]): Promise<void> {
-  await Promise.all(
-    [...groupByTag(ops, (op) => op.tag).values()].map(async (group) => {
-      const tx = redis.multi();
-      for (const op of group) op.run(tx);
-      await tx.exec();
-    }),
-  );
 }
 
 /**
@@ -118,19 +101,17 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
       storeCall("session.end", async () => {
         if (ended.length === 0) return;
         const now = Date.now();
-        // Each user's slot and the IdP sessions' indexes together (as in native.ts).
-        const ops: SlotOp[] = [];
+        // One transaction, one request: Upstash and the gateway are one Redis to their clients, so
+        // the user's slot and the IdP sessions' indexes may share it (native.ts, on a Cluster, splits
+        // it by slot). The revocation is already stored; this deletes what the ended sessions held.
+        const tx = redis.multi();
         for (const { id, record } of ended) {
-          const user = userTag(record.iss, record.sub);
-          ops.push({ tag: sessionTag(id), run: (tx) => tx.del(k.session(id), k.lastSeen(id)) });
-          ops.push({ tag: user, run: (tx) => tx.srem(k.subjectSessions(record.iss, record.sub), id) });
-          ops.push({ tag: user, run: (tx) => logActivity(tx, k, record, endedEntry(id, record, reason, detail, now), ttlSeconds) });
+          tx.del(k.session(id), k.lastSeen(id));
+          tx.srem(k.subjectSessions(record.iss, record.sub), id);
+          logActivity(tx, k, record, endedEntry(id, record, reason, detail, now), ttlSeconds);
+          if (record.sid) tx.del(k.idpSession(record.iss, record.sid));
         }
-        for (const { record } of ended) {
-          const sid = record.sid;
-          if (sid) ops.push({ tag: idpSessionTag(record.iss, sid), run: (tx) => tx.del(k.idpSession(record.iss, sid)) });
-        }
-        await execBySlot(redis, ops);
+        await tx.exec();
       }),
 
     touch: (id, at) =>

@@ -89,7 +89,7 @@ describe("native client failures", () => {
   });
 });
 
-describe("round trips of a revocation on one Redis server (issue 10, item 4)", () => {
+describe("round trips on one Redis server (issue 10, item 4)", () => {
   /** The names of the commands the client sends while `run` runs. */
   async function commandsOf(run: () => Promise<unknown>): Promise<string[]> {
     const sent: string[] = [];
@@ -153,6 +153,21 @@ describe("round trips of a revocation on one Redis server (issue 10, item 4)", (
     expect(sent.filter((name) => name !== "eval")).toEqual(["evalsha", "evalsha", "set"]);
     expect(await stores.revocations.check(handleOf(id, r))).toEqual({ active: false, reason: "revoked" });
     expect(await stores.revocations.seen(replay)).toBe(true);
+    await deleteByPrefix(testRedisUrl, prefix);
+  });
+
+  it("deletes what ended sessions held in one transaction, whatever slots their keys are in", async () => {
+    const prefix = `${RUN}end:`;
+    const stores = nativeStores(redis, appKeys(prefix, "app"), 3600);
+    const ended = await Promise.all([record(), record()].map(async (r) => ({ id: await stores.sessions.create(r), record: r })));
+    const sent = await commandsOf(() => stores.sessions.end(ended, "revoked"));
+    // Two users and two IdP sessions (four hash slots): one MULTI … EXEC on one Redis server.
+    expect(sent.filter((name) => name === "multi" || name === "exec")).toEqual(["multi", "exec"]);
+    for (const { id, record: r } of ended) {
+      expect(await stores.sessions.read(id)).toBeNull();
+      expect(await stores.sessions.find({ iss: r.iss, sid: r.sid as string })).toEqual([]);
+      expect(await stores.sessions.find({ iss: r.iss, sub: r.sub })).toEqual([]);
+    }
     await deleteByPrefix(testRedisUrl, prefix);
   });
 });
