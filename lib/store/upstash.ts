@@ -32,8 +32,8 @@ function logActivity(tx: Tx, k: Keys, subject: User, entry: ActivityEntry, ttlSe
 /**
  * The stores on Redis through @upstash/redis (REST over fetch: Upstash, or the gateway in front of
  * a Redis). `ttlSeconds` is the longest a session lives and the TTL of every key written here.
- * The same per-slot steps as lib/store/native.ts (see there and lib/store/slots.ts), so that both
- * write and read the same keys the same way whatever Redis is behind.
+ * The same keys and steps as lib/store/native.ts on one Redis server (see there and
+ * lib/store/slots.ts), so that both write and read the same keys the same way whatever Redis is behind.
  */
 export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores {
   const sessions: SessionStore = {
