@@ -1,5 +1,6 @@
 import { getConfig, type Config } from "@/lib/config";
 import { handlerClient } from "@/lib/store/upstash-client";
+import { nodeRequester } from "@/lib/store/node-requester";
 import { upstashStores } from "@/lib/store/upstash";
 import { nativeStores } from "@/lib/store/native";
 import { closeNativeClient, nativeClient } from "@/lib/store/native-client";
@@ -57,13 +58,14 @@ let server: Server | undefined;
 
 /**
  * The Node runtime's stores: with REDIS_URL (or REDIS_CLUSTER_NODES), a native connection (ioredis, one per process); without
- * it, REST through @upstash/redis (Upstash, or the gateway). Same keys either way, so the edge guard,
- * which always uses REST, sees what the handlers write.
+ * it, REST through @upstash/redis (Upstash, or the gateway), its requests sent with `node:http`
+ * rather than Next's patched `fetch`. Same keys either way, so the edge guard, which always uses
+ * REST, sees what the handlers write.
  */
 function nodeStores(config: Config): Stores {
   const keys = appKeys(config.LOCKSTEP_KEY_PREFIX, config.APP_ID);
   if (config.REDIS_URL || config.REDIS_CLUSTER_NODES) return nativeStores(nativeClient(config), keys, config.SESSION_TTL_SECONDS);
-  return upstashStores(handlerClient(config), keys, config.SESSION_TTL_SECONDS);
+  return upstashStores(handlerClient(config, nodeRequester), keys, config.SESSION_TTL_SECONDS);
 }
 
 /** The composition root of the Node runtime: the one place that reads the configuration and picks the stores. */

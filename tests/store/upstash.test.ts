@@ -1,15 +1,16 @@
 /**
- * The store contract against the @upstash/redis implementation, through the gateway: once in front
- * of the real Redis server the tests are given, once on the gateway's embedded store. Keys live
- * under a random per-run prefix and are deleted afterwards.
+ * The store contract against the @upstash/redis implementation, through the gateway: in front of
+ * the real Redis server the tests are given and on the gateway's embedded store, each over both ways
+ * of sending REST requests. Keys live under a random per-run prefix and are deleted afterwards.
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Redis } from "@upstash/redis";
 import { startGateway, type Gateway } from "../../gateway/server";
 import { deleteByPrefix } from "../../demo/scripts/stack";
 import { testRedisUrl } from "../support/require-redis";
 import { upstashStores } from "@/lib/store/upstash";
+import { handlerClient, type RequesterFactory } from "@/lib/store/upstash-client";
+import { nodeRequester } from "@/lib/store/node-requester";
 import { appKeys } from "@/lib/store/keys";
 import { handleOf, record, storeContract } from "./contract";
 
@@ -27,17 +28,41 @@ afterAll(async () => {
   await deleteByPrefix(testRedisUrl, RUN);
 });
 
-for (const backend of ["redis", "embedded"] as const) {
-  storeContract(`@upstash/redis through the gateway (${backend})`, async () => {
-    const gateway = gateways[backend];
-    if (!gateway) throw new Error("The gateway did not start.");
-    const redis = new Redis({ url: gateway.url, token: TOKEN, automaticDeserialization: false, enableTelemetry: false, retry: false });
-    // A prefix per test: no test sees another's keys, as no app sees another app's.
-    return { stores: upstashStores(redis, appKeys(RUN, randomUUID().slice(0, 8)), 3600) };
-  });
+/**
+ * The two ways a REST client's requests go: @upstash/redis's own HttpClient over the global `fetch`
+ * (the edge guard's), and lib/store/node-requester.ts over `node:http` (the Node runtime's). Each
+ * request's body is recorded for the tests that count round trips.
+ */
+const senders = {
+  fetch: (url: string) => handlerClient({ UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: TOKEN }),
+  "node:http": (url: string) => handlerClient({ UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: TOKEN }, recordingNodeRequester),
+};
+type Sender = keyof typeof senders;
+
+let recorded: unknown[] | undefined;
+const recordingNodeRequester: RequesterFactory = (settings, policy) => {
+  const requester = nodeRequester(settings, policy);
+  return {
+    ...requester,
+    request: (req) => {
+      recorded?.push(req.body);
+      return requester.request(req);
+    },
+  };
+};
+
+for (const sender of Object.keys(senders) as Sender[]) {
+  for (const backend of ["redis", "embedded"] as const) {
+    storeContract(`@upstash/redis over ${sender} through the gateway (${backend})`, async () => {
+      const gateway = gateways[backend];
+      if (!gateway) throw new Error("The gateway did not start.");
+      // A prefix per test: no test sees another's keys, as no app sees another app's.
+      return { stores: upstashStores(senders[sender](gateway.url), appKeys(RUN, randomUUID().slice(0, 8)), 3600) };
+    });
+  }
 }
 
-/** The REST requests `run` sends, each as the list of its commands' names. */
+/** The REST requests `run` sends (by either sender), each as the list of its commands' names. */
 async function requestsOf(run: () => Promise<unknown>): Promise<string[][]> {
   const bodies: unknown[] = [];
   const original = globalThis.fetch;
@@ -45,10 +70,12 @@ async function requestsOf(run: () => Promise<unknown>): Promise<string[][]> {
     bodies.push(JSON.parse(String(init?.body)));
     return original(input, init);
   };
+  recorded = bodies;
   try {
     await run();
   } finally {
     globalThis.fetch = original;
+    recorded = undefined;
   }
   // /pipeline and /multi-exec take a list of commands, a single command is one list.
   return (bodies as unknown[][]).map((body) =>
@@ -56,16 +83,31 @@ async function requestsOf(run: () => Promise<unknown>): Promise<string[][]> {
   );
 }
 
-function restStores() {
+function restStores(sender: Sender) {
   const gateway = gateways.redis;
   if (!gateway) throw new Error("The gateway did not start.");
-  const redis = new Redis({ url: gateway.url, token: TOKEN, automaticDeserialization: false, enableTelemetry: false, retry: false });
-  return upstashStores(redis, appKeys(RUN, randomUUID().slice(0, 8)), 3600);
+  return upstashStores(senders[sender](gateway.url), appKeys(RUN, randomUUID().slice(0, 8)), 3600);
 }
 
-describe("round trips over REST (issue 10, item 4)", () => {
+describe("the Node runtime's REST requests (node:http)", () => {
+  it("never go through the global fetch, which Next patches in route handlers", async () => {
+    const stores = restStores("node:http");
+    const original = globalThis.fetch;
+    globalThis.fetch = () => Promise.reject(new Error("the global fetch was used"));
+    try {
+      const r = record();
+      const id = await stores.sessions.create(r);
+      expect(await stores.sessions.read(id)).toEqual(r);
+      expect(await stores.revocations.check(handleOf(id, r))).toEqual({ active: true });
+    } finally {
+      globalThis.fetch = original;
+    }
+  });
+});
+
+describe.each(Object.keys(senders) as Sender[])("round trips over REST, %s (issue 10, item 4)", (sender) => {
   it("stores a logout of a session it found in one request: one script for replay check, feed, marks and replay record", async () => {
-    const stores = restStores();
+    const stores = restStores(sender);
     const revokeHeld = async () => {
       const r = record();
       const id = await stores.sessions.create(r);
@@ -91,7 +133,7 @@ describe("round trips over REST (issue 10, item 4)", () => {
   });
 
   it("deletes what ended sessions held in one transaction, whatever slots their keys are in", async () => {
-    const stores = restStores();
+    const stores = restStores(sender);
     const ended = await Promise.all([record(), record()].map(async (r) => ({ id: await stores.sessions.create(r), record: r })));
     const requests = await requestsOf(() => stores.sessions.end(ended, "revoked"));
     // Two users and two IdP sessions (four hash slots), one /multi-exec request.
