@@ -17,12 +17,18 @@ const WAIT_STEP_MS = 50;
  * `skewSeconds` of expiry. Under concurrent requests exactly one refreshes (a lock in the
  * session store); the others wait for the record it writes. Refresh tokens may rotate, so a second refresh with
  * the old one would fail, or make the IdP revoke the whole grant.
+ *
+ * `refused` is an access token the IdP has just refused (RFC 6750 §3.1 `invalid_token`, as a
+ * userinfo 401): it is not returned again, however far its expiry, so the session's refresh token is
+ * tried once. If the IdP refuses that too (the grant was revoked), the session ends here.
  */
-export async function getAccessToken(deps: RefreshDeps, sessionId: string): Promise<string> {
+export async function getAccessToken(deps: RefreshDeps, sessionId: string, refused?: string): Promise<string> {
   const store = deps.ending.sessions;
   const now = deps.now ?? Date.now;
   const fresh = (r: SessionRecord | null) =>
-    r?.accessToken && (r.accessTokenExpiresAt === undefined || r.accessTokenExpiresAt - deps.skewSeconds * 1000 > now());
+    r?.accessToken &&
+    r.accessToken !== refused &&
+    (r.accessTokenExpiresAt === undefined || r.accessTokenExpiresAt - deps.skewSeconds * 1000 > now());
 
   const record = await store.read(sessionId);
   if (!record) throw new SessionEndedError("The session is over.");

@@ -309,6 +309,54 @@ describe("server-held access tokens", () => {
   });
 });
 
+describe("an access token the IdP refuses (RFC 6750 §3.1)", () => {
+  /** Counts the refresh-token grants the IdP completes while `run` runs. */
+  async function refreshesDuring(run: () => Promise<void>): Promise<number> {
+    let refreshes = 0;
+    const count = (ctx: { oidc: { params?: { grant_type?: unknown } } }) => {
+      if (ctx.oidc.params?.grant_type === "refresh_token") refreshes += 1;
+    };
+    stack.idp.provider.on("grant.success", count);
+    try {
+      await run();
+    } finally {
+      stack.idp.provider.off("grant.success", count);
+    }
+    return refreshes;
+  }
+
+  it("is replaced once with the refresh token, and the call answered", async () => {
+    const { browser, session } = await signedIn();
+    const before = await record(session.session.id);
+    // Revoked at the IdP, unknown to Lockstep: its record still says the token is valid for minutes.
+    await (await stack.idp.provider.AccessToken.find(before.accessToken!))!.destroy();
+
+    const refreshes = await refreshesDuring(async () => {
+      const answer = await browser.fetch(`${app}/api/userinfo`);
+      expect(answer.status).toBe(200);
+      expect(((await answer.json()) as { claims: { sub: string } }).claims.sub).toBe(session.user.sub);
+    });
+    expect(refreshes).toBe(1);
+    expect((await record(session.session.id)).accessToken).not.toBe(before.accessToken);
+    expect((await sessionOf(browser, app)).status).toBe(200);
+  });
+
+  it("ends the session when the IdP refuses its refresh token too (a grant revoked, or a sign-out racing the call)", async () => {
+    const { browser, session } = await signedIn();
+    const before = await record(session.session.id);
+    await (await stack.idp.provider.AccessToken.find(before.accessToken!))!.destroy();
+    await (await stack.idp.provider.RefreshToken.find(before.refreshToken!))!.destroy();
+
+    const answer = await browser.fetch(`${app}/api/userinfo`);
+    expect(answer.status).toBe(401);
+    expect(await answer.json()).toEqual({ error: "unauthorized", reason: "refresh_failed" });
+    // Ended here, not only refused once: the next request finds the session revoked.
+    const next = await sessionOf(browser, app);
+    expect(next.status).toBe(401);
+    await vi.waitFor(async () => expect(await redis.get(k.session(session.session.id))).toBeNull());
+  });
+});
+
 describe("when Redis cannot answer", () => {
   // The stack cannot take a Redis Cluster away (onCluster): Redis-down behaviour is tested on one Redis, and a cluster that cannot be reached in the store-cluster tier.
   it.skipIf(onCluster)("fails closed with a clear 503, and recovers when Redis returns", async () => {
