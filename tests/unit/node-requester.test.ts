@@ -6,6 +6,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { nodeRequester } from "@/lib/store/node-requester";
+import { guardClient, handlerClient } from "@/lib/store/upstash-client";
 
 type Handler = (req: http.IncomingMessage, body: string, res: http.ServerResponse) => void;
 const servers: http.Server[] = [];
@@ -90,6 +91,36 @@ describe("the Node runtime's REST requester", () => {
     await expect(nodeRequester({ url, token: "t" }, policy).request({ body: ["PING"] })).rejects.toThrow(
       "The REST Redis endpoint answered 502 with a body that is not JSON.",
     );
+  });
+
+  it("sends the guard's client's one attempt (GUARD_RUNTIME=nodejs over REST), bounded by GUARD_REDIS_TIMEOUT_MS", async () => {
+    let attempts = 0;
+    const url = await serve((req) => {
+      attempts += 1;
+      if (attempts === 1) req.socket.destroy(); // the second request, below, is never answered
+    });
+    const redis = guardClient({ UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: "t", GUARD_REDIS_TIMEOUT_MS: 150 }, nodeRequester);
+    await expect(redis.get("key")).rejects.toThrow();
+    expect(attempts).toBe(1);
+
+    const started = performance.now();
+    await expect(redis.get("key")).rejects.toThrow();
+    expect(performance.now() - started).toBeLessThan(1_500);
+    expect(attempts).toBe(2);
+  });
+
+  it("keeps @upstash/redis's options under the handlers' client: values come back as stored, not parsed", async () => {
+    const url = await serve((_req, body, res) => {
+      const commands = JSON.parse(body) as string[][];
+      json(
+        res,
+        200,
+        commands.map(() => ({ result: '{"a":1}' })),
+      );
+    });
+    const redis = handlerClient({ UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: "t" }, nodeRequester);
+    // Auto-pipelining sends this GET to /pipeline; without automatic deserialization it stays a string.
+    expect(await redis.get("key")).toBe('{"a":1}');
   });
 
   it("accepts only http: and https: URLs", () => {
