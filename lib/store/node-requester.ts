@@ -22,7 +22,10 @@ export function nodeRequester(settings: { url: string; token: string }, policy: 
   const base = new URL(settings.url.replace(/\/$/, ""));
   if (base.protocol !== "http:" && base.protocol !== "https:") throw new TypeError("A REST Redis URL must be http: or https:.");
   const transport = base.protocol === "https:" ? https : http;
-  const agent = new transport.Agent({ keepAlive: true });
+  // An idle socket is closed after 4 s (as Node's `fetch` does), before a server's own idle timeout
+  // is likely to close it (a Node HTTP server's default is 5 s; the gateway's is 30 s): a request sent
+  // on a socket the server is just closing would fail, and the guard makes one attempt only.
+  const agent = new transport.Agent({ keepAlive: true, timeout: 4_000 });
   const authorization = `Bearer ${settings.token}`;
 
   function send(path: string, body: string, signal: AbortSignal): Promise<{ status: number; text: string }> {
