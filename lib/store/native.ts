@@ -135,35 +135,44 @@ export function nativeStores(client: NativeClient, k: Keys, ttlSeconds: number, 
       call("session.create", async () => {
         // The id carries the user's tag: the record, the subject's set and the log share one slot.
         const id = newSessionId(record);
-        const tx = redis.multi();
-        tx.set(k.session(id), JSON.stringify(record), "EX", ttlSeconds);
-        tx.sadd(k.subjectSessions(record.iss, record.sub), id);
-        tx.expire(k.subjectSessions(record.iss, record.sub), ttlSeconds);
-        logActivity(tx, k, record, signedInEntry(id, record), ttlSeconds);
-        await execAll(tx);
-        if (record.sid) {
-          // The IdP session's slot, one transaction: who holds the sid, and whether it already ended
-          // (a sid-only logout that came first; see revokeBySlot). Then this user's own mark.
-          const [, , ended] = await execAll(
-            redis
-              .multi()
-              .set(k.idpSession(record.iss, record.sid), id, "EX", ttlSeconds)
-              .set(k.idpSessionUser(record.iss, record.sid), sessionTag(id), "EX", ttlSeconds)
-              .get(k.idpSessionEnded(record.iss, record.sid)),
-          );
-          if (typeof ended === "string") {
-            await redis.set(k.revokedIdpSession(sessionTag(id), record.iss, record.sid), ended, "EX", ttlSeconds);
-          }
+        const userSlot = (tx: ChainableCommander) => {
+          tx.set(k.session(id), JSON.stringify(record), "EX", ttlSeconds);
+          tx.sadd(k.subjectSessions(record.iss, record.sub), id);
+          tx.expire(k.subjectSessions(record.iss, record.sub), ttlSeconds);
+          logActivity(tx, k, record, signedInEntry(id, record), ttlSeconds);
+        };
+        // The IdP session's slot: who holds the sid, and whether it already ended (a sid-only logout
+        // that came first; see revokeBySlot). Its last reply is that ending, if any.
+        const sidSlot = (tx: ChainableCommander, sid: string) =>
+          tx
+            .set(k.idpSession(record.iss, sid), id, "EX", ttlSeconds)
+            .set(k.idpSessionUser(record.iss, sid), sessionTag(id), "EX", ttlSeconds)
+            .get(k.idpSessionEnded(record.iss, sid));
+        // The email index is keyed by address: a slot of its own.
+        const emailSlot = (tx: ChainableCommander, email: string) =>
+          tx.sadd(k.emailSubjects(email), userMember(record)).expire(k.emailSubjects(email), ttlSeconds);
+        const { sid, claims } = record;
+
+        // A failure of any step fails the sign-in (no cookie names the id); what was written expires
+        // with its TTL. On one Redis server all of it is one transaction; on a Cluster, one per slot
+        // in turn (the user's, the IdP session's, the email's).
+        let ended: unknown;
+        if (!redis.isCluster) {
+          const tx = redis.multi();
+          userSlot(tx);
+          if (claims.email) emailSlot(tx, claims.email);
+          if (sid) sidSlot(tx, sid);
+          ended = (await execAll(tx)).at(-1);
+        } else {
+          const tx = redis.multi();
+          userSlot(tx);
+          await execAll(tx);
+          if (sid) ended = (await execAll(sidSlot(redis.multi(), sid))).at(-1);
+          if (claims.email) await execAll(emailSlot(redis.multi(), claims.email));
         }
-        // The email index is keyed by address: a slot of its own. A failure of this step or the one
-        // above fails the sign-in (no cookie names the id); what was written expires with its TTL.
-        if (record.claims.email) {
-          await execAll(
-            redis
-              .multi()
-              .sadd(k.emailSubjects(record.claims.email), userMember(record))
-              .expire(k.emailSubjects(record.claims.email), ttlSeconds),
-          );
+        // Then this user's own mark, for an IdP session that had already ended.
+        if (sid && typeof ended === "string") {
+          await redis.set(k.revokedIdpSession(sessionTag(id), record.iss, sid), ended, "EX", ttlSeconds);
         }
         return id;
       }),

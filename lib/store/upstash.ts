@@ -40,29 +40,29 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
     create: (record) =>
       storeCall("session.create", async () => {
         const id = newSessionId(record);
+        const { sid, claims } = record;
+        // One transaction, one request, as on one Redis server in native.ts: the record, the
+        // subject's set and the log; the email index; who holds the sid and whether it already
+        // ended (a sid-only logout that came first), its reply last. A failure fails the sign-in (no
+        // cookie names the id); what was written expires with its TTL.
         const tx = redis.multi();
         tx.set(k.session(id), JSON.stringify(record), { ex: ttlSeconds });
         tx.sadd(k.subjectSessions(record.iss, record.sub), id);
         tx.expire(k.subjectSessions(record.iss, record.sub), ttlSeconds);
         logActivity(tx, k, record, signedInEntry(id, record), ttlSeconds);
-        await tx.exec();
-        if (record.sid) {
-          const [, , ended] = await redis
-            .multi()
-            .set(k.idpSession(record.iss, record.sid), id, { ex: ttlSeconds })
-            .set(k.idpSessionUser(record.iss, record.sid), sessionTag(id), { ex: ttlSeconds })
-            .get<string>(k.idpSessionEnded(record.iss, record.sid))
-            .exec<[unknown, unknown, string | null]>();
-          if (typeof ended === "string") {
-            await redis.set(k.revokedIdpSession(sessionTag(id), record.iss, record.sid), ended, { ex: ttlSeconds });
-          }
+        if (claims.email) {
+          tx.sadd(k.emailSubjects(claims.email), userMember(record));
+          tx.expire(k.emailSubjects(claims.email), ttlSeconds);
         }
-        if (record.claims.email) {
-          await redis
-            .multi()
-            .sadd(k.emailSubjects(record.claims.email), userMember(record))
-            .expire(k.emailSubjects(record.claims.email), ttlSeconds)
-            .exec();
+        if (sid) {
+          tx.set(k.idpSession(record.iss, sid), id, { ex: ttlSeconds });
+          tx.set(k.idpSessionUser(record.iss, sid), sessionTag(id), { ex: ttlSeconds });
+          tx.get<string>(k.idpSessionEnded(record.iss, sid));
+        }
+        const ended = (await tx.exec<unknown[]>()).at(-1);
+        // Then this user's own mark, for an IdP session that had already ended.
+        if (sid && typeof ended === "string") {
+          await redis.set(k.revokedIdpSession(sessionTag(id), record.iss, sid), ended, { ex: ttlSeconds });
         }
         return id;
       }),

@@ -156,6 +156,19 @@ describe("round trips on one Redis server (issue 10, item 4)", () => {
     await deleteByPrefix(testRedisUrl, prefix);
   });
 
+  it("signs in in one transaction on one Redis server: record, subject's set, log, email index and sid index", async () => {
+    const prefix = `${RUN}create:`;
+    const stores = nativeStores(redis, appKeys(prefix, "app"), 3600);
+    const r = record();
+    let id = "";
+    const sent = await commandsOf(async () => (id = await stores.sessions.create(r)));
+    expect(sent.filter((name) => name === "multi" || name === "exec")).toEqual(["multi", "exec"]);
+    expect(await stores.sessions.read(id)).toEqual(r);
+    expect((await stores.sessions.find({ iss: r.iss, sid: r.sid as string })).map((s) => s.id)).toEqual([id]);
+    expect(await stores.sessions.subjectsForEmail(r.claims.email as string)).toEqual([{ iss: r.iss, sub: r.sub }]);
+    await deleteByPrefix(testRedisUrl, prefix);
+  });
+
   it("deletes what ended sessions held in one transaction, whatever slots their keys are in", async () => {
     const prefix = `${RUN}end:`;
     const stores = nativeStores(redis, appKeys(prefix, "app"), 3600);

@@ -132,6 +132,18 @@ describe.each(Object.keys(senders) as Sender[])("round trips over REST, %s (issu
     expect(await stores.revocations.seen(replay)).toBe(true);
   });
 
+  it("signs in in one request: record, subject's set, log, email index and sid index in one transaction", async () => {
+    const stores = restStores(sender);
+    const r = record();
+    let id = "";
+    const requests = await requestsOf(async () => (id = await stores.sessions.create(r)));
+    expect(requests).toHaveLength(1);
+    expect(requests[0]).toEqual(expect.arrayContaining(["set", "sadd", "lpush", "get"]));
+    expect(await stores.sessions.read(id)).toEqual(r);
+    expect((await stores.sessions.find({ iss: r.iss, sid: r.sid as string })).map((s) => s.id)).toEqual([id]);
+    expect(await stores.sessions.subjectsForEmail(r.claims.email as string)).toEqual([{ iss: r.iss, sub: r.sub }]);
+  });
+
   it("deletes what ended sessions held in one transaction, whatever slots their keys are in", async () => {
     const stores = restStores(sender);
     const ended = await Promise.all([record(), record()].map(async (r) => ({ id: await stores.sessions.create(r), record: r })));
