@@ -1,4 +1,13 @@
-import type { EndDetail, EndedEvent, ReplayRecord, RevocationList, RevocationTarget, SessionStore, StoredSession } from "@/lib/store/ports";
+import type {
+  EndDetail,
+  EndedEvent,
+  ReplayRecord,
+  RevocationList,
+  RevocationTarget,
+  SessionStore,
+  StoredSession,
+  SubjectCheck,
+} from "@/lib/store/ports";
 import type { EndReason } from "./verdict";
 import { retried, type Defer } from "./deferred";
 
@@ -6,7 +15,10 @@ import { retried, type Defer } from "./deferred";
 export type EndTarget =
   /** One Lockstep session (local logout, "sign out this device", front-channel by cookie). Pass the record when it is at hand. */
   | { kind: "session"; id: string; record?: StoredSession["record"] }
-  /** The IdP session (iss, sid): only that issuer's; with `sub`, only when that session is the subject's. */
+  /**
+   * The IdP session (iss, sid): only that issuer's. With `sub` (BCL §2.7), only when the session
+   * holding it is that subject's: otherwise this call ends nothing at all (sub_mismatch).
+   */
   | { kind: "idp-session"; iss: string; sid: string; sub?: string }
   /** Every session of (iss, sub) that started before `beforeMs`. */
   | { kind: "subject"; iss: string; sub: string; beforeMs: number };
@@ -80,24 +92,28 @@ export async function endSessions(
   const marks: RevocationTarget[] = [];
   const found = new Map<string, StoredSession>();
   const sessionIds = new Set<string>();
-  let mismatches = 0;
+  const subjectOf: SubjectCheck[] = [];
 
-  for (const target of targets) {
+  // An IdP session's holder is read from its index alone, every target's at once (and in the same
+  // round trip as the replay record): the BCL §2.7 subject check needs no record, since the
+  // revocation makes it in the same atomic step as its writes (Revocation.subjectOf), and reads the
+  // holders' records there too, for the clean-up (Revoked.held).
+  const holderOf = targets.map((t) => (t.kind === "idp-session" ? deps.sessions.holderOf(t.iss, t.sid) : undefined));
+  for (const pending of holderOf) pending?.catch(() => undefined);
+  for (const [i, target] of targets.entries()) {
     if (target.kind === "session") {
       const record = target.record ?? (await deps.sessions.read(target.id));
       if (record) found.set(target.id, { id: target.id, record });
       if (record || !options.knownOnly) sessionIds.add(target.id);
     } else if (target.kind === "idp-session") {
       // BCL §2.4 and OpenID Connect Core §2: sid is unique only per issuer, so it is looked up with its iss.
-      const [held] = await deps.sessions.find({ iss: target.iss, sid: target.sid });
-      // BCL §2.7: with both sub and sid, the sid's session must be the subject's.
-      if (held && target.sub !== undefined && held.record.sub !== target.sub) {
-        mismatches += 1;
-        continue;
-      }
-      if (held) found.set(held.id, held);
-      if (held) marks.push({ kind: "idp-session", iss: target.iss, sid: target.sid, heldBy: held.id });
-      else if (!options.knownOnly) marks.push({ kind: "idp-session", iss: target.iss, sid: target.sid });
+      const holder = await holderOf[i];
+      if (holder) {
+        marks.push({ kind: "idp-session", iss: target.iss, sid: target.sid, heldBy: holder });
+        sessionIds.add(holder);
+        // BCL §2.7: with both sub and sid, the sid's session must be the subject's.
+        if (target.sub !== undefined) subjectOf.push({ sessionId: holder, iss: target.iss, sub: target.sub });
+      } else if (!options.knownOnly) marks.push({ kind: "idp-session", iss: target.iss, sid: target.sid });
     } else {
       for (const s of await deps.sessions.find({ iss: target.iss, sub: target.sub })) {
         if (s.record.createdAt < target.beforeMs) found.set(s.id, s);
@@ -107,26 +123,24 @@ export async function endSessions(
   }
   for (const id of found.keys()) sessionIds.add(id);
   if (replaySeen && (await replaySeen)) return { result: "replayed", ended: [] };
+  if (options.knownOnly && marks.length === 0 && sessionIds.size === 0) return { result: "unknown", ended: [] };
 
-  if (marks.length === 0 && sessionIds.size === 0) {
-    if (mismatches > 0) {
-      if (options.replay) await deps.revocations.remember(options.replay);
-      return { result: "sub_mismatch", ended: [] };
-    }
-    if (options.knownOnly) return { result: "unknown", ended: [] };
-  }
-
-  const events = await deps.revocations.revoke({
+  const revoked = await deps.revocations.revoke({
     targets: marks,
     sessionIds: [...sessionIds],
     reason,
     detail: options.detail,
     replay: options.replay,
     replayChecked: replaySeen !== undefined,
+    subjectOf: subjectOf.length > 0 ? subjectOf : undefined,
     now,
   });
-  if (events === null) return { result: "replayed", ended: [] };
-  deps.onEnded?.(events);
+  if (revoked.result === "replayed") return { result: "replayed", ended: [] };
+  if (revoked.result === "other_subject") return { result: "sub_mismatch", ended: [] };
+  deps.onEnded?.(revoked.events);
+  // The holders' records, read in the revocation's own step. A holder whose record is gone had
+  // already ended: its marks are written all the same.
+  for (const s of revoked.held) found.set(s.id, s);
 
   const ended = [...found.values()];
   const cleanup = () => deps.sessions.end(ended, reason, options.detail);

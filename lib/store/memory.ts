@@ -10,6 +10,7 @@ import {
   type ReplayRecord,
   type RevocationList,
   type SessionStore,
+  type StoredSession,
   type Stores,
   type StreamStateStore,
   type User,
@@ -114,6 +115,9 @@ export function memoryStores(options: { ttlSeconds: number; now?: () => number }
         }),
       );
     },
+    async holderOf(iss, sid) {
+      return byIdpSession.get(pair(iss, sid)) ?? null;
+    },
     async end(ended, reason, detail = {}) {
       for (const { id, record } of ended) {
         records.delete(id);
@@ -175,8 +179,16 @@ export function memoryStores(options: { ttlSeconds: number; now?: () => number }
     },
     async revoke(r) {
       if (r.replay) {
-        if (replays.get(replayKey(r.replay))) return null;
+        if (replays.get(replayKey(r.replay))) return { result: "replayed" };
         replays.set(replayKey(r.replay), true, r.replay.ttlSeconds);
+      }
+      // BCL §2.7: each session named must be its subject's, or nothing but the replay record is written.
+      if (r.subjectOf?.some((c) => !bySubject.get(pair(c.iss, c.sub))?.has(c.sessionId))) return { result: "other_subject" };
+      const held: StoredSession[] = [];
+      for (const t of r.targets) {
+        if (t.kind !== "idp-session" || !t.heldBy || held.some((s) => s.id === t.heldBy)) continue;
+        const record = records.get(t.heldBy);
+        if (record) held.push({ id: t.heldBy, record: copy(record) });
       }
       for (const t of r.targets) {
         if (t.kind === "idp-session") {
@@ -196,7 +208,7 @@ export function memoryStores(options: { ttlSeconds: number; now?: () => number }
       }));
       for (const lsid of r.sessionIds) sessionMarks.set(lsid, r.reason, ttl);
       feed = [...feed.filter((e) => e.at >= r.now - FEED_RETENTION_MS), ...events];
-      return events;
+      return { result: "written", events, held };
     },
     async remember(replay) {
       if (replays.get(replayKey(replay))) return false;

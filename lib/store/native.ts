@@ -208,6 +208,8 @@ export function nativeStores(client: NativeClient, k: Keys, ttlSeconds: number, 
         );
       }),
 
+    holderOf: (iss, sid) => call("session.holder_of", () => redis.get(k.idpSession(iss, sid))),
+
     end: (ended, reason, detail = {}) =>
       call("session.end", async () => {
         if (ended.length === 0) return;
@@ -291,6 +293,7 @@ export function nativeStores(client: NativeClient, k: Keys, ttlSeconds: number, 
 
   const revokeSteps: RevokeSteps = {
     exists: async (key) => (await redis.exists(key)) === 1,
+    isMember: async (key, member) => (await redis.sismember(key, member)) === 1,
     appendFeed: async (key, args) => {
       await redis.lockstepFeed(key, ...args);
     },
@@ -302,6 +305,7 @@ export function nativeStores(client: NativeClient, k: Keys, ttlSeconds: number, 
       await redis.lockstepMark(keys.length, ...keys, ...args);
     },
     setOnce: async (key, ttl) => (await redis.set(key, "1", "EX", ttl, "NX")) === "OK",
+    mget: (keys) => redis.mget(...keys),
   };
   const oneCallSteps: OneCallSteps = { ...revokeSteps, revoke: (keys, args) => redis.lockstepRevoke(keys.length, ...keys, ...args) };
 

@@ -56,6 +56,11 @@ export interface SessionStore {
   update(id: string, record: SessionRecord, activity?: ActivityKind): Promise<boolean>;
   /** The live sessions a query names, oldest first. A sid names at most one. */
   find(query: SessionQuery): Promise<StoredSession[]>;
+  /**
+   * The id of the session that holds an IdP session (iss, sid), from its index alone (one read, no
+   * record): what a revocation by sid needs before it writes. The session may have just ended.
+   */
+  holderOf(iss: string, sid: string): Promise<string | null>;
   /** Deletes what ended sessions hold (tokens, indexes, last-seen time) and logs the ending with its detail. Idempotent. */
   end(sessions: readonly StoredSession[], reason: EndReason, detail?: EndDetail): Promise<void>;
   /** Records that a live session was seen at `at` (ms). Callers throttle it; the store just keeps the latest. */
@@ -82,12 +87,29 @@ export interface SessionStore {
 export type RevocationTarget =
   /**
    * One IdP session (iss, sid): every Lockstep session that holds it, now or later. `heldBy`: the
-   * Lockstep session found holding it, when one was; a hint only (its user's mark can be written in
-   * the same step), since Redis knows who holds the sid for sure and the store asks it.
+   * Lockstep session found holding it (SessionStore.holderOf), when one was. For the marks it is a
+   * hint only (its user's mark can be written in the same step), since Redis knows who holds the sid
+   * for sure and the store asks it; its record is read in the same step (Revoked.held). Its own
+   * session mark and feed entry come from `sessionIds`, like any other session's.
    */
   | { kind: "idp-session"; iss: string; sid: string; heldBy?: string }
   /** Every session of a subject that started before `beforeMs`. Only ever moves forward. */
   | { kind: "subject"; iss: string; sub: string; beforeMs: number };
+
+/** What RevocationList.revoke did. */
+export type Revoked =
+  /**
+   * Written: the feed entries, and the sessions named as `heldBy` whose records were still there,
+   * as they were then.
+   */
+  | { result: "written"; events: EndedEvent[]; held: StoredSession[] }
+  /** The replay record was there (nothing was written), or a concurrent delivery of the same signal wrote it first (the same marks, written twice). */
+  | { result: "replayed" }
+  /** A `subjectOf` check failed: only the replay record was written. */
+  | { result: "other_subject" };
+
+/** A session that must be one of (iss, sub)'s for a revocation to be written (Revocation.subjectOf). */
+export type SubjectCheck = { sessionId: string; iss: string; sub: string };
 
 /** A replay record: a signal (iss, jti) that was acted on, remembered for `ttlSeconds`. */
 export type ReplayRecord = { kind: "bcl" | "ssf"; iss: string; jti: string; ttlSeconds: number };
@@ -102,6 +124,13 @@ export type Revocation = {
   detail?: EndDetail;
   /** When given, nothing is written if it was already there. */
   replay?: ReplayRecord;
+  /**
+   * BCL §2.7 (a logout token with both sub and sid): sessions that must each be one of a subject's,
+   * as its set of sessions says (a session id only ever joins its own subject's set). Checked in the
+   * same atomic step as the writes on one Redis server or Upstash, just before them on a Cluster: if
+   * one is not, nothing is written but the replay record, and revoke answers "other_subject".
+   */
+  subjectOf?: readonly SubjectCheck[];
   /**
    * The caller has just read `replay` (RevocationList.seen) and found nothing: revoke need not read it
    * again before writing (the per-slot steps on a Cluster do not; the one-script path and the memory
@@ -121,10 +150,10 @@ export interface RevocationList {
    * least (each user's marks in one step), idempotent as a whole, and the replay record is written
    * last: a call that fails part
    * way is simply retried (the sender retries, the replay record is not there yet) and writes the
-   * same marks again. Returns null when the replay record was already there (nothing was written),
-   * or when a concurrent delivery of the same signal wrote it first (the same marks, written twice).
+   * same marks again. In the same step it reads the records of the sessions its IdP-session targets
+   * name as `heldBy`, for the clean-up that follows.
    */
-  revoke(revocation: Revocation): Promise<EndedEvent[] | null>;
+  revoke(revocation: Revocation): Promise<Revoked>;
   /** Writes a replay record; false when it was already there. */
   remember(replay: ReplayRecord): Promise<boolean>;
   /** Whether a replay record is there (for signals whose action is idempotent). */

@@ -1,7 +1,8 @@
 /**
  * The revocation list's writes (RevocationList.revoke), as scripts.
  * - On one Redis server (or Upstash), REVOKE_SCRIPT: the whole revocation in one call (issue 10,
- *   item 4): replay check, feed entries, IdP-session ended marks, every mark, replay record.
+ *   item 4): replay check, the BCL §2.7 subject check, feed entries, IdP-session ended marks, every
+ *   mark, replay record.
  * - On a Redis Cluster each script touches one hash slot (lib/store/keys.ts): the marks of one user
  *   are one atomic step (MARK_SCRIPT, once per user slot), the ended-sessions feed another
  *   (FEED_SCRIPT, the feed being one key for every user), and the replay record a plain SET NX,
@@ -76,52 +77,71 @@ return #ARGV - 2
  * and returns the tags it found, so that the caller writes those marks (MARK_SCRIPT) and then the
  * replay record: a session holding the sid never escapes its mark.
  *
+ * BCL §2.7: before it writes anything, the script checks that each session the caller names is in
+ * its subject's set of sessions; if one is not, it writes only the replay record (a replay of the
+ * signal then changes nothing either) and returns {3}.
+ *
  * KEYS[1] the feed  KEYS[2] the replay record, when ARGV[5] is not ""
- * then per IdP-session target: its ended mark, its holder, and (when ARGV names an expected tag) that
- * user's IdP-session mark; then the other marks
+ * then per check: the subject's set of sessions; then per IdP-session target: its ended mark, its
+ * holder, and (when ARGV names an expected tag) that user's IdP-session mark and the record of the
+ * session the caller found holding it (`heldBy`), which the script reads; then the other marks
  * ARGV[1] now (ms)  ARGV[2] feed retention (ms)  ARGV[3] mark TTL (s)  ARGV[4] reason
  * ARGV[5] replay record TTL (s), or ""  ARGV[6] the number of IdP-session targets (t)
- * ARGV[7] the number of feed entries (e)  ARGV[8 .. 7+t] per target: the expected holder's tag, or ""
- * then the e feed entries (JSON), then per other mark: "" or the subject mark's before-time (ms)
+ * ARGV[7] the number of feed entries (e)  ARGV[8] the number of checks (c)
+ * ARGV[9 .. 8+c] per check: the session id that must be in that set
+ * then per target: the expected holder's tag, or ""; then the e feed entries (JSON); then per
+ * other mark: "" or the subject mark's before-time (ms)
  *
- * Returns {0} when the replay record was there (nothing written), {1} when all is written, or
- * {2, i, tag, …} when the marks of those holders (target i, 1-based) and the replay record are
- * left to the caller.
+ * Returns {0} when the replay record was there (nothing written), {3} when a check failed (only
+ * the replay record written), {1, r_1, …, r_t} when all is written, or {2, r_1, …, r_t, i, tag, …}
+ * when the marks of those holders (target i, 1-based) and the replay record are left to the
+ * caller; r_i is target i's `heldBy` record as the script read it, "" when none was named or it is gone.
  */
 export const REVOKE_SCRIPT = `${MARK_FUNCTION}${FEED_FUNCTION}
 local ttl, reason = ARGV[3], ARGV[4]
-local targets, entries = tonumber(ARGV[6]), tonumber(ARGV[7])
+local targets, entries, checks = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local key = 2
 if ARGV[5] ~= '' then
   if redis.call('EXISTS', KEYS[2]) == 1 then return {0} end
   key = 3
 end
-if entries > 0 then feed(KEYS[1], ARGV[1], ARGV[2], ARGV, 8 + targets, 7 + targets + entries) end
-local left = {}
+for i = 1, checks do
+  if redis.call('SISMEMBER', KEYS[key], ARGV[8 + i]) == 0 then
+    if ARGV[5] ~= '' then redis.call('SET', KEYS[2], '1', 'EX', ARGV[5]) end
+    return {3}
+  end
+  key = key + 1
+end
+local arg = 8 + checks
+if entries > 0 then feed(KEYS[1], ARGV[1], ARGV[2], ARGV, arg + targets + 1, arg + targets + entries) end
+local left, records = {}, {}
 for i = 1, targets do
-  local expected = ARGV[7 + i]
+  local expected = ARGV[arg + i]
   redis.call('SET', KEYS[key], reason, 'EX', ttl)
   local holder = redis.call('GET', KEYS[key + 1])
   key = key + 2
+  records[i] = ''
   if expected ~= '' then
     redis.call('SET', KEYS[key], reason, 'EX', ttl)
-    key = key + 1
+    records[i] = redis.call('GET', KEYS[key + 1]) or ''
+    key = key + 2
   end
   if holder and holder ~= expected then
     left[#left + 1] = i
     left[#left + 1] = holder
   end
 end
-local arg = 8 + targets + entries
+arg = arg + targets + entries + 1
 for i = key, #KEYS do
   mark(KEYS[i], ARGV[arg], ttl, reason)
   arg = arg + 1
 end
+for i = 1, #left do records[targets + i] = left[i] end
 -- A table constructor, not a table filled in place: ioredis-mock (the gateway's embedded store)
 -- reads only such a table as an array reply.
-if #left > 0 then return {2, unpack(left)} end
+if #left > 0 then return {2, unpack(records)} end
 if ARGV[5] ~= '' then redis.call('SET', KEYS[2], '1', 'EX', ARGV[5]) end
-return {1}
+return {1, unpack(records)}
 `;
 
 /** Deletes a key only if it holds the given value: a lock released by its owner, a one-time state used. */

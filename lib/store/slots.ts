@@ -1,5 +1,15 @@
 import { groupByTag, sessionTag, userTag, type Keys } from "./keys";
-import { FEED_RETENTION_MS, endDetail, wholeSeconds, type EndedEvent, type ReplayRecord, type Revocation } from "./ports";
+import { parseRecord } from "./records";
+import {
+  FEED_RETENTION_MS,
+  endDetail,
+  wholeSeconds,
+  type EndedEvent,
+  type ReplayRecord,
+  type Revocation,
+  type Revoked,
+  type StoredSession,
+} from "./ports";
 
 /**
  * What the Redis stores (native.ts, upstash.ts) do the same way: a revocation in one script on one
@@ -13,6 +23,8 @@ export const replayKey = (k: Keys, r: Omit<ReplayRecord, "ttlSeconds">): string 
 /** One client's way of running each step of `revokeBySlot`; each step is one command or transaction in one slot. */
 export type RevokeSteps = {
   exists(key: string): Promise<boolean>;
+  /** SISMEMBER. */
+  isMember(setKey: string, member: string): Promise<boolean>;
   /** FEED_SCRIPT on the feed key. */
   appendFeed(feedKey: string, args: string[]): Promise<void>;
   /**
@@ -24,7 +36,34 @@ export type RevokeSteps = {
   mark(keys: string[], args: string[]): Promise<void>;
   /** SET NX with a TTL; false when it was there. */
   setOnce(key: string, ttlSeconds: number): Promise<boolean>;
+  /** MGET of keys in one slot. */
+  mget(keys: string[]): Promise<(string | null)[]>;
 };
+
+/** The ids an IdP-session target names as `heldBy`, once each: whose records revoke reads. */
+const heldIds = (revocation: Revocation): string[] => [
+  ...new Set(revocation.targets.flatMap((t) => (t.kind === "idp-session" && t.heldBy ? [t.heldBy] : []))),
+];
+
+/**
+ * The sessions among `ids` whose records were there (`raws`, in the order of the ids), once each.
+ * The revocation is written by now: a record that does not parse (written by another version) is
+ * left to expire with its TTL rather than failing a revocation that holds.
+ */
+function heldSessions(ids: readonly string[], raws: readonly unknown[]): StoredSession[] {
+  const held = new Map<string, StoredSession>();
+  ids.forEach((id, i) => {
+    const raw = raws[i];
+    if (!id || typeof raw !== "string" || raw === "" || held.has(id)) return;
+    try {
+      const record = parseRecord(raw);
+      if (record) held.set(id, { id, record });
+    } catch {
+      // Left to its TTL (above).
+    }
+  });
+  return [...held.values()];
+}
 
 type Mark = { tag: string; key: string; before: string };
 
@@ -66,7 +105,10 @@ async function markBySlot(steps: Pick<RevokeSteps, "mark">, marks: readonly Mark
 /**
  * RevocationList.revoke, one slot per step, in this order:
  * 1. The replay record is read (unless the caller just did, `replayChecked`: endSessions reads it
- *    alongside its lookups): if the signal was acted on, nothing is written.
+ *    alongside its lookups): if the signal was acted on, nothing is written. Alongside it, each
+ *    `subjectOf` check, in its subject's slot (BCL §2.7): if one fails, only the replay record is
+ *    written. A session id joins only its own subject's set, at sign-in, so the answer cannot
+ *    change between this step and the writes.
  * 2. The feed entries (the feed is one key for every user, so it cannot share a user's slot). Before
  *    the marks, not after: a tab told early asks the server, which answers "active" until the marks
  *    land; a feed written after the marks could be lost to a failure in between, and a tab would
@@ -82,17 +124,27 @@ async function markBySlot(steps: Pick<RevokeSteps, "mark">, marks: readonly Mark
  * later step waits for all of the earlier ones.
  * 5. The replay record, last: every step before it is idempotent (the same marks; duplicate feed
  *    entries only repeat news), so a call that failed part way is retried whole by the sender, whose
- *    replay record is not yet there. Null when a concurrent delivery of the same signal set it first.
+ *    replay record is not yet there. "replayed" when a concurrent delivery of the same signal set it first.
  */
-export async function revokeBySlot(steps: RevokeSteps, k: Keys, revocation: Revocation, ttlSeconds: number): Promise<EndedEvent[] | null> {
+export async function revokeBySlot(steps: RevokeSteps, k: Keys, revocation: Revocation, ttlSeconds: number): Promise<Revoked> {
   const replay = revocation.replay ? replayKey(k, revocation.replay) : undefined;
-  if (replay && !revocation.replayChecked && (await steps.exists(replay))) return null;
+  const replayTtl = wholeSeconds(revocation.replay?.ttlSeconds ?? 1);
+  const [seen, ...subjectOf] = await Promise.all([
+    replay && !revocation.replayChecked ? steps.exists(replay) : false,
+    ...(revocation.subjectOf ?? []).map((c) => steps.isMember(k.subjectSessions(c.iss, c.sub), c.sessionId)),
+  ]);
+  if (seen) return { result: "replayed" };
+  if (subjectOf.includes(false)) {
+    if (replay && !(await steps.setOnce(replay, replayTtl))) return { result: "replayed" };
+    return { result: "other_subject" };
+  }
 
   const now = Math.floor(revocation.now);
   const events = endedEvents(revocation);
   // Steps 2 and 3 do not depend on each other: they go out together (one round trip of waiting),
-  // and step 4 starts only once both are done.
-  const [, sidMarks] = await Promise.all([
+  // with the read of the `heldBy` records, and step 4 starts only once all are done.
+  const held = heldIds(revocation);
+  const [, sidMarks, raws] = await Promise.all([
     events.length > 0
       ? steps.appendFeed(k.endedFeed(), [String(now), String(FEED_RETENTION_MS), ...events.map((e) => JSON.stringify(e))])
       : undefined,
@@ -108,13 +160,14 @@ export async function revokeBySlot(steps: RevokeSteps, k: Keys, revocation: Revo
         return tag ? { tag, key: k.revokedIdpSession(tag, t.iss, t.sid), before: "" } : undefined;
       }),
     ),
+    mgetBySessionId(held, k.session, steps.mget),
   ]);
 
   const marks = [...sidMarks.filter((m) => m !== undefined), ...otherMarks(k, revocation)];
   await markBySlot(steps, marks, revocation, ttlSeconds);
 
-  if (replay && !(await steps.setOnce(replay, wholeSeconds(revocation.replay?.ttlSeconds ?? 1)))) return null;
-  return events;
+  if (replay && !(await steps.setOnce(replay, replayTtl))) return { result: "replayed" };
+  return { result: "written", events, held: heldSessions(held, raws) };
 }
 
 const unexpectedReply = () => new Error("The revocation script answered in an unexpected shape.");
@@ -126,31 +179,28 @@ export type OneCallSteps = Pick<RevokeSteps, "mark" | "setOnce"> & {
 };
 
 /**
- * RevocationList.revoke on one Redis server (or Upstash): the replay check, the feed entries, the
- * IdP-session steps, the marks and the replay record in one script, one round trip (issue 10,
- * item 4). An IdP-session target's `heldBy` names the user whose mark the script writes; when
+ * RevocationList.revoke on one Redis server (or Upstash): the replay check, the `subjectOf`
+ * checks, the feed entries, the IdP-session steps, the marks and the replay record in one script,
+ * one round trip (issue 10, item 4). An IdP-session target's `heldBy` names the user whose mark the script writes; when
  * Redis says another user holds the sid (or one does and none was named), the script leaves those
  * marks and the replay record to this function, which writes them in that order (MARK_SCRIPT, then
- * SET NX): the revocation is then the same as revokeBySlot's, in two or three round trips.
+ * SET NX): the revocation is then the same as revokeBySlot's, in two or three round trips. The
+ * script also reads each `heldBy` record (Revoked.held).
  */
-export async function revokeInOneCall(
-  steps: OneCallSteps,
-  k: Keys,
-  revocation: Revocation,
-  ttlSeconds: number,
-): Promise<EndedEvent[] | null> {
+export async function revokeInOneCall(steps: OneCallSteps, k: Keys, revocation: Revocation, ttlSeconds: number): Promise<Revoked> {
   const replay = revocation.replay ? replayKey(k, revocation.replay) : undefined;
   const replayTtl = wholeSeconds(revocation.replay?.ttlSeconds ?? 1);
   const events = endedEvents(revocation);
   const sidTargets = revocation.targets.filter((t) => t.kind === "idp-session");
   const others = otherMarks(k, revocation);
+  const checks = revocation.subjectOf ?? [];
 
-  const keyList = [k.endedFeed(), ...(replay ? [replay] : [])];
+  const keyList = [k.endedFeed(), ...(replay ? [replay] : []), ...checks.map((c) => k.subjectSessions(c.iss, c.sub))];
   const expected: string[] = [];
   for (const t of sidTargets) {
     const tag = t.heldBy ? sessionTag(t.heldBy) : "";
     keyList.push(k.idpSessionEnded(t.iss, t.sid), k.idpSessionUser(t.iss, t.sid));
-    if (tag) keyList.push(k.revokedIdpSession(tag, t.iss, t.sid));
+    if (t.heldBy) keyList.push(k.revokedIdpSession(tag, t.iss, t.sid), k.session(t.heldBy));
     expected.push(tag);
   }
   keyList.push(...others.map((m) => m.key));
@@ -162,6 +212,8 @@ export async function revokeInOneCall(
     replay ? String(replayTtl) : "",
     String(sidTargets.length),
     String(events.length),
+    String(checks.length),
+    ...checks.map((c) => c.sessionId),
     ...expected,
     ...events.map((e) => JSON.stringify(e)),
     ...others.map((m) => m.before),
@@ -170,19 +222,30 @@ export async function revokeInOneCall(
   const reply = await steps.revoke(keyList, args);
   if (!Array.isArray(reply)) throw unexpectedReply();
   const status = Number(reply[0]);
-  if (status === 0) return null;
-  if (status === 1) return events;
-  if (status !== 2) throw unexpectedReply();
+  if (status === 0) return { result: "replayed" };
+  if (status === 3) return { result: "other_subject" };
+  if (status !== 1 && status !== 2) throw unexpectedReply();
+  const raws = reply.slice(1, 1 + sidTargets.length) as unknown[];
+  if (raws.length !== sidTargets.length || raws.some((raw) => typeof raw !== "string")) throw unexpectedReply();
+  const written = {
+    result: "written" as const,
+    events,
+    held: heldSessions(
+      sidTargets.map((t) => t.heldBy ?? ""),
+      raws,
+    ),
+  };
+  if (status === 1) return written;
   const left: Mark[] = [];
-  for (let i = 1; i + 1 < reply.length; i += 2) {
+  for (let i = 1 + sidTargets.length; i + 1 < reply.length; i += 2) {
     const target = sidTargets[Number(reply[i]) - 1];
     const tag = String(reply[i + 1]);
     if (!target) throw unexpectedReply();
     left.push({ tag, key: k.revokedIdpSession(tag, target.iss, target.sid), before: "" });
   }
   await markBySlot(steps, left, revocation, ttlSeconds);
-  if (replay && !(await steps.setOnce(replay, replayTtl))) return null;
-  return events;
+  if (replay && !(await steps.setOnce(replay, replayTtl))) return { result: "replayed" };
+  return written;
 }
 
 /**

@@ -97,6 +97,8 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
         );
       }),
 
+    holderOf: (iss, sid) => storeCall("session.holder_of", () => redis.get<string>(k.idpSession(iss, sid))),
+
     end: (ended, reason, detail = {}) =>
       storeCall("session.end", async () => {
         if (ended.length === 0) return;

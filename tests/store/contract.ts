@@ -4,7 +4,7 @@
  * Auth.js runs one adapter suite against every adapter.
  */
 import { beforeEach, describe, expect, it } from "vitest";
-import type { Stores } from "@/lib/store/ports";
+import type { EndedEvent, Revoked, Stores } from "@/lib/store/ports";
 import type { SessionRecord } from "@/lib/session/record";
 import type { SessionHandle } from "@/lib/session/handle";
 import { endSessions } from "@/lib/revocation/end-sessions";
@@ -31,6 +31,12 @@ export function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
     refreshToken: "refresh-token-value",
     ...overrides,
   };
+}
+
+/** The feed entries of a revocation that was written (a test failure otherwise). */
+export function eventsOf(revoked: Revoked): EndedEvent[] {
+  expect(revoked.result).toBe("written");
+  return revoked.result === "written" ? revoked.events : [];
 }
 
 export const handleOf = (id: string, r: SessionRecord): SessionHandle => ({
@@ -78,6 +84,10 @@ export function storeContract(name: string, make: () => Promise<ContractSubject>
         await stores.sessions.create(record({ iss: OTHER_ISS, sid: r.sid }));
         expect((await stores.sessions.find({ iss: ISS, sid: r.sid })).map((s) => s.id)).toEqual([id]);
         expect(await stores.sessions.find({ iss: ISS, sid: "no-such-sid" })).toEqual([]);
+        expect(await stores.sessions.holderOf(ISS, r.sid as string)).toBe(id);
+        expect(await stores.sessions.holderOf(ISS, "no-such-sid")).toBeNull();
+        await stores.sessions.end([{ id, record: r }], "logout");
+        expect(await stores.sessions.holderOf(ISS, r.sid as string)).toBeNull();
       });
 
       it("finds by (iss, sid, sub) only when the sid's session is that subject's", async () => {
@@ -201,7 +211,7 @@ export function storeContract(name: string, make: () => Promise<ContractSubject>
         const r = record();
         const id = await stores.sessions.create(r);
         const since = Date.now() - 1;
-        const events = await stores.revocations.revoke({ targets: [], sessionIds: [id], reason: "logout", now: Date.now() });
+        const events = eventsOf(await stores.revocations.revoke({ targets: [], sessionIds: [id], reason: "logout", now: Date.now() }));
         expect(events).toHaveLength(1);
         expect(await stores.revocations.check(handleOf(id, r))).toEqual({ active: false, reason: "logout" });
         const feed = await stores.revocations.endedSince(since);
@@ -212,14 +222,16 @@ export function storeContract(name: string, make: () => Promise<ContractSubject>
         const r = record();
         const id = await stores.sessions.create(r);
         const since = Date.now() - 1;
-        const events = await stores.revocations.revoke({
-          targets: [],
-          sessionIds: [id],
-          reason: "frontchannel_logout",
-          detail: { mechanism: "frontchannel" },
-          now: Date.now(),
-        });
-        expect(events?.[0]).toMatchObject({ lsid: id, reason: "frontchannel_logout", mechanism: "frontchannel" });
+        const events = eventsOf(
+          await stores.revocations.revoke({
+            targets: [],
+            sessionIds: [id],
+            reason: "frontchannel_logout",
+            detail: { mechanism: "frontchannel" },
+            now: Date.now(),
+          }),
+        );
+        expect(events[0]).toMatchObject({ lsid: id, reason: "frontchannel_logout", mechanism: "frontchannel" });
         const feed = await stores.revocations.endedSince(since);
         expect(feed.filter((e) => e.lsid === id)).toEqual(events);
       });
@@ -262,14 +274,16 @@ export function storeContract(name: string, make: () => Promise<ContractSubject>
           const r = record();
           const holder = await stores.sessions.create(r);
           const replay = { kind: "bcl" as const, iss: ISS, jti: `jti-${Math.random()}`, ttlSeconds: 60 };
-          const events = await stores.revocations.revoke({
+          const revoked = await stores.revocations.revoke({
             targets: [{ kind: "idp-session", iss: ISS, sid: r.sid as string, heldBy: hint === "right" ? holder : named }],
             sessionIds: [],
             reason: "revoked",
             replay,
             now: Date.now(),
           });
-          expect(events).toEqual([]);
+          // The record of the session named as the holder, read in the same step, whoever it is.
+          const held = hint === "right" ? { id: holder, record: r } : { id: named, record: bystander };
+          expect(revoked).toEqual({ result: "written", events: [], held: [held] });
           expect(await stores.revocations.check(handleOf(holder, r))).toEqual({ active: false, reason: "revoked" });
           // The replay record is written once every mark is, whichever step wrote them.
           expect(await stores.revocations.seen(replay)).toBe(true);
@@ -344,11 +358,63 @@ export function storeContract(name: string, make: () => Promise<ContractSubject>
         expect(await stores.revocations.check(handleOf(id, r))).toEqual({ active: false, reason: "revoked" });
       });
 
+      it("writes only the replay record when a session named in subjectOf is not that subject's (BCL §2.7)", async () => {
+        const mine = record();
+        const theirs = record();
+        const mineId = await stores.sessions.create(mine);
+        const theirsId = await stores.sessions.create(theirs);
+        const since = Date.now() - 1;
+        const replay = { kind: "bcl" as const, iss: ISS, jti: `jti-${Math.random()}`, ttlSeconds: 60 };
+        const revocation = {
+          targets: [{ kind: "idp-session" as const, iss: ISS, sid: theirs.sid as string, heldBy: theirsId }],
+          sessionIds: [theirsId],
+          reason: "revoked" as const,
+          replay,
+          now: Date.now(),
+        };
+        // The sid's session is checked against the other user, and against that user at another issuer.
+        for (const check of [
+          { sessionId: theirsId, iss: ISS, sub: mine.sub },
+          { sessionId: theirsId, iss: OTHER_ISS, sub: theirs.sub },
+        ]) {
+          expect(
+            await stores.revocations.revoke({
+              ...revocation,
+              replay: { ...replay, jti: `${replay.jti}-${check.iss}` },
+              subjectOf: [check],
+            }),
+          ).toEqual({ result: "other_subject" });
+        }
+        expect(await stores.revocations.check(handleOf(theirsId, theirs))).toEqual({ active: true });
+        expect(await stores.revocations.check(handleOf(mineId, mine))).toEqual({ active: true });
+        expect((await stores.revocations.endedSince(since)).filter((e) => e.lsid === theirsId)).toEqual([]);
+        // Nor a later sign-in with that sid: its IdP-session ended mark was not written either.
+        const later = await stores.sessions.create({ ...theirs, createdAt: theirs.createdAt + 1 });
+        expect(await stores.revocations.check(handleOf(later, theirs))).toEqual({ active: true });
+        // The replay record was: the same signal again is a replay.
+        expect(await stores.revocations.seen({ ...replay, jti: `${replay.jti}-${ISS}` })).toBe(true);
+
+        // The same revocation with the right subject is written whole.
+        const revoked = await stores.revocations.revoke({ ...revocation, subjectOf: [{ sessionId: theirsId, iss: ISS, sub: theirs.sub }] });
+        expect(revoked).toEqual({
+          result: "written",
+          events: [expect.objectContaining({ lsid: theirsId, reason: "revoked" })],
+          held: [{ id: theirsId, record: theirs }],
+        });
+        expect(await stores.revocations.check(handleOf(theirsId, theirs))).toEqual({ active: false, reason: "revoked" });
+        expect(await stores.revocations.check(handleOf(later, theirs))).toEqual({ active: false, reason: "revoked" });
+        expect(await stores.revocations.seen(replay)).toBe(true);
+      });
+
       it("writes nothing when the replay record is already there", async () => {
         const r = record();
         const id = await stores.sessions.create(r);
         const replay = { kind: "bcl" as const, iss: ISS, jti: `jti-${Math.random()}`, ttlSeconds: 60.4 };
-        expect(await stores.revocations.revoke({ targets: [], sessionIds: [], reason: "revoked", replay, now: Date.now() })).toEqual([]);
+        expect(await stores.revocations.revoke({ targets: [], sessionIds: [], reason: "revoked", replay, now: Date.now() })).toEqual({
+          result: "written",
+          events: [],
+          held: [],
+        });
         expect(
           await stores.revocations.revoke({
             targets: [{ kind: "idp-session", iss: ISS, sid: r.sid as string }],
@@ -357,7 +423,7 @@ export function storeContract(name: string, make: () => Promise<ContractSubject>
             replay,
             now: Date.now(),
           }),
-        ).toBeNull();
+        ).toEqual({ result: "replayed" });
         expect(await stores.revocations.check(handleOf(id, r))).toEqual({ active: true });
         expect(await stores.revocations.seen(replay)).toBe(true);
       });

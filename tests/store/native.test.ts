@@ -12,6 +12,7 @@ import { deleteByPrefix, freePort } from "../../demo/scripts/stack";
 import { testRedisUrl } from "../support/require-redis";
 import { nativeStores } from "@/lib/store/native";
 import { createNativeClient } from "@/lib/store/native-client";
+import { endSessions } from "@/lib/revocation/end-sessions";
 import { appKeys } from "@/lib/store/keys";
 import { StoreError } from "@/lib/store/errors";
 import { handleOf, record, storeContract } from "./contract";
@@ -128,9 +129,32 @@ describe("round trips on one Redis server (issue 10, item 4)", () => {
     const { r, id, replay, revoke } = await revokeHeld();
     let events: unknown;
     expect(await commandsOf(async () => (events = await revoke()))).toEqual(["evalsha"]);
-    expect(events).toEqual([expect.objectContaining({ lsid: id, reason: "revoked" })]);
+    expect(events).toEqual({
+      result: "written",
+      events: [expect.objectContaining({ lsid: id, reason: "revoked" })],
+      held: [{ id, record: r }],
+    });
     expect(await stores.revocations.check(handleOf(id, r))).toEqual({ active: false, reason: "revoked" });
     expect(await stores.revocations.seen(replay)).toBe(true);
+    await deleteByPrefix(testRedisUrl, prefix);
+  });
+
+  it("ends a logout token's IdP session with three commands before the answer: the replay record and the holder together, then the script", async () => {
+    const prefix = `${RUN}by-sid:`;
+    const stores = nativeStores(redis, appKeys(prefix, "app"), 3600);
+    const deps = { sessions: stores.sessions, revocations: stores.revocations, now: Date.now };
+    const r = record();
+    const id = await stores.sessions.create(r);
+    await endSessions(deps, [{ kind: "idp-session", iss: r.iss, sid: "warm-up" }], "revoked");
+    const sent = await commandsOf(() =>
+      endSessions(deps, [{ kind: "idp-session", iss: r.iss, sid: r.sid as string, sub: r.sub }], "revoked", {
+        replay: { kind: "bcl", iss: r.iss, jti: randomUUID(), ttlSeconds: 60 },
+        defer: () => {},
+      }),
+    );
+    // No read of the record before the script: BCL §2.7's subject check and the record are in it.
+    expect(sent).toEqual(["exists", "get", "evalsha"]);
+    expect(await stores.revocations.check(handleOf(id, r))).toEqual({ active: false, reason: "revoked" });
     await deleteByPrefix(testRedisUrl, prefix);
   });
 

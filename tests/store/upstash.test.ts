@@ -12,6 +12,7 @@ import { upstashStores } from "@/lib/store/upstash";
 import { handlerClient, type RequesterFactory } from "@/lib/store/upstash-client";
 import { nodeRequester } from "@/lib/store/node-requester";
 import { appKeys } from "@/lib/store/keys";
+import { endSessions } from "@/lib/revocation/end-sessions";
 import { handleOf, record, storeContract } from "./contract";
 
 const TOKEN = `store-test-${randomUUID()}`;
@@ -130,6 +131,30 @@ describe.each(Object.keys(senders) as Sender[])("round trips over REST, %s (issu
     expect(await requestsOf(revoke)).toEqual([["evalsha"]]);
     expect(await stores.revocations.check(handleOf(id, r))).toEqual({ active: false, reason: "revoked" });
     expect(await stores.revocations.seen(replay)).toBe(true);
+  });
+
+  it("ends a logout token's IdP session in two requests before the answer (holder and replay record, then the script), and the clean-up in one after it", async () => {
+    const stores = restStores(sender);
+    const r = record();
+    const id = await stores.sessions.create(r);
+    const deps = { sessions: stores.sessions, revocations: stores.revocations, now: Date.now };
+    const deferred: (() => Promise<unknown>)[] = [];
+    const end = (jti: string) =>
+      endSessions(deps, [{ kind: "idp-session", iss: r.iss, sid: r.sid as string, sub: r.sub }], "revoked", {
+        replay: { kind: "bcl", iss: r.iss, jti, ttlSeconds: 60 },
+        defer: (_event, task) => void deferred.push(task),
+      });
+    // The first script call may load it (EVALSHA answered NOSCRIPT, then EVAL): another sid's logout first.
+    await endSessions(deps, [{ kind: "idp-session", iss: r.iss, sid: "warm-up" }], "revoked");
+    let outcome: Awaited<ReturnType<typeof end>> | undefined;
+    const before = await requestsOf(async () => (outcome = await end(randomUUID())));
+    // BCL §2.7's subject check and the holder's record are in the script: no record is read before it.
+    expect(before).toEqual([["exists", "get"], ["evalsha"]]);
+    expect(outcome).toMatchObject({ result: "ended", ended: [{ id, record: r }], cleanupDeferred: true });
+    expect(await stores.revocations.check(handleOf(id, r))).toEqual({ active: false, reason: "revoked" });
+    const after = await requestsOf(() => Promise.all(deferred.map((task) => task())));
+    expect(after).toHaveLength(1);
+    expect(await stores.sessions.read(id)).toBeNull();
   });
 
   it("signs in in one request: record, subject's set, log, email index and sid index in one transaction", async () => {

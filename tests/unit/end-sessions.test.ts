@@ -3,6 +3,7 @@ import { memoryStores } from "@/lib/store/memory";
 import { endSessions, type EndDeps } from "@/lib/revocation/end-sessions";
 import type { SessionHandle } from "@/lib/session/handle";
 import type { SessionRecord } from "@/lib/session/record";
+import type { Revocation } from "@/lib/store/ports";
 import { record } from "../store/contract";
 
 const ISS = "https://idp.example.com";
@@ -104,10 +105,10 @@ describe("endSessions: the one way sessions end", () => {
       ...deps,
       sessions: {
         ...stores.sessions,
-        find: async (query) => {
+        holderOf: async (iss, sid) => {
           order.push("find");
           await findHeld;
-          return stores.sessions.find(query);
+          return stores.sessions.holderOf(iss, sid);
         },
       },
       revocations: {
@@ -163,13 +164,47 @@ describe("endSessions: the one way sessions end", () => {
     expect(await s.check()).toEqual({ active: false, reason: "logout" });
   });
 
-  it("reads each named session's record once", async () => {
+  it("by sid, reads only the index before the revocation, which reads the holder's record in its own step", async () => {
     const { stores, deps, signIn } = setup();
     const s = await signIn();
-    const read = vi.spyOn(stores.sessions, "read");
-    const find = vi.spyOn(stores.sessions, "find");
-    await endSessions({ ...deps, sessions: stores.sessions }, [{ kind: "idp-session", iss: ISS, sid: s.record.sid as string }], "revoked");
-    expect(read).not.toHaveBeenCalled();
-    expect(find).toHaveBeenCalledTimes(1);
+    const order: string[] = [];
+    const sessions = {
+      ...stores.sessions,
+      holderOf: vi.fn(async (iss: string, sid: string) => (order.push("holder"), stores.sessions.holderOf(iss, sid))),
+      read: vi.fn(stores.sessions.read),
+      find: vi.fn(stores.sessions.find),
+    };
+    const revocations = {
+      ...stores.revocations,
+      revoke: vi.fn(async (r: Revocation) => (order.push("revoke"), stores.revocations.revoke(r))),
+    };
+    const outcome = await endSessions(
+      { ...deps, sessions, revocations },
+      [{ kind: "idp-session", iss: ISS, sid: s.record.sid as string }],
+      "revoked",
+    );
+    expect(order).toEqual(["holder", "revoke"]);
+    expect(revocations.revoke).toHaveBeenCalledWith(expect.objectContaining({ targets: [expect.objectContaining({ heldBy: s.id })] }));
+    // The record the revocation read is the one the clean-up deletes.
+    expect(outcome.ended).toEqual([{ id: s.id, record: s.record }]);
+    expect(await stores.sessions.read(s.id)).toBeNull();
+    expect(sessions.read).not.toHaveBeenCalled();
+    expect(sessions.find).not.toHaveBeenCalled();
+  });
+
+  it("by sid and sub, hands the subject check to the revocation, which makes it with its writes (BCL §2.7)", async () => {
+    const { stores, deps, signIn } = setup();
+    const s = await signIn();
+    const revoke = vi.spyOn(stores.revocations, "revoke");
+    const replay = { kind: "bcl" as const, iss: ISS, jti: "jti-other-subject", ttlSeconds: 600 };
+    const target = { kind: "idp-session" as const, iss: ISS, sid: s.record.sid as string, sub: "someone-else" };
+    expect(await endSessions({ ...deps, revocations: stores.revocations }, [target], "revoked", { replay })).toEqual({
+      result: "sub_mismatch",
+      ended: [],
+    });
+    expect(revoke).toHaveBeenCalledWith(expect.objectContaining({ subjectOf: [{ sessionId: s.id, iss: ISS, sub: "someone-else" }] }));
+    // The replay record was kept: the same token again is a replay.
+    expect((await endSessions(deps, [target], "revoked", { replay })).result).toBe("replayed");
+    expect(await s.check()).toEqual({ active: true });
   });
 });

@@ -5,7 +5,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { appKeys, idpSessionTag, sessionTag, userTag, TAG_LENGTH } from "@/lib/store/keys";
-import { newSessionId, type Revocation } from "@/lib/store/ports";
+import { newSessionId, type Revocation, type Revoked } from "@/lib/store/ports";
+import { record } from "../store/contract";
+
+/** The session ids a written revocation fed to the tabs, or what it did instead. */
+const lsidsOf = (revoked: Revoked) => (revoked.result === "written" ? revoked.events.map((e) => e.lsid) : revoked.result);
 import { revocationKeys } from "@/lib/revocation/verdict";
 import { revokeBySlot, type RevokeSteps } from "@/lib/store/slots";
 import { keySlot } from "../support/key-slot";
@@ -79,13 +83,13 @@ describe("hash slots", () => {
     expect(userTag(ISS, "bob")).not.toBe(idpSessionTag(ISS, "bob"));
   });
 
-  /** A revocation that spans two users' slots: carol's IdP session (sid-c) and dave's subject, with a session of each. */
+  /** A revocation that spans two users' slots: carol's IdP session (sid-c, held by her session) and dave's subject, with a session of each. */
   const twoUsers = (jti: string) => {
     const carol = newSessionId({ iss: ISS, sub: "carol" });
     const dave = newSessionId({ iss: ISS, sub: "dave" });
     const revocation: Revocation = {
       targets: [
-        { kind: "idp-session", iss: ISS, sid: "sid-c" },
+        { kind: "idp-session", iss: ISS, sid: "sid-c", heldBy: carol },
         { kind: "subject", iss: ISS, sub: "dave", beforeMs: 5 },
       ],
       sessionIds: [carol, dave],
@@ -100,15 +104,19 @@ describe("hash slots", () => {
     const calls: { step: string; keys: string[] }[] = [];
     const steps: RevokeSteps = {
       exists: async (key) => (calls.push({ step: "exists", keys: [key] }), false),
+      isMember: async (key) => (calls.push({ step: "member", keys: [key] }), true),
       appendFeed: async (key) => void calls.push({ step: "feed", keys: [key] }),
       endIdpSession: async (ended, user) => (calls.push({ step: "sid", keys: [ended, user] }), userTag(ISS, "carol")),
       mark: async (keys) => void calls.push({ step: "mark", keys }),
       setOnce: async (key) => (calls.push({ step: "replay", keys: [key] }), true),
+      mget: async (keys) => (calls.push({ step: "read", keys }), keys.map(() => JSON.stringify(record({ sub: "carol" })))),
     };
     const { carol, dave, revocation } = twoUsers("j-1");
-    const events = await revokeBySlot(steps, k, revocation, 3600);
-    expect(events?.map((e) => e.lsid)).toEqual([carol, dave]);
-    expect(calls.map((c) => c.step)).toEqual(["exists", "feed", "sid", "mark", "mark", "replay"]);
+    const revoked = await revokeBySlot(steps, k, revocation, 3600);
+    expect(lsidsOf(revoked)).toEqual([carol, dave]);
+    // Carol's record, read in her slot, for the clean-up.
+    expect(revoked).toMatchObject({ held: [{ id: carol, record: { sub: "carol" } }] });
+    expect(calls.map((c) => c.step)).toEqual(["exists", "feed", "sid", "read", "mark", "mark", "replay"]);
     for (const call of calls) expect(slotsOf(call.keys).size, call.step).toBe(1);
     const marks = calls.filter((c) => c.step === "mark");
     expect(marks[0]?.keys).toEqual([k.revokedIdpSession(userTag(ISS, "carol"), ISS, "sid-c"), k.revokedSession(carol)]);
@@ -129,10 +137,16 @@ describe("hash slots", () => {
       });
     const steps: RevokeSteps = {
       exists: (key) => held(`exists ${key}`, false),
+      isMember: (key) => held(`member ${key}`, true),
       appendFeed: () => held("feed", undefined),
       endIdpSession: () => held("sid", userTag(ISS, "carol")),
       mark: (keys) => held(`mark ${slotsOf(keys).values().next().value}`, undefined),
       setOnce: () => held("replay", true),
+      mget: (keys) =>
+        held(
+          "read",
+          keys.map(() => null),
+        ),
     };
     const { carol, dave, revocation } = twoUsers("j-2");
     const running = revokeBySlot(steps, k, revocation, 3600);
@@ -143,25 +157,58 @@ describe("hash slots", () => {
       return now.length;
     };
     expect(await release()).toBe(1); // exists, alone
-    expect(await release()).toBe(2); // the feed and the sid step, together
-    expect(log.slice(2, 4).sort()).toEqual(["start feed", "start sid"]);
+    expect(await release()).toBe(3); // the feed, the sid step and the holder's record, together
+    expect(log.slice(2, 5).sort()).toEqual(["start feed", "start read", "start sid"]);
     expect(await release()).toBe(2); // both users' marks, together, after both
     expect(log.indexOf("start replay")).toBe(-1);
     expect(await release()).toBe(1); // the replay record, after every mark
     expect(log.filter((l) => l.startsWith("done mark")).length).toBe(2);
     expect(log.indexOf("start replay")).toBeGreaterThan(log.lastIndexOf("done mark"));
     expect(log.findIndex((l) => l.startsWith("start mark"))).toBeGreaterThan(Math.max(log.indexOf("done feed"), log.indexOf("done sid")));
-    expect((await running)?.map((e) => e.lsid)).toEqual([carol, dave]);
+    expect(lsidsOf(await running)).toEqual([carol, dave]);
+  });
+
+  it("checks each session's subject (BCL §2.7) in that subject's slot alongside the replay record, and writes only the replay record when one fails", async () => {
+    const calls: { step: string; keys: string[] }[] = [];
+    const { carol, dave, revocation } = twoUsers("j-4");
+    const steps: RevokeSteps = {
+      exists: async (key) => (calls.push({ step: "exists", keys: [key] }), false),
+      // Carol's set holds carol's session, not dave's.
+      isMember: async (key, member) => (calls.push({ step: "member", keys: [key] }), member === carol),
+      appendFeed: async (key) => void calls.push({ step: "feed", keys: [key] }),
+      endIdpSession: async (ended, user) => (calls.push({ step: "sid", keys: [ended, user] }), userTag(ISS, "carol")),
+      mark: async (keys) => void calls.push({ step: "mark", keys }),
+      setOnce: async (key) => (calls.push({ step: "replay", keys: [key] }), true),
+      mget: async (keys) => (calls.push({ step: "read", keys }), keys.map(() => null)),
+    };
+    const check = (sessionId: string) => ({ sessionId, iss: ISS, sub: "carol" });
+    expect(await revokeBySlot(steps, k, { ...revocation, subjectOf: [check(carol), check(dave)] }, 3600)).toEqual({
+      result: "other_subject",
+    });
+    expect(calls.map((c) => c.step)).toEqual(["exists", "member", "member", "replay"]);
+    expect(calls[1]?.keys).toEqual([k.subjectSessions(ISS, "carol")]);
+
+    calls.length = 0;
+    const revoked = await revokeBySlot(
+      steps,
+      k,
+      { ...revocation, replay: { ...revocation.replay!, jti: "j-5" }, subjectOf: [check(carol)] },
+      3600,
+    );
+    expect(lsidsOf(revoked)).toEqual([carol, dave]);
+    expect(calls.map((c) => c.step)).toEqual(["exists", "member", "feed", "sid", "read", "mark", "mark", "replay"]);
   });
 
   it("writes nothing for a signal whose replay record is there", async () => {
     const written: string[] = [];
     const steps: RevokeSteps = {
       exists: async () => true,
+      isMember: async () => (written.push("member"), true),
       appendFeed: async () => void written.push("feed"),
       endIdpSession: async () => (written.push("sid"), null),
       mark: async () => void written.push("mark"),
       setOnce: async () => (written.push("replay"), true),
+      mget: async (keys) => (written.push("read"), keys.map(() => null)),
     };
     const revocation = {
       targets: [{ kind: "idp-session" as const, iss: ISS, sid: "s" }],
@@ -170,7 +217,7 @@ describe("hash slots", () => {
       replay: { kind: "bcl" as const, iss: ISS, jti: "j", ttlSeconds: 60 },
       now: 1,
     };
-    expect(await revokeBySlot(steps, k, revocation, 3600)).toBeNull();
+    expect(await revokeBySlot(steps, k, revocation, 3600)).toEqual({ result: "replayed" });
     expect(written).toEqual([]);
   });
 
@@ -179,16 +226,18 @@ describe("hash slots", () => {
     let firstWrite = true;
     const steps: RevokeSteps = {
       exists: async () => (calls.push("exists"), false),
+      isMember: async () => (calls.push("member"), true),
       appendFeed: async () => void calls.push("feed"),
       endIdpSession: async () => (calls.push("sid"), null),
       mark: async () => void calls.push("mark"),
       // The second delivery finds the record its twin wrote: it reports the signal as already handled.
       setOnce: async () => (calls.push("replay"), firstWrite ? !(firstWrite = false) : false),
+      mget: async (keys) => (calls.push("read"), keys.map(() => null)),
     };
     const { revocation } = twoUsers("j-3");
-    expect(await revokeBySlot(steps, k, { ...revocation, replayChecked: true }, 3600)).not.toBeNull();
+    expect(await revokeBySlot(steps, k, { ...revocation, replayChecked: true }, 3600)).toMatchObject({ result: "written" });
     expect(calls[0]).not.toBe("exists");
     expect(calls).not.toContain("exists");
-    expect(await revokeBySlot(steps, k, { ...revocation, replayChecked: true }, 3600)).toBeNull();
+    expect(await revokeBySlot(steps, k, { ...revocation, replayChecked: true }, 3600)).toEqual({ result: "replayed" });
   });
 });
