@@ -1,5 +1,9 @@
 import * as oauth from "oauth4webapi";
 import { getConfig } from "@/lib/config";
+import { nodeFetch } from "./node-fetch";
+
+/** Every request Lockstep itself sends to the IdP goes over `node:http`, not Next's patched fetch (./node-fetch.ts). */
+const idpFetch = nodeFetch();
 
 /**
  * The IdP's discovery document, fetched and validated once per process (oauth4webapi checks that
@@ -8,13 +12,16 @@ import { getConfig } from "@/lib/config";
 let metadata: Promise<oauth.AuthorizationServer> | undefined;
 
 // http issuers are allowed for local development and the demo; production issuers are https.
-const insecure = (issuer: string) => (issuer.startsWith("http://") ? { [oauth.allowInsecureRequests]: true } : {});
+const requestOptions = (issuer: string) => ({
+  [oauth.customFetch]: idpFetch,
+  ...(issuer.startsWith("http://") ? { [oauth.allowInsecureRequests]: true } : {}),
+});
 
 export function getIdpMetadata(): Promise<oauth.AuthorizationServer> {
   if (!metadata) {
     const issuer = new URL(getConfig().OIDC_ISSUER);
     metadata = oauth
-      .discoveryRequest(issuer, { algorithm: "oidc", ...insecure(issuer.href) })
+      .discoveryRequest(issuer, { algorithm: "oidc", ...requestOptions(issuer.href) })
       .then((response) => oauth.processDiscoveryResponse(issuer, response));
     metadata.catch(() => {
       metadata = undefined;
@@ -28,6 +35,6 @@ export function getOidcClient() {
   return {
     client: { client_id: config.OIDC_CLIENT_ID } satisfies oauth.Client,
     clientAuth: oauth.ClientSecretBasic(config.OIDC_CLIENT_SECRET),
-    options: insecure(config.OIDC_ISSUER),
+    options: requestOptions(config.OIDC_ISSUER),
   };
 }

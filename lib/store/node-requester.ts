@@ -1,15 +1,12 @@
-import http from "node:http";
-import https from "node:https";
 import type { Requester, UpstashRequest, UpstashResponse } from "@upstash/redis";
+import { exchange, transportFor } from "@/lib/http/node-http";
 import type { RestPolicy } from "./upstash-client";
 
 /**
  * The Node runtime's way of sending @upstash/redis's REST requests: `node:http` (or `node:https`)
- * on a keep-alive agent, in place of the global `fetch`. Route handlers run where Next has patched
- * `fetch` (for its data cache and tracing, neither of which a Redis call wants), and Node 20's `fetch`
- * costs about three times the CPU of `http.request` per request (README, "Measured"); a signal
- * receiver makes several such requests per signal. Never imported by the edge middleware, which has
- * no `node:http` and keeps the global `fetch`.
+ * on a keep-alive agent (lib/http/node-http.ts), in place of the global `fetch`, which Next patches
+ * in route handlers; a signal receiver makes several such requests per signal. Never imported by the
+ * edge middleware, which has no `node:http` and keeps the global `fetch`.
  *
  * It speaks what HttpClient in @upstash/redis 1.39 speaks, for what Lockstep sends: POST of the
  * command (or of a list of them to /pipeline or /multi-exec) as JSON with the bearer token, results
@@ -21,33 +18,17 @@ import type { RestPolicy } from "./upstash-client";
 export function nodeRequester(settings: { url: string; token: string }, policy: RestPolicy): Requester {
   const base = new URL(settings.url.replace(/\/$/, ""));
   if (base.protocol !== "http:" && base.protocol !== "https:") throw new TypeError("A REST Redis URL must be http: or https:.");
-  const transport = base.protocol === "https:" ? https : http;
-  // An idle socket is closed after 4 s (as Node's `fetch` does), before a server's own idle timeout
-  // is likely to close it (a Node HTTP server's default is 5 s; the gateway's is 30 s): a request sent
-  // on a socket the server is just closing would fail, and the guard makes one attempt only.
-  const agent = new transport.Agent({ keepAlive: true, timeout: 4_000 });
+  const transport = transportFor(base);
   const authorization = `Bearer ${settings.token}`;
 
-  function send(path: string, body: string, signal: AbortSignal): Promise<{ status: number; text: string }> {
-    return new Promise((resolve, reject) => {
-      const request = transport.request(
-        new URL(base.pathname.replace(/\/$/, "") + path, base),
-        {
-          method: "POST",
-          agent,
-          signal,
-          headers: { authorization, "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on("data", (chunk: Buffer) => chunks.push(chunk));
-          response.on("end", () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
-          response.on("error", reject);
-        },
-      );
-      request.on("error", reject);
-      request.end(body);
+  async function send(path: string, body: string, signal: AbortSignal): Promise<{ status: number; text: string }> {
+    const answer = await exchange(transport, new URL(base.pathname.replace(/\/$/, "") + path, base), {
+      method: "POST",
+      signal,
+      headers: { authorization, "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      body,
     });
+    return { status: answer.status, text: answer.body.toString("utf8") };
   }
 
   return {

@@ -2,29 +2,13 @@
  * The Node runtime's REST sender (lib/store/node-requester.ts) against a real HTTP server on
  * loopback, which stands in for Upstash or the gateway so that each failure can be made on purpose.
  */
-import http from "node:http";
-import type { AddressInfo } from "node:net";
+import type http from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { nodeRequester } from "@/lib/store/node-requester";
 import { guardClient, handlerClient } from "@/lib/store/upstash-client";
+import { closeServers, serve } from "../support/loopback";
 
-type Handler = (req: http.IncomingMessage, body: string, res: http.ServerResponse) => void;
-const servers: http.Server[] = [];
-
-async function serve(handler: Handler): Promise<string> {
-  const server = http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
-    req.on("end", () => handler(req, body, res));
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve).closeAllConnections())));
-});
+afterEach(closeServers);
 
 const policy = { retries: 2, backoff: () => 5, timeoutMs: 1_000 };
 const json = (res: http.ServerResponse, status: number, value: unknown) =>
