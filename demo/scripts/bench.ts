@@ -87,7 +87,8 @@ async function liveSessions(app: string, count: number): Promise<{ sub: string; 
   return sessions;
 }
 
-const TOKENS_PER_LEVEL = 100;
+/** Enough that the concurrency-10 level lasts over a second on this machine (at 100 it lasted about half of one, and moved run to run). */
+const TOKENS_PER_LEVEL = 300;
 
 /**
  * A receiver's rate and the trivial POST route's (the receivers' baseline, /bench/post), measured
@@ -178,7 +179,7 @@ async function benchBackchannel(stack: Awaited<ReturnType<typeof startStack>>, a
   return rates;
 }
 
-const SETS = 200;
+const SETS = 300;
 
 /** Valid SETs (CAEP session-revoked, each for its own subject) pushed at concurrency 10: SETs/s. */
 async function benchSsf(stack: Awaited<ReturnType<typeof startStack>>): Promise<Paired> {
