@@ -9,6 +9,7 @@ export const mechanismText: Record<EndMechanism, string> = {
   this_browser: "this browser (you signed out in a tab of it)",
   another_device: 'another of your sessions at this app ("Sign out this device" or "Sign out every device")',
   token_refresh: "a refused token renewal (your identity provider no longer accepts this session)",
+  liveness_check: "this app's periodic check with your identity provider (it no longer honours this session)",
 };
 
 /** Short forms for the activity log. */
@@ -20,6 +21,7 @@ export const mechanismShort: Record<EndMechanism, string> = {
   this_browser: "this browser",
   another_device: "another device",
   token_refresh: "token renewal refused",
+  liveness_check: "periodic check at the identity provider",
 };
 
 export const reasonShort: Record<EndReason, string> = {
@@ -31,4 +33,5 @@ export const reasonShort: Record<EndReason, string> = {
   security_event: "security event",
   expired: "expired",
   refresh_failed: "could not be renewed",
+  idp_refused: "no longer honoured by the identity provider",
 };

@@ -109,6 +109,12 @@ export function messageFor(ending: Ending, app: string): Message {
       };
     case "expired":
       return { title: "Your session expired", body: "Sessions last a limited time. Sign in again to continue.", code: "expired" };
+    case "idp_refused":
+      return {
+        title: "Your identity provider no longer accepts this session",
+        body: `${app} checks every active session with your identity provider at a regular interval. The last check found that it no longer honours this one (for example, you signed out there or in another app, an administrator ended your sessions, or your account changed), so ${app} signed you out.`,
+        code: "idp_refused",
+      };
     case "refresh_failed":
       return {
         title: "Your session could not be renewed",

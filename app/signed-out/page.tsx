@@ -101,7 +101,16 @@ export default async function SignedOut({ searchParams }: { searchParams: Promis
                 ? mechanismText[ended.mechanism]
                 : "nothing recorded (a mark on the revocation list, or the session's own expiry)"}
             </dd>
-            {ended.sentAt !== undefined && (
+            {ended.sentAt !== undefined && ended.mechanism === "liveness_check" && (
+              <>
+                <dt className="font-medium text-slate-600">Last found live at the identity provider</dt>
+                <dd className="mb-2 text-slate-900 sm:mb-0" data-testid="last-live">
+                  <Time ms={ended.sentAt} precise />{" "}
+                  <span className="text-slate-600">(the session ended there between this check and the next)</span>
+                </dd>
+              </>
+            )}
+            {ended.sentAt !== undefined && ended.mechanism !== "liveness_check" && (
               <>
                 <dt className="font-medium text-slate-600">Sent by the identity provider</dt>
                 <dd className="mb-2 text-slate-900 sm:mb-0">

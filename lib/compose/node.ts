@@ -12,6 +12,11 @@ import type { EndDeps } from "@/lib/revocation/end-sessions";
 import type { CurrentSessionDeps } from "@/lib/session/current";
 import type { RefreshDeps } from "@/lib/session/refresh";
 import { refreshStaleClaims } from "@/lib/session/claims";
+import { getIdpMetadata } from "@/lib/oidc/client";
+import { securityLog } from "@/lib/log/security-log";
+import { LivenessMonitor } from "@/lib/liveness/monitor";
+import { checkWith } from "@/lib/liveness/check";
+import { livenessPlan, type IdpLogoutMetadata, type LivenessPlan } from "@/lib/liveness/plan";
 
 /** Everything a route handler, server component or Auth.js callback needs, built once per process. */
 export type Server = Stores & {
@@ -24,6 +29,10 @@ export type Server = Stores & {
   gate: CurrentSessionDeps;
   /** What getAccessToken needs (server-side refresh). */
   refresh: RefreshDeps;
+  /** The liveness plan for the IdP, from its discovery document (read once, retried while it fails). */
+  livenessPlan: () => Promise<LivenessPlan>;
+  /** Re-checks active sessions at the IdP where nothing pushes (lib/liveness/monitor.ts). */
+  liveness: LivenessMonitor;
 };
 
 /** Builds a server from its stores (the Redis ones in production, the in-memory ones in unit tests). */
@@ -37,6 +46,13 @@ function composeServer(config: Config, stores: Stores): Server {
     onEnded: (events) => hub.deliver(events),
   };
   const refresh: RefreshDeps = { ending, skewSeconds: config.REFRESH_SKEW_SECONDS };
+  const plan = async () => livenessPlan((await getIdpMetadata()) as IdpLogoutMetadata, config);
+  const liveness = new LivenessMonitor({
+    plan,
+    sessions: stores.sessions,
+    ending,
+    check: (method, id, record, endAs) => checkWith({ refresh, now: Date.now }, method, id, record, endAs),
+  });
   return {
     ...stores,
     config,
@@ -44,12 +60,15 @@ function composeServer(config: Config, stores: Stores): Server {
     hub,
     ending,
     refresh,
+    livenessPlan: plan,
+    liveness,
     gate: {
       config,
       cookies,
       sessions: stores.sessions,
       revocations: stores.revocations,
       refreshClaims: (id, record) => refreshStaleClaims(refresh, id, record),
+      liveness: (id) => liveness.ensure(id),
     },
   };
 }
@@ -80,4 +99,26 @@ export function getServer(): Server {
 /** Lets a CLI script (scripts/ssf.ts) exit: closes the native Redis connection, if one was opened. */
 export async function closeServer(): Promise<void> {
   await closeNativeClient();
+}
+
+/**
+ * Logs the liveness plan once (OpenID Connect Discovery 1.0 §3: chosen from what the IdP's discovery
+ * document offers): on or off and why, the interval and the methods in order. An IdP that cannot be
+ * read is logged with the setting to look at; the monitor asks again later.
+ */
+export function announceLivenessPlan(): void {
+  getServer()
+    .livenessPlan()
+    .then(
+      (plan) =>
+        securityLog({
+          event: "liveness.plan",
+          outcome: "ok",
+          code: plan.because,
+          enabled: plan.enabled,
+          interval_s: plan.intervalSeconds,
+          methods: plan.methods.join(",") || "none",
+        }),
+      () => securityLog({ event: "liveness.plan", outcome: "error", code: "discovery_unavailable", setting: "OIDC_ISSUER" }),
+    );
 }

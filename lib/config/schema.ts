@@ -99,6 +99,16 @@ export const configSchema = z
       .string()
       .regex(/^#[0-9a-fA-F]{6}$/, "a #rrggbb colour")
       .default("#4338ca"),
+    /**
+     * Liveness (lib/liveness/): re-check each active session at the IdP every interval. `auto` turns it
+     * on when the IdP pushes nothing (its discovery does not offer back-channel logout and SSF_ISSUER
+     * is unset); `on` and `off` decide regardless.
+     */
+    LIVENESS: z.enum(["auto", "on", "off"]).default("auto"),
+    /** How often an active session is re-checked at the IdP, in seconds. */
+    LIVENESS_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(86_400).default(60),
+    /** Which proof to ask the IdP for: `auto` (introspection, else refresh, else userinfo) or one of them. */
+    LIVENESS_METHOD: z.enum(["auto", "introspection", "refresh", "userinfo"]).default("auto"),
     /** Shared Signals: the transmitter's issuer URL (everything else is discovered from it). Unset: SSF is off. */
     SSF_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
     /** How SETs arrive: pushed to /api/ssf/events (RFC 8935) or polled from the transmitter (RFC 8936). */

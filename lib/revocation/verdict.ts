@@ -17,6 +17,8 @@ export const endReasons = [
   "security_event",
   "expired",
   "refresh_failed",
+  /** A liveness check found that the IdP no longer honours the session's grant (lib/liveness/). */
+  "idp_refused",
 ] as const;
 export type EndReason = (typeof endReasons)[number];
 
@@ -40,6 +42,8 @@ export const endMechanisms = [
   "another_device",
   /** The IdP refused to renew the session's tokens. */
   "token_refresh",
+  /** Lockstep's periodic re-check of an active session at the IdP (introspection, refresh or userinfo). */
+  "liveness_check",
 ] as const;
 export type EndMechanism = (typeof endMechanisms)[number];
 

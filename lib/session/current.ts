@@ -23,7 +23,23 @@ export type CurrentSessionDeps = {
   revocations: Pick<RevocationList, "check">;
   /** CAEP token-claims-change: gives a session marked stale its fresh claims (lib/session/claims.ts). */
   refreshClaims?: (id: string, record: SessionRecord) => Promise<SessionRecord>;
+  /** Re-checks the session at the IdP when it is due (lib/liveness/monitor.ts): "ended" when the IdP refused it. */
+  liveness?: (id: string) => Promise<"live" | "ended" | "skipped">;
 };
+
+/**
+ * How long a request waits for a due liveness check before it is answered anyway. The check goes on
+ * and ends the session if the IdP refuses it; a slow IdP is not a reason to refuse.
+ */
+export const LIVENESS_WAIT_MS = 3_000;
+
+function within<T>(pending: Promise<T>, ms: number, otherwise: T): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(otherwise), ms);
+  });
+  return Promise.race([pending, late]).finally(() => clearTimeout(timer));
+}
 
 /**
  * The second gate, for route handlers and server components: the same revocation check as the
@@ -45,6 +61,10 @@ export async function currentSession(deps: CurrentSessionDeps, sealed: string | 
   if (!verdict.active) return { state: "ended", reason: verdict.reason, handle };
   const record = await reading;
   if (!record) return { state: "ended", reason: "expired", handle };
+  // Liveness: a session whose last check at the IdP is an interval old is checked before it is served.
+  if (deps.liveness && (await within(deps.liveness(handle.lsid), LIVENESS_WAIT_MS, "skipped" as const)) === "ended") {
+    return { state: "ended", reason: "idp_refused", handle };
+  }
   const fresh = record.claimsStale && deps.refreshClaims ? await deps.refreshClaims(handle.lsid, record) : record;
   return { state: "active", id: handle.lsid, handle, record: fresh };
 }

@@ -2,6 +2,8 @@ import * as oauth from "oauth4webapi";
 import type { SessionRecord } from "./record";
 import { getIdpMetadata, getOidcClient } from "@/lib/oidc/client";
 import { endSessions, type EndDeps } from "@/lib/revocation/end-sessions";
+import type { EndDetail } from "@/lib/store/ports";
+import type { EndReason } from "@/lib/revocation/verdict";
 
 export type RefreshDeps = { ending: EndDeps; skewSeconds: number; now?: () => number };
 
@@ -11,6 +13,12 @@ export class SessionEndedError extends Error {
 
 const LOCK_MS = 10_000;
 const WAIT_STEP_MS = 50;
+/** How long the IdP's token endpoint may take to answer a refresh (less than LOCK_MS, so the lock outlives it). */
+const REFRESH_TIMEOUT_MS = 8_000;
+
+/** How a refused refresh (RFC 6749 §5.2 `invalid_grant`) ends the session: by default, `refresh_failed` carried by `token_refresh`. */
+export type EndAs = { reason: EndReason; detail: EndDetail };
+const refusedRefresh: EndAs = { reason: "refresh_failed", detail: { mechanism: "token_refresh" } };
 
 /**
  * Returns a usable access token for a session, refreshing it at the IdP when it is within
@@ -22,7 +30,12 @@ const WAIT_STEP_MS = 50;
  * userinfo 401): it is not returned again, however far its expiry, so the session's refresh token is
  * tried once. If the IdP refuses that too (the grant was revoked), the session ends here.
  */
-export async function getAccessToken(deps: RefreshDeps, sessionId: string, refused?: string): Promise<string> {
+export async function getAccessToken(
+  deps: RefreshDeps,
+  sessionId: string,
+  refused?: string,
+  endAs: EndAs = refusedRefresh,
+): Promise<string> {
   const store = deps.ending.sessions;
   const now = deps.now ?? Date.now;
   const fresh = (r: SessionRecord | null) =>
@@ -44,7 +57,7 @@ export async function getAccessToken(deps: RefreshDeps, sessionId: string, refus
         const current = await store.read(sessionId);
         if (!current) throw new SessionEndedError("The session is over.");
         if (fresh(current)) return current.accessToken!;
-        return await refresh(deps, sessionId, current);
+        return await refresh(deps, sessionId, current, endAs);
       } finally {
         await store.unlock(sessionId, owner);
       }
@@ -57,18 +70,19 @@ export async function getAccessToken(deps: RefreshDeps, sessionId: string, refus
   throw new Error("Timed out waiting for another request to refresh the session.");
 }
 
-async function refresh(deps: RefreshDeps, sessionId: string, record: SessionRecord): Promise<string> {
+async function refresh(deps: RefreshDeps, sessionId: string, record: SessionRecord, endAs: EndAs): Promise<string> {
   const as = await getIdpMetadata();
   const { client, clientAuth, options } = getOidcClient();
-  const response = await oauth.refreshTokenGrantRequest(as, client, clientAuth, record.refreshToken!, options);
+  const response = await oauth.refreshTokenGrantRequest(as, client, clientAuth, record.refreshToken!, {
+    ...options,
+    signal: AbortSignal.timeout(REFRESH_TIMEOUT_MS),
+  });
   let result: oauth.TokenEndpointResponse;
   try {
     result = await oauth.processRefreshTokenResponse(as, client, response);
   } catch (error) {
     if (error instanceof oauth.ResponseBodyError && error.error === "invalid_grant") {
-      await endSessions(deps.ending, [{ kind: "session", id: sessionId, record }], "refresh_failed", {
-        detail: { mechanism: "token_refresh" },
-      });
+      await endSessions(deps.ending, [{ kind: "session", id: sessionId, record }], endAs.reason, { detail: endAs.detail });
       throw new SessionEndedError("The IdP refused to refresh the session.");
     }
     throw error;

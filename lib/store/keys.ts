@@ -129,6 +129,8 @@ export function keys(prefix: string) {
     lastSeen: (sessionId: string) => `${prefix}seen:${byId(sessionId)}`,
     /** A short lock so that one request refreshes a session's tokens while others wait. User's slot. */
     refreshLock: (sessionId: string) => `${prefix}lock:refresh:${byId(sessionId)}`,
+    /** Held for one liveness interval by the instance that re-checks the session at the IdP (lib/liveness/). User's slot. */
+    livenessClaim: (sessionId: string) => `${prefix}lock:live:${byId(sessionId)}`,
   };
 }
 

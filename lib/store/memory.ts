@@ -64,6 +64,7 @@ export function memoryStores(options: { ttlSeconds: number; now?: () => number }
   const activityLog = new Expiring<ActivityEntry[]>(now);
   const disabled = new Expiring<true>(now);
   const locks = new Expiring<string>(now);
+  const checkClaims = new Expiring<true>(now);
   const seen = new Expiring<number>(now);
   const sessionMarks = new Expiring<string>(now);
   const idpMarks = new Expiring<string>(now);
@@ -163,6 +164,11 @@ export function memoryStores(options: { ttlSeconds: number; now?: () => number }
     },
     async unlock(sessionId, owner) {
       if (locks.get(sessionId) === owner) locks.delete(sessionId);
+    },
+    async claimCheck(sessionId, ttlMs) {
+      if (checkClaims.get(sessionId) !== undefined) return false;
+      checkClaims.set(sessionId, true, ttlMs / 1000);
+      return true;
     },
   };
 

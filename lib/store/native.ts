@@ -285,6 +285,11 @@ export function nativeStores(client: NativeClient, k: Keys, ttlSeconds: number, 
     lock: (sessionId, owner, ttlMs) =>
       call("session.lock", async () => (await redis.set(k.refreshLock(sessionId), owner, "PX", ttlMs, "NX")) === "OK"),
 
+    claimCheck: (sessionId, ttlMs) =>
+      call(
+        "session.claim_check",
+        async () => (await redis.set(k.livenessClaim(sessionId), "1", "PX", Math.max(1, Math.floor(ttlMs)), "NX")) === "OK",
+      ),
     unlock: (sessionId, owner) =>
       call("session.unlock", async () => {
         await redis.lockstepDeleteIfEqual(k.refreshLock(sessionId), owner);

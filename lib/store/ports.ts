@@ -21,7 +21,8 @@ export type ActivityKind = "signed_in" | "token_refreshed" | "ended";
 
 /**
  * What is known of how an ending came: who carried it (mechanism) and, when the sender dated it, when
- * it was sent (ms; a logout token's or SET's `iat`, which has whole seconds).
+ * it was sent (ms; a logout token's or SET's `iat`, which has whole seconds). For `liveness_check`,
+ * `sentAt` is when the IdP last honoured the session (the check before the one that found it ended).
  */
 export type EndDetail = { mechanism?: EndMechanism; sentAt?: number };
 
@@ -81,6 +82,11 @@ export interface SessionStore {
   /** A short lock so that one request refreshes a session's tokens while others wait. */
   lock(sessionId: string, owner: string, ttlMs: number): Promise<boolean>;
   unlock(sessionId: string, owner: string): Promise<void>;
+  /**
+   * Claims the next liveness check of a session (lib/liveness/) for `ttlMs`: true for exactly one
+   * caller across every instance until the claim expires, false for every other caller meanwhile.
+   */
+  claimCheck(sessionId: string, ttlMs: number): Promise<boolean>;
 }
 
 /** What a mark on the revocation list names. */

@@ -168,6 +168,11 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
     lock: (sessionId, owner, ttlMs) =>
       storeCall("session.lock", async () => (await redis.set(k.refreshLock(sessionId), owner, { nx: true, px: ttlMs })) === "OK"),
 
+    claimCheck: (sessionId, ttlMs) =>
+      storeCall(
+        "session.claim_check",
+        async () => (await redis.set(k.livenessClaim(sessionId), "1", { nx: true, px: Math.max(1, Math.floor(ttlMs)) })) === "OK",
+      ),
     unlock: (sessionId, owner) =>
       storeCall("session.unlock", async () => {
         await redis.eval(DELETE_IF_EQUAL_SCRIPT, [k.refreshLock(sessionId)], [owner]);

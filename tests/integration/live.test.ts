@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpSession } from "../support/http-client";
 import { bank, sessionOf, signIn, startTestStack } from "../support/lockstep";
+import { nextEnded } from "../support/events";
 import type { RunningApp, Stack } from "../../demo/scripts/stack";
 
 /**
@@ -86,26 +87,6 @@ describe("Front-Channel Logout 1.0 (FCL)", () => {
     });
   }
 });
-
-/** Reads server-sent events until one named `ended` arrives (or the time runs out). */
-async function nextEnded(response: Response, timeoutMs: number): Promise<{ reason: string; afterMs: number } | undefined> {
-  const started = Date.now();
-  const reader = response.body!.getReader();
-  const timer = setTimeout(() => void reader.cancel(), timeoutMs);
-  let buffer = "";
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return undefined;
-      buffer += new TextDecoder().decode(value);
-      const match = /event: ended\ndata: (.*)\n\n/.exec(buffer);
-      if (match) return { ...(JSON.parse(match[1]!) as { reason: string }), afterMs: Date.now() - started };
-    }
-  } finally {
-    clearTimeout(timer);
-    await reader.cancel().catch(() => {});
-  }
-}
 
 describe("live tabs: the server's event stream", () => {
   it("refuses a stream without a live session", async () => {

@@ -187,6 +187,15 @@ export function storeContract(name: string, make: () => Promise<ContractSubject>
         expect(await stores.sessions.activity(r)).toEqual([]);
       });
 
+      it("gives a session's liveness check to exactly one of many concurrent claimers, and again once the claim expires", async () => {
+        const claims = await Promise.all(Array.from({ length: 8 }, () => stores.sessions.claimCheck("claim-test", 300)));
+        expect(claims.filter(Boolean)).toHaveLength(1);
+        // Another session's claim is its own.
+        expect(await stores.sessions.claimCheck("claim-other", 300)).toBe(true);
+        await new Promise((r) => setTimeout(r, 450));
+        expect(await stores.sessions.claimCheck("claim-test", 300)).toBe(true);
+      });
+
       it("lets one owner hold a session's refresh lock, and only that owner release it", async () => {
         expect(await stores.sessions.lock("lock-test", "a", 5_000)).toBe(true);
         expect(await stores.sessions.lock("lock-test", "b", 5_000)).toBe(false);

@@ -50,6 +50,9 @@ export async function GET(request: Request): Promise<Response> {
       const heartbeat = setInterval(() => {
         send("event: ping\ndata: {}\n\n");
         noteSeen(server.sessions, id);
+        // An open tab keeps its session checked at the IdP (when liveness is on); an ending reaches
+        // this stream through the hub like any other.
+        void server.liveness.ensure(id);
       }, HEARTBEAT_MS);
       cleanups.push(() => clearInterval(heartbeat));
       cleanups.push(atTime(record.expiresAt, () => ended({ reason: "expired", at: record.expiresAt })));
