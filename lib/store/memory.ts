@@ -64,7 +64,8 @@ export function memoryStores(options: { ttlSeconds: number; now?: () => number }
   const activityLog = new Expiring<ActivityEntry[]>(now);
   const disabled = new Expiring<true>(now);
   const locks = new Expiring<string>(now);
-  const checkClaims = new Expiring<true>(now);
+  /** Liveness claims expire to the millisecond, as Redis's PX does: session id → expiry (ms). */
+  const checkClaims = new Map<string, number>();
   const seen = new Expiring<number>(now);
   const sessionMarks = new Expiring<string>(now);
   const idpMarks = new Expiring<string>(now);
@@ -166,8 +167,8 @@ export function memoryStores(options: { ttlSeconds: number; now?: () => number }
       if (locks.get(sessionId) === owner) locks.delete(sessionId);
     },
     async claimCheck(sessionId, ttlMs) {
-      if (checkClaims.get(sessionId) !== undefined) return false;
-      checkClaims.set(sessionId, true, ttlMs / 1000);
+      if ((checkClaims.get(sessionId) ?? -Infinity) > now()) return false;
+      checkClaims.set(sessionId, now() + Math.max(1, Math.floor(ttlMs)));
       return true;
     },
   };
