@@ -7,6 +7,7 @@ import { openHandle, sealHandle, sessionHandleSchema, type SessionHandle } from 
 import { hashId, securityLog } from "@/lib/log/security-log";
 import { signInContext } from "@/lib/check-session/sign-in-context";
 import { parseDevice } from "@/lib/session/device";
+import { signInClaims } from "@/lib/session/claims";
 
 /**
  * Auth.js runs the sign-in (code flow with PKCE, state and nonce). On success the tokens go to
@@ -114,16 +115,16 @@ function authConfig(): NextAuthConfig {
         if (!account.id_token) throw new Error("The token response has no ID token.");
         const now = Date.now();
         const sid = typeof profile.sid === "string" ? profile.sid : undefined;
+        // The ID token's name and email, and what it lacks from userinfo (Core §5.4); never fails the
+        // sign-in. After `now`: a logout that lands while userinfo answers still ends this session.
+        const claims = await signInClaims({ sub: profile.sub, name: profile.name, email: profile.email }, account.access_token);
         const lsid = await sessions.create({
           iss: profile.iss,
           sub: profile.sub,
           sid,
           createdAt: now,
           expiresAt: now + config.SESSION_TTL_SECONDS * 1000,
-          claims: {
-            name: typeof profile.name === "string" ? profile.name : undefined,
-            email: typeof profile.email === "string" ? profile.email : undefined,
-          },
+          claims,
           idToken: account.id_token,
           accessToken: account.access_token,
           accessTokenExpiresAt: account.expires_at ? account.expires_at * 1000 : undefined,

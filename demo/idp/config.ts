@@ -22,6 +22,8 @@ const demoClientSchema = z
     backchannelLogout: z.boolean().optional(),
     backchannelSessionRequired: z.boolean().optional(),
     frontchannelLogout: z.boolean().optional(),
+    /** false: this app's ID tokens carry only `sub`; its profile and email claims are at userinfo alone. */
+    idTokenClaims: z.boolean().optional(),
     /** The bearer token the app manages its Shared Signals stream with (RFC 6750 b64token characters). */
     ssfManagementToken: z
       .string()

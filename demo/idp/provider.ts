@@ -19,7 +19,7 @@ import { createSsfEndpoints, matchSsfRoute } from "./ssf/endpoints";
 import type { UserEventKind } from "./ssf/events";
 import type { StreamConfig, StreamStatus } from "./ssf/streams";
 import { createTransmitter, type DeliveryRecord, type SsfApi, type SsfTimings, type Transmitter } from "./ssf/transmitter";
-import { demoUsers, findAccount, findUser } from "./users";
+import { accountFinder, demoUsers, findUser } from "./users";
 
 /** A relying party registered with the demo IdP. Lockstep's routes decide the URIs derived from `appUrl`. */
 export type DemoClient = {
@@ -46,6 +46,13 @@ export type DemoClient = {
    * `Authorization: Bearer <token>` (RFC 6750 token characters only; unique per client). No token: no stream.
    */
   ssfManagementToken?: string;
+  /**
+   * Whether this app's ID tokens carry the `profile` and `email` claims its scopes ask for. Default true.
+   * False: its ID tokens carry `sub` (and the protocol claims) only, and `name`, `email` and
+   * `email_verified` come from the userinfo endpoint alone, as from an IdP that follows OpenID Connect
+   * Core §5.4 when it issues an access token (oidc-provider's `conformIdTokenClaims`, per client here).
+   */
+  idTokenClaims?: boolean;
 };
 
 export type StartIdpOptions = {
@@ -175,6 +182,7 @@ export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
   const issuer = `http://${opts.publicHost ?? "localhost"}:${port}`;
   const browserState = new BrowserState({ secure: issuer.startsWith("https:"), maxAgeSeconds: sessionTtl });
   const metadata = opts.clients.map(clientMetadata);
+  const idTokenClaims = new Map(opts.clients.map((c) => [c.clientId, c.idTokenClaims ?? true]));
 
   const configuration: Configuration = {
     adapter: store.Adapter,
@@ -196,6 +204,7 @@ export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
     discovery: { ...FRONTCHANNEL_DISCOVERY, check_session_iframe: `${issuer}${CHECK_SESSION_PATH}` },
     claims: { openid: ["sub"], profile: ["name"], email: ["email", "email_verified"] },
     // Put profile and email claims in the ID token too: Auth.js builds its profile from the ID token.
+    // A client registered with `idTokenClaims: false` gets them at userinfo only (findAccount below).
     conformIdTokenClaims: false,
     responseTypes: ["code"],
     pkce: { required: () => true },
@@ -204,6 +213,11 @@ export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
       backchannelLogout: { enabled: true },
       userinfo: { enabled: true },
       revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
+      // RFC 7662: a client may introspect only its own tokens (§4: the server decides who may ask about
+      // what; any other client gets `active: false`). A refresh token issued without offline_access is
+      // bound to the IdP session (expiresWithSession) and inactive once it ends; the logout also revokes
+      // its grant. With offline_access it outlives the session (persistsLogout): still active.
+      introspection: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: (ctx, form) => {
@@ -214,7 +228,7 @@ export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
         postLogoutSuccessSource: (ctx) => sendPage(ctx, postLogoutPage(ctx.oidc.client?.clientName)),
       },
     },
-    findAccount,
+    findAccount: accountFinder({ idTokenClaims: (clientId) => idTokenClaims.get(clientId) ?? true }),
     // Refresh tokens without offline_access: Lockstep refreshes while the IdP session lives, and the
     // tokens still expire with that session (oidc-provider's expiresWithSession default).
     issueRefreshToken: (_ctx, client, source) => source.kind === "AuthorizationCode" && client.grantTypeAllowed("refresh_token"),

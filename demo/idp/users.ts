@@ -39,16 +39,36 @@ export function findUser(sub: string): DemoUser | undefined {
   return demoUsers.find((u) => u.sub === sub);
 }
 
-function toAccount(user: DemoUser): Account {
+function toAccount(user: DemoUser, idTokenHasProfile: boolean): Account {
   return {
     accountId: user.sub,
     // oidc-provider filters these down to what the granted scopes and requested claims allow.
-    claims: () => ({ sub: user.sub, name: user.name, email: user.email, email_verified: true }),
+    // `use` is "id_token" or "userinfo" (Core §5.4: scope-requested claims may be released at userinfo only).
+    claims: (use) =>
+      use === "id_token" && !idTokenHasProfile
+        ? { sub: user.sub }
+        : { sub: user.sub, name: user.name, email: user.email, email_verified: true },
   };
 }
 
-/** oidc-provider's `findAccount` hook. */
-export const findAccount: FindAccount = (_ctx, sub) => {
-  const user = findUser(sub);
-  return user && toAccount(user);
+export type AccountFinderOptions = {
+  /**
+   * Whether the ID tokens issued to this client carry the profile and email claims its scopes ask for.
+   * When false they carry only `sub` and the claims are at the userinfo endpoint alone, as with an IdP
+   * that follows OpenID Connect Core §5.4 (oidc-provider's `conformIdTokenClaims`, which is global there).
+   */
+  idTokenClaims: (clientId: string) => boolean;
 };
+
+/**
+ * oidc-provider's `findAccount` hook. The client asking is the context's (the token endpoint's
+ * authenticated client when an ID token is issued, the access token's client at userinfo).
+ */
+export function accountFinder(options: AccountFinderOptions): FindAccount {
+  return (ctx, sub) => {
+    const user = findUser(sub);
+    if (!user) return undefined;
+    const clientId = ctx.oidc.client?.clientId;
+    return toAccount(user, clientId === undefined || options.idTokenClaims(clientId));
+  };
+}

@@ -28,8 +28,8 @@ export type AppSpec = {
   clientSecret: string;
   port?: number;
   env?: Record<string, string>;
-  /** How the demo IdP registers this app (e.g. `{ backchannelLogout: false }`). */
-  registration?: Partial<Pick<DemoClient, "backchannelLogout" | "frontchannelLogout">>;
+  /** How the demo IdP registers this app (e.g. `{ backchannelLogout: false }`, or `{ idTokenClaims: false }`). */
+  registration?: Partial<Pick<DemoClient, "backchannelLogout" | "frontchannelLogout" | "idTokenClaims">>;
   /** Receive Shared Signals from the demo IdP's transmitter: the stream is registered and verified at start. */
   ssf?: "push" | "poll";
 };

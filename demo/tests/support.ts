@@ -78,11 +78,13 @@ export type AuthorizationOptions = {
   prompt?: string;
   /** Send code_challenge. Default true. */
   pkce?: boolean;
+  /** Default "openid profile email", as Lockstep asks. */
+  scope?: string;
 };
 
 /** An authorization request as Lockstep sends it: code flow, PKCE S256, state and nonce. */
 export function authorizationRequest(issuer: string, client: DemoClient, options: AuthorizationOptions = {}): PendingAuthorization {
-  const { redirectUri = callbackUrl(client), prompt, pkce = true } = options;
+  const { redirectUri = callbackUrl(client), prompt, pkce = true, scope = "openid profile email" } = options;
   const verifier = randomBytes(32).toString("base64url");
   const state = random();
   const nonce = random();
@@ -91,7 +93,7 @@ export function authorizationRequest(issuer: string, client: DemoClient, options
     client_id: client.clientId,
     redirect_uri: redirectUri,
     response_type: "code",
-    scope: "openid profile email",
+    scope,
     state,
     nonce,
     ...(pkce ? { code_challenge: createHash("sha256").update(verifier).digest("base64url"), code_challenge_method: "S256" } : {}),
@@ -100,7 +102,8 @@ export function authorizationRequest(issuer: string, client: DemoClient, options
   return { url, verifier, state, nonce, redirectUri };
 }
 
-const basicAuth = (client: DemoClient) =>
+/** RFC 6749 §2.3.1: client_secret_basic, with the id and secret form-encoded first. */
+export const basicAuth = (client: DemoClient) =>
   `Basic ${Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`).toString("base64")}`;
 
 export async function tokenRequest(issuer: string, client: DemoClient, params: Record<string, string>) {

@@ -99,8 +99,26 @@ describe("receiveFrontchannelLogout (Front-Channel Logout 1.0) on the in-memory 
     });
     expect(await check(session)).toEqual(ENDED);
     expect(await check(other)).toEqual(ACTIVE);
-    // Without a cookie there is nothing to name.
-    expect(await receive({ iss: null, sid: null }, false)).toEqual({ result: "ignored", code: "missing_iss_sid" });
-    expect(await check(other)).toEqual(ACTIVE);
+  });
+
+  it("without iss and sid, sessions not required and no cookie in the frame (IdP on another site), says that no cookie came: nothing could name the session (FCL §2, §3)", async () => {
+    const session = await signIn({ sid: "sid-1" });
+
+    expect(await receive({ iss: null, sid: null, cookieSent: false }, false)).toEqual({ result: "ignored", code: "no_iss_sid_no_cookie" });
+    expect(await receive({ iss: null, sid: null }, false)).toEqual({ result: "ignored", code: "no_iss_sid_no_cookie" });
+    expect(await check(session)).toEqual(ACTIVE);
+    expect(await stores.revocations.endedSince(0)).toEqual([]);
+  });
+
+  it("without iss and sid, sessions not required, and a cookie that names no live session, says so: there was nothing left to end (FCL §2)", async () => {
+    const session = await signIn({ sid: "sid-1" });
+
+    expect(await receive({ iss: null, sid: null, cookieSent: true }, false)).toEqual({ result: "ignored", code: "no_iss_sid_no_session" });
+    expect(await check(session)).toEqual(ACTIVE);
+  });
+
+  it("keeps missing_iss_sid for sessions required, cookie or not: the request was not allowed to rely on one (FCL §2)", async () => {
+    expect(await receive({ iss: null, sid: null, cookieSent: false }, true)).toEqual({ result: "ignored", code: "missing_iss_sid" });
+    expect(await receive({ iss: null, sid: null, cookieSent: true }, true)).toEqual({ result: "ignored", code: "missing_iss_sid" });
   });
 });

@@ -18,10 +18,17 @@ export async function GET(request: Request): Promise<Response> {
   let status = 200;
   let ended: string[] = [];
   try {
-    const current = await currentSession(ctx.gate, sessionCookie(ctx, request)).catch(() => undefined);
+    const sessionRequired = ctx.config.FCL_SESSION_REQUIRED;
+    // Third-party frames usually carry no cookie of the app's (SameSite=Lax): the log says when none came.
+    const sealed = sessionCookie(ctx, request);
+    const current = await currentSession(ctx.gate, sealed).catch((error: unknown) => {
+      // Only a request without iss and sid needs the cookie's session; not knowing it is then a 503, not "no session".
+      if (iss === null && sid === null && !sessionRequired && sealed !== undefined) throw error;
+      return undefined;
+    });
     const outcome = await receiveFrontchannelLogout(
-      { iss, sid, cookieSessionId: current?.state === "active" ? current.id : undefined },
-      { ...ctx.ending, issuer: ctx.config.OIDC_ISSUER, sessionRequired: ctx.config.FCL_SESSION_REQUIRED },
+      { iss, sid, cookieSessionId: current?.state === "active" ? current.id : undefined, cookieSent: sealed !== undefined },
+      { ...ctx.ending, issuer: ctx.config.OIDC_ISSUER, sessionRequired },
     );
     if (outcome.result === "ended") ended = outcome.sessionIds;
     securityLog({

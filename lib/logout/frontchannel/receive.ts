@@ -1,17 +1,36 @@
 import { endSessions, type EndDeps } from "@/lib/revocation/end-sessions";
 
-export type FrontchannelRequest = { iss: string | null; sid: string | null; cookieSessionId?: string };
+export type FrontchannelRequest = {
+  iss: string | null;
+  sid: string | null;
+  /** The live session the request's session cookie names, if it carried one that opens to an active session. */
+  cookieSessionId?: string;
+  /**
+   * Whether the request carried the app's session cookie at all, live or not. Default: whether
+   * `cookieSessionId` is given. A frame on another site than the app's carries none (SameSite=Lax).
+   */
+  cookieSent?: boolean;
+};
 
-export type FrontchannelOutcome =
-  | { result: "ended"; sessionIds: string[] }
-  | { result: "ignored"; code: "half_given" | "missing_iss_sid" | "wrong_issuer" | "unknown_sid" };
+/**
+ * Why a request was ignored. Without iss and sid: `missing_iss_sid` when the client registered
+ * frontchannel_logout_session_required (FCL_SESSION_REQUIRED), otherwise `no_iss_sid_no_cookie` (the
+ * frame carried no session cookie: usually the IdP's page is on another site, whose frames the browser
+ * sends no SameSite=Lax cookie, so only iss and sid could have named the session) or
+ * `no_iss_sid_no_session` (its cookie names no live session: nothing left to end).
+ */
+export type FrontchannelIgnored =
+  "half_given" | "missing_iss_sid" | "no_iss_sid_no_cookie" | "no_iss_sid_no_session" | "wrong_issuer" | "unknown_sid";
+
+export type FrontchannelOutcome = { result: "ended"; sessionIds: string[] } | { result: "ignored"; code: FrontchannelIgnored };
 
 /**
  * Front-Channel Logout 1.0 §2 as the RP: the IdP loads our URL in an iframe, usually without our
  * cookies (SameSite), so the session is found on the server by (iss, sid). The request is not
  * authenticated, so an unknown sid writes nothing (anyone may call this URL).
  * FCL §2: iss and sid come together or not at all; a mismatch is ignored, never an error.
- * FCL §2: with frontchannel_logout_session_required, a request without them is ignored.
+ * FCL §2: with frontchannel_logout_session_required, a request without them is ignored; without it,
+ * such a request can end only the session its cookie names (FCL §3: the cookie is all the RP has then).
  */
 export async function receiveFrontchannelLogout(
   request: FrontchannelRequest,
@@ -21,7 +40,11 @@ export async function receiveFrontchannelLogout(
   if ((iss === null) !== (sid === null)) return { result: "ignored", code: "half_given" };
   if (iss === null || sid === null) {
     // Without iss and sid only the cookie can name the session, and only if the client allows it.
-    if (deps.sessionRequired || !request.cookieSessionId) return { result: "ignored", code: "missing_iss_sid" };
+    if (deps.sessionRequired) return { result: "ignored", code: "missing_iss_sid" };
+    if (!request.cookieSessionId) {
+      const cookieSent = request.cookieSent ?? false;
+      return { result: "ignored", code: cookieSent ? "no_iss_sid_no_session" : "no_iss_sid_no_cookie" };
+    }
     const outcome = await endSessions(deps, [{ kind: "session", id: request.cookieSessionId }], "frontchannel_logout", {
       knownOnly: true,
       detail: { mechanism: "frontchannel" },
