@@ -58,7 +58,8 @@ function liveSessions(sessions: StoredSession[], seen: (number | null)[]) {
 
 export default async function Account() {
   const server = getServer();
-  const { APP_NAME, APP_ID, OIDC_CLIENT_ID, SESSION_CHECK_INTERVAL_MS, AUTH_SECRET, OIDC_END_SESSION_ID_TOKEN_HINT } = server.config;
+  const { APP_NAME, APP_ID, OIDC_CLIENT_ID, SESSION_CHECK_INTERVAL_MS, SESSION_MANAGEMENT, AUTH_SECRET, OIDC_END_SESSION_ID_TOKEN_HINT } =
+    server.config;
   // The session watcher sends these forms itself when the IdP step is a plain redirect; an ID token
   // hint goes in a page the browser posts, never to a script.
   const signOutBy = OIDC_END_SESSION_ID_TOKEN_HINT === "omit" ? "json" : undefined;
@@ -83,8 +84,10 @@ export default async function Account() {
   }
   const [sessions, activity, metadata, notice] = loaded;
   const seen = await server.sessions.lastSeen(sessions.map((s) => s.id)).catch(() => sessions.map(() => null));
-  // SM §3.3: only when the IdP advertises a check_session_iframe and gave this session a session_state.
-  const checkSessionIframe = typeof metadata?.check_session_iframe === "string" ? metadata.check_session_iframe : undefined;
+  // SM §3.3: only when the IdP advertises a check_session_iframe and gave this session a session_state
+  // (and SESSION_MANAGEMENT is not off).
+  const checkSessionIframe =
+    SESSION_MANAGEMENT === "auto" && typeof metadata?.check_session_iframe === "string" ? metadata.check_session_iframe : undefined;
   const live = liveSessions(sessions, seen);
   const recent = activity.slice(0, ACTIVITY_SHOWN);
   const older = activity.slice(ACTIVITY_SHOWN);

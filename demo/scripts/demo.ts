@@ -14,6 +14,10 @@ const env = z
     DEMO_SECOND_APP_PORT: z.coerce.number().int().min(1).max(65535).default(3001),
     DEMO_IDP_PORT: z.coerce.number().int().min(1).max(65535).default(4000),
     DEMO_GATEWAY_PORT: z.coerce.number().int().min(1).max(65535).default(8079),
+    // off: the Brokerage is registered with no back-channel and no front-channel logout and gets no
+    // Shared Signals, so only liveness (its re-check at the IdP) learns that the IdP session ended.
+    DEMO_BROKERAGE_PUSH: z.enum(["on", "off"]).default("on"),
+    DEMO_LIVENESS_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(3600).default(15),
   })
   // An empty variable counts as unset, as in the app and the gateway.
   .safeParse(Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== "")));
@@ -58,6 +62,7 @@ const runtime = settings.REDIS_URL && process.env.LOCKSTEP_NATIVE_REDIS === "1" 
 console.log(`Building Lockstep (next build, GUARD_RUNTIME=${runtime}, about a minute on a small machine)...`);
 await buildApp((line) => log("build", line), runtime).catch((error: unknown) => fail("build the app", error));
 
+const brokerageNoPush = settings.DEMO_BROKERAGE_PUSH === "off";
 const stack = await startStack({
   redisUrl: settings.REDIS_URL,
   nativeRedis: runtime === "nodejs",
@@ -79,8 +84,18 @@ const stack = await startStack({
       clientId: "lockstep-brokerage",
       clientSecret: "brokerage-demo-secret-change-me",
       port: settings.DEMO_SECOND_APP_PORT,
-      env: { APP_ACCENT: "#047857" },
-      ssf: "push",
+      ...(brokerageNoPush
+        ? {
+            registration: { backchannelLogout: false, frontchannelLogout: false },
+            env: {
+              APP_ACCENT: "#047857",
+              LIVENESS: "on",
+              LIVENESS_INTERVAL_SECONDS: String(settings.DEMO_LIVENESS_INTERVAL_SECONDS),
+              // On localhost the IdP's check_session_iframe would see a sign-out there first.
+              SESSION_MANAGEMENT: "off",
+            },
+          }
+        : { env: { APP_ACCENT: "#047857" }, ssf: "push" as const }),
     },
   ],
   log,
@@ -92,7 +107,11 @@ console.log(`
 
   Identity provider  ${stack.issuer}
   Redis gateway      ${stack.gatewayUrl} (${settings.REDIS_URL ? "real Redis at REDIS_URL" : "embedded store: demo only, nothing is kept"})
-  IdP admin page     ${stack.issuer}/admin (end a user's sessions; send Shared Signals events)
+  IdP admin page     ${stack.issuer}/admin (end a user's sessions; send Shared Signals events)${
+    brokerageNoPush
+      ? `\n  Lockstep Brokerage has no push registered (DEMO_BROKERAGE_PUSH=off): it learns of a sign-out at the IdP\n                     only by re-checking every ${settings.DEMO_LIVENESS_INTERVAL_SECONDS} s (liveness).`
+      : ""
+  }
   Test users         ${demoUsers.map((u) => `${u.username} / ${u.password}`).join(",  ")}
 
   Press Ctrl-C to stop everything.

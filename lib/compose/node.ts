@@ -35,6 +35,16 @@ export type Server = Stores & {
   liveness: LivenessMonitor;
 };
 
+/**
+ * Next bundles each route and page on its own, each with its own copy of this module: state that
+ * must be one per process (the liveness monitor's pause, its memory of checks) lives on globalThis.
+ */
+const LIVENESS_MONITOR = Symbol.for("lockstep.liveness-monitor");
+function processWide<T>(key: symbol, make: () => T): T {
+  const shared = globalThis as { [key: symbol]: unknown };
+  return (shared[key] ??= make()) as T;
+}
+
 /** Builds a server from its stores (the Redis ones in production, the in-memory ones in unit tests). */
 function composeServer(config: Config, stores: Stores): Server {
   const hub = new EndedSessionsHub(stores.revocations, config.LIVE_POLL_INTERVAL_MS);
@@ -47,12 +57,16 @@ function composeServer(config: Config, stores: Stores): Server {
   };
   const refresh: RefreshDeps = { ending, skewSeconds: config.REFRESH_SKEW_SECONDS };
   const plan = async () => livenessPlan((await getIdpMetadata()) as IdpLogoutMetadata, config);
-  const liveness = new LivenessMonitor({
-    plan,
-    sessions: stores.sessions,
-    ending,
-    check: (method, id, record, endAs) => checkWith({ refresh, now: Date.now }, method, id, record, endAs),
-  });
+  const liveness = processWide(
+    LIVENESS_MONITOR,
+    () =>
+      new LivenessMonitor({
+        plan,
+        sessions: stores.sessions,
+        ending,
+        check: (method, id, record, endAs) => checkWith({ refresh, now: Date.now }, method, id, record, endAs),
+      }),
+  );
   return {
     ...stores,
     config,

@@ -90,6 +90,12 @@ export const configSchema = z
       .regex(/^[a-z0-9-]{1,32}$/, "lowercase letters, digits and - only")
       .default("lockstep"),
     APP_NAME: z.string().min(1).max(60).default("Lockstep"),
+    /**
+     * Session Management 1.0 in open tabs: `auto` uses the IdP's check_session_iframe when its
+     * discovery publishes one (SM §3.3); `off` never loads it (an IdP on another site, whose iframe
+     * sees no cookie, or an app that should rely on other mechanisms).
+     */
+    SESSION_MANAGEMENT: z.enum(["auto", "off"]).default("auto"),
     /** How often a tab asks the IdP's check_session_iframe whether the IdP session changed (SM §3.1). */
     SESSION_CHECK_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(3_000),
     /** How often each server instance reads the ended-sessions feed for its open tabs. */
