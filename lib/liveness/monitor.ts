@@ -54,6 +54,8 @@ export class LivenessMonitor {
   private pausedUntil = 0;
   private failures = 0;
   private planFailedAt = -Infinity;
+  /** Sessions that no method can check are logged once per process, not once per check. */
+  private saidNoMethod = false;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly log: (entry: SecurityEvent) => void;
@@ -134,7 +136,8 @@ export class LivenessMonitor {
     for (;;) {
       const method = methodFor(plan, record, this.unusable);
       if (!method) {
-        this.log({ event: "liveness.check", outcome: "error", code: "no_method", session: hashId(sessionId) });
+        if (!this.saidNoMethod) this.log({ event: "liveness.check", outcome: "error", code: "no_method", session: hashId(sessionId) });
+        this.saidNoMethod = true;
         return "skipped";
       }
       const outcome = await this.deps

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { memoryStores } from "@/lib/store/memory";
-import { currentSession, type CurrentSessionDeps } from "@/lib/session/current";
+import { currentSession, LIVENESS_WAIT_MS, type CurrentSessionDeps } from "@/lib/session/current";
 import { sealHandle, type SessionHandle } from "@/lib/session/handle";
 import { StoreError } from "@/lib/store/errors";
 import type { SessionRecord } from "@/lib/session/record";
@@ -81,5 +81,39 @@ describe("currentSession: the route handlers' gate", () => {
         sealed,
       ),
     ).resolves.toMatchObject({ state: "ended", reason: "expired" });
+  });
+});
+
+describe("currentSession: liveness before a session is served", () => {
+  it("ends a session the liveness check finds refused at the IdP, before it is served", async () => {
+    const { id, sealed, releaseCheck, deps } = await setup();
+    releaseCheck();
+    const asked: string[] = [];
+    const gate: CurrentSessionDeps = { ...deps(), liveness: async (lsid) => (asked.push(lsid), "ended") };
+    await expect(currentSession(gate, sealed)).resolves.toMatchObject({ state: "ended", reason: "idp_refused" });
+    expect(asked).toEqual([id]);
+  });
+
+  it(
+    "serves the session when the check is slower than LIVENESS_WAIT_MS (a slow IdP is not a refusal)",
+    { timeout: LIVENESS_WAIT_MS + 5_000 },
+    async () => {
+      const { id, sealed, releaseCheck, deps } = await setup();
+      releaseCheck();
+      const gate: CurrentSessionDeps = { ...deps(), liveness: () => new Promise(() => {}) };
+      const started = Date.now();
+      await expect(currentSession(gate, sealed)).resolves.toMatchObject({ state: "active", id });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(LIVENESS_WAIT_MS - 50);
+    },
+  );
+
+  it("does not ask liveness about a session the revocation list already ended", async () => {
+    const { stores, id, sealed, releaseCheck, deps } = await setup();
+    await stores.revocations.revoke({ targets: [], sessionIds: [id], reason: "logout", now: Date.now() });
+    releaseCheck();
+    let asked = 0;
+    const gate: CurrentSessionDeps = { ...deps(), liveness: async () => (asked++, "live") };
+    await expect(currentSession(gate, sealed)).resolves.toMatchObject({ state: "ended", reason: "logout" });
+    expect(asked).toBe(0);
   });
 });
