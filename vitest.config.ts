@@ -54,6 +54,11 @@ export default defineConfig({
       },
       {
         extends: true,
+        // The command-line tools (npm run idp:check) run as child processes against loopback servers and the demo IdP.
+        test: { name: "tools", include: ["tests/tools/**/*.test.ts"], testTimeout: 30_000 },
+      },
+      {
+        extends: true,
         // Seeded mutations of valid logout tokens and SETs against the real receivers (FUZZ_COUNT each; 10,000 for the full run).
         test: { name: "fuzz", include: ["tests/fuzz/**/*.test.ts"], testTimeout: 600_000 },
       },
@@ -101,6 +106,17 @@ export default defineConfig({
           include: ["tests/outage/**/*.test.ts"],
           globalSetup: ["tests/support/require-redis.ts", "tests/integration/setup.ts"],
           testTimeout: 180_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        extends: true,
+        // A third-party OpenID provider nobody here wrote (Debian's glewlwyd), started on loopback by the tier's setup: interoperability.
+        test: {
+          name: "thirdparty",
+          include: ["tests/thirdparty/**/*.test.ts"],
+          globalSetup: ["tests/support/require-redis.ts", "tests/integration/setup.ts"],
+          testTimeout: 120_000,
           hookTimeout: 300_000,
         },
       },

@@ -1,3 +1,5 @@
+import { coverage, statusLine } from "@/lib/liveness/coverage";
+import type { IdpLogoutMetadata } from "@/lib/liveness/plan";
 import type { Metadata } from "next";
 import { cookies } from "next/headers";
 import { redirect } from "next/navigation";
@@ -89,6 +91,10 @@ export default async function Account() {
   const checkSessionIframe =
     SESSION_MANAGEMENT === "auto" && typeof metadata?.check_session_iframe === "string" ? metadata.check_session_iframe : undefined;
   const live = liveSessions(sessions, seen);
+  // What tells this app that the IdP ended this session, from the IdP's metadata and the settings.
+  const keptInStep = metadata
+    ? statusLine(coverage(metadata as IdpLogoutMetadata, server.config))
+    : "Your identity provider's metadata could not be read just now.";
   const recent = activity.slice(0, ACTIVITY_SHOWN);
   const older = activity.slice(ACTIVITY_SHOWN);
 
@@ -101,6 +107,12 @@ export default async function Account() {
     ["Started", <Time key="c" ms={record.createdAt} />],
     ["Expires", <Time key="e" ms={record.expiresAt} />],
     ["Identity provider", record.iss],
+    [
+      "Kept in step",
+      <span key="kept" data-testid="kept-in-step">
+        {keptInStep}
+      </span>,
+    ],
     [
       "IdP session (sid)",
       <span key="sid">

@@ -98,6 +98,13 @@ describe("liveness: a sign-out at an IdP that pushes nothing", () => {
     expect(await waiting).toMatchObject({ reason: "idp_refused", mechanism: "liveness_check" });
   });
 
+  it("says on the signed-in page how the session is kept in step, with the liveness interval", async () => {
+    const app = stack.apps[0]!;
+    const browser = await signedIn(app);
+    const page = await (await browser.fetch(`${app.url}/account`)).text();
+    expect(page).toMatch(/data-testid="kept-in-step"[^>]*>[^<]*re-checked at the IdP every 5 s/i);
+  });
+
   it("keeps a session the IdP still honours: checked several times, still signed in", async () => {
     const app = stack.apps[0]!;
     const browser = await signedIn(app);

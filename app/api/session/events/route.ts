@@ -2,12 +2,16 @@ import { currentSession, requireSession, sessionCookie } from "@/lib/session/cur
 import { getServer } from "@/lib/compose/node";
 import { atTime } from "@/lib/live/timer";
 import { noteSeen } from "@/lib/session/last-seen";
+import { HEARTBEAT_SECONDS } from "@/lib/liveness/plan";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
 
-/** Often enough for a tab to notice within seconds that its server is gone (a comment would not reach its script). */
-const HEARTBEAT_MS = 5_000;
+/**
+ * Often enough for a tab to notice within seconds that its server is gone (a comment would not reach
+ * its script); also the granularity of an open tab's liveness checks.
+ */
+const HEARTBEAT_MS = HEARTBEAT_SECONDS * 1000;
 /**
  * GET /api/session/events: server-sent events for the open tabs of a session. `ready`, then `ping`
  * every 5 s (the tab's "live" indicator), and one `ended` with `{"reason","mechanism","at"}` when the
