@@ -1,4 +1,4 @@
-import net from "node:net";
+import { redisAnswers } from "./preflight";
 import { readFileSync, readdirSync } from "node:fs";
 import { subscribe } from "node:diagnostics_channel";
 import type { IncomingMessage } from "node:http";
@@ -34,16 +34,6 @@ const app = (appId: string, env: Record<string, string>): AppSpec => ({
   registration: noPush,
   env: { LIVENESS_INTERVAL_SECONDS: String(INTERVAL_S), ...env },
 });
-
-function reachable(url: string): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: hostname, port: Number(port || 6379) });
-    socket.setTimeout(1000, () => (socket.destroy(), resolve(false)));
-    socket.once("error", () => resolve(false));
-    socket.once("connect", () => (socket.destroy(), resolve(true)));
-  });
-}
 
 /** CPU seconds (user + system) of a process and all its descendants, from /proc. */
 function cpuSeconds(rootPid: number): number {
@@ -86,7 +76,7 @@ async function openStreams(target: RunningApp, count: number): Promise<AbortCont
 }
 
 async function main(): Promise<void> {
-  const useRedis = await reachable(redisUrl);
+  const useRedis = await redisAnswers(redisUrl);
   if (process.env.LOCKSTEP_SKIP_BUILD !== "1") {
     console.log("Building (next build)...");
     await buildApp();

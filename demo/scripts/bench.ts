@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { redisAnswers } from "./preflight";
 import http from "node:http";
-import net from "node:net";
 import { buildApp, startStack, type GuardRuntime } from "./stack";
 import { HttpSession } from "../../tests/support/http-client";
 import { signIn } from "../../tests/support/lockstep";
@@ -21,16 +21,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS_PER_RUN = Number(process.env.BENCH_SECONDS ?? 3);
 const MAX_REQUESTS_PER_RUN = 50_000;
 const WARMUP = 300;
-
-function reachable(url: string): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: hostname, port: Number(port || 6379) });
-    socket.setTimeout(1000, () => (socket.destroy(), resolve(false)));
-    socket.once("error", () => resolve(false));
-    socket.once("connect", () => (socket.destroy(), resolve(true)));
-  });
-}
 
 type Sample = { latencies: number[]; seconds: number; errors: number };
 
@@ -456,7 +446,7 @@ function printSummary(all: Partial<Record<GuardRuntime, VariantFigures>>): void 
 }
 
 async function main() {
-  const useRedis = await reachable(redisUrl);
+  const useRedis = await redisAnswers(redisUrl);
   // BENCH_VARIANTS=edge or =nodejs measures one; the Node variant needs a real Redis.
   const asked = (process.env.BENCH_VARIANTS ?? "edge,nodejs").split(",").map((v) => v.trim()) as GuardRuntime[];
   const usable = asked.filter((v) => v === "edge" || (v === "nodejs" && useRedis));

@@ -71,3 +71,14 @@ export function nodeCheck(): { error: string } | { notice: string } | undefined 
       "Node 22 LTS and later; the demo works on 20.18+. Use Node 22 (nvm use, see .nvmrc) to drop the warning.",
   };
 }
+
+/** Whether something accepts a TCP connection at a redis:// URL's host and port within a second (the benchmarks' "is there a real Redis?"). */
+export function redisAnswers(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: hostname, port: Number(port || 6379) });
+    socket.setTimeout(1000, () => (socket.destroy(), resolve(false)));
+    socket.once("error", () => resolve(false));
+    socket.once("connect", () => (socket.destroy(), resolve(true)));
+  });
+}

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { redisAnswers } from "./preflight";
 import { readdirSync, readFileSync } from "node:fs";
-import net from "node:net";
 import { percentile } from "./percentile";
 import { buildApp, startStack, type RunningApp, type Stack } from "./stack";
 import { HttpSession } from "../../tests/support/http-client";
@@ -145,16 +145,6 @@ const clock = () => {
 };
 const pick = <T>(list: readonly T[]): T | undefined => list[Math.floor(Math.random() * list.length)];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
-
-function reachable(url: string): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: hostname, port: Number(port || 6379) });
-    socket.setTimeout(1000, () => (socket.destroy(), resolve(false)));
-    socket.once("error", () => resolve(false));
-    socket.once("connect", () => (socket.destroy(), resolve(true)));
-  });
-}
 
 // ---------------------------------------------------------------- operations
 
@@ -537,7 +527,7 @@ function summary(seconds: number, store: string): void {
 
 // ---------------------------------------------------------------- main
 
-const useRedis = await reachable(REDIS_URL);
+const useRedis = await redisAnswers(REDIS_URL);
 const store = useRedis ? `real Redis at ${REDIS_URL}` : "the gateway's embedded store (no Redis answered)";
 const keyPrefix = `lockstep-soak:${randomBytes(6).toString("hex")}:`;
 

@@ -24,3 +24,18 @@ export async function serve(handler: Handler): Promise<string> {
 export async function closeServers(): Promise<void> {
   await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve).closeAllConnections())));
 }
+
+/**
+ * The settings of an app whose IdP is `issuer` (a loopback stand-in), for tests of Lockstep's own IdP
+ * requests: a valid configuration with a client of the test's and a Redis that is never reached.
+ * Call `vi.unstubAllEnvs()` after the test.
+ */
+export function stubIdpSettings(stubEnv: (name: string, value: string) => unknown, issuer: string): void {
+  stubEnv("AUTH_SECRET", "s".repeat(40));
+  stubEnv("AUTH_URL", "http://localhost:3000");
+  stubEnv("OIDC_ISSUER", issuer);
+  stubEnv("OIDC_CLIENT_ID", "client");
+  stubEnv("OIDC_CLIENT_SECRET", "client-secret-of-the-test");
+  stubEnv("UPSTASH_REDIS_REST_URL", "http://127.0.0.1:9");
+  stubEnv("UPSTASH_REDIS_REST_TOKEN", "unused");
+}

@@ -4,7 +4,7 @@
  * in for the IdP here; the integration tier makes the same requests to the real oidc-provider.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { closeServers, serve } from "../support/loopback";
+import { closeServers, serve, stubIdpSettings } from "../support/loopback";
 
 afterEach(async () => {
   vi.unstubAllEnvs();
@@ -27,13 +27,7 @@ describe("requests to the IdP", () => {
           .end(JSON.stringify({ issuer: `${self}/`, token_endpoint: `${self}/token`, revocation_endpoint: `${self}/revoke` }));
       } else res.writeHead(200).end();
     });
-    vi.stubEnv("AUTH_SECRET", "s".repeat(40));
-    vi.stubEnv("AUTH_URL", "http://localhost:3000");
-    vi.stubEnv("OIDC_ISSUER", `${issuer}/`);
-    vi.stubEnv("OIDC_CLIENT_ID", "client");
-    vi.stubEnv("OIDC_CLIENT_SECRET", "client-secret-of-the-test");
-    vi.stubEnv("UPSTASH_REDIS_REST_URL", "http://127.0.0.1:9");
-    vi.stubEnv("UPSTASH_REDIS_REST_TOKEN", "unused");
+    stubIdpSettings(vi.stubEnv, `${issuer}/`);
   });
 
   it("discovers the IdP and revokes a refresh token (RFC 7009) over node:http, not the global fetch", async () => {

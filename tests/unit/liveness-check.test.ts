@@ -5,7 +5,7 @@
  * integration tier (tests/integration/liveness.test.ts) runs the same checks against the real demo IdP.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { closeServers, serve } from "../support/loopback";
+import { closeServers, serve, stubIdpSettings } from "../support/loopback";
 import { memoryStores } from "@/lib/store/memory";
 import type { Stores } from "@/lib/store/ports";
 import type { EndAs } from "@/lib/session/refresh";
@@ -39,13 +39,7 @@ beforeAll(async () => {
       .writeHead(answer.status, { "content-type": "application/json", ...answer.headers })
       .end(answer.body === undefined ? "" : JSON.stringify(answer.body));
   });
-  vi.stubEnv("AUTH_SECRET", "s".repeat(40));
-  vi.stubEnv("AUTH_URL", "http://localhost:3000");
-  vi.stubEnv("OIDC_ISSUER", issuer);
-  vi.stubEnv("OIDC_CLIENT_ID", "client");
-  vi.stubEnv("OIDC_CLIENT_SECRET", "client-secret-of-the-test");
-  vi.stubEnv("UPSTASH_REDIS_REST_URL", "http://127.0.0.1:9");
-  vi.stubEnv("UPSTASH_REDIS_REST_TOKEN", "unused");
+  stubIdpSettings(vi.stubEnv, issuer);
 });
 
 afterAll(async () => {

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { signInClaims, type FetchUserinfo } from "@/lib/session/claims";
 import { UserinfoError } from "@/lib/oidc/userinfo";
 import { hashId } from "@/lib/log/security-log";
-import { closeServers, serve } from "../support/loopback";
+import { closeServers, serve, stubIdpSettings } from "../support/loopback";
 
 const SUB = "usr_4f1c2a9e7d3b4c60";
 const ACCESS_TOKEN = "at-0123456789-secret";
@@ -155,13 +155,7 @@ describe("signInClaims with the real fetchUserinfo, against a loopback IdP", () 
         res.writeHead(userinfo.status, { "content-type": "application/json" }).end(JSON.stringify(userinfo.body));
       } else res.writeHead(404).end();
     });
-    vi.stubEnv("AUTH_SECRET", "s".repeat(40));
-    vi.stubEnv("AUTH_URL", "http://localhost:3000");
-    vi.stubEnv("OIDC_ISSUER", `${issuer}/`);
-    vi.stubEnv("OIDC_CLIENT_ID", "client");
-    vi.stubEnv("OIDC_CLIENT_SECRET", "client-secret-of-the-test");
-    vi.stubEnv("UPSTASH_REDIS_REST_URL", "http://127.0.0.1:9");
-    vi.stubEnv("UPSTASH_REDIS_REST_TOKEN", "unused");
+    stubIdpSettings(vi.stubEnv, `${issuer}/`);
     // A fresh configuration and discovery cache for this IdP.
     vi.resetModules();
     const claims = await import("@/lib/session/claims");
