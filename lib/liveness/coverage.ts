@@ -484,7 +484,7 @@ export function coverage(metadata: IdpLogoutMetadata, settings: CoverageSettings
 
 /**
  * One line for the signed-in page: the paths that tell this app of a sign-out elsewhere, and the
- * liveness interval, e.g. "Kept in step by back-channel logout; re-checked at the IdP every 60 s."
+ * liveness interval, e.g. "Kept in step by back-channel logout (if registered at the IdP); re-checked at the IdP every 60 s."
  */
 export function statusLine(report: CoverageReport): string {
   const used = new Set(report.kinds.flatMap((k) => k.carriers.map((c) => c.mechanism)));
@@ -492,7 +492,9 @@ export function statusLine(report: CoverageReport): string {
     .filter((m) => used.has(m))
     .map((m) => (m === "session_iframe" ? "the IdP's session iframe in open tabs" : mechanismLabel[m]));
   const rechecked = used.has("liveness") ? `re-checked at the IdP every ${formatSeconds(report.liveness.intervalSeconds)}` : "";
-  const kept = pushed.length > 0 ? `Kept in step by ${listed(pushed)}` : "";
+  // Discovery says what the IdP offers, not what this client registered: the line says so.
+  const registered = used.has("backchannel") || used.has("frontchannel") ? " (if registered at the IdP)" : "";
+  const kept = pushed.length > 0 ? `Kept in step by ${listed(pushed)}${registered}` : "";
   if (kept && rechecked) return `${kept}; ${rechecked}.`;
   if (kept) return `${kept}.`;
   if (rechecked) return `Re-checked at the IdP every ${formatSeconds(report.liveness.intervalSeconds)}.`;

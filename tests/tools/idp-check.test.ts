@@ -139,7 +139,9 @@ describe("the demo IdP (started for real)", slow, () => {
       intervalSeconds: 60,
       methods: ["introspection", "refresh", "userinfo"],
     });
-    expect(auto.status).toBe("Kept in step by back-channel logout, front-channel logout and the IdP's session iframe in open tabs.");
+    expect(auto.status).toBe(
+      "Kept in step by back-channel logout, front-channel logout and the IdP's session iframe in open tabs (if registered at the IdP).",
+    );
     const on = await checkJson([idp.issuer], { LIVENESS: "on", LIVENESS_INTERVAL_SECONDS: "30" });
     expect(delays(on, "account_disabled")).toMatchObject({ liveness: 35 });
     expect(on.status).toMatch(/; re-checked at the IdP every 30 s\.$/);

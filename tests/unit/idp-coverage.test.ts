@@ -93,7 +93,9 @@ describe("the demo IdP: back-channel, front-channel and the session iframe", () 
   });
 
   it("says so in one line", () => {
-    expect(statusLine(report)).toBe("Kept in step by back-channel logout, front-channel logout and the IdP's session iframe in open tabs.");
+    expect(statusLine(report)).toBe(
+      "Kept in step by back-channel logout, front-channel logout and the IdP's session iframe in open tabs (if registered at the IdP).",
+    );
   });
 });
 
@@ -285,7 +287,7 @@ describe("Shared Signals (SSF, CAEP, RISC)", () => {
     const report = coverage(demoIdp, ssf, { events_delivered: [CAEP_EVENTS.sessionRevoked] });
     expect(kindOf(report, "admin_ended").gap).toBeUndefined();
     expect(statusLine(report)).toBe(
-      "Kept in step by back-channel logout, Shared Signals, front-channel logout and the IdP's session iframe in open tabs.",
+      "Kept in step by back-channel logout, Shared Signals, front-channel logout and the IdP's session iframe in open tabs (if registered at the IdP).",
     );
   });
 });
