@@ -82,7 +82,7 @@ function composeServer(config: Config, stores: Stores): Server {
       sessions: stores.sessions,
       revocations: stores.revocations,
       refreshClaims: (id, record) => refreshStaleClaims(refresh, id, record),
-      liveness: (id) => liveness.ensure(id),
+      liveness: (id) => liveness.checkIfDue(id),
     },
   };
 }

@@ -54,6 +54,8 @@ export class LivenessMonitor {
   private pausedUntil = 0;
   private failures = 0;
   private planFailedAt = -Infinity;
+  /** The plan once read: it does not change while the process runs. */
+  private plan: LivenessPlan | undefined;
   /** Sessions that no method can check are logged once per process, not once per check. */
   private saidNoMethod = false;
   private readonly now: () => number;
@@ -77,8 +79,18 @@ export class LivenessMonitor {
    * instance knows it is not due. Concurrent calls for one session share one check. Never throws.
    */
   ensure(sessionId: string): Promise<LivenessResult> {
+    return this.checkIfDue(sessionId) ?? Promise.resolve("skipped");
+  }
+
+  /**
+   * The same as `ensure`, but undefined, synchronously, when this instance already knows there is
+   * nothing to do (liveness off, the session not due here, checks paused): a request's path then
+   * waits for nothing at all.
+   */
+  checkIfDue(sessionId: string): Promise<LivenessResult> | undefined {
     const now = this.now();
-    if ((this.due.get(sessionId) ?? -Infinity) > now || this.pausedUntil > now) return Promise.resolve("skipped");
+    if (this.plan?.enabled === false) return undefined;
+    if ((this.due.get(sessionId) ?? -Infinity) > now || this.pausedUntil > now) return undefined;
     const pending = this.running.get(sessionId);
     if (pending) return pending;
     const run = this.run(sessionId).finally(() => this.running.delete(sessionId));
@@ -100,8 +112,9 @@ export class LivenessMonitor {
 
   private async currentPlan(): Promise<LivenessPlan | undefined> {
     if (this.now() - this.planFailedAt < PLAN_RETRY_MS) return undefined;
+    if (this.plan) return this.plan;
     try {
-      return await this.deps.plan();
+      return (this.plan = await this.deps.plan());
     } catch {
       this.planFailedAt = this.now();
       this.log({ event: "liveness.plan", outcome: "error", code: "discovery_unavailable" });

@@ -23,8 +23,11 @@ export type CurrentSessionDeps = {
   revocations: Pick<RevocationList, "check">;
   /** CAEP token-claims-change: gives a session marked stale its fresh claims (lib/session/claims.ts). */
   refreshClaims?: (id: string, record: SessionRecord) => Promise<SessionRecord>;
-  /** Re-checks the session at the IdP when it is due (lib/liveness/monitor.ts): "ended" when the IdP refused it. */
-  liveness?: (id: string) => Promise<"live" | "ended" | "skipped">;
+  /**
+   * Re-checks the session at the IdP when it is due (lib/liveness/monitor.ts): "ended" when the IdP
+   * refused it; undefined, at once, when there is nothing to check now.
+   */
+  liveness?: (id: string) => Promise<"live" | "ended" | "skipped"> | undefined;
 };
 
 /**
@@ -62,7 +65,8 @@ export async function currentSession(deps: CurrentSessionDeps, sealed: string | 
   const record = await reading;
   if (!record) return { state: "ended", reason: "expired", handle };
   // Liveness: a session whose last check at the IdP is an interval old is checked before it is served.
-  if (deps.liveness && (await within(deps.liveness(handle.lsid), LIVENESS_WAIT_MS, "skipped" as const)) === "ended") {
+  const due = deps.liveness?.(handle.lsid);
+  if (due && (await within(due, LIVENESS_WAIT_MS, "skipped" as const)) === "ended") {
     return { state: "ended", reason: "idp_refused", handle };
   }
   const fresh = record.claimsStale && deps.refreshClaims ? await deps.refreshClaims(handle.lsid, record) : record;

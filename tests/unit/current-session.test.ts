@@ -89,7 +89,7 @@ describe("currentSession: liveness before a session is served", () => {
     const { id, sealed, releaseCheck, deps } = await setup();
     releaseCheck();
     const asked: string[] = [];
-    const gate: CurrentSessionDeps = { ...deps(), liveness: async (lsid) => (asked.push(lsid), "ended") };
+    const gate: CurrentSessionDeps = { ...deps(), liveness: async (lsid) => (asked.push(lsid), "ended" as const) };
     await expect(currentSession(gate, sealed)).resolves.toMatchObject({ state: "ended", reason: "idp_refused" });
     expect(asked).toEqual([id]);
   });
@@ -112,7 +112,7 @@ describe("currentSession: liveness before a session is served", () => {
     await stores.revocations.revoke({ targets: [], sessionIds: [id], reason: "logout", now: Date.now() });
     releaseCheck();
     let asked = 0;
-    const gate: CurrentSessionDeps = { ...deps(), liveness: async () => (asked++, "live") };
+    const gate: CurrentSessionDeps = { ...deps(), liveness: async () => (asked++, "live" as const) };
     await expect(currentSession(gate, sealed)).resolves.toMatchObject({ state: "ended", reason: "logout" });
     expect(asked).toBe(0);
   });

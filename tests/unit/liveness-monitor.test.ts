@@ -125,6 +125,14 @@ describe("liveness: when a session is checked", () => {
     expect(calls).toHaveLength(0);
   });
 
+  it("costs a request nothing once the plan says off: no promise to wait for", async () => {
+    const off = livenessPlan(metadata, { LIVENESS: "off", LIVENESS_INTERVAL_SECONDS: 60, LIVENESS_METHOD: "auto" });
+    const live = monitor({ plan: async () => off });
+    const { id } = await signedIn();
+    expect(await live.ensure(id)).toBe("skipped");
+    expect(live.checkIfDue(id)).toBeUndefined();
+  });
+
   it("checks nothing while the IdP's discovery cannot be read, and asks for it again after 30 s", async () => {
     let planCalls = 0;
     let fail = true;
