@@ -18,7 +18,22 @@ export const configSchema = z
     // Kept exactly as given: `iss` is compared to it character for character (a trailing "/" matters).
     OIDC_ISSUER: z.url({ protocol: /^https?$/ }),
     OIDC_CLIENT_ID: z.string().min(1),
-    OIDC_CLIENT_SECRET: z.string().min(1),
+    /** Required unless OIDC_CLIENT_AUTH_METHOD=private_key_jwt (see the rule below). */
+    OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+    /**
+     * How this client authenticates at the IdP's token, introspection, revocation and PAR endpoints:
+     * `client_secret_basic` (RFC 6749 §2.3.1, the default), `client_secret_post`, or `private_key_jwt`
+     * (RFC 7523, OpenID Connect Core §9: a JWT signed with OIDC_CLIENT_PRIVATE_KEY).
+     */
+    OIDC_CLIENT_AUTH_METHOD: z.enum(["client_secret_basic", "client_secret_post", "private_key_jwt"]).default("client_secret_basic"),
+    /** With private_key_jwt: this client's private key, a JWK as JSON with `kid` and `alg` (its public half registered at the IdP). */
+    OIDC_CLIENT_PRIVATE_KEY: z.string().optional(),
+    /**
+     * Pushed Authorization Requests (RFC 9126): `auto` pushes the authorization request when the IdP's
+     * metadata has a pushed_authorization_request_endpoint; `require` refuses to sign in without one
+     * (and says so at start-up); `off` never pushes.
+     */
+    OIDC_PAR: z.enum(["auto", "require", "off"]).default("auto"),
     OIDC_SCOPES: z.string().default("openid profile email"),
     /** The alg the IdP signs ID tokens (and so logout tokens) with; any other is refused (BCL §2.6 step 3). */
     OIDC_ID_TOKEN_ALG: z
@@ -158,6 +173,23 @@ export const configSchema = z
     ADMIN_SUBS: z.string().optional(),
     /** Bearer secret for GET /api/ssf/poll (a scheduled job on Vercel sends it as Authorization). */
     CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+    /**
+     * The upstream base URL of each remote API declared in apis.ts, per deployment, as JSON:
+     * {"statements":"https://api.example.com/statements"}. Overrides apis.ts's own `upstream`; an
+     * API with neither is off. Checked at start-up (lib/api/registry.ts resolveApis).
+     */
+    REMOTE_API_URLS: z
+      .string()
+      .transform((text, ctx) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.addIssue({ code: "custom", message: 'is not JSON (expected an object such as {"statements":"https://api.example.com/"})' });
+          return z.NEVER;
+        }
+      })
+      .pipe(z.record(z.string(), z.string()))
+      .default({}),
     /** Serves /bench/{raw,bare,guard} for `npm run bench`. Off in real deployments. */
     BENCH_ROUTES: bool.default(false),
     /** Echoed by /api/health in X-Lockstep-Nonce; the demo and dev runners set a random one per process. */
@@ -208,7 +240,28 @@ export const configSchema = z
         message: "is required when OIDC_ID_TOKEN_ENCRYPTED_RESPONSE_ALG is set",
       });
     }
-  });
+  })
+  // The client's credentials are checked even when another setting is bad, so that one error names
+  // every missing key (a missing secret is as much an error as a malformed URL).
+  .superRefine(
+    (c, ctx) => {
+      if (c.OIDC_CLIENT_AUTH_METHOD === "private_key_jwt" && !c.OIDC_CLIENT_PRIVATE_KEY) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["OIDC_CLIENT_PRIVATE_KEY"],
+          message: "is required when OIDC_CLIENT_AUTH_METHOD=private_key_jwt",
+        });
+      }
+      if (c.OIDC_CLIENT_AUTH_METHOD !== "private_key_jwt" && !c.OIDC_CLIENT_SECRET) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["OIDC_CLIENT_SECRET"],
+          message: "is required (or set OIDC_CLIENT_AUTH_METHOD=private_key_jwt)",
+        });
+      }
+    },
+    { when: () => true },
+  );
 
 /**
  * The validated configuration. The rule above guarantees the REST settings (UPSTASH_*) unless the

@@ -34,7 +34,7 @@ export function getOidcClient() {
   const config = getConfig();
   return {
     client: { client_id: config.OIDC_CLIENT_ID } satisfies oauth.Client,
-    clientAuth: oauth.ClientSecretBasic(config.OIDC_CLIENT_SECRET),
+    clientAuth: oauth.ClientSecretBasic(config.OIDC_CLIENT_SECRET ?? ""),
     options: requestOptions(config.OIDC_ISSUER),
   };
 }
