@@ -69,7 +69,7 @@ const secret = (bytes: number) => randomBytes(bytes).toString("base64url");
 function generated(): string {
   const appPort = env.DEMO_APP_PORT ?? 3000;
   return `# Written by \`npm run dev\` (demo/scripts/dev.ts) on its first run; Next.js loads it in development only.
-# Gitignored: it holds secrets. Delete it to start over; edit it to point the app elsewhere (see README, Develop).
+# Gitignored: it holds secrets. Delete it to start over; edit it to point the app elsewhere (see docs/develop.md).
 # \`npm run dev\` starts the demo IdP when OIDC_ISSUER is on localhost, and the gateway when
 # UPSTASH_REDIS_REST_URL is; anything else is used as it is. Settings not listed here: see .env.example.
 
@@ -280,7 +280,7 @@ async function launch(source: string, name: string, port: number, overrides: Rec
       name,
       source === "second"
         ? new Error(
-            `${error instanceof Error ? error.message : String(error)} (two next dev servers need a distDir each: see README, Develop)`,
+            `${error instanceof Error ? error.message : String(error)} (two next dev servers need a distDir each: see docs/develop.md)`,
           )
         : error,
     ),

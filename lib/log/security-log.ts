@@ -17,7 +17,7 @@ export type SecurityEvent = {
  * One structured line per security event on stdout. Callers pass codes and hashed identifiers, never
  * a token. Written to the stream itself, not through console.log, which Next wraps in route handlers
  * (console-dim, console-exit) at a cost a signal receiver, with a line or more per signal, can measure
- * (README, "Measured"). Node runtime only (node:crypto above); on Linux a write to a pipe or a file
+ * (docs/benchmarks.md). Node runtime only (node:crypto above); on Linux a write to a pipe or a file
  * is synchronous, as console.log's is.
  */
 export function securityLog(entry: SecurityEvent): void {

@@ -10,11 +10,11 @@ import { root, type Stack } from "../../demo/scripts/stack";
 /**
  * Every page of the demo, checked two ways: axe-core (injected from the pinned devDependency, run in
  * the page) finds no serious or critical violation, and at 375 px wide nothing scrolls sideways.
- * With LOCKSTEP_SCREENSHOTS=1 it also refreshes the README's screenshots (docs/screenshots/).
+ * With LOCKSTEP_SCREENSHOTS=1 it also refreshes the screenshots of the README and docs/demo.md (docs/screenshots/).
  */
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const screenshots = process.env.LOCKSTEP_SCREENSHOTS === "1";
-/** The ones the README shows. */
+/** The ones the README and docs/demo.md show. */
 const kept = new Set([
   "dashboard",
   "signed-out",

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { percentile } from "../../demo/scripts/percentile";
 
-/** The benchmarks' percentiles (nearest rank): what "p95 of 20 tab runs" means in the README. */
+/** The benchmarks' percentiles (nearest rank): what "p95 of 20 tab runs" means in docs/benchmarks.md. */
 describe("percentile (nearest rank)", () => {
   const twenty = Array.from({ length: 20 }, (_, i) => 20 - i); // 20, 19, …, 1: unsorted on purpose
 
