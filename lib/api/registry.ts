@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isForbiddenRequestHeader } from "./headers";
 
 /**
  * The remote APIs the browser may reach through Lockstep (`/api/remote/<name>/<path>`) and server code
@@ -29,6 +30,12 @@ export type RemoteApiDefinition = {
   scopes?: readonly string[];
   /** RFC 9449: the token is DPoP-bound to a key pair held on the server for the session (or for this app, with `client`). */
   dpop?: boolean;
+  /**
+   * Request headers sent on besides the proxy's own short list (Accept, Content-Type, conditionals,
+   * Range...: lib/api/headers.ts), e.g. `["idempotency-key"]`. Never Cookie, Authorization, Host,
+   * Origin, Referer, X-CSRF, DPoP or a hop-by-hop header: resolveApis refuses those.
+   */
+  forwardHeaders?: readonly string[];
   /** Shown on the signed-in page: a GET of `path` through the proxy, its JSON answer listed under `title`. */
   dashboard?: { title: string; path: string };
 };
@@ -70,6 +77,8 @@ export function resolveApis(definitions: Record<string, RemoteApiDefinition>, ov
         `the upstream of API "${name}" (${name in overrides ? "REMOTE_API_URLS" : "apis.ts"}) must be an https URL (http only on loopback) without credentials, query or fragment`,
       );
     }
+    const forbidden = definition.forwardHeaders?.find((h) => !/^[a-z0-9-]+$/i.test(h) || isForbiddenRequestHeader(h));
+    if (forbidden !== undefined) throw new Error(`apis.ts: API "${name}" may not forward the header "${forbidden}"`);
     // The base always ends in "/": paths are resolved below it, never beside it.
     if (!url.pathname.endsWith("/")) url.pathname += "/";
     const { upstream: _declared, ...rest } = definition;

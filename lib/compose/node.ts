@@ -17,6 +17,12 @@ import { securityLog } from "@/lib/log/security-log";
 import { LivenessMonitor } from "@/lib/liveness/monitor";
 import { checkWith } from "@/lib/liveness/check";
 import { livenessPlan, type IdpLogoutMetadata, type LivenessPlan } from "@/lib/liveness/plan";
+import apiDefinitions from "@/apis";
+import { resolveApis } from "@/lib/api/registry";
+import type { RemoteApiDeps } from "@/lib/api/proxy";
+import { DpopKeys, NonceCache } from "@/lib/api/dpop";
+import type { Agents } from "@/lib/api/upstream";
+import { getOidcClient } from "@/lib/oidc/client";
 
 /** Everything a route handler, server component or Auth.js callback needs, built once per process. */
 export type Server = Stores & {
@@ -33,6 +39,8 @@ export type Server = Stores & {
   livenessPlan: () => Promise<LivenessPlan>;
   /** Re-checks active sessions at the IdP where nothing pushes (lib/liveness/monitor.ts). */
   liveness: LivenessMonitor;
+  /** The remote-API proxy and fetchApi (lib/api/): the declared APIs, their tokens, the upstream connections. */
+  remote: RemoteApiDeps;
 };
 
 /**
@@ -40,6 +48,12 @@ export type Server = Stores & {
  * must be one per process (the liveness monitor's pause, its memory of checks) lives on globalThis.
  */
 const LIVENESS_MONITOR = Symbol.for("lockstep.liveness-monitor");
+/**
+ * The remote APIs' keep-alive agents and the resource servers' DPoP nonces: one set per process. (Not
+ * the DPoP keys: their oauth4webapi handles are recognised only by the copy of oauth4webapi that made
+ * them, and each route bundle has its own.)
+ */
+const REMOTE_API_RUNTIME = Symbol.for("lockstep.remote-api-runtime");
 function processWide<T>(key: symbol, make: () => T): T {
   const shared = globalThis as { [key: symbol]: unknown };
   return (shared[key] ??= make()) as T;
@@ -67,6 +81,31 @@ function composeServer(config: Config, stores: Stores): Server {
         check: (method, id, record, endAs) => checkWith({ refresh, now: Date.now }, method, id, record, endAs),
       }),
   );
+  const gate: CurrentSessionDeps = {
+    config,
+    cookies,
+    sessions: stores.sessions,
+    revocations: stores.revocations,
+    refreshClaims: (id, record) => refreshStaleClaims(refresh, id, record),
+    liveness: (id) => liveness.checkIfDue(id),
+  };
+  const runtime = processWide(REMOTE_API_RUNTIME, () => ({ agents: new Map() as Agents, nonces: new NonceCache() }));
+  const remote: RemoteApiDeps = {
+    // Throws, naming the API and the setting, for a bad REMOTE_API_URLS or apis.ts: at start-up (instrumentation.ts builds the server).
+    apis: resolveApis(apiDefinitions, config.REMOTE_API_URLS),
+    gate,
+    appUrl: config.AUTH_URL,
+    log: securityLog,
+    agents: runtime.agents,
+    nonces: runtime.nonces,
+    tokens: { refresh, idp: async () => ({ as: await getIdpMetadata(), ...getOidcClient() }), dpop: new DpopKeys(), log: securityLog },
+    limits: {
+      maxRequestBytes: config.REMOTE_API_MAX_REQUEST_BYTES,
+      maxResponseBytes: config.REMOTE_API_MAX_RESPONSE_BYTES,
+      timeoutMs: config.REMOTE_API_TIMEOUT_MS,
+      totalTimeoutMs: config.REMOTE_API_TOTAL_TIMEOUT_MS,
+    },
+  };
   return {
     ...stores,
     config,
@@ -76,14 +115,8 @@ function composeServer(config: Config, stores: Stores): Server {
     refresh,
     livenessPlan: plan,
     liveness,
-    gate: {
-      config,
-      cookies,
-      sessions: stores.sessions,
-      revocations: stores.revocations,
-      refreshClaims: (id, record) => refreshStaleClaims(refresh, id, record),
-      liveness: (id) => liveness.checkIfDue(id),
-    },
+    gate,
+    remote,
   };
 }
 

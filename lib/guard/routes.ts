@@ -1,8 +1,18 @@
 /**
  * Which requests need a session. Everything else is public, but a request that carries a session
- * cookie is still checked against the revocation list wherever the guard runs.
+ * cookie is still checked against the revocation list wherever the guard runs. `/api/remote/` is
+ * public here because its handler requires a session itself for `user` and `client` APIs
+ * (lib/api/proxy.ts), while `none` and `user-or-none` APIs work signed out.
  */
-const publicApi = ["/api/auth/", "/api/backchannel-logout", "/api/frontchannel-logout", "/api/ssf/", "/api/logout", "/api/health"];
+const publicApi = [
+  "/api/auth/",
+  "/api/backchannel-logout",
+  "/api/frontchannel-logout",
+  "/api/ssf/",
+  "/api/logout",
+  "/api/health",
+  "/api/remote/",
+];
 const publicPages = new Set(["/", "/signed-out"]);
 
 export function isApi(pathname: string): boolean {

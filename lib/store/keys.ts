@@ -12,14 +12,14 @@
  *   (by session, by IdP session, by subject), last-seen times and refresh locks, the subject's
  *   session set, the activity log and the account flag. A session id carries its user's tag as its
  *   first TAG_LENGTH characters (`newSessionId`), so the keys named by a session id alone
- *   (`session`, `revokedSession`, `lastSeen`, `refreshLock`) land in the same slot as the keys named
+ *   (`session`, `revokedSession`, `lastSeen`, `refreshLock`, `apiState`) land in the same slot as the keys named
  *   by (iss, sub). The guard's check (session record + three marks) is then one slot: it knows the
  *   lsid, iss and sub from the cookie.
  * - An IdP session's slot, tag `idpSessionTag(iss, sid)`: what is looked up by (iss, sid) alone,
  *   since a logout token may carry only `sid` (BCL §2.4) and so cannot name the user: the index of
  *   the session holding the sid, the user that holds it, and the sid's ended mark.
  * - One key per command, untagged: the ended-sessions feed (one per app, every user), the email
- *   index (keyed by address), replay records, the stream state.
+ *   index (keyed by address), replay records, the stream state, a `client` API's token and its lock.
  */
 const part = (value: string) => encodeURIComponent(value);
 
@@ -131,6 +131,12 @@ export function keys(prefix: string) {
     refreshLock: (sessionId: string) => `${prefix}lock:refresh:${byId(sessionId)}`,
     /** Held for one liveness interval by the instance that re-checks the session at the IdP (lib/liveness/). User's slot. */
     livenessClaim: (sessionId: string) => `${prefix}lock:live:${byId(sessionId)}`,
+    /** A session's remote-API state (lib/api/state.ts: its audience tokens and DPoP key), JSON. User's slot, deleted with the record. */
+    apiState: (sessionId: string) => `${prefix}api:s:${byId(sessionId)}`,
+    /** This app's state for a `client` API (its client credentials token, its DPoP key), JSON. A key of its own. */
+    clientApiState: (api: string) => `${prefix}api:c:${part(api)}`,
+    /** A short lock so that one instance fetches a `client` API's token while the others wait. */
+    clientApiLock: (api: string) => `${prefix}lock:api:${part(api)}`,
   };
 }
 

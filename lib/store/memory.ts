@@ -18,6 +18,7 @@ import {
 import type { SessionRecord } from "@/lib/session/record";
 import { endedEntry, matching, parseUserMember, signedInEntry } from "./records";
 import { judge } from "@/lib/revocation/verdict";
+import type { ApiState } from "@/lib/api/state";
 
 /** A value that expires, as a Redis key with a TTL does. */
 class Expiring<V> {
@@ -73,6 +74,15 @@ export function memoryStores(options: { ttlSeconds: number; now?: () => number }
   const replays = new Expiring<true>(now);
   let feed: EndedEvent[] = [];
   const stream = new Expiring<string>(now);
+  /** Remote-API state: per session (expires with it), and per `client` API, with its lock (expiries in ms, as PX). */
+  const apiStates = new Map<string, { state: ApiState; expiresAt: number }>();
+  const clientStates = new Map<string, { state: ApiState; expiresAt: number }>();
+  const clientLocks = new Map<string, { owner: string; expiresAt: number }>();
+  const live = <V extends { expiresAt: number }>(map: Map<string, V>, key: string): V | undefined => {
+    const entry = map.get(key);
+    if (entry && entry.expiresAt <= now()) map.delete(key);
+    return entry && entry.expiresAt > now() ? entry : undefined;
+  };
 
   const log = (subject: User, entry: ActivityEntry) => {
     const key = pair(subject.iss, subject.sub);
@@ -124,6 +134,7 @@ export function memoryStores(options: { ttlSeconds: number; now?: () => number }
       for (const { id, record } of ended) {
         records.delete(id);
         seen.delete(id);
+        apiStates.delete(id);
         bySubject.get(pair(record.iss, record.sub))?.delete(id);
         if (record.sid) byIdpSession.delete(pair(record.iss, record.sid));
         log(record, endedEntry(id, record, reason, detail, now()));
@@ -170,6 +181,33 @@ export function memoryStores(options: { ttlSeconds: number; now?: () => number }
       if ((checkClaims.get(sessionId) ?? -Infinity) > now()) return false;
       checkClaims.set(sessionId, now() + Math.max(1, Math.floor(ttlMs)));
       return true;
+    },
+    async apiState(sessionId) {
+      const entry = live(apiStates, sessionId);
+      return entry ? structuredClone(entry.state) : null;
+    },
+    async setApiState(sessionId, state, expiresAt) {
+      if (records.get(sessionId) === undefined) {
+        apiStates.delete(sessionId);
+        return false;
+      }
+      apiStates.set(sessionId, { state: structuredClone(state), expiresAt: Math.floor(expiresAt) });
+      return true;
+    },
+    async clientApiState(api) {
+      const entry = live(clientStates, api);
+      return entry ? structuredClone(entry.state) : null;
+    },
+    async setClientApiState(api, state, ttlMs) {
+      clientStates.set(api, { state: structuredClone(state), expiresAt: now() + Math.max(1, Math.floor(ttlMs)) });
+    },
+    async lockClientApi(api, owner, ttlMs) {
+      if (live(clientLocks, api)) return false;
+      clientLocks.set(api, { owner, expiresAt: now() + Math.max(1, Math.floor(ttlMs)) });
+      return true;
+    },
+    async unlockClientApi(api, owner) {
+      if (live(clientLocks, api)?.owner === owner) clientLocks.delete(api);
     },
   };
 

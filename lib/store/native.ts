@@ -18,6 +18,7 @@ import {
 } from "./ports";
 import { endedEntry, matching, parseLastSeen, parseRecord, parseUserMember, signedInEntry, userMember } from "./records";
 import { judge, revocationKeys } from "@/lib/revocation/verdict";
+import { parseApiState } from "@/lib/api/state";
 
 /*
  * Why ioredis (5.x) and not node-redis 5:
@@ -219,7 +220,7 @@ export function nativeStores(client: NativeClient, k: Keys, ttlSeconds: number, 
         const ops: SlotOp[] = [];
         for (const { id, record } of ended) {
           const user = userTag(record.iss, record.sub);
-          ops.push({ tag: sessionTag(id), run: (tx) => tx.del(k.session(id), k.lastSeen(id)) });
+          ops.push({ tag: sessionTag(id), run: (tx) => tx.del(k.session(id), k.lastSeen(id), k.apiState(id)) });
           ops.push({ tag: user, run: (tx) => tx.srem(k.subjectSessions(record.iss, record.sub), id) });
           ops.push({ tag: user, run: (tx) => logActivity(tx, k, record, endedEntry(id, record, reason, detail, now), ttlSeconds) });
         }
@@ -293,6 +294,37 @@ export function nativeStores(client: NativeClient, k: Keys, ttlSeconds: number, 
     unlock: (sessionId, owner) =>
       call("session.unlock", async () => {
         await redis.lockstepDeleteIfEqual(k.refreshLock(sessionId), owner);
+      }),
+
+    apiState: (sessionId) => call("api.state", async () => parseApiState(await redis.get(k.apiState(sessionId)))),
+
+    setApiState: (sessionId, state, expiresAt) =>
+      call("api.set_state", async () => {
+        // One slot (the id carries its user's tag): written with the record's existence read in the
+        // same transaction. An `end` that ran first left no record, so this state goes too; one that
+        // runs after deletes it with the record.
+        const at = Math.max(Math.floor(expiresAt), Date.now() + 1_000);
+        const [, exists] = await execAll(
+          redis.multi().set(k.apiState(sessionId), JSON.stringify(state), "PXAT", at).exists(k.session(sessionId)),
+        );
+        if (exists === 1) return true;
+        await redis.del(k.apiState(sessionId));
+        return false;
+      }),
+
+    clientApiState: (api) => call("api.client_state", async () => parseApiState(await redis.get(k.clientApiState(api)))),
+
+    setClientApiState: (api, state, ttlMs) =>
+      call("api.set_client_state", async () => {
+        await redis.set(k.clientApiState(api), JSON.stringify(state), "PX", Math.max(1, Math.floor(ttlMs)));
+      }),
+
+    lockClientApi: (api, owner, ttlMs) =>
+      call("api.lock", async () => (await redis.set(k.clientApiLock(api), owner, "PX", Math.max(1, Math.floor(ttlMs)), "NX")) === "OK"),
+
+    unlockClientApi: (api, owner) =>
+      call("api.unlock", async () => {
+        await redis.lockstepDeleteIfEqual(k.clientApiLock(api), owner);
       }),
   };
 

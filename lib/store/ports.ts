@@ -1,6 +1,7 @@
 import type { SessionRecord } from "@/lib/session/record";
 import type { SessionHandle } from "@/lib/session/handle";
 import type { EndMechanism, EndReason, Verdict } from "@/lib/revocation/verdict";
+import type { ApiState } from "@/lib/api/state";
 import { userTag } from "./keys";
 
 /**
@@ -87,6 +88,24 @@ export interface SessionStore {
    * caller across every instance until the claim expires, false for every other caller meanwhile.
    */
   claimCheck(sessionId: string, ttlMs: number): Promise<boolean>;
+  /**
+   * What a session holds for its remote APIs (lib/api/tokens.ts): access tokens by API and its DPoP
+   * key. One key per session, in its user's slot, deleted by `end` with the record.
+   */
+  apiState(sessionId: string): Promise<ApiState | null>;
+  /**
+   * Replaces a session's API state, to expire with the session (`expiresAt`, ms). Callers hold the
+   * session's refresh lock (`lock`): read, change, write. When the session's record is gone (it ended
+   * meanwhile), nothing is kept and the answer is false.
+   */
+  setApiState(sessionId: string, state: ApiState, expiresAt: number): Promise<boolean>;
+  /** This app's own state for a `client` API (the client credentials token, its DPoP key): one key per API. */
+  clientApiState(api: string): Promise<ApiState | null>;
+  /** Replaces it for `ttlMs`. Callers hold the API's lock (`lockClientApi`). */
+  setClientApiState(api: string, state: ApiState, ttlMs: number): Promise<void>;
+  /** A short lock so that one request, across every instance, fetches an API's client token while others wait. */
+  lockClientApi(api: string, owner: string, ttlMs: number): Promise<boolean>;
+  unlockClientApi(api: string, owner: string): Promise<void>;
 }
 
 /** What a mark on the revocation list names. */

@@ -18,6 +18,7 @@ import {
 } from "./ports";
 import { endedEntry, matching, parseLastSeen, parseRecord, parseUserMember, signedInEntry, userMember } from "./records";
 import { judge, revocationKeys } from "@/lib/revocation/verdict";
+import { parseApiState } from "@/lib/api/state";
 
 /** The part of @upstash/redis's pipeline that the activity log needs. */
 type Tx = ReturnType<Redis["multi"]>;
@@ -108,7 +109,7 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
         // it by slot). The revocation is already stored; this deletes what the ended sessions held.
         const tx = redis.multi();
         for (const { id, record } of ended) {
-          tx.del(k.session(id), k.lastSeen(id));
+          tx.del(k.session(id), k.lastSeen(id), k.apiState(id));
           tx.srem(k.subjectSessions(record.iss, record.sub), id);
           logActivity(tx, k, record, endedEntry(id, record, reason, detail, now), ttlSeconds);
           if (record.sid) tx.del(k.idpSession(record.iss, record.sid));
@@ -176,6 +177,39 @@ export function upstashStores(redis: Redis, k: Keys, ttlSeconds: number): Stores
     unlock: (sessionId, owner) =>
       storeCall("session.unlock", async () => {
         await redis.eval(DELETE_IF_EQUAL_SCRIPT, [k.refreshLock(sessionId)], [owner]);
+      }),
+
+    apiState: (sessionId) => storeCall("api.state", async () => parseApiState(await redis.get<string>(k.apiState(sessionId)))),
+
+    setApiState: (sessionId, state, expiresAt) =>
+      storeCall("api.set_state", async () => {
+        // As in native.ts: written with the record's existence read in the same transaction.
+        const at = Math.max(Math.floor(expiresAt), Date.now() + 1_000);
+        const tx = redis.multi();
+        tx.set(k.apiState(sessionId), JSON.stringify(state), { pxat: at });
+        tx.exists(k.session(sessionId));
+        const [, exists] = await tx.exec<[unknown, number]>();
+        if (exists === 1) return true;
+        await redis.del(k.apiState(sessionId));
+        return false;
+      }),
+
+    clientApiState: (api) => storeCall("api.client_state", async () => parseApiState(await redis.get<string>(k.clientApiState(api)))),
+
+    setClientApiState: (api, state, ttlMs) =>
+      storeCall("api.set_client_state", async () => {
+        await redis.set(k.clientApiState(api), JSON.stringify(state), { px: Math.max(1, Math.floor(ttlMs)) });
+      }),
+
+    lockClientApi: (api, owner, ttlMs) =>
+      storeCall(
+        "api.lock",
+        async () => (await redis.set(k.clientApiLock(api), owner, { nx: true, px: Math.max(1, Math.floor(ttlMs)) })) === "OK",
+      ),
+
+    unlockClientApi: (api, owner) =>
+      storeCall("api.unlock", async () => {
+        await redis.eval(DELETE_IF_EQUAL_SCRIPT, [k.clientApiLock(api)], [owner]);
       }),
   };
 

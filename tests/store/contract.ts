@@ -8,6 +8,7 @@ import type { EndedEvent, Revoked, Stores } from "@/lib/store/ports";
 import type { SessionRecord } from "@/lib/session/record";
 import type { SessionHandle } from "@/lib/session/handle";
 import { endSessions } from "@/lib/revocation/end-sessions";
+import type { ApiState } from "@/lib/api/state";
 
 export type ContractSubject = { stores: Stores; cleanup?: () => Promise<void> };
 
@@ -443,6 +444,79 @@ export function storeContract(name: string, make: () => Promise<ContractSubject>
         expect(await stores.revocations.remember(replay)).toBe(true);
         expect(await stores.revocations.remember(replay)).toBe(false);
         expect(await stores.revocations.seen({ ...replay, kind: "bcl" })).toBe(false);
+      });
+    });
+
+    describe("remote-API state", () => {
+      const state = (token: string): ApiState => ({
+        tokens: { statements: { accessToken: token, tokenType: "bearer", expiresAt: 1_800_000_000_000 } },
+        dpopKey: { kty: "EC", crv: "P-256", x: "x-coordinate", y: "y-coordinate", d: "private-part" },
+      });
+
+      it("keeps a session's API tokens and DPoP key until the session ends, then deletes them with its record", async () => {
+        const r = record();
+        const id = await stores.sessions.create(r);
+        expect(await stores.sessions.apiState(id)).toBeNull();
+        expect(await stores.sessions.setApiState(id, state("at-1"), r.expiresAt)).toBe(true);
+        expect(await stores.sessions.apiState(id)).toEqual(state("at-1"));
+        expect(await stores.sessions.setApiState(id, { tokens: {} }, r.expiresAt)).toBe(true);
+        expect(await stores.sessions.apiState(id)).toEqual({ tokens: {} });
+        await stores.sessions.setApiState(id, state("at-2"), r.expiresAt);
+        await endSessions(
+          { sessions: stores.sessions, revocations: stores.revocations, now: Date.now },
+          [{ kind: "session", id }],
+          "logout",
+        );
+        expect(await stores.sessions.apiState(id)).toBeNull();
+      });
+
+      it("keeps nothing for a session that has ended (a write racing its end)", async () => {
+        const r = record();
+        const id = await stores.sessions.create(r);
+        await stores.sessions.end([{ id, record: r }], "logout");
+        expect(await stores.sessions.setApiState(id, state("at-late"), r.expiresAt)).toBe(false);
+        expect(await stores.sessions.apiState(id)).toBeNull();
+        expect(await stores.sessions.setApiState("C".repeat(43), state("at-none"), r.expiresAt)).toBe(false);
+        expect(await stores.sessions.apiState("C".repeat(43))).toBeNull();
+      });
+
+      it("lets a session's API state expire with the session", async () => {
+        const r = record();
+        const id = await stores.sessions.create(r);
+        expect(await stores.sessions.setApiState(id, state("at-short"), Date.now() + 1_100)).toBe(true);
+        expect(await stores.sessions.apiState(id)).not.toBeNull();
+        await new Promise((resolve) => setTimeout(resolve, 1_400));
+        expect(await stores.sessions.apiState(id)).toBeNull();
+      });
+
+      it("keeps each session's API state apart", async () => {
+        const a = await stores.sessions.create(record());
+        const b = await stores.sessions.create(record());
+        await stores.sessions.setApiState(a, state("at-a"), Date.now() + 60_000);
+        expect(await stores.sessions.apiState(b)).toBeNull();
+      });
+
+      it("keeps a client API's state for its TTL, one key per API", async () => {
+        const api = `client-${Math.random().toString(36).slice(2, 8)}`;
+        expect(await stores.sessions.clientApiState(api)).toBeNull();
+        await stores.sessions.setClientApiState(api, state("ct-1"), 400);
+        expect((await stores.sessions.clientApiState(api))?.tokens.statements?.accessToken).toBe("ct-1");
+        expect(await stores.sessions.clientApiState(`${api}-other`)).toBeNull();
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        expect(await stores.sessions.clientApiState(api)).toBeNull();
+      });
+
+      it("lets one owner hold a client API's lock, only that owner release it, and the lock expire", async () => {
+        const api = `lock-${Math.random().toString(36).slice(2, 8)}`;
+        const claims = await Promise.all(Array.from({ length: 6 }, (_, i) => stores.sessions.lockClientApi(api, `owner-${i}`, 5_000)));
+        expect(claims.filter(Boolean)).toHaveLength(1);
+        const owner = `owner-${claims.indexOf(true)}`;
+        await stores.sessions.unlockClientApi(api, "someone-else");
+        expect(await stores.sessions.lockClientApi(api, "x", 5_000)).toBe(false);
+        await stores.sessions.unlockClientApi(api, owner);
+        expect(await stores.sessions.lockClientApi(api, "x", 300)).toBe(true);
+        await new Promise((resolve) => setTimeout(resolve, 450));
+        expect(await stores.sessions.lockClientApi(api, "y", 300)).toBe(true);
       });
     });
 
