@@ -15,6 +15,9 @@ import { SessionWatcher } from "./session-watcher";
 import { SessionIframe } from "./session-iframe";
 import { LiveSession } from "./live-session";
 import { getIdpMetadata } from "@/lib/oidc/client";
+import { resolveApis } from "@/lib/api/registry";
+import apis from "@/apis";
+import { ApiCard, type DashboardApi } from "./api-card";
 
 export const dynamic = "force-dynamic";
 
@@ -95,6 +98,10 @@ export default async function Account() {
   const keptInStep = metadata
     ? statusLine(coverage(metadata as IdpLogoutMetadata, server.config))
     : "Your identity provider's metadata could not be read just now.";
+  // The remote APIs on in this deployment that have a dashboard entry: only their names, titles and paths reach the browser.
+  const dashboardApis: DashboardApi[] = [...resolveApis(apis, server.config.REMOTE_API_URLS).values()].flatMap((api) =>
+    api.dashboard ? [{ name: api.name, title: api.dashboard.title, path: api.dashboard.path }] : [],
+  );
   const recent = activity.slice(0, ACTIVITY_SHOWN);
   const older = activity.slice(ACTIVITY_SHOWN);
 
@@ -153,6 +160,10 @@ export default async function Account() {
       <Card title="This session">
         <Details rows={details} />
       </Card>
+
+      {dashboardApis.map((api) => (
+        <ApiCard key={api.name} {...api} />
+      ))}
 
       <Card title={`Your sessions at ${APP_NAME}`}>
         <ul className="divide-y divide-slate-100 text-sm" aria-label="Active sessions">

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { clientAuthMethods, PRIVATE_JWK_MEMBERS } from "./client-auth";
 import type { DemoClient } from "./provider";
 
 const DEFAULT_CLIENTS: DemoClient[] = [
@@ -10,10 +11,19 @@ const DEFAULT_CLIENTS: DemoClient[] = [
   },
 ];
 
+/** A public JWK: what a client registers for private_key_jwt (RFC 7517 §4; no private or secret members, RFC 7518 §6). */
+const publicJwkSchema = z
+  .object({ kty: z.enum(["RSA", "EC", "OKP"]) })
+  .catchall(z.unknown())
+  .refine((key) => !PRIVATE_JWK_MEMBERS.some((member) => member in key), "must be a public key")
+  .transform((key) => key as DemoClientJwk);
+type DemoClientJwk = NonNullable<DemoClient["jwks"]>["keys"][number];
+
 const demoClientSchema = z
   .object({
     clientId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "letters, digits and . _ - only"),
-    clientSecret: z.string().min(1),
+    /** Required unless tokenEndpointAuthMethod is private_key_jwt. */
+    clientSecret: z.string().min(1).optional(),
     appUrl: z
       .url({ protocol: /^https?$/ })
       .refine((v) => !/[?#]/.test(v), "must not have a query or fragment")
@@ -29,8 +39,24 @@ const demoClientSchema = z
       .string()
       .regex(/^[A-Za-z0-9\-._~+/]+=*$/, "RFC 6750 bearer token characters only")
       .optional(),
+    /** client_secret_basic (default), client_secret_post or private_key_jwt (RFC 7523, with jwks). */
+    tokenEndpointAuthMethod: z.enum(clientAuthMethods).optional(),
+    /** The app's public keys, for private_key_jwt. */
+    jwks: z
+      .object({ keys: z.array(publicJwkSchema).min(1) })
+      .strict()
+      .optional(),
+    /** RFC 9126: this app's authorization requests must be pushed (PAR) first. */
+    requirePushedAuthorizationRequests: z.boolean().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((client, ctx) => {
+    if (client.tokenEndpointAuthMethod === "private_key_jwt") {
+      if (!client.jwks) ctx.addIssue({ code: "custom", path: ["jwks"], message: "is required with private_key_jwt" });
+    } else if (client.clientSecret === undefined) {
+      ctx.addIssue({ code: "custom", path: ["clientSecret"], message: "is required unless tokenEndpointAuthMethod is private_key_jwt" });
+    }
+  });
 
 const clientsJson = z.string().transform((text, ctx): unknown => {
   try {

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { JWK } from "jose";
 import Provider, { errors, type ClientMetadata, type Configuration, type KoaContextWithOIDC, type SigningAlgorithm } from "oidc-provider";
 import { DemoStore } from "./adapter";
 import { createAdmin, matchAdminRoute } from "./admin";
@@ -14,6 +15,14 @@ import { handleInteraction, matchInteractionRoute } from "./interactions";
 import { createSigningKeys, type SignOptions } from "./keys";
 import { loopbackDemoFetch } from "./loopback-fetch";
 import { errorPage, logoutPage, PAGE_HEADERS, postLogoutPage } from "./pages";
+import { findResource } from "./resources";
+import {
+  clientAuthMethods,
+  clientAuthRecorder,
+  PRIVATE_JWK_MEMBERS,
+  type ClientAuthentication,
+  type ClientAuthMethod,
+} from "./client-auth";
 import { BrowserState, CHECK_SESSION_PATH, createCheckSession, installSessionState, isCheckSessionRequest } from "./session-management";
 import { createSsfEndpoints, matchSsfRoute } from "./ssf/endpoints";
 import type { UserEventKind } from "./ssf/events";
@@ -24,7 +33,8 @@ import { accountFinder, demoUsers, findUser } from "./users";
 /** A relying party registered with the demo IdP. Lockstep's routes decide the URIs derived from `appUrl`. */
 export type DemoClient = {
   clientId: string;
-  clientSecret: string;
+  /** Required unless `tokenEndpointAuthMethod` is "private_key_jwt" (then it is not registered at all). */
+  clientSecret?: string;
   /** The app's origin (and base path, if any), e.g. http://localhost:3000. */
   appUrl: string;
   name: string;
@@ -53,6 +63,18 @@ export type DemoClient = {
    * Core §5.4 when it issues an access token (oidc-provider's `conformIdTokenClaims`, per client here).
    */
   idTokenClaims?: boolean;
+  /**
+   * How the app authenticates at the token, PAR, introspection and revocation endpoints (RFC 6749 §2.3.1,
+   * RFC 7523 §2.2): "client_secret_basic" (the default), "client_secret_post" or "private_key_jwt"
+   * (a client assertion signed with a key of `jwks`, and nothing else). oidc-provider takes
+   * client_secret_basic and client_secret_post alike for a client registered with either:
+   * `RunningIdp.clientAuthentications` tells which one a request used.
+   */
+  tokenEndpointAuthMethod?: ClientAuthMethod;
+  /** The app's public keys (RFC 7517 JWK Set), for "private_key_jwt". Private members are refused. */
+  jwks?: { keys: JWK[] };
+  /** RFC 9126 §6: refuse authorization requests that were not pushed first (`request_uri` from PAR). Default false. */
+  requirePushedAuthorizationRequests?: boolean;
 };
 
 export type StartIdpOptions = {
@@ -70,6 +92,11 @@ export type StartIdpOptions = {
   log?: (line: string) => void;
   /** Shared Signals transmitter timings (push retry waits, long-poll bound), e.g. shorter ones for tests. */
   ssf?: SsfTimings;
+  /**
+   * RFC 9449 §8: the token endpoint refuses DPoP proofs without a server nonce (`use_dpop_nonce`, with a
+   * `DPoP-Nonce` header to retry with). Default false: nonces are offered in `DPoP-Nonce` but not required.
+   */
+  dpopRequireNonce?: boolean;
 };
 
 export type RunningIdp = {
@@ -99,8 +126,15 @@ export type RunningIdp = {
    * change stream status, and look at streams and delivery attempts.
    */
   ssf: SsfApi;
+  /**
+   * How clients authenticated at the token, PAR, introspection and revocation endpoints, oldest first
+   * (the last 200). oidc-provider takes client_secret_basic and client_secret_post interchangeably for
+   * a client registered with either: this is how a test shows which one an app sent.
+   */
+  clientAuthentications: ClientAuthentication[];
 };
 
+export type { ClientAuthentication, ClientAuthMethod };
 export type { DeliveryRecord, SsfApi, SsfTimings, StreamConfig, StreamStatus, UserEventKind };
 
 const LOOPBACK_ADDRESSES = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -114,14 +148,32 @@ function checkSsfTokens(clients: readonly DemoClient[]): void {
   if (new Set(tokens).size !== tokens.length) throw new Error("each demo client needs its own ssfManagementToken");
 }
 
+function checkClientAuth(clients: readonly DemoClient[]): void {
+  for (const client of clients) {
+    const method = client.tokenEndpointAuthMethod ?? "client_secret_basic";
+    if (!clientAuthMethods.includes(method)) throw new Error(`demo client ${client.clientId}: unknown tokenEndpointAuthMethod`);
+    if (method === "private_key_jwt") {
+      if (!client.jwks?.keys.length) throw new Error(`demo client ${client.clientId}: private_key_jwt needs jwks (the app's public keys)`);
+    } else if (!client.clientSecret) {
+      throw new Error(`demo client ${client.clientId}: ${method} needs a clientSecret`);
+    }
+    if (client.jwks?.keys.some((key) => PRIVATE_JWK_MEMBERS.some((member) => member in key))) {
+      throw new Error(`demo client ${client.clientId}: jwks must hold public keys only`);
+    }
+  }
+}
+
 /** The IdP's cookie names. Browsers share localhost cookies across ports, so they keep clear of the apps' names. */
 const COOKIE_NAMES = { session: "idp_session", interaction: "idp_interaction", resume: "idp_resume" };
 
 function clientMetadata(client: DemoClient): ClientMetadata {
   const base = client.appUrl.replace(/\/+$/, "");
+  const authMethod = client.tokenEndpointAuthMethod ?? "client_secret_basic";
   return {
     client_id: client.clientId,
-    client_secret: client.clientSecret,
+    // A private_key_jwt client has no secret: nothing else can authenticate it.
+    ...(authMethod === "private_key_jwt" ? {} : { client_secret: client.clientSecret }),
+    ...(client.jwks ? { jwks: { keys: client.jwks.keys } } : {}),
     client_name: client.name,
     // "web" with the code flow is what lets oidc-provider accept http://localhost URIs.
     application_type: "web",
@@ -134,9 +186,11 @@ function clientMetadata(client: DemoClient): ClientMetadata {
     ...(client.frontchannelLogout === false
       ? {}
       : { frontchannel_logout_uri: `${base}/api/frontchannel-logout`, frontchannel_logout_session_required: true }),
-    grant_types: ["authorization_code", "refresh_token"],
+    // client_credentials: the app's own tokens for the demo resources (RFC 6749 §4.4).
+    grant_types: ["authorization_code", "refresh_token", "client_credentials"],
     response_types: ["code"],
-    token_endpoint_auth_method: "client_secret_basic",
+    token_endpoint_auth_method: authMethod,
+    require_pushed_authorization_requests: client.requirePushedAuthorizationRequests ?? false,
     id_token_signed_response_alg: "RS256",
   };
 }
@@ -168,6 +222,7 @@ export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
   const host = opts.host ?? "127.0.0.1";
   if (!LOOPBACK_ADDRESSES.has(host)) throw new Error("the demo IdP only listens on a loopback address");
   checkSsfTokens(opts.clients);
+  checkClientAuth(opts.clients);
   const log = opts.log ?? (() => {});
   const accessTokenTtl = opts.accessTokenTtlSeconds ?? 600;
   const sessionTtl = opts.sessionTtlSeconds ?? 8 * 3600;
@@ -210,6 +265,29 @@ export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: false },
+      // RFC 8707: the demo resources get JWT access tokens (RFC 9068, RS256, aud = the resource) at the
+      // code, refresh-token and client credentials grants when the token request names one with
+      // `resource`. Without it the code and refresh grants keep issuing the opaque userinfo token
+      // (oidc-provider's rule for an openid grant), so sign-in and userinfo work as before.
+      resourceIndicators: {
+        enabled: true,
+        getResourceServerInfo: (_ctx, indicator) => {
+          const resource = findResource(indicator);
+          if (!resource) throw new errors.InvalidTarget();
+          return {
+            scope: resource.scope,
+            audience: resource.indicator,
+            accessTokenFormat: "jwt",
+            accessTokenTTL: accessTokenTtl,
+            jwt: { sign: { alg: "RS256" } },
+          };
+        },
+      },
+      clientCredentials: { enabled: true },
+      // RFC 9449. A nonce is always offered (DPoP-Nonce), and demanded only with dpopRequireNonce (§8).
+      dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => opts.dpopRequireNonce ?? false },
+      // RFC 9126: per client (require_pushed_authorization_requests), never for everyone.
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
       backchannelLogout: { enabled: true },
       userinfo: { enabled: true },
       revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
@@ -235,6 +313,7 @@ export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
     clientBasedCORS: (_ctx, origin, client) => (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
     ttl: {
       AccessToken: accessTokenTtl,
+      ClientCredentials: accessTokenTtl,
       IdToken: accessTokenTtl,
       Interaction: 10 * 60,
       Session: sessionTtl,
@@ -288,6 +367,8 @@ export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
   }
   const ssfEndpoints = createSsfEndpoints({ issuer, transmitter, log });
 
+  const clientAuthentications: ClientAuthentication[] = [];
+  provider.use(clientAuthRecorder(clientAuthentications));
   installSessionState(provider, browserState);
   provider.use(frontchannelLogoutMiddleware({ provider, browserState, log }));
 
@@ -327,6 +408,7 @@ export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
     },
     sendLogoutToken: (clientId, token) => admin.sendLogoutToken(clientId, token),
     ssf: transmitter.api,
+    clientAuthentications,
     close() {
       // The transmitter first: it stops retries and ends long polls, whose connections the server then closes.
       closing ??= transmitter.close().then(

@@ -49,7 +49,7 @@ if (node) console.log(node.notice);
 const { buildApp, startStack } = await import("./stack");
 const { demoUsers } = await import("../idp/users");
 
-const colours: Record<string, string> = { idp: "35", gateway: "36", build: "90", bank: "34", brokerage: "32" };
+const colours: Record<string, string> = { idp: "35", gateway: "36", api: "33", build: "90", bank: "34", brokerage: "32" };
 const log = (source: string, line: string) => console.log(`\x1b[${colours[source] ?? "33"}m${source.padEnd(8)}\x1b[0m ${line}`);
 
 const fail = (what: string, error: unknown): never => {
@@ -68,6 +68,9 @@ const stack = await startStack({
   nativeRedis: runtime === "nodejs",
   idpPort: settings.DEMO_IDP_PORT,
   gatewayPort: settings.DEMO_GATEWAY_PORT,
+  // The demo resource server (demo/api/) on a free loopback port: the Bank's statements (bearer JWT
+  // access tokens) and the Brokerage's portfolio (DPoP-bound), through each app's /api/remote proxy.
+  resourceServer: true,
   apps: [
     {
       appId: "bank",
@@ -77,6 +80,7 @@ const stack = await startStack({
       port: settings.DEMO_APP_PORT,
       env: { APP_ACCENT: "#4338ca" },
       ssf: "push",
+      remoteApis: { statements: "statements" },
     },
     {
       appId: "brokerage",
@@ -84,6 +88,7 @@ const stack = await startStack({
       clientId: "lockstep-brokerage",
       clientSecret: "brokerage-demo-secret-change-me",
       port: settings.DEMO_SECOND_APP_PORT,
+      remoteApis: { portfolio: "portfolio" },
       ...(brokerageNoPush
         ? {
             registration: { backchannelLogout: false, frontchannelLogout: false },
@@ -106,6 +111,7 @@ console.log(`
   Sign in to one; the other needs no password (single sign-on). Sign out anywhere, and every tab follows.
 
   Identity provider  ${stack.issuer}
+  Resource server    ${stack.resourceServer?.url ?? "off"} (the Bank's statements, the Brokerage's DPoP-bound portfolio)
   Redis gateway      ${stack.gatewayUrl} (${settings.REDIS_URL ? "real Redis at REDIS_URL" : "embedded store: demo only, nothing is kept"})
   IdP admin page     ${stack.issuer}/admin (end a user's sessions; send Shared Signals events)${
     brokerageNoPush

@@ -6,6 +6,8 @@ import path from "node:path";
 import { Redis as IORedis } from "ioredis";
 import { startGateway } from "@lockstep/gateway/server";
 import { startIdp, type DemoClient, type RunningIdp } from "../idp/provider";
+import type { DemoResourceName } from "../idp/resources";
+import { startResourceServer, type RunningResourceServer } from "../api/server";
 import { root } from "./preflight";
 
 /**
@@ -28,8 +30,26 @@ export type AppSpec = {
   clientSecret: string;
   port?: number;
   env?: Record<string, string>;
-  /** How the demo IdP registers this app (e.g. `{ backchannelLogout: false }`, or `{ idTokenClaims: false }`). */
-  registration?: Partial<Pick<DemoClient, "backchannelLogout" | "frontchannelLogout" | "idTokenClaims">>;
+  /**
+   * How the demo IdP registers this app (e.g. `{ backchannelLogout: false }`, `{ idTokenClaims: false }`,
+   * or `{ tokenEndpointAuthMethod: "private_key_jwt", jwks: { keys: [publicJwk] } }`).
+   */
+  registration?: Partial<
+    Pick<
+      DemoClient,
+      | "backchannelLogout"
+      | "frontchannelLogout"
+      | "idTokenClaims"
+      | "tokenEndpointAuthMethod"
+      | "jwks"
+      | "requirePushedAuthorizationRequests"
+    >
+  >;
+  /**
+   * The demo resource server's APIs this app calls through its proxy: API name (apis.ts) → demo resource,
+   * e.g. `{ statements: "statements" }`. The app gets them as REMOTE_API_URLS (`{"statements": "<rs>/statements"}`).
+   */
+  remoteApis?: Record<string, DemoResourceName>;
   /** Receive Shared Signals from the demo IdP's transmitter: the stream is registered and verified at start. */
   ssf?: "push" | "poll";
 };
@@ -60,6 +80,14 @@ export type StackOptions = {
    * stopGateway() cannot cut a cluster's connections: it throws.
    */
   redisClusterNodes?: string[];
+  /** RFC 9449 §8: the IdP's token endpoint demands its DPoP nonces (`use_dpop_nonce` first). Default false. */
+  dpopRequireNonce?: boolean;
+  /**
+   * Start the demo resource server (demo/api/) on a free loopback port, with the stack's IdP as its
+   * issuer; `{ requireDpopNonce: true }` makes it demand its own DPoP nonces (RFC 9449 §9). Default: on
+   * when an app declares `remoteApis`.
+   */
+  resourceServer?: boolean | { requireDpopNonce?: boolean };
 };
 
 /** The two builds of the app (next.config.ts's GUARD_RUNTIME): the guard on the edge, or in the Node runtime. */
@@ -78,6 +106,8 @@ export type RunningApp = AppSpec & { url: string; port: number; process: ChildPr
 export type Stack = {
   issuer: string;
   idp: RunningIdp;
+  /** The demo resource server, when started (StackOptions.resourceServer). */
+  resourceServer?: RunningResourceServer;
   gatewayUrl: string;
   gatewayToken: string;
   keyPrefix: string;
@@ -269,12 +299,40 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     port: idpPort,
     clients,
     accessTokenTtlSeconds: options.accessTokenTtlSeconds,
+    dpopRequireNonce: options.dpopRequireNonce,
     log: (l) => log("idp", l),
   });
+  const callsApis = apps.some((a) => Object.keys(a.remoteApis ?? {}).length > 0);
+  const rsOption = options.resourceServer ?? callsApis;
+  if (!rsOption && callsApis) {
+    await Promise.all([idp.close(), gateway.close(), forwarder?.close()]);
+    throw new Error("an app declares remoteApis, but resourceServer is off");
+  }
+  let resourceServer: RunningResourceServer | undefined;
+  if (rsOption) {
+    resourceServer = await startResourceServer({
+      issuer: idp.issuer,
+      requireDpopNonce: typeof rsOption === "object" ? rsOption.requireDpopNonce : undefined,
+      log: (l) => log("api", l),
+    }).catch(async (error: unknown) => {
+      await Promise.all([idp.close(), gateway.close(), forwarder?.close()]);
+      throw error;
+    });
+  }
+  /** REMOTE_API_URLS for an app: its APIs' base URLs on the demo resource server. */
+  const remoteApiUrls = (app: AppSpec): Record<string, string> =>
+    app.remoteApis && resourceServer
+      ? {
+          REMOTE_API_URLS: JSON.stringify(
+            Object.fromEntries(Object.entries(app.remoteApis).map(([name, resource]) => [name, resourceServer.urlOf(resource)])),
+          ),
+        }
+      : {};
 
   const running: RunningApp[] = [];
   const stopAll = async () => {
     await Promise.all(running.map((a) => a.stop()));
+    await resourceServer?.close();
     await idp.close();
     await gateway.close();
     await forwarder?.close();
@@ -335,6 +393,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         // The Node variant needs no REST settings: nothing in it may reach the gateway.
         ...(nativeRedis ? { UPSTASH_REDIS_REST_URL: "", UPSTASH_REDIS_REST_TOKEN: "" } : {}),
         ...ssfEnv,
+        ...remoteApiUrls(app),
         ...options.env,
         ...app.env,
       });
@@ -348,6 +407,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   return {
     issuer: idp.issuer,
     idp,
+    resourceServer,
     gatewayUrl: gateway.url,
     gatewayToken,
     keyPrefix,

@@ -73,4 +73,40 @@ describe("demo IdP config", () => {
     const client = { clientId: "a", clientSecret: secret, appUrl: "http://localhost:3001", name: "A" };
     expect(configError({ IDP_CLIENTS: JSON.stringify([client, client]) }).message).toContain("client ids must be unique");
   });
+
+  it("reads tokenEndpointAuthMethod, jwks and requirePushedAuthorizationRequests, and refuses a private key or a missing credential", () => {
+    const publicJwk = {
+      kty: "EC",
+      crv: "P-256",
+      x: "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+      y: "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+    };
+    const keyed = {
+      clientId: "k",
+      appUrl: "http://localhost:3001",
+      name: "K",
+      tokenEndpointAuthMethod: "private_key_jwt",
+      jwks: { keys: [publicJwk] },
+      requirePushedAuthorizationRequests: true,
+    };
+    const post = {
+      clientId: "p",
+      clientSecret: secret,
+      appUrl: "http://localhost:3002",
+      name: "P",
+      tokenEndpointAuthMethod: "client_secret_post",
+    };
+    expect(parseIdpConfig({ IDP_CLIENTS: JSON.stringify([keyed, post]) }).clients).toEqual([keyed, post]);
+
+    const leaked = configError({ IDP_CLIENTS: JSON.stringify([{ ...keyed, jwks: { keys: [{ ...publicJwk, d: secret }] } }]) });
+    expect(leaked.message).toContain("IDP_CLIENTS[0].jwks.keys[0]: must be a public key");
+    expect(leaked.message).not.toContain(secret);
+    expect(configError({ IDP_CLIENTS: JSON.stringify([{ ...keyed, jwks: undefined }]) }).message).toContain("IDP_CLIENTS[0].jwks");
+    expect(configError({ IDP_CLIENTS: JSON.stringify([{ ...post, clientSecret: undefined }]) }).message).toContain(
+      "IDP_CLIENTS[0].clientSecret",
+    );
+    expect(configError({ IDP_CLIENTS: JSON.stringify([{ ...post, tokenEndpointAuthMethod: "none" }]) }).message).toContain(
+      "IDP_CLIENTS[0].tokenEndpointAuthMethod",
+    );
+  });
 });

@@ -11,7 +11,7 @@ const ACCESS_TOKEN_TTL = 300;
 
 const random = () => randomBytes(16).toString("base64url");
 const basicAuth = (client: DemoClient) =>
-  `Basic ${Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`).toString("base64")}`;
+  `Basic ${Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret ?? "")}`).toString("base64")}`;
 
 describe("demo IdP", () => {
   const alice = demoUsers.find((u) => u.username === "alice")!;

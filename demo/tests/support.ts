@@ -1,6 +1,7 @@
 // Shared by the demo IdP tests: a stand-in for the apps' back-channel logout endpoints, and the
 // relying-party side of the code flow.
 import { createHash, randomBytes } from "node:crypto";
+import { SignJWT, exportJWK, generateKeyPair, calculateJwkThumbprint, type CryptoKey, type JWK } from "jose";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { DemoClient } from "../idp/provider";
@@ -80,39 +81,122 @@ export type AuthorizationOptions = {
   pkce?: boolean;
   /** Default "openid profile email", as Lockstep asks. */
   scope?: string;
+  /** RFC 8707 §2.1: `resource` parameters, one per resource. */
+  resource?: string[];
+  /** RFC 9126: push the request to the PAR endpoint first (client_secret_basic) and send only client_id and request_uri. */
+  par?: boolean;
 };
 
 /** An authorization request as Lockstep sends it: code flow, PKCE S256, state and nonce. */
 export function authorizationRequest(issuer: string, client: DemoClient, options: AuthorizationOptions = {}): PendingAuthorization {
-  const { redirectUri = callbackUrl(client), prompt, pkce = true, scope = "openid profile email" } = options;
+  const { redirectUri = callbackUrl(client), prompt, pkce = true, scope = "openid profile email", resource = [] } = options;
   const verifier = randomBytes(32).toString("base64url");
   const state = random();
   const nonce = random();
   const url = new URL(`${issuer}/auth`);
-  url.search = new URLSearchParams({
-    client_id: client.clientId,
-    redirect_uri: redirectUri,
-    response_type: "code",
+  url.search = authorizationParams(client, {
+    redirectUri,
+    prompt,
     scope,
     state,
     nonce,
-    ...(pkce ? { code_challenge: createHash("sha256").update(verifier).digest("base64url"), code_challenge_method: "S256" } : {}),
-    ...(prompt ? { prompt } : {}),
+    verifier: pkce ? verifier : undefined,
+    resource,
   }).toString();
   return { url, verifier, state, nonce, redirectUri };
 }
 
-/** RFC 6749 §2.3.1: client_secret_basic, with the id and secret form-encoded first. */
-export const basicAuth = (client: DemoClient) =>
-  `Basic ${Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`).toString("base64")}`;
+function authorizationParams(
+  client: DemoClient,
+  p: { redirectUri: string; prompt?: string; scope: string; state: string; nonce: string; verifier?: string; resource: string[] },
+): URLSearchParams {
+  const params = new URLSearchParams({
+    client_id: client.clientId,
+    redirect_uri: p.redirectUri,
+    response_type: "code",
+    scope: p.scope,
+    state: p.state,
+    nonce: p.nonce,
+    ...(p.verifier ? { code_challenge: createHash("sha256").update(p.verifier).digest("base64url"), code_challenge_method: "S256" } : {}),
+    ...(p.prompt ? { prompt: p.prompt } : {}),
+  });
+  for (const r of p.resource) params.append("resource", r);
+  return params;
+}
 
-export async function tokenRequest(issuer: string, client: DemoClient, params: Record<string, string>) {
-  const res = await fetch(`${issuer}/token`, {
+/**
+ * RFC 9126 §2: pushes the authorization request of `pending` to the PAR endpoint (client_secret_basic)
+ * and answers the authorization URL that carries only `client_id` and the `request_uri` (§4).
+ */
+export async function pushAuthorizationRequest(issuer: string, client: DemoClient, pending: PendingAuthorization): Promise<URL> {
+  const res = await fetch(`${issuer}/request`, {
     method: "POST",
     headers: { authorization: basicAuth(client) },
-    body: new URLSearchParams(params),
+    body: pending.url.searchParams,
   });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  const body = (await res.json()) as { request_uri?: string };
+  if (res.status !== 201 || !body.request_uri) throw new Error(`PAR answered ${res.status}: ${JSON.stringify(body)}`);
+  const url = new URL(`${issuer}/auth`);
+  url.search = new URLSearchParams({ client_id: client.clientId, request_uri: body.request_uri }).toString();
+  return url;
+}
+
+/** RFC 6749 §2.3.1: client_secret_basic, with the id and secret form-encoded first. */
+export const basicAuth = (client: DemoClient) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret ?? "")}`).toString("base64")}`;
+
+/** A token request with client_secret_basic; `headers` adds e.g. a DPoP proof. Repeated `resource` values go as an array. */
+export async function tokenRequest(
+  issuer: string,
+  client: DemoClient,
+  params: Record<string, string | string[]>,
+  headers: Record<string, string> = {},
+) {
+  const body = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) for (const v of [value].flat()) body.append(name, v);
+  const res = await fetch(`${issuer}/token`, { method: "POST", headers: { authorization: basicAuth(client), ...headers }, body });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** A DPoP key pair (RFC 9449 §4), ES256 unless told. */
+export type DpopKey = { privateKey: CryptoKey; publicJwk: JWK; thumbprint: string; alg: string };
+
+export async function dpopKey(alg: "ES256" | "EdDSA" = "ES256"): Promise<DpopKey> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  const publicJwk = await exportJWK(publicKey);
+  return { privateKey, publicJwk, thumbprint: await calculateJwkThumbprint(publicJwk), alg };
+}
+
+export type DpopProofOptions = {
+  htm: string;
+  htu: string;
+  /** The access token the proof goes with: its hash becomes `ath` (RFC 9449 §4.2). */
+  accessToken?: string;
+  nonce?: string;
+  /** Seconds since the epoch. Default now. */
+  iat?: number;
+  jti?: string;
+  /** Header or claims to change or drop (undefined), for refusal tests. */
+  header?: Record<string, unknown>;
+  claims?: Record<string, unknown>;
+  /** Sign with this key but put `key`'s public key in the header (a proof by the wrong key). */
+  signWith?: DpopKey;
+};
+
+/** A DPoP proof JWT (RFC 9449 §4.2): typ dpop+jwt, the public key in `jwk`, jti, htm, htu, iat, and ath / nonce when given. */
+export async function dpopProof(key: DpopKey, options: DpopProofOptions): Promise<string> {
+  const claims: Record<string, unknown> = {
+    jti: options.jti ?? random(),
+    htm: options.htm,
+    htu: options.htu,
+    iat: options.iat ?? Math.floor(Date.now() / 1000),
+    ...(options.accessToken ? { ath: createHash("sha256").update(options.accessToken).digest("base64url") } : {}),
+    ...(options.nonce ? { nonce: options.nonce } : {}),
+    ...options.claims,
+  };
+  const header = { typ: "dpop+jwt", alg: key.alg, jwk: key.publicJwk, ...options.header } as { alg: string };
+  const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  return new SignJWT(defined(claims)).setProtectedHeader(defined(header) as { alg: string }).sign((options.signWith ?? key).privateKey);
 }
 
 export function redeem(issuer: string, client: DemoClient, code: string, verifier: string, redirectUri = callbackUrl(client)) {
@@ -133,7 +217,8 @@ export async function authorize(
 ): Promise<{ pending: PendingAuthorization; code?: string; callback?: URL; page?: { url: string; status: number; html: string } }> {
   const pending = authorizationRequest(issuer, client, options);
   const leavesIdp = (url: URL) => url.origin !== issuer;
-  let res = await browser.fetch(pending.url, {}, { follow: true, stopAt: leavesIdp });
+  const start = options.par ? await pushAuthorizationRequest(issuer, client, pending) : pending.url;
+  let res = await browser.fetch(start, {}, { follow: true, stopAt: leavesIdp });
   if (res.status === 200 && credentials) {
     res = await browser.submit(parseForm(await res.text()), res.url, credentials, { follow: true, stopAt: leavesIdp });
   }
