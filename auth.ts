@@ -1,5 +1,7 @@
 import NextAuth, { type NextAuthConfig } from "next-auth";
+import type { OIDCConfig } from "next-auth/providers";
 import { cookies as requestCookies, headers as requestHeaders } from "next/headers";
+import { redirect } from "next/navigation";
 import { getServer } from "@/lib/compose/node";
 import { endSessions } from "@/lib/revocation/end-sessions";
 import { StoreError } from "@/lib/store/errors";
@@ -8,15 +10,21 @@ import { hashId, securityLog } from "@/lib/log/security-log";
 import { signInContext } from "@/lib/check-session/sign-in-context";
 import { parseDevice } from "@/lib/session/device";
 import { signInClaims } from "@/lib/session/claims";
+import { authjsClientOptions } from "@/lib/oidc/client-auth";
+import { ParError } from "@/lib/oidc/par";
+import { pushSignInLocation, signInErrorPath, type CompleteRequest } from "@/lib/oidc/sign-in";
+import { withSignInResources } from "@/lib/api/sign-in";
 
 /**
  * Auth.js runs the sign-in (code flow with PKCE, state and nonce). On success the tokens go to
  * Redis and the session cookie becomes an encrypted handle (lib/session/handle.ts), never a token.
  * Built lazily so that `next build` needs no environment.
  */
-function authConfig(): NextAuthConfig {
+async function authConfig(): Promise<NextAuthConfig> {
   const server = getServer();
   const { config, sessions, revocations, cookies } = server;
+  // How the code exchange authenticates (OIDC_CLIENT_AUTH_METHOD; the private key imported once).
+  const { clientSecret, client, token } = await authjsClientOptions(config);
   const cookie = (name: string, extra: { maxAge?: number } = {}) => ({
     name,
     options: { httpOnly: true, sameSite: "lax" as const, path: "/", secure: cookies.secure, ...extra },
@@ -57,10 +65,12 @@ function authConfig(): NextAuthConfig {
         type: "oidc",
         issuer: config.OIDC_ISSUER,
         clientId: config.OIDC_CLIENT_ID,
-        clientSecret: config.OIDC_CLIENT_SECRET,
+        clientSecret,
         checks: ["pkce", "state", "nonce"],
         authorization: { params: { scope: config.OIDC_SCOPES } },
-        client: { token_endpoint_auth_method: "client_secret_basic" },
+        client,
+        // Only `clientPrivateKey`: with no `url`, Auth.js still takes the token endpoint from discovery.
+        ...(token ? { token: token as OIDCConfig<Record<string, unknown>>["token"] } : {}),
       },
     ],
     jwt: {
@@ -147,4 +157,29 @@ function authConfig(): NextAuthConfig {
   };
 }
 
-export const { handlers, signIn } = NextAuth(() => authConfig());
+const nextAuth = NextAuth(() => authConfig());
+
+export const { handlers } = nextAuth;
+
+/**
+ * What the sign-in asks for besides Auth.js's request: the resource indicators and scopes of the
+ * remote APIs that need the user's token (lib/api/sign-in.ts), so that the IdP grants them.
+ */
+export const completeSignInRequest: CompleteRequest = (params) => withSignInResources(params, getServer().remote.apis.values());
+
+/**
+ * The sign-in server action (app/page.tsx): Auth.js's signIn, its redirect to the IdP completed and
+ * pushed when PAR is on (RFC 9126), as the route handler does for the sign-in POST. Auth.js has set its cookies
+ * by the time it answers; a failed push goes to the sign-in error page instead.
+ */
+export async function signIn(provider: "oidc", options: { redirectTo?: string } = {}): Promise<never> {
+  const location: string = await nextAuth.signIn(provider, { ...options, redirect: false });
+  let target: string;
+  try {
+    target = await pushSignInLocation(location, completeSignInRequest);
+  } catch (error) {
+    if (!(error instanceof ParError)) throw error;
+    target = signInErrorPath(error.code);
+  }
+  redirect(target);
+}

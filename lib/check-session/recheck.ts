@@ -5,6 +5,8 @@ import type { Config } from "@/lib/config";
 import { endSessions, type EndDeps } from "@/lib/revocation/end-sessions";
 import type { cookieNames } from "@/lib/session/cookies";
 import { getIdpMetadata, getOidcClient } from "@/lib/oidc/client";
+import { IssuerError, validateIssuerParameter } from "@/lib/oidc/authorization-response";
+import { authorizationRequestUrl } from "@/lib/oidc/par";
 import { seal, unseal } from "@/lib/session/handle";
 
 /** Registered at the IdP as a second redirect_uri: where the silent re-check comes back. */
@@ -18,28 +20,30 @@ const pendingSchema = z.object({ state: z.string(), nonce: z.string(), verifier:
  * SM §3.1: after the OP iframe said "changed", re-authenticate with prompt=none in a hidden iframe.
  * No id_token_hint (optional, OpenID Connect Core §3.1.2.1): it would put the ID token in a URL; the
  * answer's sub is compared with the session's instead. Returns the IdP URL to go to and the sealed cookie that binds the answer to
- * this browser and this session (state, nonce, PKCE verifier).
+ * this browser and this session (state, nonce, PKCE verifier). With PAR on (OIDC_PAR), the request is
+ * pushed like the sign-in's (RFC 9126) and the URL carries only client_id and request_uri; a failed
+ * push throws ParError (logged), and the tab's check reports an error, never an ending.
  */
 export async function startRecheck(deps: RecheckDeps, sessionId: string): Promise<{ url: URL; cookie: string }> {
   const { config, cookies } = deps;
   const as = await getIdpMetadata();
-  if (!as.authorization_endpoint) throw new Error("The IdP has no authorization_endpoint.");
   const pending = {
     state: oauth.generateRandomState(),
     nonce: oauth.generateRandomNonce(),
     verifier: oauth.generateRandomCodeVerifier(),
     lsid: sessionId,
   };
-  const url = new URL(as.authorization_endpoint);
-  url.searchParams.set("client_id", config.OIDC_CLIENT_ID);
-  url.searchParams.set("redirect_uri", new URL(SESSION_CHECK_CALLBACK_PATH, config.AUTH_URL).toString());
-  url.searchParams.set("response_type", "code");
-  url.searchParams.set("scope", "openid");
-  url.searchParams.set("prompt", "none");
-  url.searchParams.set("state", pending.state);
-  url.searchParams.set("nonce", pending.nonce);
-  url.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(pending.verifier));
-  url.searchParams.set("code_challenge_method", "S256");
+  const params = new URLSearchParams({
+    redirect_uri: new URL(SESSION_CHECK_CALLBACK_PATH, config.AUTH_URL).toString(),
+    response_type: "code",
+    scope: "openid",
+    prompt: "none",
+    state: pending.state,
+    nonce: pending.nonce,
+    code_challenge: await oauth.calculatePKCECodeChallenge(pending.verifier),
+    code_challenge_method: "S256",
+  });
+  const url = await authorizationRequestUrl(as, params, config.OIDC_PAR);
   const sealed = await seal(pending, config.AUTH_SECRET, cookies.sessionCheck, 120);
   const cookie = serializeCookie(cookies.sessionCheck, sealed, { path: SESSION_CHECK_CALLBACK_PATH, maxAge: 120, secure: cookies.secure });
   return { url, cookie };
@@ -74,6 +78,8 @@ export async function finishRecheck(deps: RecheckDeps, callbackUrl: URL, sealedP
   const { client, clientAuth, options } = getOidcClient();
   let params: URLSearchParams;
   try {
+    // RFC 9207 §2.4 first, with its own code; oauth4webapi checks the same rule again below.
+    validateIssuerParameter(as, callbackUrl.searchParams);
     params = oauth.validateAuthResponse(as, client, callbackUrl, pending.state);
   } catch (error) {
     if (error instanceof oauth.AuthorizationResponseError) {
@@ -85,6 +91,7 @@ export async function finishRecheck(deps: RecheckDeps, callbackUrl: URL, sealedP
       }
       return { result: "error", code };
     }
+    if (error instanceof IssuerError) return { result: "error", code: error.code };
     return { result: "error", code: "invalid_response" };
   }
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { policyOverridesSchema } from "@/lib/ssf/policy";
+import { ClientKeyError, validateClientPrivateJwk } from "./client-key";
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 
@@ -26,7 +27,10 @@ export const configSchema = z
      * (RFC 7523, OpenID Connect Core §9: a JWT signed with OIDC_CLIENT_PRIVATE_KEY).
      */
     OIDC_CLIENT_AUTH_METHOD: z.enum(["client_secret_basic", "client_secret_post", "private_key_jwt"]).default("client_secret_basic"),
-    /** With private_key_jwt: this client's private key, a JWK as JSON with `kid` and `alg` (its public half registered at the IdP). */
+    /**
+     * With private_key_jwt: this client's private key, a JWK as JSON with `kid` and `alg` (its public
+     * half registered at the IdP); asymmetric only. Its shape is checked below (./client-key.ts).
+     */
     OIDC_CLIENT_PRIVATE_KEY: z.string().optional(),
     /**
      * Pushed Authorization Requests (RFC 9126): `auto` pushes the authorization request when the IdP's
@@ -190,6 +194,28 @@ export const configSchema = z
       })
       .pipe(z.record(z.string(), z.string()))
       .default({}),
+    /**
+     * The largest request body the remote-API proxy sends on (bytes): more is refused with 413. At most
+     * 10 MiB − 1: Next buffers a request body for the guard (middleware or proxy) up to
+     * `proxyClientMaxBodySize` (10 MiB) and passes on only that much, so a larger limit could forward a truncated body.
+     */
+    REMOTE_API_MAX_REQUEST_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .max(10 * 1024 * 1024 - 1)
+      .default(8 * 1024 * 1024),
+    /** The largest upstream answer body the proxy passes back (bytes): a larger declared one is a 502, a longer stream is cut. */
+    REMOTE_API_MAX_RESPONSE_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .max(1024 * 1024 * 1024)
+      .default(32 * 1024 * 1024),
+    /** How long an upstream may take to connect and send its status and headers (ms): then 504. */
+    REMOTE_API_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
+    /** How long a whole upstream exchange may take, bodies included (ms): then 504, or the stream is cut. */
+    REMOTE_API_TOTAL_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
     /** Serves /bench/{raw,bare,guard} for `npm run bench`. Off in real deployments. */
     BENCH_ROUTES: bool.default(false),
     /** Echoed by /api/health in X-Lockstep-Nonce; the demo and dev runners set a random one per process. */
@@ -251,6 +277,15 @@ export const configSchema = z
           path: ["OIDC_CLIENT_PRIVATE_KEY"],
           message: "is required when OIDC_CLIENT_AUTH_METHOD=private_key_jwt",
         });
+      }
+      // Checked whenever given, so that a key kept for a later switch to private_key_jwt is sound too.
+      if (typeof c.OIDC_CLIENT_PRIVATE_KEY === "string") {
+        try {
+          validateClientPrivateJwk(c.OIDC_CLIENT_PRIVATE_KEY);
+        } catch (error) {
+          if (!(error instanceof ClientKeyError)) throw error;
+          ctx.addIssue({ code: "custom", path: ["OIDC_CLIENT_PRIVATE_KEY"], message: error.message });
+        }
       }
       if (c.OIDC_CLIENT_AUTH_METHOD !== "private_key_jwt" && !c.OIDC_CLIENT_SECRET) {
         ctx.addIssue({

@@ -1,5 +1,6 @@
 import * as oauth from "oauth4webapi";
 import { getConfig } from "@/lib/config";
+import { clientAuthentication } from "./client-auth";
 import { nodeFetch } from "./node-fetch";
 
 /** Every request Lockstep itself sends to the IdP goes over `node:http`, not Next's patched fetch (./node-fetch.ts). */
@@ -30,11 +31,15 @@ export function getIdpMetadata(): Promise<oauth.AuthorizationServer> {
   return metadata;
 }
 
+/**
+ * This client for Lockstep's own requests to the IdP, authenticated as OIDC_CLIENT_AUTH_METHOD says
+ * (./client-auth.ts): refresh, revocation, introspection, PAR and the silent re-check's code exchange.
+ */
 export function getOidcClient() {
   const config = getConfig();
   return {
     client: { client_id: config.OIDC_CLIENT_ID } satisfies oauth.Client,
-    clientAuth: oauth.ClientSecretBasic(config.OIDC_CLIENT_SECRET ?? ""),
+    clientAuth: clientAuthentication(config),
     options: requestOptions(config.OIDC_ISSUER),
   };
 }

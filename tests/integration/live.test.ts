@@ -167,7 +167,13 @@ describe("Session Management's silent re-check (SM §3.1)", () => {
   async function startCheck(browser: HttpSession): Promise<string> {
     const start = await browser.fetch(`${app}/api/session/check`);
     expect(start.status).toBe(303);
-    return new URL(start.headers.get("location")!).searchParams.get("state")!;
+    // With PAR (RFC 9126) the state is in the pushed request, not the URL: the IdP's answer carries it back.
+    const answer = await browser.fetch(
+      start.headers.get("location")!,
+      {},
+      { follow: true, stopAt: (url) => url.pathname === "/api/session/check/callback" },
+    );
+    return new URL(answer.headers.get("location")!).searchParams.get("state")!;
   }
   const callback = (browser: HttpSession, query: Record<string, string>) =>
     browser.fetch(`${app}/api/session/check/callback?${new URLSearchParams({ iss: stack.issuer, ...query })}`);

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "@/lib/config";
 
@@ -176,6 +177,76 @@ describe("configuration", () => {
 
     it("requires SSF_MANAGEMENT_TOKEN once SSF_ISSUER is set", () => {
       expect(keysOf({ ...valid, SSF_ISSUER: "https://ssf.example.com" })).toEqual(["SSF_MANAGEMENT_TOKEN"]);
+    });
+  });
+
+  describe("client authentication and PAR (OIDC_CLIENT_AUTH_METHOD, OIDC_CLIENT_PRIVATE_KEY, OIDC_PAR)", () => {
+    const ecKey = { ...generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" }), kid: "k1", alg: "ES256" };
+    const rsaKey = { ...generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ format: "jwk" }), kid: "r1", alg: "PS256" };
+    const edKey = { ...generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }), kid: "e1", alg: "Ed25519" };
+    const noSecret: Record<string, string> = { ...valid };
+    delete noSecret.OIDC_CLIENT_SECRET;
+    const withKey = (jwk: unknown) => ({
+      ...noSecret,
+      OIDC_CLIENT_AUTH_METHOD: "private_key_jwt",
+      OIDC_CLIENT_PRIVATE_KEY: JSON.stringify(jwk),
+    });
+    const errorOf = (env: Record<string, string | undefined>) => {
+      try {
+        parseConfig(env);
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error("expected a ConfigError");
+    };
+
+    it("defaults to client_secret_basic and to pushing authorization requests where the IdP offers it", () => {
+      const config = parseConfig(valid);
+      expect(config.OIDC_CLIENT_AUTH_METHOD).toBe("client_secret_basic");
+      expect(config.OIDC_PAR).toBe("auto");
+    });
+
+    it("accepts private_key_jwt with an EC, RSA or Ed25519 private JWK and no client secret (RFC 7523 §2.2)", () => {
+      for (const jwk of [ecKey, rsaKey, edKey]) {
+        expect(parseConfig(withKey(jwk)).OIDC_CLIENT_AUTH_METHOD).toBe("private_key_jwt");
+      }
+    });
+
+    it("requires the private key with private_key_jwt, and the secret with the two secret methods", () => {
+      expect(errorOf({ ...noSecret, OIDC_CLIENT_AUTH_METHOD: "private_key_jwt" }).keys).toEqual(["OIDC_CLIENT_PRIVATE_KEY"]);
+      expect(errorOf({ ...noSecret, OIDC_CLIENT_AUTH_METHOD: "client_secret_post" }).keys).toEqual(["OIDC_CLIENT_SECRET"]);
+      expect(errorOf({ ...valid, OIDC_CLIENT_AUTH_METHOD: "client_secret_jwt" }).keys).toEqual(["OIDC_CLIENT_AUTH_METHOD"]);
+      expect(errorOf({ ...valid, OIDC_PAR: "always" }).keys).toEqual(["OIDC_PAR"]);
+    });
+
+    const publicOnly = (jwk: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(jwk).filter(([name]) => !["d", "p", "q", "dp", "dq", "qi"].includes(name)));
+    const without = (jwk: Record<string, unknown>, name: string) => Object.fromEntries(Object.entries(jwk).filter(([n]) => n !== name));
+    const bad: [string, string][] = [
+      ["not JSON", `{kty:EC,d:${ecKey.d}}`],
+      ["a JWK Set", JSON.stringify({ keys: [ecKey] })],
+      ["a public key (no d)", JSON.stringify(publicOnly(ecKey))],
+      ["a shared secret (kty oct)", JSON.stringify({ kty: "oct", k: ecKey.d, kid: "s", alg: "HS256" })],
+      ["no kid", JSON.stringify(without(ecKey, "kid"))],
+      ["no alg", JSON.stringify(without(ecKey, "alg"))],
+      ["alg none", JSON.stringify({ ...ecKey, alg: "none" })],
+      ["alg HS256", JSON.stringify({ ...ecKey, alg: "HS256" })],
+      ["alg EdDSA (named Ed25519 here)", JSON.stringify({ ...edKey, alg: "EdDSA" })],
+      ["an alg of another key type", JSON.stringify({ ...rsaKey, alg: "ES256" })],
+      ["an alg of another curve", JSON.stringify({ ...ecKey, alg: "ES384" })],
+      ["an RSA key without its CRT members", JSON.stringify(without(rsaKey, "qi"))],
+      ["a key for encryption", JSON.stringify({ ...ecKey, use: "enc" })],
+    ];
+    it.each(bad)("stops on %s as OIDC_CLIENT_PRIVATE_KEY, naming the setting and never printing the key", (_what, text) => {
+      const error = errorOf({ ...noSecret, OIDC_CLIENT_AUTH_METHOD: "private_key_jwt", OIDC_CLIENT_PRIVATE_KEY: text });
+      expect(error.keys).toEqual(["OIDC_CLIENT_PRIVATE_KEY"]);
+      expect(error.message).toMatch(/OIDC_CLIENT_PRIVATE_KEY: /);
+      for (const secret of [ecKey.d, rsaKey.d, rsaKey.qi, edKey.d]) expect(error.message).not.toContain(secret);
+    });
+
+    it("checks a given private key even while another method is chosen, with the other bad keys", () => {
+      const error = errorOf({ ...valid, AUTH_SECRET: "short", OIDC_CLIENT_PRIVATE_KEY: JSON.stringify(publicOnly(ecKey)) });
+      expect(error.keys.sort()).toEqual(["AUTH_SECRET", "OIDC_CLIENT_PRIVATE_KEY"]);
     });
   });
 });

@@ -1,10 +1,25 @@
 import type { NextRequest } from "next/server";
-import { handlers } from "@/auth";
+import { completeSignInRequest, handlers } from "@/auth";
 import { signInContext } from "@/lib/check-session/sign-in-context";
+import { getConfig } from "@/lib/config";
+import { callbackIssuerProblem, pushSignInResponse, signInErrorPath } from "@/lib/oidc/sign-in";
 
-export const { POST } = handlers;
+/** The sign-in POST: Auth.js builds the authorization request; Lockstep completes it and, with PAR on, pushes it (RFC 9126). */
+export async function POST(request: NextRequest): Promise<Response> {
+  const response = await handlers.POST(request);
+  return request.nextUrl.pathname.endsWith("/signin/oidc") ? pushSignInResponse(request, response, completeSignInRequest) : response;
+}
 
-export function GET(request: NextRequest): Promise<Response> {
-  const sessionState = request.nextUrl.searchParams.get("session_state") ?? undefined;
+export async function GET(request: NextRequest): Promise<Response> {
+  const { pathname, searchParams } = request.nextUrl;
+  if (pathname.endsWith("/callback/oidc")) {
+    // RFC 9207 §2.4: a response from another issuer never reaches the code exchange.
+    const refused = await callbackIssuerProblem(searchParams);
+    if (refused) {
+      const location = new URL(signInErrorPath(refused), getConfig().AUTH_URL);
+      return new Response(null, { status: 303, headers: { location: location.href, "cache-control": "no-store" } });
+    }
+  }
+  const sessionState = searchParams.get("session_state") ?? undefined;
   return signInContext.run({ sessionState }, () => handlers.GET(request));
 }
