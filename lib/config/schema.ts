@@ -6,6 +6,17 @@ const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" |
 
 const httpUrl = z.url({ protocol: /^https?$/ }).transform((v) => v.replace(/\/+$/, ""));
 
+/** A setting that holds JSON; what it must be is piped after. The error shows an example, never the value. */
+const json = (example: string) =>
+  z.string().transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: "custom", message: `is not JSON (expected an object such as ${example})` });
+      return z.NEVER;
+    }
+  });
+
 const seconds = (fallback: number, max: number) => z.coerce.number().int().positive().max(max).default(fallback);
 
 /**
@@ -143,18 +154,7 @@ export const configSchema = z
     /** Bearer token for the transmitter's stream management (and poll) endpoints. */
     SSF_MANAGEMENT_TOKEN: z.string().min(1).optional(),
     /** Per-event overrides of the SSF policy table, JSON: {"session-revoked":"end_sessions", ...}. */
-    SSF_POLICY: z
-      .string()
-      .transform((text, ctx) => {
-        try {
-          return JSON.parse(text) as unknown;
-        } catch {
-          ctx.addIssue({ code: "custom", message: 'is not JSON (expected an object such as {"session-revoked":"end_sessions"})' });
-          return z.NEVER;
-        }
-      })
-      .pipe(policyOverridesSchema)
-      .default({}),
+    SSF_POLICY: json('{"session-revoked":"end_sessions"}').pipe(policyOverridesSchema).default({}),
     /** Signing algorithms accepted on SETs, comma-separated; asymmetric only (SSF §4.1.4: no none, no shared secrets). */
     SSF_ALGORITHMS: z
       .string()
@@ -182,18 +182,7 @@ export const configSchema = z
      * {"statements":"https://api.example.com/statements"}. Overrides apis.ts's own `upstream`; an
      * API with neither is off. Checked at start-up (lib/api/registry.ts resolveApis).
      */
-    REMOTE_API_URLS: z
-      .string()
-      .transform((text, ctx) => {
-        try {
-          return JSON.parse(text) as unknown;
-        } catch {
-          ctx.addIssue({ code: "custom", message: 'is not JSON (expected an object such as {"statements":"https://api.example.com/"})' });
-          return z.NEVER;
-        }
-      })
-      .pipe(z.record(z.string(), z.string()))
-      .default({}),
+    REMOTE_API_URLS: json('{"statements":"https://api.example.com/"}').pipe(z.record(z.string(), z.string())).default({}),
     /**
      * The largest request body the remote-API proxy sends on (bytes): more is refused with 413. At most
      * 10 MiB − 1: Next buffers a request body for the guard (middleware or proxy) up to
