@@ -16,6 +16,7 @@ import { SessionIframe } from "./session-iframe";
 import { LiveSession } from "./live-session";
 import { getIdpMetadata } from "@/lib/oidc/client";
 import { resolveApis } from "@/lib/api/registry";
+import { fetchApi } from "@/lib/api/fetch-api";
 import apis from "@/apis";
 import { ApiCard, type DashboardApi } from "./api-card";
 
@@ -61,6 +62,52 @@ function liveSessions(sessions: StoredSession[], seen: (number | null)[]) {
   return sessions.map((s, i) => ({ ...s, lastSeen: seen[i] ?? s.record.createdAt })).filter((s) => s.record.expiresAt > now);
 }
 
+type ReportFigure = { figure: string; value: string };
+
+/** The report's figures, if the answer has the shape the demo's `reports` API gives (demo/api/data.ts). */
+function reportOf(json: unknown): { period: string; items: ReportFigure[] } | undefined {
+  if (typeof json !== "object" || json === null) return undefined;
+  const { period, items } = json as { period?: unknown; items?: unknown };
+  if (typeof period !== "string" || !Array.isArray(items)) return undefined;
+  const figures = items.filter(
+    (i): i is ReportFigure => typeof i === "object" && i !== null && typeof i.figure === "string" && typeof i.value === "string",
+  );
+  return { period, items: figures.slice(0, 20) };
+}
+
+/**
+ * The demo's `reports` API (a `client` API in apis.ts), called from this server component with
+ * fetchApi: the app's own token (the client credentials grant) goes to the upstream, only the figures
+ * reach the page. A failure says so and the rest of the page stands.
+ */
+async function ReportCard() {
+  let report: { period: string; items: ReportFigure[] } | undefined;
+  let failure = "";
+  try {
+    const res = await fetchApi("reports", "summary");
+    if (res.ok) report = reportOf(await res.json());
+    else await res.body?.cancel();
+    failure = res.ok ? " (unexpected answer)" : ` (${res.status})`;
+  } catch {
+    report = undefined;
+  }
+  return (
+    <div data-testid="server-report">
+      <Card title="Bank-wide report">
+        <p className="mb-2 text-xs text-slate-600">Fetched on the server with the app&rsquo;s own token; your browser never sees it.</p>
+        {report ? (
+          <>
+            <p className="mb-2 text-sm text-slate-600">Period {report.period}</p>
+            <Details rows={report.items.map((i): [string, React.ReactNode] => [i.figure, i.value])} />
+          </>
+        ) : (
+          <p className="text-sm text-slate-600">The bank-wide report is unavailable just now{failure}.</p>
+        )}
+      </Card>
+    </div>
+  );
+}
+
 export default async function Account() {
   const server = getServer();
   const { APP_NAME, APP_ID, OIDC_CLIENT_ID, SESSION_CHECK_INTERVAL_MS, SESSION_MANAGEMENT, AUTH_SECRET, OIDC_END_SESSION_ID_TOKEN_HINT } =
@@ -99,7 +146,8 @@ export default async function Account() {
     ? statusLine(coverage(metadata as IdpLogoutMetadata, server.config))
     : "Your identity provider's metadata could not be read just now.";
   // The remote APIs on in this deployment that have a dashboard entry: only their names, titles and paths reach the browser.
-  const dashboardApis: DashboardApi[] = [...resolveApis(apis, server.config.REMOTE_API_URLS).values()].flatMap((api) =>
+  const onApis = resolveApis(apis, server.config.REMOTE_API_URLS);
+  const dashboardApis: DashboardApi[] = [...onApis.values()].flatMap((api) =>
     api.dashboard ? [{ name: api.name, title: api.dashboard.title, path: api.dashboard.path }] : [],
   );
   const recent = activity.slice(0, ACTIVITY_SHOWN);
@@ -164,6 +212,8 @@ export default async function Account() {
       {dashboardApis.map((api) => (
         <ApiCard key={api.name} {...api} />
       ))}
+
+      {onApis.has("reports") && <ReportCard />}
 
       <Card title={`Your sessions at ${APP_NAME}`}>
         <ul className="divide-y divide-slate-100 text-sm" aria-label="Active sessions">

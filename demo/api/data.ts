@@ -55,3 +55,58 @@ export function holdingsFor(sub: string): { items: Holding[] } {
   });
   return { items };
 }
+
+export type Quote = { symbol: string; name: string; price: string; change: string };
+
+/** Public market data: the instruments above, their prices moving a little each minute of `now`. */
+export function quotesAt(now: number): { items: Quote[] } {
+  const n = numbersFor(String(Math.floor(now / 60_000)), "quotes");
+  const items = INSTRUMENTS.map((instrument, i) => {
+    const change = Math.round((n[i]! - 0.5) * 400) / 100;
+    return {
+      symbol: instrument.symbol,
+      name: instrument.name,
+      price: money(instrument.price * (1 + change / 100), "USD"),
+      change: `${change >= 0 ? "+" : ""}${change.toFixed(2)}%`,
+    };
+  });
+  return { items };
+}
+
+export type Figure = { figure: string; value: string };
+
+/** The bank-wide report: aggregates over every customer, no one's own figures (for the app's own token). */
+export function reportSummary(now: number): { period: string; items: Figure[] } {
+  const month = new Date(now).toISOString().slice(0, 7);
+  const n = numbersFor(month, "reports");
+  return {
+    period: month,
+    items: [
+      { figure: "Customers", value: String(1200 + Math.floor(n[0]! * 300)) },
+      { figure: "Deposits", value: money(Math.round(n[1]! * 90_000_000) / 100 + 4_000_000, "EUR") },
+      { figure: "Statements issued", value: String(3600 + Math.floor(n[2]! * 900)) },
+    ],
+  };
+}
+
+export type Headline = { id: string; title: string };
+
+const HEADLINES: Headline[] = [
+  { id: "n-1", title: "Lockstep Holdings reports a quarter without a stale session" },
+  { id: "n-2", title: "Back-channel logout volumes reach a record high" },
+  { id: "n-3", title: "Shared Signals Index Fund adds three transmitters" },
+  { id: "n-4", title: "Proof-of-possession bonds trade at par after nonce scare" },
+  { id: "n-5", title: "Regulators welcome refresh-token rotation" },
+];
+
+/** Headlines: the first three for everyone; for a subject, three of its own choosing (from its `sub`), marked as such. */
+export function headlinesFor(sub: string | undefined): { personalised: boolean; items: Headline[] } {
+  if (sub === undefined) return { personalised: false, items: HEADLINES.slice(0, 3) };
+  const n = numbersFor(sub, "news");
+  const items = [...HEADLINES]
+    .map((headline, i) => ({ headline, rank: n[i]! }))
+    .sort((a, b) => b.rank - a.rank)
+    .slice(0, 3)
+    .map(({ headline }) => ({ ...headline, title: `For you: ${headline.title}` }));
+  return { personalised: true, items };
+}

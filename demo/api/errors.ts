@@ -18,6 +18,9 @@ export type ResourceErrorCode =
   | "not_yet_valid"
   | "missing_claim"
   | "insufficient_scope"
+  // What each resource takes: the market none at all, the reports only the app's own (client) token
+  | "token_not_expected"
+  | "client_token_required"
   // RFC 9449 §7.1, §7.2: how the token is presented
   | "dpop_required"
   | "bound_token_as_bearer"
@@ -62,6 +65,8 @@ export const wireErrors: Record<ResourceErrorCode, WireError> = {
   not_yet_valid: { status: 401, error: "invalid_token" },
   missing_claim: { status: 401, error: "invalid_token" },
   insufficient_scope: { status: 403, error: "insufficient_scope" },
+  token_not_expected: { status: 400, error: "invalid_request" },
+  client_token_required: { status: 403 },
   dpop_required: { status: 401, error: "invalid_token" },
   bound_token_as_bearer: { status: 401, error: "invalid_token" },
   unbound_token_as_dpop: { status: 401, error: "invalid_token" },

@@ -3,14 +3,19 @@ import type { AddressInfo } from "node:net";
 import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
 import { demoResources, type DemoResource, type DemoResourceName } from "../idp/resources";
 import { hasScope, parseAuthorization, validateAccessToken, type AccessTokenClaims, type Credentials } from "./access-token";
-import { holdingsFor, statementsFor } from "./data";
+import { headlinesFor, holdingsFor, quotesAt, reportSummary, statementsFor } from "./data";
 import { DPOP_ALGORITHMS, DpopNonces, JtiCache, validateDpopProof } from "./dpop";
 import { challenges, ResourceError, wireErrors } from "./errors";
 
 /**
- * The demo's resource server: the APIs behind Lockstep's proxy in `npm run demo`. It trusts nothing
- * but the IdP's signature: every request must carry a JWT access token for its resource (RFC 9068),
- * and the portfolio also a DPoP proof of the key the token is bound to (RFC 9449). For local use only.
+ * The demo's resource server: the APIs behind Lockstep's proxy in `npm run demo`, one for each token
+ * kind of apis.ts. It trusts nothing but the IdP's signature: a token must be a JWT access token for
+ * its resource (RFC 9068), and the portfolio's also DPoP-bound, with a proof of its key (RFC 9449).
+ * - statements (`user`): a user's token; portfolio (`user`, DPoP): the same, bound;
+ * - reports (`client`): the app's own token from the client credentials grant, never a user's;
+ * - news (`user-or-none`): generic headlines without a token, the user's own with one;
+ * - market (`none`): public, and a request that carries a token is refused (none should be sent).
+ * For local use only.
  */
 
 export type StartResourceServerOptions = {
@@ -29,7 +34,7 @@ export type StartResourceServerOptions = {
 
 /** One request the server answered, for tests: never a token. */
 export type ResourceRequestRecord = {
-  resource: DemoResourceName | undefined;
+  resource: DemoMountName | undefined;
   path: string;
   status: number;
   /** The refusal's code, when refused. */
@@ -37,6 +42,8 @@ export type ResourceRequestRecord = {
   scheme?: Credentials["scheme"];
   sub?: string;
   clientId?: string;
+  /** The token's `jti` (RFC 9068 §2.2): two requests with the same one carried the same token. */
+  jti?: string;
   /** The thumbprint of the key the token was bound to and the proof signed with, for DPoP requests. */
   jkt?: string;
 };
@@ -45,19 +52,49 @@ export type RunningResourceServer = {
   /** http://127.0.0.1:<port>: each resource is under `<url>/<path>/`, e.g. `<url>/statements/statements`. */
   url: string;
   /** The base URL of one resource, e.g. `<url>/portfolio`: what REMOTE_API_URLS names. */
-  urlOf(name: DemoResourceName): string;
+  urlOf(name: DemoMountName): string;
   /** The last 200 requests, oldest first. */
   requests: ResourceRequestRecord[];
   close(): Promise<void>;
 };
 
-type Endpoint = (claims: AccessTokenClaims, now: number) => unknown;
+/** The validated token's claims, or undefined for a request without one (where the mount allows that). */
+type Endpoint = (claims: AccessTokenClaims | undefined, now: number) => unknown;
 
-/** What each resource serves, by the path below its mount point. */
-const endpoints: Record<DemoResourceName, Record<string, Endpoint>> = {
-  statements: { statements: (claims, now) => statementsFor(claims.sub, now) },
-  portfolio: { holdings: (claims) => holdingsFor(claims.sub) },
-};
+/**
+ * What a mount takes: a token for its resource (a user's, or the app's own), only the app's own
+ * (`client`), a token or none (`optional`), or none at all (`none`).
+ */
+type Access = "token" | "client" | "optional" | "none";
+type Mount = { path: string; access: Access; resource?: DemoResource; endpoints: Record<string, Endpoint> };
+
+/** An endpoint for a subject: it is only reached with a validated token. */
+const forSubject =
+  (serve: (sub: string, now: number) => unknown): Endpoint =>
+  (claims, now) => {
+    if (!claims) throw new Error("an endpoint for a subject was reached without a token");
+    return serve(claims.sub, now);
+  };
+
+const mount = (resource: DemoResource, access: Exclude<Access, "none">, endpoints: Record<string, Endpoint>): Mount => ({
+  path: resource.path,
+  access,
+  resource,
+  endpoints,
+});
+
+/** What the server serves, by mount point and the path below it. */
+const mounts = {
+  statements: mount(demoResources.statements, "token", { statements: forSubject((sub, now) => statementsFor(sub, now)) }),
+  portfolio: mount(demoResources.portfolio, "token", { holdings: forSubject((sub) => holdingsFor(sub)) }),
+  reports: mount(demoResources.reports, "client", { summary: (_claims, now) => reportSummary(now) }),
+  news: mount(demoResources.news, "optional", { headlines: (claims) => headlinesFor(claims?.sub) }),
+  // Public market data: no IdP resource, no token.
+  market: { path: "market", access: "none", endpoints: { quotes: (_claims, now) => quotesAt(now) } },
+} satisfies Record<DemoResourceName | "market", Mount>;
+
+/** A mount of the demo resource server: what AppSpec.remoteApis maps an API to. */
+export type DemoMountName = keyof typeof mounts;
 
 const LOOPBACK_ADDRESSES = new Set(["127.0.0.1", "::1", "localhost"]);
 const RECORD_LIMIT = 200;
@@ -147,16 +184,16 @@ export async function startResourceServer(options: StartResourceServerOptions): 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const at = now();
     const requestUrl = new URL(req.url ?? "/", `http://${hosts.has(req.headers.host ?? "") ? req.headers.host : `127.0.0.1:${port}`}`);
-    const [, mount, ...rest] = requestUrl.pathname.split("/");
-    const name = (Object.keys(demoResources) as DemoResourceName[]).find((n) => demoResources[n].path === mount);
+    const [, mountPath, ...rest] = requestUrl.pathname.split("/");
+    const name = (Object.keys(mounts) as DemoMountName[]).find((n) => mounts[n].path === mountPath);
     const path = rest.join("/");
     if (!name) {
       res.writeHead(404, JSON_HEADERS).end(JSON.stringify({ error: "not_found" }));
       record({ resource: undefined, path: requestUrl.pathname, status: 404 });
       return;
     }
-    const resource: DemoResource = demoResources[name];
-    const schemes = resource.dpop ? (["DPoP"] as const) : (["Bearer", "DPoP"] as const);
+    const { access, endpoints, resource }: Mount = mounts[name];
+    const schemes = resource?.dpop ? (["DPoP"] as const) : (["Bearer", "DPoP"] as const);
     const nonceHeader: Record<string, string> = nonces ? { "dpop-nonce": nonces.current(at) } : {};
     if (req.method !== "GET") {
       res.writeHead(405, { ...JSON_HEADERS, allow: "GET" }).end(JSON.stringify({ error: "method_not_allowed" }));
@@ -165,14 +202,28 @@ export async function startResourceServer(options: StartResourceServerOptions): 
     }
     let scheme: Credentials["scheme"] | undefined;
     try {
-      const { credentials, claims, jkt } = await authenticate(req, resource, requestUrl, at);
-      scheme = credentials.scheme;
-      const endpoint = endpoints[name][path];
+      let claims: AccessTokenClaims | undefined;
+      let jkt: string | undefined;
+      const presented = req.headers.authorization !== undefined;
+      if (access === "none" || !resource) {
+        // A public resource takes no token: one sent here went where it should not have.
+        if (presented) throw new ResourceError("token_not_expected", "this resource is public: it takes no access token", "RFC 6750 §3.1");
+      } else if (presented || access !== "optional") {
+        const authenticated = await authenticate(req, resource, requestUrl, at);
+        ({ claims, jkt } = authenticated);
+        scheme = authenticated.credentials.scheme;
+        // RFC 9068 §2.2: with the client credentials grant "the value of sub SHOULD correspond to an
+        // identifier the authorization server uses to indicate the client application" (oidc-provider:
+        // the client_id). A token with a user's sub is not the app's own.
+        if (access === "client" && claims.sub !== claims.client_id)
+          throw new ResourceError("client_token_required", "this resource serves the app's own token only, not a user's", "RFC 9068 §2.2");
+      }
+      const endpoint = endpoints[path];
       const status = endpoint ? 200 : 404;
       res
         .writeHead(status, { ...JSON_HEADERS, ...nonceHeader })
         .end(JSON.stringify(endpoint ? endpoint(claims, at) : { error: "not_found" }));
-      record({ resource: name, path, status, scheme, sub: claims.sub, clientId: claims.client_id, jkt });
+      record({ resource: name, path, status, scheme, sub: claims?.sub, clientId: claims?.client_id, jti: claims?.jti, jkt });
     } catch (error) {
       if (!(error instanceof ResourceError)) {
         log(`resource server: ${error instanceof Error ? error.message : String(error)}`);
@@ -188,7 +239,8 @@ export async function startResourceServer(options: StartResourceServerOptions): 
           ? "Bearer"
           : undefined;
       const headers: Record<string, string | string[]> = { ...JSON_HEADERS, ...nonceHeader };
-      if (wire.status === 401 || wire.status === 403 || wire.status === 400) {
+      // A public resource asks for no token: no challenge.
+      if (resource && (wire.status === 401 || wire.status === 403 || wire.status === 400)) {
         headers["www-authenticate"] = challenges(refusal.code === "missing_token" ? undefined : refusal, {
           schemes,
           used: scheme,
@@ -214,7 +266,7 @@ export async function startResourceServer(options: StartResourceServerOptions): 
   let closing: Promise<void> | undefined;
   return {
     url,
-    urlOf: (name) => `${url}/${demoResources[name].path}`,
+    urlOf: (name) => `${url}/${mounts[name].path}`,
     requests,
     close() {
       closing ??= new Promise<void>((resolve, reject) => {

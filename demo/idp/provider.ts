@@ -271,9 +271,12 @@ export async function startIdp(opts: StartIdpOptions): Promise<RunningIdp> {
       // (oidc-provider's rule for an openid grant), so sign-in and userinfo work as before.
       resourceIndicators: {
         enabled: true,
-        getResourceServerInfo: (_ctx, indicator) => {
+        getResourceServerInfo: (ctx, indicator) => {
           const resource = findResource(indicator);
-          if (!resource) throw new errors.InvalidTarget();
+          // RFC 8707 §2: a resource the client may not have at this grant is invalid_target. The
+          // client credentials grant is the app's own (`client`); any other request is for a user.
+          const grant = ctx.oidc.route === "token" && ctx.oidc.params?.grant_type === "client_credentials" ? "client" : "user";
+          if (!resource || !resource.grants.includes(grant)) throw new errors.InvalidTarget();
           return {
             scope: resource.scope,
             audience: resource.indicator,

@@ -68,8 +68,10 @@ const stack = await startStack({
   nativeRedis: runtime === "nodejs",
   idpPort: settings.DEMO_IDP_PORT,
   gatewayPort: settings.DEMO_GATEWAY_PORT,
-  // The demo resource server (demo/api/) on a free loopback port: the Bank's statements (bearer JWT
-  // access tokens) and the Brokerage's portfolio (DPoP-bound), through each app's /api/remote proxy.
+  // The demo resource server (demo/api/) on a free loopback port, through each app's /api/remote proxy:
+  // the Bank's statements (a user's bearer JWT), market quotes (no token), bank-wide report (the app's
+  // own token, fetched by its server) and headlines (a user's token when signed in), and the
+  // Brokerage's portfolio (DPoP-bound).
   resourceServer: true,
   apps: [
     {
@@ -80,7 +82,7 @@ const stack = await startStack({
       port: settings.DEMO_APP_PORT,
       env: { APP_ACCENT: "#4338ca" },
       ssf: "push",
-      remoteApis: { statements: "statements" },
+      remoteApis: { statements: "statements", market: "market", reports: "reports", news: "news" },
     },
     {
       appId: "brokerage",
@@ -111,7 +113,7 @@ console.log(`
   Sign in to one; the other needs no password (single sign-on). Sign out anywhere, and every tab follows.
 
   Identity provider  ${stack.issuer}
-  Resource server    ${stack.resourceServer?.url ?? "off"} (the Bank's statements, the Brokerage's DPoP-bound portfolio)
+  Resource server    ${stack.resourceServer?.url ?? "off"} (the Bank's statements, quotes, report and headlines; the Brokerage's DPoP-bound portfolio)
   Redis gateway      ${stack.gatewayUrl} (${settings.REDIS_URL ? "real Redis at REDIS_URL" : "embedded store: demo only, nothing is kept"})
   IdP admin page     ${stack.issuer}/admin (end a user's sessions; send Shared Signals events)${
     brokerageNoPush

@@ -6,8 +6,7 @@ import path from "node:path";
 import { Redis as IORedis } from "ioredis";
 import { startGateway } from "@lockstep/gateway/server";
 import { startIdp, type DemoClient, type RunningIdp } from "../idp/provider";
-import type { DemoResourceName } from "../idp/resources";
-import { startResourceServer, type RunningResourceServer } from "../api/server";
+import { startResourceServer, type DemoMountName, type RunningResourceServer } from "../api/server";
 import { root } from "./preflight";
 
 /**
@@ -46,10 +45,11 @@ export type AppSpec = {
     >
   >;
   /**
-   * The demo resource server's APIs this app calls through its proxy: API name (apis.ts) → demo resource,
-   * e.g. `{ statements: "statements" }`. The app gets them as REMOTE_API_URLS (`{"statements": "<rs>/statements"}`).
+   * The demo resource server's APIs this app calls through its proxy: API name (apis.ts) → demo resource
+   * server mount, e.g. `{ statements: "statements", reports: "reports", news: "news", market: "market" }`.
+   * The app gets them as REMOTE_API_URLS (`{"statements": "<rs>/statements", ...}`).
    */
-  remoteApis?: Record<string, DemoResourceName>;
+  remoteApis?: Record<string, DemoMountName>;
   /** Receive Shared Signals from the demo IdP's transmitter: the stream is registered and verified at start. */
   ssf?: "push" | "poll";
 };

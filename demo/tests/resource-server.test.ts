@@ -11,7 +11,7 @@ import { demoUsers } from "../idp/users";
 import { HttpSession } from "../../tests/support/http-client";
 import { authorize, closedPort, dpopKey, dpopProof, redeem, startAppServer, tokenRequest, type AppServer, type DpopKey } from "./support";
 
-const { statements, portfolio } = demoResources;
+const { statements, portfolio, reports, news } = demoResources;
 
 describe("the demo resource server", () => {
   const alice = demoUsers.find((u) => u.username === "alice")!;
@@ -364,6 +364,124 @@ describe("the demo resource server", () => {
       const retry = await getHoldings(token, { nonce: first.nonce! }, strict);
       expect(retry.status).toBe(200);
       expect(retry.nonce).toEqual(expect.any(String));
+    });
+  });
+
+  describe("no token (the market: a `none` API)", () => {
+    const quotesUrl = () => `${rs.urlOf("market")}/quotes`;
+
+    it("serves the quotes to a request without Authorization, and asks for nothing", async () => {
+      const { status, body, challenge } = await get(quotesUrl());
+      expect(status).toBe(200);
+      expect(body.items).toEqual(expect.arrayContaining([expect.objectContaining({ symbol: "LKSP", price: expect.any(String) })]));
+      expect(challenge).toBe("");
+      expect(rs.requests.at(-1)).toEqual({ resource: "market", path: "quotes", status: 200 });
+    });
+
+    it("refuses a request that carries any token, even a valid one: token_not_expected (RFC 6750 §3.1 invalid_request)", async () => {
+      for (const authorization of [`Bearer ${await accessToken(statements)}`, "Bearer x", "DPoP x", ""]) {
+        const { status, body, challenge } = await get(quotesUrl(), { authorization });
+        expect(status, authorization).toBe(400);
+        expect(body).toMatchObject({ error: "invalid_request", code: "token_not_expected" });
+        expect(challenge).toBe("");
+      }
+    });
+  });
+
+  describe("the app's own token (the reports: a `client` API)", () => {
+    const summaryUrl = () => `${rs.urlOf("reports")}/summary`;
+    const clientToken = async (resource: { indicator: string; scope: string } = reports) => {
+      const { status, body } = await tokenRequest(idp.issuer, client, {
+        grant_type: "client_credentials",
+        resource: resource.indicator,
+        scope: resource.scope,
+      });
+      expect(status).toBe(200);
+      return String(body.access_token);
+    };
+
+    it("serves the summary for a token from the client credentials grant (RFC 6749 §4.4), whose sub is the client (RFC 9068 §2.2)", async () => {
+      const { status, body } = await get(summaryUrl(), bearer(await clientToken()));
+      expect(status).toBe(200);
+      expect(body).toMatchObject({
+        period: expect.any(String),
+        items: expect.arrayContaining([expect.objectContaining({ figure: "Customers" })]),
+      });
+      expect(rs.requests.at(-1)).toMatchObject({
+        resource: "reports",
+        status: 200,
+        scheme: "Bearer",
+        sub: client.clientId,
+        clientId: client.clientId,
+        jti: expect.any(String),
+      });
+    });
+
+    it("refuses a user's token for the reports audience: client_token_required (RFC 9068 §2.2)", async () => {
+      const { status, body, challenge } = await get(summaryUrl(), bearer(await accessToken(reports)));
+      expect(status).toBe(403);
+      expect(body).toMatchObject({ code: "client_token_required", spec: "RFC 9068 §2.2" });
+      expect(challenge).not.toContain("error=");
+    });
+
+    it("refuses no token (RFC 6750 §3.1), the app's token for another resource (invalid_aud) and one without reports:read", async () => {
+      expect((await get(summaryUrl())).body.code).toBe("missing_token");
+      expect((await get(summaryUrl(), bearer(await clientToken(statements)))).body.code).toBe("invalid_aud");
+      const unscoped = await accessToken(reports, { sub: client.clientId, scope: "statements:read" });
+      expect((await get(summaryUrl(), bearer(unscoped))).body.code).toBe("insufficient_scope");
+    });
+
+    it("is never issued at a user's grant: the IdP answers invalid_target to a refresh naming it (RFC 8707 §2)", async () => {
+      const result = await authorize(new HttpSession(), idp.issuer, client, alice, {
+        scope: `openid ${statements.scope}`,
+        resource: [statements.indicator],
+      });
+      const signIn = await redeem(idp.issuer, client, result.code!, result.pending.verifier);
+      const { status, body } = await tokenRequest(idp.issuer, client, {
+        grant_type: "refresh_token",
+        refresh_token: String(signIn.body.refresh_token),
+        resource: reports.indicator,
+      });
+      expect(status).toBe(400);
+      expect(body.error).toBe("invalid_target");
+    });
+  });
+
+  describe("a user's token or none (the news: a `user-or-none` API)", () => {
+    const headlinesUrl = () => `${rs.urlOf("news")}/headlines`;
+
+    it("serves generic headlines without a token", async () => {
+      const { status, body } = await get(headlinesUrl());
+      expect(status).toBe(200);
+      expect(body).toMatchObject({ personalised: false });
+      expect(body.items).toHaveLength(3);
+      expect(rs.requests.at(-1)).toEqual({ resource: "news", path: "headlines", status: 200 });
+    });
+
+    it("serves alice's own headlines for her token from the real IdP (RFC 8707 §2.2), and bob's for his", async () => {
+      const [aliceToken, bobToken] = await Promise.all([userToken(alice, news), userToken(bob, news)]);
+      const forAlice = await get(headlinesUrl(), bearer(aliceToken));
+      const forBob = await get(headlinesUrl(), bearer(bobToken));
+      expect(forAlice.status).toBe(200);
+      expect(forAlice.body).toMatchObject({ personalised: true });
+      expect(forBob.body).not.toEqual(forAlice.body);
+      expect(rs.requests.at(-1)).toMatchObject({ resource: "news", status: 200, sub: bob.sub });
+    });
+
+    it("refuses a token that does not validate rather than serve it as none: expired, invalid_aud (RFC 9068 §4)", async () => {
+      const past = Math.floor(Date.now() / 1000) - 600;
+      expect((await get(headlinesUrl(), bearer(await accessToken(news, { iat: past, exp: past + 300 })))).body.code).toBe("expired");
+      expect((await get(headlinesUrl(), bearer(await accessToken(statements, { scope: news.scope })))).body.code).toBe("invalid_aud");
+    });
+
+    it("is never issued at the client credentials grant: invalid_target (RFC 8707 §2)", async () => {
+      const { status, body } = await tokenRequest(idp.issuer, client, {
+        grant_type: "client_credentials",
+        resource: news.indicator,
+        scope: news.scope,
+      });
+      expect(status).toBe(400);
+      expect(body.error).toBe("invalid_target");
     });
   });
 

@@ -55,13 +55,15 @@ const contexts: BrowserContext[] = [];
 beforeAll(async () => {
   stack = await startTestStack({
     apps: [
-      { ...bank, ssf: "push" },
+      // The demo's remote APIs on, as in `npm run demo`, so that axe sees the dashboard's API cards too.
+      { ...bank, ssf: "push", remoteApis: { statements: "statements", market: "market", reports: "reports", news: "news" } },
       {
         appId: "brokerage",
         name: "Lockstep Brokerage",
         clientId: "lockstep-brokerage",
         clientSecret: "brokerage-test-secret-0123",
         env: { APP_ACCENT: "#0f766e" },
+        remoteApis: { portfolio: "portfolio" },
       },
     ],
   });
