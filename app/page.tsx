@@ -1,13 +1,13 @@
 import { signIn } from "@/auth";
 import { getConfig } from "@/lib/config";
-import { currentSessionFromCookies } from "@/lib/session/server-component";
+import { getSession } from "@/lib/lockstep";
 import { buttonClass, Card, Header } from "./components";
 
 export const dynamic = "force-dynamic";
 
 export default async function Home() {
   const { APP_NAME } = getConfig();
-  const current = await currentSessionFromCookies();
+  const current = await getSession();
   return (
     <>
       <Header appName={APP_NAME} />

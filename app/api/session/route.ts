@@ -1,12 +1,11 @@
-import { getServer } from "@/lib/compose/node";
-import { requireSession } from "@/lib/session/current";
+import { requireSession } from "@/lib/lockstep";
 import { publicView } from "@/lib/session/record";
 
 export const dynamic = "force-dynamic";
 
 /** GET /api/session: the signed-in user and this session (claims and times, never a token), or 401. */
 export async function GET(request: Request): Promise<Response> {
-  const gate = await requireSession(getServer().gate, request);
+  const gate = await requireSession(request);
   if ("response" in gate) return gate.response;
   const { id, record } = gate.session;
   return Response.json(publicView(id, record), { headers: { "Cache-Control": "no-store" } });
