@@ -1,3 +1,4 @@
+import { TAG_LENGTH } from "@/lib/store/keys";
 import { coverage, statusLine } from "@/lib/liveness/coverage";
 import type { IdpLogoutMetadata } from "@/lib/liveness/plan";
 import type { Metadata } from "next";
@@ -33,7 +34,8 @@ const activityText: Record<string, string> = {
 /** How many activity entries show before "show older". */
 const ACTIVITY_SHOWN = 6;
 
-const short = (id: string) => `${id.slice(0, 8)}…`;
+/** A session id as shown: its first random characters (the first TAG_LENGTH are the user's hash tag, the same for every session of a user). */
+const short = (id: string) => `${id.slice(TAG_LENGTH, TAG_LENGTH + 8)}…`;
 
 function ActivityLine({ entry, mine }: { entry: ActivityEntry; mine: boolean }) {
   return (
@@ -224,6 +226,9 @@ export default async function Account() {
                 <span className="min-w-0">
                   <span className="font-semibold" data-testid="device">
                     {label}
+                  </span>{" "}
+                  <span className="font-mono text-xs text-slate-600" data-testid="session-short-id">
+                    {short(s.id)}
                   </span>
                   {s.id === id && (
                     <span className="ml-2 rounded bg-slate-100 px-2 py-0.5 text-xs font-semibold" data-testid="this-device">

@@ -126,6 +126,9 @@ describe("the sessions list", () => {
     const labels = await laptop.getByTestId("device").allTextContents();
     expect(labels).toContain("Firefox 128 on Windows 10");
     expect(labels.some((l) => /^Chrome \d+ on Linux$/.test(l))).toBe(true);
+    // Each row names its session by its own random characters, not the user's hash tag that every session of a user shares.
+    const ids = await laptop.getByTestId("session-short-id").allTextContents();
+    expect(new Set(ids).size).toBe(2);
     const mine = rows.filter({ has: laptop.getByTestId("this-device") });
     expect(await mine.count()).toBe(1);
     expect(await mine.getByTestId("device").textContent()).toMatch(/^Chrome \d+ on Linux$/);
