@@ -14,6 +14,7 @@ import { authjsClientOptions } from "@/lib/oidc/client-auth";
 import { ParError } from "@/lib/oidc/par";
 import { pushSignInLocation, signInErrorPath, type CompleteRequest } from "@/lib/oidc/sign-in";
 import { withSignInResources } from "@/lib/api/sign-in";
+import { classifySignInError, signInFailureCookie } from "@/lib/oidc/sign-in-errors";
 
 /**
  * Auth.js runs the sign-in (code flow with PKCE, state and nonce). On success the tokens go to
@@ -44,12 +45,42 @@ async function authConfig(): Promise<NextAuthConfig> {
     }
   }
 
+  // This request's cookies, for the logger (which is synchronous) to leave the failure's code in.
+  const jar = await Promise.resolve()
+    .then(() => requestCookies())
+    .catch(() => undefined);
+  const failureCookie = signInFailureCookie(config.APP_ID, cookies.secure);
+
   return {
     secret: config.AUTH_SECRET,
     trustHost: true,
     basePath: "/api/auth",
     session: { strategy: "jwt", maxAge: config.SESSION_TTL_SECONDS },
+    // Auth.js sends every failure it does not show to users to /signed-out?error=Configuration; the
+    // logger below leaves the cause's code in a one-minute cookie that the page reads with it.
     pages: { signIn: "/", error: "/signed-out", signOut: "/" },
+    logger: {
+      // One line per failure, naming the setting to fix; never Auth.js's stack traces or messages.
+      error(error) {
+        // A refusal by the signIn callback is logged there (session.refused) and has a page of its own.
+        if ((error as { type?: string }).type === "AccessDenied") return;
+        const failure = classifySignInError(error, config);
+        securityLog({
+          event: "sign_in.failed",
+          outcome: "error",
+          code: failure.code,
+          setting: failure.setting,
+          type: failure.type,
+          cause: failure.cause,
+          oauth_error: failure.oauthError,
+        });
+        try {
+          jar?.set(failureCookie.name, failure.code, failureCookie.options);
+        } catch {
+          // Read-only cookies (a server component): the page then says what Auth.js's code says.
+        }
+      },
+    },
     cookies: {
       sessionToken: cookie(cookies.session),
       callbackUrl: cookie(cookies.callbackUrl),

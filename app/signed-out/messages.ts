@@ -1,3 +1,4 @@
+import type { SignInFailureCode } from "@/lib/oidc/sign-in-errors";
 import type { Ending } from "./ending";
 
 export type Message = {
@@ -123,4 +124,50 @@ export function messageFor(ending: Ending, app: string): Message {
       };
   }
   return { title: "You are signed out", body: `Your session at ${app} has ended. Sign in again to continue.`, code: ending.reason };
+}
+
+/**
+ * What a failed sign-in says, by the code Auth.js's logger classified (lib/oidc/sign-in-errors.ts).
+ * Each names who can fix it; the log line with the same code names the setting.
+ */
+export function signInFailureMessage(code: SignInFailureCode, app: string, appUrl: string): Message {
+  const notYou = "Nothing is wrong with your account.";
+  switch (code) {
+    case "idp_unreachable":
+      return {
+        title: "Sign-in is temporarily unavailable",
+        body: `${app} could not reach its identity provider. ${notYou} Try again in a moment; if it keeps happening, tell the people who run ${app}.`,
+        code: "sign_in_idp_unreachable",
+      };
+    case "idp_invalid":
+      return {
+        title: "Sign-in is not available",
+        body: `${app}'s identity provider answered, but not as the one ${app} is set up for. ${notYou} The people who run ${app} need to check its settings.`,
+        code: "sign_in_idp_invalid",
+      };
+    case "client_rejected":
+      return {
+        title: "Sign-in is not available",
+        body: `Your identity provider did not accept ${app}'s own credentials, so it could not finish signing you in. ${notYou} The people who run ${app} need to check its settings.`,
+        code: "sign_in_client_rejected",
+      };
+    case "host_mismatch":
+      return {
+        title: "Sign-in could not be completed",
+        body: `This browser did not bring back what ${app} set when the sign-in started. That happens when ${app} is opened at another address than ${appUrl} (for example 127.0.0.1 instead of localhost), or when a sign-in is left for more than 15 minutes. Open ${appUrl} and sign in again.`,
+        code: "sign_in_host_mismatch",
+      };
+    case "store_unavailable":
+      return {
+        title: "Sign-in is temporarily unavailable",
+        body: `${app} could not reach its session store, so it could not sign you in. ${notYou} Try again in a moment.`,
+        code: "sign_in_unavailable",
+      };
+    case "sign_in_failed":
+      return {
+        title: "Sign-in failed",
+        body: `Signing you in did not complete, because of a problem on ${app}'s side. ${notYou} Try again; if it keeps happening, tell the people who run ${app}.`,
+        code: "sign_in_failed",
+      };
+  }
 }

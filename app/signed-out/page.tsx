@@ -6,7 +6,8 @@ import { readEndedNote } from "@/lib/session/ended";
 import { buttonClass, Header, secondaryButtonClass, Time } from "../components";
 import { mechanismText } from "../ending-text";
 import { readEnding } from "./ending";
-import { messageFor, type Message } from "./messages";
+import { parseSignInFailureCode, signInFailureCookie } from "@/lib/oidc/sign-in-errors";
+import { messageFor, signInFailureMessage, type Message } from "./messages";
 import { HowItReached } from "./how-it-reached";
 
 export const dynamic = "force-dynamic";
@@ -19,14 +20,17 @@ const refused: Message = {
   code: "sign_in_refused",
 };
 
-const unavailable: Message = {
-  title: "Sign-in is temporarily unavailable",
-  body: "This app could not reach its session store, so it could not sign you in. Nothing is wrong with your account: try again in a moment.",
-  code: "sign_in_unavailable",
-};
-
-/** Auth.js's error codes (its `pages.error` is this page): a refused sign-in, or one that failed on our side. */
-const signInErrors: Record<string, Message> = { AccessDenied: refused, unavailable, Configuration: unavailable };
+/**
+ * Auth.js's error codes (its `pages.error` is this page): a refused sign-in, the store unavailable
+ * (auth.ts's signIn callback), or one that failed on our side ("Configuration", refined by the cookie
+ * Auth.js's logger set: lib/oidc/sign-in-errors.ts).
+ */
+function signInErrorMessage(error: string, failureCode: string | undefined, app: string, appUrl: string): Message | undefined {
+  if (error === "AccessDenied") return refused;
+  if (error === "unavailable") return signInFailureMessage("store_unavailable", app, appUrl);
+  if (error === "Configuration") return signInFailureMessage(parseSignInFailureCode(failureCode) ?? "sign_in_failed", app, appUrl);
+  return undefined;
+}
 
 /**
  * The signed-out page. What it says comes from the server's record of this browser's own ending,
@@ -40,7 +44,8 @@ export default async function SignedOut({ searchParams }: { searchParams: Promis
   const { error } = await searchParams;
   const jar = await cookies();
   const note = await readEndedNote(jar.get(server.cookies.ended)?.value, server.config.AUTH_SECRET, server.cookies.ended);
-  const signInError = typeof error === "string" && Object.hasOwn(signInErrors, error) ? signInErrors[error] : undefined;
+  const failureCode = jar.get(signInFailureCookie(server.config.APP_ID, server.cookies.secure).name)?.value;
+  const signInError = typeof error === "string" ? signInErrorMessage(error, failureCode, APP_NAME, server.config.AUTH_URL) : undefined;
   const ending = signInError ? ({ state: "none" } as const) : await readEnding(server, note);
   const message = signInError ?? messageFor(ending, APP_NAME);
   const ended = ending.state === "ended" ? ending : undefined;

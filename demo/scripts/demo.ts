@@ -50,7 +50,13 @@ const { buildApp, startStack } = await import("./stack");
 const { demoUsers } = await import("../idp/users");
 
 const colours: Record<string, string> = { idp: "35", gateway: "36", api: "33", build: "90", bank: "34", brokerage: "32" };
-const log = (source: string, line: string) => console.log(`\x1b[${colours[source] ?? "33"}m${source.padEnd(8)}\x1b[0m ${line}`);
+// Next says each app is at http://127.0.0.1:…, where it listens; but its AUTH_URL says localhost, and a
+// sign-in started at another host than AUTH_URL's fails (its cookies stay with that host). Relay the URL that works.
+const appSources = new Set(["bank", "brokerage"]);
+const forBrowsers = (source: string, line: string) =>
+  appSources.has(source) ? line.replaceAll("http://127.0.0.1:", "http://localhost:") : line;
+const log = (source: string, line: string) =>
+  console.log(`\x1b[${colours[source] ?? "33"}m${source.padEnd(8)}\x1b[0m ${forBrowsers(source, line)}`);
 
 const fail = (what: string, error: unknown): never => {
   console.error(`\nThe demo could not ${what}: ${error instanceof Error ? error.message : String(error)}`);

@@ -23,6 +23,8 @@ import type { RemoteApiDeps } from "@/lib/api/proxy";
 import { DpopKeys, NonceCache } from "@/lib/api/dpop";
 import type { Agents } from "@/lib/api/upstream";
 import { getOidcClient } from "@/lib/oidc/client";
+import { hostOf, storeSetting } from "@/lib/startup/settings";
+import type { StoreProbe } from "@/lib/startup/check";
 
 /** Everything a route handler, server component or Auth.js callback needs, built once per process. */
 export type Server = Stores & {
@@ -168,4 +170,26 @@ export function announceLivenessPlan(): void {
         }),
       () => securityLog({ event: "liveness.plan", outcome: "error", code: "discovery_unavailable", setting: "OIDC_ISSUER" }),
     );
+}
+
+/**
+ * The stores to probe at start-up (lib/startup/check.ts): the Node runtime's (native or REST) and, with
+ * the edge guard beside a native connection, the REST endpoint the guard uses on every request.
+ */
+export function storeProbes(config: Config = getConfig()): StoreProbe[] {
+  const probes: StoreProbe[] = [];
+  const setting = storeSetting(config);
+  // A read of a key of the app's own (never written): the gateway allows only Lockstep's commands, PING not among them.
+  const probeKey = `${config.LOCKSTEP_KEY_PREFIX}${config.APP_ID}:startup-probe`;
+  const native = Boolean(config.REDIS_URL || config.REDIS_CLUSTER_NODES);
+  if (native) {
+    const hosts = config.REDIS_CLUSTER_NODES?.map(hostOf).join(",") ?? hostOf(config.REDIS_URL);
+    probes.push({ setting, host: hosts, read: () => nativeClient(config).exists(probeKey) });
+  }
+  const restUsed = !native || config.GUARD_RUNTIME === "edge";
+  if (restUsed && config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN) {
+    const rest = handlerClient(config, nodeRequester);
+    probes.push({ setting: "UPSTASH_REDIS_REST_URL", host: hostOf(config.UPSTASH_REDIS_REST_URL), read: () => rest.exists(probeKey) });
+  }
+  return probes;
 }

@@ -1,5 +1,5 @@
 import * as oauth from "oauth4webapi";
-import type { Config } from "@/lib/config";
+import { getConfig, type Config } from "@/lib/config";
 import { securityLog } from "@/lib/log/security-log";
 import { ClientAuthError } from "./client-auth";
 import { getOidcClient } from "./client";
@@ -106,7 +106,15 @@ function parErrorOf(cause: unknown): ParError {
   return new ParError("par_failed", "RFC 9126 §2.2");
 }
 
+/** The settings to look at when the IdP refuses this client itself (RFC 6749 §5.2 invalid_client, unauthorized_client). */
+function clientSettings(): string {
+  return getConfig().OIDC_CLIENT_AUTH_METHOD === "private_key_jwt"
+    ? "OIDC_CLIENT_ID, OIDC_CLIENT_PRIVATE_KEY"
+    : "OIDC_CLIENT_ID, OIDC_CLIENT_SECRET";
+}
+
 function logParFailure(error: ParError, cause?: unknown): void {
+  const clientRefused = error.idpError === "invalid_client" || error.idpError === "unauthorized_client";
   securityLog({
     event: "oidc.par",
     outcome: "error",
@@ -114,6 +122,7 @@ function logParFailure(error: ParError, cause?: unknown): void {
     spec: error.spec,
     idp_error: error.idpError,
     ...(error.code === "par_unsupported" ? { setting: "OIDC_PAR" } : {}),
+    ...(clientRefused ? { setting: clientSettings() } : {}),
     ...(cause instanceof ClientAuthError ? { cause: cause.code, setting: cause.setting } : {}),
   });
 }

@@ -42,7 +42,14 @@ export async function pushSignInLocation(location: string, complete: CompleteReq
     // Without PAR, Auth.js's request goes as it is. With it, Auth.js has just read the same document:
     // a second read failing says the IdP is not answering.
     if (OIDC_PAR === "off") return location;
-    securityLog({ event: "oidc.par", outcome: "error", code: "par_failed", spec: "RFC 9126 §2", cause: "discovery_unavailable" });
+    securityLog({
+      event: "oidc.par",
+      outcome: "error",
+      code: "par_failed",
+      spec: "RFC 9126 §2",
+      cause: "discovery_unavailable",
+      setting: "OIDC_ISSUER",
+    });
     throw new ParError("par_failed", "RFC 9126 §2");
   }
   const target = URL.parse(location);

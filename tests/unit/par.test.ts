@@ -227,6 +227,8 @@ describe("the sign-in's authorization request, pushed (RFC 9126)", () => {
     const lines = logged("oidc.par");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ outcome: "error", code });
+    // A refused client names the settings to fix, as a refused code exchange does (sign_in.failed).
+    if (idpError === "invalid_client") expect(lines[0]).toMatchObject({ setting: "OIDC_CLIENT_ID, OIDC_CLIENT_SECRET" });
   });
 });
 
