@@ -12,6 +12,10 @@ import nextEnv from "@next/env";
  *   poll [--loop]                 RFC 8936: fetch, act on and acknowledge SETs (once, or every 2 s)
  */
 nextEnv.loadEnvConfig(process.cwd());
+// This command runs no guard, so the edge guard's need for REST settings does not apply to it: with a
+// native Redis (REDIS_URL or REDIS_CLUSTER_NODES) and no GUARD_RUNTIME given, it uses the Node
+// variant's rules, whatever the app's build chose.
+if (!process.env.GUARD_RUNTIME && (process.env.REDIS_URL || process.env.REDIS_CLUSTER_NODES)) process.env.GUARD_RUNTIME = "nodejs";
 const { streamManager, pollStream, registerStream, ssfSettings } = await import("../lib/ssf");
 const { getServer, closeServer } = await import("../lib/compose/node");
 const server = getServer();
