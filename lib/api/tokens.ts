@@ -8,6 +8,7 @@ import { endSessions } from "@/lib/revocation/end-sessions";
 import type { SessionRecord } from "@/lib/session/record";
 import { hashId, type SecurityEvent } from "@/lib/log/security-log";
 import { StoreError } from "@/lib/store/errors";
+import { GRANT_TIMEOUT_MS, singleFlight } from "@/lib/session/single-flight";
 
 /** What token requests need of the IdP: its metadata and this app's client (lib/oidc/client.ts). */
 export type IdpClient = {
@@ -28,11 +29,6 @@ export type TokenDeps = {
 /** What a call carries: the token, its scheme, and the key to sign DPoP proofs with (RFC 9449 §7.1: scheme `DPoP`). */
 export type Credential = { accessToken: string; scheme: "Bearer" | "DPoP"; key?: DpopKey };
 
-/** A session's lock: the one getAccessToken takes, since any grant with the refresh token may rotate it. */
-const LOCK_MS = 10_000;
-const WAIT_STEP_MS = 50;
-/** How long the IdP may take to answer a grant (less than LOCK_MS, so the lock outlives it). */
-const GRANT_TIMEOUT_MS = 8_000;
 /** When the token endpoint gives no expires_in (RFC 6749 §5.1 makes it RECOMMENDED only), a token is kept this long. */
 const DEFAULT_LIFETIME_S = 300;
 
@@ -93,8 +89,6 @@ async function credential(deps: TokenDeps, token: ApiToken, key: DpopPrivateJwk 
   return { accessToken: token.accessToken, scheme: "Bearer" };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * A token for one API for a session: from the session's cache while it is fresh, else from the
  * refresh-token grant (RFC 6749 §6) with the API's `resource` (RFC 8707 §2.2) and scopes, under the
@@ -121,28 +115,24 @@ async function sessionApiToken(
   const hit = await cached(prefetched);
   if (hit) return hit;
 
-  const owner = crypto.randomUUID();
-  const deadline = now() + LOCK_MS;
-  while (now() < deadline) {
-    if (await store.lock(sessionId, owner, LOCK_MS)) {
-      try {
-        // Someone may have fetched it between our read and our lock.
-        const state = (await store.apiState(sessionId)) ?? emptyApiState();
-        const token = state.tokens[api.name];
-        if (usable(deps, token, refused)) return await credential(deps, token, state.dpopKey);
-        const record = await store.read(sessionId);
-        if (!record) throw new SessionEndedError("The session is over.");
-        if (!record.refreshToken) throw new RemoteApiError("token_unavailable", "no refresh token");
-        return await grantForSession(deps, api, sessionId, record, state);
-      } finally {
-        await store.unlock(sessionId, owner);
-      }
-    }
-    await sleep(WAIT_STEP_MS);
-    const waited = await cached();
-    if (waited) return waited;
-  }
-  throw new RemoteApiError("token_unavailable", "refresh lock");
+  // The session's lock, the one getAccessToken takes: any grant with the refresh token may rotate it.
+  return singleFlight({
+    lock: (owner, ttlMs) => store.lock(sessionId, owner, ttlMs),
+    unlock: (owner) => store.unlock(sessionId, owner),
+    underLock: async () => {
+      // Someone may have fetched it between our read and our lock.
+      const state = (await store.apiState(sessionId)) ?? emptyApiState();
+      const token = state.tokens[api.name];
+      if (usable(deps, token, refused)) return credential(deps, token, state.dpopKey);
+      const record = await store.read(sessionId);
+      if (!record) throw new SessionEndedError("The session is over.");
+      if (!record.refreshToken) throw new RemoteApiError("token_unavailable", "no refresh token");
+      return grantForSession(deps, api, sessionId, record, state);
+    },
+    whileWaiting: () => cached(),
+    timedOut: () => new RemoteApiError("token_unavailable", "refresh lock"),
+    now,
+  });
 }
 
 /** What kind of failure a grant met, for the log: oauth4webapi's stable code or the error's class, never its message (which may quote a response). */
@@ -250,23 +240,14 @@ async function clientApiToken(deps: TokenDeps, api: RemoteApi, refused: string |
   const hit = await cached();
   if (hit) return hit;
 
-  const owner = crypto.randomUUID();
-  const deadline = now() + LOCK_MS;
-  while (now() < deadline) {
-    if (await store.lockClientApi(api.name, owner, LOCK_MS)) {
-      try {
-        const again = await cached();
-        if (again) return again;
-        return await clientGrant(deps, api, (await store.clientApiState(api.name)) ?? emptyApiState());
-      } finally {
-        await store.unlockClientApi(api.name, owner);
-      }
-    }
-    await sleep(WAIT_STEP_MS);
-    const waited = await cached();
-    if (waited) return waited;
-  }
-  throw new RemoteApiError("token_unavailable", "client lock");
+  return singleFlight({
+    lock: (owner, ttlMs) => store.lockClientApi(api.name, owner, ttlMs),
+    unlock: (owner) => store.unlockClientApi(api.name, owner),
+    underLock: async () => (await cached()) ?? clientGrant(deps, api, (await store.clientApiState(api.name)) ?? emptyApiState()),
+    whileWaiting: () => cached(),
+    timedOut: () => new RemoteApiError("token_unavailable", "client lock"),
+    now,
+  });
 }
 
 async function clientGrant(deps: TokenDeps, api: RemoteApi, state: ApiState): Promise<Credential> {

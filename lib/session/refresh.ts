@@ -4,17 +4,13 @@ import { getIdpMetadata, getOidcClient } from "@/lib/oidc/client";
 import { endSessions, type EndDeps } from "@/lib/revocation/end-sessions";
 import type { EndDetail } from "@/lib/store/ports";
 import type { EndReason } from "@/lib/revocation/verdict";
+import { GRANT_TIMEOUT_MS, singleFlight } from "./single-flight";
 
 export type RefreshDeps = { ending: EndDeps; skewSeconds: number; now?: () => number };
 
 export class SessionEndedError extends Error {
   readonly code = "session_ended";
 }
-
-const LOCK_MS = 10_000;
-const WAIT_STEP_MS = 50;
-/** How long the IdP's token endpoint may take to answer a refresh (less than LOCK_MS, so the lock outlives it). */
-const REFRESH_TIMEOUT_MS = 8_000;
 
 /** How a refused refresh (RFC 6749 §5.2 `invalid_grant`) ends the session: by default, `refresh_failed` carried by `token_refresh`. */
 export type EndAs = { reason: EndReason; detail: EndDetail };
@@ -48,26 +44,26 @@ export async function getAccessToken(
   if (fresh(record)) return record.accessToken!;
   if (!record.refreshToken) throw new SessionEndedError("The access token expired and there is no refresh token.");
 
-  const owner = crypto.randomUUID();
-  const deadline = now() + LOCK_MS;
-  while (now() < deadline) {
-    if (await store.lock(sessionId, owner, LOCK_MS)) {
-      try {
-        // Someone may have refreshed between our read and our lock.
-        const current = await store.read(sessionId);
-        if (!current) throw new SessionEndedError("The session is over.");
-        if (fresh(current)) return current.accessToken!;
-        return await refresh(deps, sessionId, current, endAs);
-      } finally {
-        await store.unlock(sessionId, owner);
-      }
-    }
-    await new Promise((r) => setTimeout(r, WAIT_STEP_MS));
-    const current = await store.read(sessionId);
-    if (!current) throw new SessionEndedError("The session is over.");
-    if (fresh(current)) return current.accessToken!;
-  }
-  throw new Error("Timed out waiting for another request to refresh the session.");
+  const current = async () => {
+    const r = await store.read(sessionId);
+    if (!r) throw new SessionEndedError("The session is over.");
+    return r;
+  };
+  return singleFlight({
+    lock: (owner, ttlMs) => store.lock(sessionId, owner, ttlMs),
+    unlock: (owner) => store.unlock(sessionId, owner),
+    underLock: async () => {
+      // Someone may have refreshed between our read and our lock.
+      const r = await current();
+      return fresh(r) ? r.accessToken! : refresh(deps, sessionId, r, endAs);
+    },
+    whileWaiting: async () => {
+      const r = await current();
+      return fresh(r) ? r.accessToken! : undefined;
+    },
+    timedOut: () => new Error("Timed out waiting for another request to refresh the session."),
+    now,
+  });
 }
 
 async function refresh(deps: RefreshDeps, sessionId: string, record: SessionRecord, endAs: EndAs): Promise<string> {
@@ -75,7 +71,7 @@ async function refresh(deps: RefreshDeps, sessionId: string, record: SessionReco
   const { client, clientAuth, options } = getOidcClient();
   const response = await oauth.refreshTokenGrantRequest(as, client, clientAuth, record.refreshToken!, {
     ...options,
-    signal: AbortSignal.timeout(REFRESH_TIMEOUT_MS),
+    signal: AbortSignal.timeout(GRANT_TIMEOUT_MS),
   });
   let result: oauth.TokenEndpointResponse;
   try {
