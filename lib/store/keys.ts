@@ -3,7 +3,7 @@
  * Identifiers from the IdP are URI-encoded so that no `iss` or `sid` can forge another key's shape
  * (encodeURIComponent also encodes `{` and `}`, so no identifier can open a hash tag).
  *
- * Hash slots (Redis Cluster; issue 10, item 5). Every command and script Lockstep sends touches
+ * Hash slots (Redis Cluster). Every command and script Lockstep sends touches
  * one slot, so the same keys work on one Redis, on Upstash and on a Redis Cluster. A key's slot is
  * CRC16 of its hash tag, the text between its first `{` and the next `}` (Redis Cluster
  * specification, "Hash tags"). LOCKSTEP_KEY_PREFIX and APP_ID cannot hold braces (lib/config), so

@@ -24,7 +24,7 @@ import { parseApiState } from "@/lib/api/state";
  * Why ioredis (5.x) and not node-redis 5:
  * - Scripts: `defineCommand` sends EVALSHA and falls back to EVAL on NOSCRIPT by itself (also inside
  *   MULTI and pipelines), so the revocation script crosses the wire once per connection.
- * - Cluster (issue 10, item 5): `Cluster` has the same command API as `Redis`, so these stores take
+ * - Cluster: `Cluster` has the same command API as `Redis`, so these stores take
  *   either: every command, transaction, pipeline and script here touches one hash slot
  *   (lib/store/keys.ts), which a Cluster requires of MULTI and of its pipelines too. A defined
  *   command on a Cluster sends EVALSHA to the node that owns its keys' slot and loads the script

@@ -1,7 +1,6 @@
 /**
  * The revocation list's writes (RevocationList.revoke), as scripts.
- * - On one Redis server (or Upstash), REVOKE_SCRIPT: the whole revocation in one call (issue 10,
- *   item 4): replay check, the BCL §2.7 subject check, feed entries, IdP-session ended marks, every
+ * - On one Redis server (or Upstash), REVOKE_SCRIPT: the whole revocation in one call: replay check, the BCL §2.7 subject check, feed entries, IdP-session ended marks, every
  *   mark, replay record.
  * - On a Redis Cluster each script touches one hash slot (lib/store/keys.ts): the marks of one user
  *   are one atomic step (MARK_SCRIPT, once per user slot), the ended-sessions feed another

@@ -181,7 +181,7 @@ export type OneCallSteps = Pick<RevokeSteps, "mark" | "setOnce"> & {
 /**
  * RevocationList.revoke on one Redis server (or Upstash): the replay check, the `subjectOf`
  * checks, the feed entries, the IdP-session steps, the marks and the replay record in one script,
- * one round trip (issue 10, item 4). An IdP-session target's `heldBy` names the user whose mark the script writes; when
+ * one round trip. An IdP-session target's `heldBy` names the user whose mark the script writes; when
  * Redis says another user holds the sid (or one does and none was named), the script leaves those
  * marks and the replay record to this function, which writes them in that order (MARK_SCRIPT, then
  * SET NX): the revocation is then the same as revokeBySlot's, in two or three round trips. The
