@@ -25,6 +25,9 @@ const nextConfig: NextConfig = {
   // time, not bundled: one copy per process (Turbopack otherwise copies it into several route
   // chunks) and nothing of it in the edge bundle, which never imports it.
   serverExternalPackages: ["ioredis"],
+  // The template serves no images through Next's optimizer: with it off, /_next/image answers 404
+  // instead of fetching whatever URL it is given (a page such as /account, through the guard, answered 500).
+  images: { unoptimized: true },
 };
 
 export default nextConfig;

@@ -14,6 +14,8 @@ export type LiveStatus = "connecting" | "live" | "reconnecting" | "offline";
 const PROBE_EVERY_MS = 2_000;
 /** How long a probe waits for an answer. */
 const PROBE_TIMEOUT_MS = 2_500;
+/** How long a refused stream waits when its answer named no Retry-After. */
+const RETRY_AFTER_DEFAULT_MS = 10_000;
 /** The server pings every 5 s; this long without a word and the tab looks again. */
 const SILENCE_MS = 12_000;
 /** After another tab's sign-out, how long this tab waits for the server to confirm it (the sign-out request may still be on its way). */
@@ -90,6 +92,8 @@ export function SessionWatcher({ appId, appName, sessionId }: { appId: string; a
     let events: EventSource | undefined;
     let lastWord = Date.now();
     let probing: ReturnType<typeof setTimeout> | undefined;
+    /** A refused stream's next try, after its Retry-After. */
+    let retrying: ReturnType<typeof setTimeout> | undefined;
     let current: LiveStatus = "connecting";
     /** When another tab of this browser told this one of the ending (its clock), if it did: it was first, whatever confirms it. */
     let toldByTabAt: number | undefined;
@@ -163,13 +167,16 @@ export function SessionWatcher({ appId, appName, sessionId }: { appId: string; a
     };
 
     const connect = () => {
+      clearTimeout(retrying);
       events?.close();
       const stream = new EventSource("/api/session/events");
       events = stream;
+      let opened = false;
       const heard = () => {
         lastWord = Date.now();
       };
       stream.addEventListener("ready", () => {
+        opened = true;
         heard();
         set("live");
         // Anything may have happened while the stream was down.
@@ -180,12 +187,46 @@ export function SessionWatcher({ appId, appName, sessionId }: { appId: string; a
         if (current !== "live") set("live");
       });
       stream.addEventListener("ended", () => signOut("push", true));
+      // The stream reached its longest life: open the next one at once, quietly (the server closes this one).
+      stream.addEventListener("renew", () => {
+        if (events === stream) connect();
+      });
       stream.addEventListener("error", () => {
         if (events !== stream) return;
+        // Refused before it opened: EventSource cannot read why, so ask without opening one.
+        if (stream.readyState === EventSource.CLOSED && !opened) {
+          void admission();
+          return;
+        }
         // CONNECTING: the browser is retrying by itself. CLOSED: it gave up (e.g. a 401 or a 503); a check says which.
         lost();
         if (stream.readyState === EventSource.CLOSED) void check();
       });
+    };
+
+    /**
+     * After a refused stream: HEAD /api/session/events says why. 401: the session is over. 429 or 503
+     * (a cap, or the store down): wait its Retry-After (plus a little, so that refused tabs do not
+     * return together), then open the stream again. 204: open it now. No answer: the server is gone.
+     */
+    const admission = async () => {
+      let response: Response;
+      try {
+        response = await fetch("/api/session/events", { method: "HEAD", cache: "no-store", signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+      } catch {
+        lost();
+        return;
+      }
+      if (done) return;
+      if (response.status === 401) return signOut("check", true);
+      if (response.status === 204) return connect();
+      const seconds = Number(response.headers.get("retry-after"));
+      const waitMs = (Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : RETRY_AFTER_DEFAULT_MS) * (1 + Math.random() * 0.2);
+      set("reconnecting");
+      clearTimeout(retrying);
+      retrying = setTimeout(() => {
+        if (!done) connect();
+      }, waitMs);
     };
 
     channel?.addEventListener("message", (event: MessageEvent<Ended | Check>) => {
@@ -268,6 +309,7 @@ export function SessionWatcher({ appId, appName, sessionId }: { appId: string; a
       channel?.close();
       clearInterval(watchdog);
       clearTimeout(probing);
+      clearTimeout(retrying);
       window.removeEventListener("focus", onFocus);
       window.removeEventListener("online", onFocus);
       window.removeEventListener("offline", onOffline);

@@ -8,6 +8,7 @@ import { appKeys } from "@/lib/store/keys";
 import type { Stores } from "@/lib/store/ports";
 import { cookieNames } from "@/lib/session/cookies";
 import { EndedSessionsHub } from "@/lib/live/hub";
+import { StreamLimits } from "@/lib/live/limits";
 import type { EndDeps } from "@/lib/revocation/end-sessions";
 import type { CurrentSessionDeps } from "@/lib/session/current";
 import type { RefreshDeps } from "@/lib/session/refresh";
@@ -31,6 +32,8 @@ export type Server = Stores & {
   config: Config;
   cookies: ReturnType<typeof cookieNames>;
   hub: EndedSessionsHub;
+  /** The caps on open live-update streams (lib/live/limits.ts): one count per process. */
+  liveStreams: StreamLimits;
   /** What endSessions needs; endings stored here reach this instance's tabs at once. */
   ending: EndDeps;
   /** What currentSession and requireSession need (the second gate). */
@@ -56,6 +59,8 @@ const LIVENESS_MONITOR = Symbol.for("lockstep.liveness-monitor");
  * them, and each route bundle has its own.)
  */
 const REMOTE_API_RUNTIME = Symbol.for("lockstep.remote-api-runtime");
+/** The open live-update streams are counted once per process, however many bundles serve them. */
+const STREAM_LIMITS = Symbol.for("lockstep.stream-limits");
 function processWide<T>(key: symbol, make: () => T): T {
   const shared = globalThis as { [key: symbol]: unknown };
   return (shared[key] ??= make()) as T;
@@ -91,6 +96,7 @@ function composeServer(config: Config, stores: Stores): Server {
     refreshClaims: (id, record) => refreshStaleClaims(refresh, id, record),
     liveness: (id) => liveness.checkIfDue(id),
   };
+  const liveStreams = processWide(STREAM_LIMITS, () => new StreamLimits(() => config.LIVE_MAX_STREAMS));
   const runtime = processWide(REMOTE_API_RUNTIME, () => ({ agents: new Map() as Agents, nonces: new NonceCache() }));
   const remote: RemoteApiDeps = {
     // Throws, naming the API and the setting, for a bad REMOTE_API_URLS or apis.ts: at start-up (instrumentation.ts builds the server).
@@ -113,6 +119,7 @@ function composeServer(config: Config, stores: Stores): Server {
     config,
     cookies,
     hub,
+    liveStreams,
     ending,
     refresh,
     livenessPlan: plan,

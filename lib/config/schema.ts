@@ -130,6 +130,10 @@ export const configSchema = z
     SESSION_CHECK_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(3_000),
     /** How often each server instance reads the ended-sessions feed for its open tabs. */
     LIVE_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(10_000).default(250),
+    /** Open live-update streams (/api/session/events) one server process holds at most; beyond it, 503 with Retry-After. */
+    LIVE_MAX_STREAMS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+    /** A live-update stream's longest life; the tab then opens a new one (spread by up to a tenth, so that tabs do not renew together). */
+    LIVE_STREAM_MAX_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
     /** Accent colour of the UI (a CSS colour), so that two apps side by side are told apart. */
     APP_ACCENT: z
       .string()

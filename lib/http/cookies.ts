@@ -1,17 +1,13 @@
+import { RequestCookies } from "next/dist/compiled/@edge-runtime/cookies";
+
 /**
- * One cookie's value from a request's Cookie header, or undefined. When a name comes more than once
- * the last value wins, as in Next's own parser (middleware's `request.cookies` and `cookies()`), so
- * that the guard, route handlers and server components always judge the same cookie.
+ * One cookie's value from a request's Cookie header, or undefined: read by the very parser behind
+ * Next's `request.cookies` (the guard) and `cookies()` (pages, server actions), so that the guard,
+ * route handlers and server components always judge the same value. That parser URL-decodes each
+ * value, skips one that fails to decode, and lets the last of a repeated name win. Edge-safe.
  */
 export function readCookie(request: Request, name: string): string | undefined {
-  const header = request.headers.get("cookie");
-  if (!header) return undefined;
-  let value: string | undefined;
-  for (const part of header.split(";")) {
-    const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === name) value = part.slice(eq + 1).trim();
-  }
-  return value;
+  return new RequestCookies(request.headers).get(name)?.value;
 }
 
 /** A Set-Cookie value for Lockstep's own cookies: always HttpOnly and SameSite=Lax; Secure on https. Max-Age 0 clears it. */

@@ -1,3 +1,4 @@
+import { route } from "@/lib/http/route";
 import { getServer } from "@/lib/compose/node";
 import { afterAnswer } from "@/lib/http/after-answer";
 import { handleLogoutToken } from "@/lib/logout/backchannel";
@@ -24,7 +25,7 @@ const refuseWith = (code: LogoutTokenErrorCode) => refuse(new LogoutTokenError(c
  * 200 when the logout is stored (or was already); 400 invalid_request for any invalid input;
  * 503 when it could not be stored, so that the IdP retries (BCL §2.8). Always no-store.
  */
-export async function POST(request: Request): Promise<Response> {
+export const POST = route(async function POST(request: Request): Promise<Response> {
   // BCL §2.5: application/x-www-form-urlencoded with logout_token; other parameters are ignored.
   const type = request.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
   if (type !== "application/x-www-form-urlencoded") return refuseWith("unsupported_content_type");
@@ -44,4 +45,4 @@ export async function POST(request: Request): Promise<Response> {
     // Anything unforeseen is ours, not the token's: ask the IdP to retry.
     return refuse(e instanceof LogoutTokenError ? e : new LogoutTokenError("store_unavailable"));
   }
-}
+});

@@ -1,3 +1,4 @@
+import { route } from "@/lib/http/route";
 import { getServer } from "@/lib/compose/node";
 import { receiveFrontchannelLogout } from "@/lib/logout/frontchannel/receive";
 import { currentSession, sessionCookie } from "@/lib/session/current";
@@ -10,7 +11,7 @@ export const dynamic = "force-dynamic";
  * (FCL §4.1: no redirect, no CSRF token), no-store (FCL §2), frameable by the IdP's origin only
  * (CSP frame-ancestors, and no X-Frame-Options). Its script tells this browser's other tabs.
  */
-export async function GET(request: Request): Promise<Response> {
+export const GET = route(async function GET(request: Request): Promise<Response> {
   const ctx = getServer();
   const url = new URL(request.url);
   const iss = url.searchParams.get("iss");
@@ -59,4 +60,4 @@ export async function GET(request: Request): Promise<Response> {
       "Content-Security-Policy": `frame-ancestors ${new URL(ctx.config.OIDC_ISSUER).origin}`,
     },
   });
-}
+});

@@ -1,3 +1,4 @@
+import { route } from "@/lib/http/route";
 import { getConfig } from "@/lib/config";
 
 export const dynamic = "force-dynamic";
@@ -7,7 +8,7 @@ export const dynamic = "force-dynamic";
  * X-Lockstep-Nonce, so that `npm run demo` and `npm run dev` can tell their own app from another
  * server on the same port.
  */
-export function GET(): Response {
+export const GET = route(function GET(): Response {
   const nonce = getConfig().HEALTH_NONCE;
   return Response.json({ ok: true }, { headers: { "Cache-Control": "no-store", ...(nonce ? { "X-Lockstep-Nonce": nonce } : {}) } });
-}
+});

@@ -1,3 +1,4 @@
+import { route } from "@/lib/http/route";
 import { serializeCookie } from "@/lib/http/cookies";
 import { getServer } from "@/lib/compose/node";
 import { endSessions } from "@/lib/revocation/end-sessions";
@@ -30,7 +31,7 @@ export const dynamic = "force-dynamic";
  * that the IdP ends its session; its back-channel logout then ends ours once the store answers
  * (if the IdP retries a logout token answered 503, or sends it after the store is back). The signed-out page says that the sign-out here could not be completed.
  */
-export async function POST(request: Request): Promise<Response> {
+export const POST = route(async function POST(request: Request): Promise<Response> {
   const server = getServer();
   const { config, cookies } = server;
   if (!isSameOriginRequest(request, config.AUTH_URL)) {
@@ -109,7 +110,7 @@ export async function POST(request: Request): Promise<Response> {
   const response = await autoPostPage(endSession, "Signing you out at your identity provider…");
   for (const cookie of set) response.headers.append("Set-Cookie", cookie);
   return response;
-}
+});
 
 /**
  * Where the browser goes next: a 303 for the form, or for the page's script (Accept: application/json)

@@ -1,3 +1,4 @@
+import { route } from "@/lib/http/route";
 import { requireSession } from "@/lib/session/current";
 import { clearCookie, unauthorizedJson, unavailable } from "@/lib/guard/responses";
 import { StoreError } from "@/lib/store/errors";
@@ -14,7 +15,7 @@ export const dynamic = "force-dynamic";
  * refused refresh ends the session (401 `refresh_failed`), as when a sign-out or a revoked grant at
  * the IdP raced this request.
  */
-export async function GET(request: Request): Promise<Response> {
+export const GET = route(async function GET(request: Request): Promise<Response> {
   const server = getServer();
   const gate = await requireSession(server.gate, request);
   if ("response" in gate) return gate.response;
@@ -43,4 +44,4 @@ export async function GET(request: Request): Promise<Response> {
     }
   }
   return upstreamError();
-}
+});

@@ -1,3 +1,4 @@
+import { route } from "@/lib/http/route";
 import { getServer } from "@/lib/compose/node";
 import { requireSession } from "@/lib/session/current";
 import { isSameOriginRequest } from "@/lib/http/same-origin";
@@ -9,7 +10,7 @@ import { hashId, securityLog } from "@/lib/log/security-log";
 export const dynamic = "force-dynamic";
 
 /** POST /api/admin/ssf (form field `action`): the admin page's stream management. Same-origin, admins only. */
-export async function POST(request: Request): Promise<Response> {
+export const POST = route(async function POST(request: Request): Promise<Response> {
   const server = getServer();
   const { config } = server;
   if (!isSameOriginRequest(request, config.AUTH_URL)) return Response.json({ error: "forbidden" }, { status: 403 });
@@ -56,4 +57,4 @@ export async function POST(request: Request): Promise<Response> {
     });
   }
   return redirectTo(back);
-}
+});

@@ -1,3 +1,4 @@
+import { route } from "@/lib/http/route";
 import type { NextRequest } from "next/server";
 import { completeSignInRequest, handlers } from "@/auth";
 import { signInContext } from "@/lib/check-session/sign-in-context";
@@ -5,12 +6,12 @@ import { getConfig } from "@/lib/config";
 import { callbackIssuerProblem, pushSignInResponse, signInErrorPath } from "@/lib/oidc/sign-in";
 
 /** The sign-in POST: Auth.js builds the authorization request; Lockstep completes it and, with PAR on, pushes it (RFC 9126). */
-export async function POST(request: NextRequest): Promise<Response> {
+export const POST = route(async function POST(request: NextRequest): Promise<Response> {
   const response = await handlers.POST(request);
   return request.nextUrl.pathname.endsWith("/signin/oidc") ? pushSignInResponse(request, response, completeSignInRequest) : response;
-}
+});
 
-export async function GET(request: NextRequest): Promise<Response> {
+export const GET = route(async function GET(request: NextRequest): Promise<Response> {
   const { pathname, searchParams } = request.nextUrl;
   if (pathname.endsWith("/callback/oidc")) {
     // RFC 9207 §2.4: a response from another issuer never reaches the code exchange.
@@ -22,4 +23,4 @@ export async function GET(request: NextRequest): Promise<Response> {
   }
   const sessionState = searchParams.get("session_state") ?? undefined;
   return signInContext.run({ sessionState }, () => handlers.GET(request));
-}
+});

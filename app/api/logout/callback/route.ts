@@ -1,3 +1,4 @@
+import { route } from "@/lib/http/route";
 import { getServer } from "@/lib/compose/node";
 import { readCookie, serializeCookie } from "@/lib/http/cookies";
 import { redirectTo } from "@/lib/guard/responses";
@@ -17,7 +18,7 @@ export const dynamic = "force-dynamic";
  * back with the same state). The signed-out page says exactly that. What is known is written into
  * this browser's sealed ended-session note; the URL carries nothing.
  */
-export async function GET(request: Request): Promise<Response> {
+export const GET = route(async function GET(request: Request): Promise<Response> {
   const { config, cookies } = getServer();
   const returned = new URL(request.url).searchParams.get("state");
   const expected = parseLogoutStateCookie(readCookie(request, cookies.logoutState));
@@ -37,4 +38,4 @@ export async function GET(request: Request): Promise<Response> {
     );
   }
   return response;
-}
+});

@@ -1,8 +1,11 @@
+import { route } from "@/lib/http/route";
 import { currentSession, requireSession, sessionCookie } from "@/lib/session/current";
 import { getServer } from "@/lib/compose/node";
 import { atTime } from "@/lib/live/timer";
 import { noteSeen } from "@/lib/session/last-seen";
 import { HEARTBEAT_SECONDS } from "@/lib/liveness/plan";
+import { hashId, securityLog } from "@/lib/log/security-log";
+import type { Admission } from "@/lib/live/limits";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
@@ -12,25 +15,63 @@ export const runtime = "nodejs";
  * its script); also the granularity of an open tab's liveness checks.
  */
 const HEARTBEAT_MS = HEARTBEAT_SECONDS * 1000;
+/** A refusal for a cap: its status and Retry-After, which the tab waits out before it asks again. */
+function refused(admission: Exclude<Admission, { admitted: true }>, body: boolean): Response {
+  const headers = { "Cache-Control": "no-store", "Retry-After": String(admission.retryAfter) };
+  if (!body) return new Response(null, { status: admission.status, headers });
+  const description =
+    admission.status === 429
+      ? "This session has too many open live-update streams."
+      : "This server holds as many live-update streams as it may.";
+  return Response.json({ error: admission.code, error_description: description }, { status: admission.status, headers });
+}
+
+/**
+ * HEAD /api/session/events: whether a stream would be admitted now, without opening one. 204 when it
+ * would; otherwise what GET would answer (401 without a live session, 429 or 503 with Retry-After
+ * at a cap). The tab asks this after its stream was refused, since EventSource cannot read a status.
+ */
+export const HEAD = route(async function HEAD(request: Request): Promise<Response> {
+  const server = getServer();
+  const gate = await requireSession(server.gate, request);
+  if ("response" in gate) return new Response(null, { status: gate.response.status, headers: gate.response.headers });
+  const full = server.liveStreams.peek(gate.session.id);
+  return full ? refused(full, false) : new Response(null, { status: 204, headers: { "Cache-Control": "no-store" } });
+});
+
 /**
  * GET /api/session/events: server-sent events for the open tabs of a session. `ready`, then `ping`
  * every 5 s (the tab's "live" indicator), and one `ended` with `{"reason","mechanism","at"}` when the
  * session ends anywhere (any instance, any signal), or when it expires. 401 when there is no live session.
  * An open stream keeps the session's "last seen" fresh (at most one write a minute).
+ * Limits: at most MAX_STREAMS_PER_SESSION streams per session on this process (429 beyond) and
+ * LIVE_MAX_STREAMS in all (503 beyond), each with Retry-After; a stream lives at most
+ * LIVE_STREAM_MAX_SECONDS (less up to a tenth), then sends `renew` and closes, and the tab opens another.
  */
-export async function GET(request: Request): Promise<Response> {
+export const GET = route(async function GET(request: Request): Promise<Response> {
   const server = getServer();
   const gate = await requireSession(server.gate, request);
   if ("response" in gate) return gate.response;
   const { id, record } = gate.session;
+  const admission = server.liveStreams.admit(id);
+  if (!admission.admitted) {
+    securityLog({ event: "live.stream", outcome: "rejected", code: admission.code, session: hashId(id), open: server.liveStreams.open });
+    return refused(admission, true);
+  }
   const cookie = sessionCookie(server, request);
   const { hub } = server;
   const encoder = new TextEncoder();
+  const lifeMs = server.config.LIVE_STREAM_MAX_SECONDS * 1000 * (1 - Math.random() * 0.1);
 
+  // What ends this stream and releases its admission, whoever ends it (the client going away, an ending, its life).
+  let stop: () => void = admission.release;
   const stream = new ReadableStream<Uint8Array>({
+    cancel() {
+      stop();
+    },
     start(controller) {
       let closed = false;
-      const cleanups: (() => void)[] = [];
+      const cleanups: (() => void)[] = [admission.release];
       const close = () => {
         if (closed) return;
         closed = true;
@@ -41,8 +82,14 @@ export async function GET(request: Request): Promise<Response> {
           // already closed by the client
         }
       };
+      stop = close;
       const send = (text: string) => {
-        if (!closed) controller.enqueue(encoder.encode(text));
+        if (closed) return;
+        try {
+          controller.enqueue(encoder.encode(text));
+        } catch {
+          close(); // the client is gone
+        }
       };
       const ended = (event: { reason: string; mechanism?: string; at?: number }) => {
         send(`event: ended\ndata: ${JSON.stringify({ reason: event.reason, mechanism: event.mechanism, at: event.at })}\n\n`);
@@ -60,6 +107,12 @@ export async function GET(request: Request): Promise<Response> {
       }, HEARTBEAT_MS);
       cleanups.push(() => clearInterval(heartbeat));
       cleanups.push(atTime(record.expiresAt, () => ended({ reason: "expired", at: record.expiresAt })));
+      // The stream's longest life: the tab opens a new one at once, which passes the gate again.
+      const renew = setTimeout(() => {
+        send("event: renew\ndata: {}\n\n");
+        close();
+      }, lifeMs);
+      cleanups.push(() => clearTimeout(renew));
       request.signal.addEventListener("abort", close);
 
       // The session may have ended between the check above and the subscription.
@@ -74,4 +127,4 @@ export async function GET(request: Request): Promise<Response> {
   return new Response(stream, {
     headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Accel-Buffering": "no" },
   });
-}
+});

@@ -1,3 +1,4 @@
+import { route } from "@/lib/http/route";
 import { getServer } from "@/lib/compose/node";
 import { endSessions } from "@/lib/revocation/end-sessions";
 import { requireSession } from "@/lib/session/current";
@@ -17,7 +18,7 @@ const NOTICE_SECONDS = 10;
  * POST /api/sessions/end (form field `id`): "sign out this device" for another session of the
  * signed-in user at this app. Same-origin only; a session of anyone else is never touched.
  */
-export async function POST(request: Request): Promise<Response> {
+export const POST = route(async function POST(request: Request): Promise<Response> {
   const server = getServer();
   const { config } = server;
   if (!isSameOriginRequest(request, config.AUTH_URL)) {
@@ -43,4 +44,4 @@ export async function POST(request: Request): Promise<Response> {
     new URL("/account", config.AUTH_URL),
     serializeCookie(notice, sealed, { path: "/account", maxAge: NOTICE_SECONDS, secure }),
   );
-}
+});

@@ -1,3 +1,4 @@
+import { route } from "@/lib/http/route";
 import { getServer } from "@/lib/compose/node";
 import { afterAnswer } from "@/lib/http/after-answer";
 import { handleSet, ssfSettings } from "@/lib/ssf";
@@ -25,7 +26,7 @@ const refuseWith = (code: SetErrorCode) => refuse(new SetError(code));
  * 202 with an empty body when the SET is accepted (or was already); 400 {"err","description"}
  * with an RFC 8935 code otherwise; 503 when it could not be stored, so the transmitter retries.
  */
-export async function POST(request: Request): Promise<Response> {
+export const POST = route(async function POST(request: Request): Promise<Response> {
   const server = getServer();
   const { config } = server;
   if (!ssfSettings(config) || config.SSF_DELIVERY !== "push") return refuseWith("access_denied");
@@ -44,4 +45,4 @@ export async function POST(request: Request): Promise<Response> {
   if (handled.status === "accepted") return new Response(null, { status: 202 });
   if (handled.status === "unavailable") return unavailable();
   return refuse(handled.error);
-}
+});

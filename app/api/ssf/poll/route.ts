@@ -1,3 +1,4 @@
+import { route } from "@/lib/http/route";
 import { getServer } from "@/lib/compose/node";
 import { pollStream, ssfSettings } from "@/lib/ssf";
 import { isSameSecret } from "@/lib/http/constant-time";
@@ -10,7 +11,7 @@ const headers = { "Cache-Control": "no-store" };
  * GET /api/ssf/poll: polls the transmitter once (RFC 8936), for a scheduled job where no process
  * can poll in the background (a Vercel Cron with `Authorization: Bearer <CRON_SECRET>`).
  */
-export async function GET(request: Request): Promise<Response> {
+export const GET = route(async function GET(request: Request): Promise<Response> {
   const server = getServer();
   const { config } = server;
   if (!config.CRON_SECRET || !isSameSecret(request.headers.get("authorization") ?? "", `Bearer ${config.CRON_SECRET}`)) {
@@ -23,4 +24,4 @@ export async function GET(request: Request): Promise<Response> {
     const code = typeof (error as { code?: unknown }).code === "string" ? (error as { code: string }).code : "poll_failed";
     return Response.json({ error: "poll_failed", code }, { status: 502, headers });
   }
-}
+});

@@ -1,5 +1,6 @@
 import { getServer } from "@/lib/compose/node";
 import { proxyRemote } from "@/lib/api/proxy";
+import { route } from "@/lib/http/route";
 
 export const dynamic = "force-dynamic";
 
@@ -9,9 +10,9 @@ export const dynamic = "force-dynamic";
  * in order, is in lib/api/proxy.ts: anti-forgery (`X-CSRF: 1`), a declared API, a path that stays
  * under its base URL, the session gate, then the call.
  */
-function handle(request: Request): Promise<Response> {
+const handle = route(function handle(request: Request): Promise<Response> {
   return proxyRemote(getServer().remote, request);
-}
+});
 
 export const GET = handle;
 export const HEAD = handle;

@@ -1,3 +1,4 @@
+import { route } from "@/lib/http/route";
 import { getServer } from "@/lib/compose/node";
 import { readCookie, serializeCookie } from "@/lib/http/cookies";
 import { finishRecheck, SESSION_CHECK_CALLBACK_PATH } from "@/lib/check-session/recheck";
@@ -9,7 +10,7 @@ export const dynamic = "force-dynamic";
  * GET /api/session/check/callback: the IdP's answer to the silent re-check, in the hidden iframe.
  * Answers a tiny page that tells the parent tab (same origin only) what came of it.
  */
-export async function GET(request: Request): Promise<Response> {
+export const GET = route(async function GET(request: Request): Promise<Response> {
   const server = getServer();
   const { cookies } = server;
   const sealed = readCookie(request, cookies.sessionCheck);
@@ -32,4 +33,4 @@ export async function GET(request: Request): Promise<Response> {
       "Set-Cookie": serializeCookie(cookies.sessionCheck, "", { path: SESSION_CHECK_CALLBACK_PATH, maxAge: 0, secure: cookies.secure }),
     },
   });
-}
+});
