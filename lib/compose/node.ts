@@ -9,6 +9,7 @@ import type { Stores } from "@/lib/store/ports";
 import { cookieNames } from "@/lib/session/cookies";
 import { EndedSessionsHub } from "@/lib/live/hub";
 import { StreamLimits } from "@/lib/live/limits";
+import { PendingEndings } from "@/lib/revocation/pending";
 import type { EndDeps } from "@/lib/revocation/end-sessions";
 import type { CurrentSessionDeps } from "@/lib/session/current";
 import type { RefreshDeps } from "@/lib/session/refresh";
@@ -59,6 +60,8 @@ const LIVENESS_MONITOR = Symbol.for("lockstep.liveness-monitor");
  * them, and each route bundle has its own.)
  */
 const REMOTE_API_RUNTIME = Symbol.for("lockstep.remote-api-runtime");
+/** Endings waiting for the store: one queue per process, which every bundle's gate consults. */
+const PENDING_ENDINGS = Symbol.for("lockstep.pending-endings");
 /** The open live-update streams are counted once per process, however many bundles serve them. */
 const STREAM_LIMITS = Symbol.for("lockstep.stream-limits");
 function processWide<T>(key: symbol, make: () => T): T {
@@ -70,11 +73,13 @@ function processWide<T>(key: symbol, make: () => T): T {
 function composeServer(config: Config, stores: Stores): Server {
   const hub = new EndedSessionsHub(stores.revocations, config.LIVE_POLL_INTERVAL_MS);
   const cookies = cookieNames(config.APP_ID, config.AUTH_URL);
+  const pending = processWide(PENDING_ENDINGS, () => new PendingEndings({ log: securityLog, maxAgeMs: config.SESSION_TTL_SECONDS * 1000 }));
   const ending: EndDeps = {
     sessions: stores.sessions,
     revocations: stores.revocations,
     now: Date.now,
     onEnded: (events) => hub.deliver(events),
+    pending,
   };
   const refresh: RefreshDeps = { ending, skewSeconds: config.REFRESH_SKEW_SECONDS };
   const plan = async () => livenessPlan((await getIdpMetadata()) as IdpLogoutMetadata, config);
@@ -95,6 +100,7 @@ function composeServer(config: Config, stores: Stores): Server {
     revocations: stores.revocations,
     refreshClaims: (id, record) => refreshStaleClaims(refresh, id, record),
     liveness: (id) => liveness.checkIfDue(id),
+    pendingEnd: (handle) => pending.covers(handle),
   };
   const liveStreams = processWide(STREAM_LIMITS, () => new StreamLimits(() => config.LIVE_MAX_STREAMS));
   const runtime = processWide(REMOTE_API_RUNTIME, () => ({ agents: new Map() as Agents, nonces: new NonceCache() }));

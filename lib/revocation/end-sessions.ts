@@ -10,6 +10,7 @@ import type {
 } from "@/lib/store/ports";
 import type { EndReason } from "./verdict";
 import { retried, type Defer } from "./deferred";
+import type { PendingEndings } from "./pending";
 
 /** What a caller asks to end. */
 export type EndTarget =
@@ -29,6 +30,11 @@ export type EndDeps = {
   now: () => number;
   /** Told of every ending once it is stored (this instance's tab hub delivers them at once). */
   onEnded?: (events: EndedEvent[]) => void;
+  /**
+   * Where a receiver queues an ending the store could not take (lib/revocation/pending.ts), to be
+   * stored once it answers. The Node server's; absent elsewhere (tests, scripts), where nothing is queued.
+   */
+  pending?: PendingEndings;
 };
 
 export type EndOptions = {

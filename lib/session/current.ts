@@ -28,6 +28,12 @@ export type CurrentSessionDeps = {
    * refused it; undefined, at once, when there is nothing to check now.
    */
   liveness?: (id: string) => Promise<"live" | "ended" | "skipped"> | undefined;
+  /**
+   * An ending this process accepted but could not store yet (lib/revocation/pending.ts) that names
+   * this session: its reason. Asked before the store, so that such a session is refused here while the
+   * store is down and after it is back, until the ending is stored.
+   */
+  pendingEnd?: (handle: SessionHandle) => EndReason | undefined;
 };
 
 /**
@@ -56,6 +62,8 @@ export async function currentSession(deps: CurrentSessionDeps, sealed: string | 
   } catch {
     return { state: "ended", reason: "expired" };
   }
+  const pending = deps.pendingEnd?.(handle);
+  if (pending) return { state: "ended", reason: pending, handle };
   // The record is read while the revocation list is asked (one round trip of waiting, not two); it
   // is used only once the list says the session lives, and a failed read is then the answer.
   const reading = deps.sessions.read(handle.lsid);

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Config } from "@/lib/config";
 import type { EndDeps } from "@/lib/revocation/end-sessions";
 import type { Defer } from "@/lib/revocation/deferred";
@@ -54,13 +55,16 @@ async function receiveDeps(deps: SsfDeps, issuer: string): Promise<SsfReceiveDep
 
 export type HandledSet = { status: "accepted" } | { status: "rejected"; error: SetError } | { status: "unavailable" };
 
-/** One SET, pushed or polled, with its security log line. Never throws. */
-export async function handleSet(deps: SsfDeps, raw: string, via: "push" | "poll"): Promise<HandledSet> {
+/**
+ * One SET, pushed or polled, with its security log line. Never throws. `receivedAt`: when a SET
+ * handled late (queued while the store was down) arrived; its time checks are made as of then.
+ */
+export async function handleSet(deps: SsfDeps, raw: string, via: "push" | "poll", receivedAt?: number): Promise<HandledSet> {
   const settings = ssfSettings(deps.config);
   if (!settings) return { status: "rejected", error: new SetError("access_denied") };
   let outcome: SsfOutcome;
   try {
-    outcome = await receiveSet(raw, await receiveDeps(deps, settings.issuer));
+    outcome = await receiveSet(raw, await receiveDeps(deps, settings.issuer), receivedAt);
   } catch (error) {
     if (error instanceof SetError) {
       securityLog({ event: "ssf.set", outcome: error.discard ? "ok" : "rejected", code: error.code, via });
@@ -86,6 +90,28 @@ export async function handleSet(deps: SsfDeps, raw: string, via: "push" | "poll"
     txn: set.txn,
   });
   return { status: "accepted" };
+}
+
+/**
+ * A pushed SET that could not be stored (answered 503, so that the transmitter retries, RFC 8935
+ * §2.3), queued as received on `deps.ending.pending`: handled again once the store answers, its time
+ * checks as of its arrival; one that then fails validation is dropped and logged.
+ */
+export function queuePushedSet(deps: SsfDeps, raw: string): boolean {
+  const receivedAt = deps.ending.now();
+  return (
+    deps.ending.pending?.add({
+      key: `ssf ${createHash("sha256").update(raw).digest("base64url")}`,
+      kind: "ssf_push",
+      reason: "security_event",
+      bytes: raw.length,
+      apply: async () => {
+        const handled = await handleSet({ ...deps, defer: undefined }, raw, "push", receivedAt);
+        if (handled.status === "unavailable") throw new Error("store_unavailable");
+        return handled.status === "rejected" ? { dropped: handled.error.code } : undefined;
+      },
+    }) ?? false
+  );
 }
 
 export class NoPollStreamError extends Error {

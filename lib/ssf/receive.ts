@@ -33,14 +33,16 @@ const jtiTtl = (deps: SsfReceiveDeps) => deps.maxAgeSeconds + deps.leewaySeconds
  * (RFC 8935 §2.1, RFC 8417 §2.2 jti), then the verification and stream-updated events are handled
  * here and every other event goes through the policy table.
  * Throws SetError (400, or 503 when the transmitter's keys cannot be had); store failures propagate.
+ * `receivedAt` (ms): when the SET arrived, if it is being handled later (queued while the store was
+ * down): its time checks (RFC 8417 §2.2 iat, the maximum age) are made as of then.
  */
-export async function receiveSet(raw: string, deps: SsfReceiveDeps): Promise<SsfOutcome> {
+export async function receiveSet(raw: string, deps: SsfReceiveDeps, receivedAt?: number): Promise<SsfOutcome> {
   const stream = await readStoredStream(deps.streams);
   // No stream stored though SSF is on: never registered, or the store lost it (a Redis without
   // persistence that restarted). Answer 503, so that the transmitter keeps the SET and retries until
   // the stream is registered again (`npm run ssf -- register`), rather than a 400 that drops it.
   if (!stream) throw new SetError("stream_not_registered");
-  const nowSeconds = Math.floor(deps.now() / 1000);
+  const nowSeconds = Math.floor((receivedAt ?? deps.now()) / 1000);
   const set = await validateSet(
     raw,
     {

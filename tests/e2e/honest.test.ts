@@ -181,4 +181,62 @@ describe("the live indicator", () => {
     // Still the same session, and still watched: an ending now reaches the tab.
     await tab.getByTestId("signed-in").waitFor();
   });
+
+  it("renews its stream at LIVE_STREAM_MAX_SECONDS without ever leaving Live", async () => {
+    const running = stack.apps[0]!;
+    const renewing = await stack.addInstance({ ...running, env: { ...running.env, LIVE_STREAM_MAX_SECONDS: "2" } });
+    try {
+      const tab = await (await device()).newPage();
+      await signInWithBrowser(tab, bankUrl);
+      const streams: number[] = [];
+      tab.on("request", (request) => {
+        if (request.url().endsWith("/api/session/events") && request.method() === "GET") streams.push(Date.now());
+      });
+      await tab.goto(`${renewing.url}/account`);
+      const status = tab.getByTestId("live-status");
+      await expect.poll(() => status.getAttribute("data-status")).toBe("live");
+      const seen = new Set<string | null>();
+      const until = Date.now() + 5_000;
+      while (Date.now() < until) {
+        seen.add(await status.getAttribute("data-status"));
+        await tab.waitForTimeout(100);
+      }
+      expect([...seen]).toEqual(["live"]);
+      // Lives of 1.8 to 2 s over 5 s: the first stream and at least two renewals.
+      expect(streams.length).toBeGreaterThanOrEqual(3);
+    } finally {
+      await renewing.stop();
+    }
+  });
+
+  it("waits out Retry-After when the server holds as many streams as it may, then goes live once there is room", async () => {
+    const running = stack.apps[0]!;
+    const full = await stack.addInstance({ ...running, env: { ...running.env, LIVE_MAX_STREAMS: "1" } });
+    try {
+      const first = await (await device()).newPage();
+      await signInWithBrowser(first, bankUrl);
+      await first.goto(`${full.url}/account`);
+      await expect.poll(() => first.getByTestId("live-status").getAttribute("data-status")).toBe("live");
+
+      const second = await (await device()).newPage();
+      await signInWithBrowser(second, bankUrl);
+      const asked: string[] = [];
+      second.on("request", (request) => {
+        if (request.url().endsWith("/api/session/events")) asked.push(request.method());
+      });
+      await second.goto(`${full.url}/account`);
+      const status = second.getByTestId("live-status");
+      await expect.poll(() => status.getAttribute("data-status"), { timeout: 5_000, interval: 100 }).toBe("reconnecting");
+      // Refused (503), the tab asked why (HEAD) and waits: no loop of requests meanwhile.
+      await second.waitForTimeout(3_000);
+      expect(asked).toEqual(["GET", "HEAD"]);
+
+      await first.close();
+      // Retry-After is 10 s (plus up to a fifth): then it opens its stream.
+      await expect.poll(() => status.getAttribute("data-status"), { timeout: 20_000, interval: 200 }).toBe("live");
+      expect(asked.filter((m) => m === "GET").length).toBe(2);
+    } finally {
+      await full.stop();
+    }
+  });
 });

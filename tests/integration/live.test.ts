@@ -162,6 +162,86 @@ describe("live tabs: the server's event stream", () => {
   });
 });
 
+describe("limits on live-update streams", () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /** Opens a stream and leaves it open; `close` aborts it as a closed tab would. */
+  async function open(url: string, cookie: string) {
+    const controller = new AbortController();
+    const response = await fetch(`${url}/api/session/events`, { headers: { cookie }, signal: controller.signal });
+    return { response, close: () => controller.abort() };
+  }
+  const head = (url: string, cookie: string) => fetch(`${url}/api/session/events`, { method: "HEAD", headers: { cookie } });
+  /** The text a stream sends until it closes (bounded). */
+  async function readToEnd(response: Response, ms: number): Promise<string> {
+    const reader = response.body!.getReader();
+    const timer = setTimeout(() => void reader.cancel(), ms);
+    let text = "";
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return text;
+        text += new TextDecoder().decode(value);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  it("holds at most 10 streams per session on one instance: 429 with Retry-After beyond, and HEAD says so without opening one", async () => {
+    const { browser } = await signedIn();
+    const cookie = browser.cookieHeader(app)!;
+    const streams: Awaited<ReturnType<typeof open>>[] = [];
+    try {
+      for (let i = 0; i < 10; i++) {
+        streams.push(await open(app, cookie));
+        expect(streams.at(-1)!.response.status).toBe(200);
+      }
+      const refused = await open(app, cookie);
+      expect(refused.response.status).toBe(429);
+      expect(Number(refused.response.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(((await refused.response.json()) as { error: string }).error).toBe("session_streams_full");
+      const asked = await head(app, cookie);
+      expect(asked.status).toBe(429);
+      expect(Number(asked.headers.get("retry-after"))).toBeGreaterThan(0);
+      // Each instance counts its own streams.
+      const elsewhere = await open(second.url, cookie);
+      expect(elsewhere.response.status).toBe(200);
+      elsewhere.close();
+      // A tab closes: there is room again.
+      streams.pop()!.close();
+      let status = 0;
+      for (let i = 0; i < 50 && status !== 204; i++, await sleep(100)) status = (await head(app, cookie)).status;
+      expect(status).toBe(204);
+    } finally {
+      for (const stream of streams) stream.close();
+    }
+  });
+
+  it("holds at most LIVE_MAX_STREAMS per process (503 with Retry-After beyond), and renews a stream after LIVE_STREAM_MAX_SECONDS", async () => {
+    const running = stack.apps[0]!;
+    const limited = await stack.addInstance({ ...running, env: { ...running.env, LIVE_MAX_STREAMS: "2", LIVE_STREAM_MAX_SECONDS: "2" } });
+    const cookies = await Promise.all([signedIn(), signedIn(), signedIn()].map(async (s) => (await s).browser.cookieHeader(app)!));
+    const [a, b] = [await open(limited.url, cookies[0]!), await open(limited.url, cookies[1]!)];
+    try {
+      expect([a.response.status, b.response.status]).toEqual([200, 200]);
+      const refused = await open(limited.url, cookies[2]!);
+      expect(refused.response.status).toBe(503);
+      expect(Number(refused.response.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(((await refused.response.json()) as { error: string }).error).toBe("process_streams_full");
+      // Its life over (2 s, less up to a tenth), the stream says `renew` and closes; the tab then opens another.
+      const text = await readToEnd(a.response, 10_000);
+      expect(text).toContain("event: ready");
+      expect(text).toMatch(/event: renew\n/);
+      let status = 0;
+      for (let i = 0; i < 50 && status !== 204; i++, await sleep(100)) status = (await head(limited.url, cookies[2]!)).status;
+      expect(status).toBe(204);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+});
+
 describe("Session Management's silent re-check (SM §3.1)", () => {
   /** Starts a re-check as the hidden iframe would, and returns the state it sent to the IdP. */
   async function startCheck(browser: HttpSession): Promise<string> {

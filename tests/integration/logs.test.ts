@@ -59,8 +59,25 @@ describe("no token in any log", () => {
       const landed = await signIn(other, app, "bob", "bob-password");
       expect(landed.url).toContain("/signed-out");
       const page = await landed.text();
+      // The same page as a sign-in while the store is down, not Auth.js's generic failure.
+      expect(page).toContain('data-reason="sign_in_unavailable"');
       expect(page).toContain("temporarily unavailable");
       expect(page).not.toContain("disabled");
+      // A route that writes (here, "sign out this device") answers 503, not 500, when the write is refused.
+      const second = new HttpSession();
+      const mine = (await (await sessionOf(browser, app)).json()) as { session: { id: string } };
+      await redis.config("SET", "maxmemory", "0");
+      await signIn(second, app, "alice", "alice-password");
+      const secondId = ((await (await sessionOf(second, app)).json()) as { session: { id: string } }).session.id;
+      await redis.config("SET", "maxmemory", "1");
+      const ended = await browser.fetch(`${app}/api/sessions/end`, {
+        method: "POST",
+        headers: { origin: app },
+        body: new URLSearchParams({ id: secondId }),
+      });
+      expect(mine.session.id).not.toBe(secondId);
+      expect(ended.status).toBe(503);
+      expect(ended.headers.get("retry-after")).toBeTruthy();
       // And the known session's refresh path fails to write too.
       await browser.fetch(`${app}/api/logout`, { method: "POST", headers: { origin: app } });
     } finally {

@@ -185,18 +185,25 @@ describe("push delivery (RFC 8935)", () => {
   });
 
   // The stack cannot take a Redis Cluster away (onCluster): Redis-down behaviour is tested on one Redis, and a cluster that cannot be reached in the store-cluster tier.
-  it.skipIf(onCluster)("answers 503 when the event cannot be stored, so the transmitter retries", async () => {
-    const body = await set({ [CAEP_EVENTS.sessionRevoked]: {} });
-    await stack.stopGateway();
-    let status: number;
-    try {
-      status = (await push(body, authorized())).status;
-    } finally {
-      await stack.startGateway();
-    }
-    expect(status).toBe(503);
-    expect((await push(body, authorized())).status).toBe(202);
-  });
+  it.skipIf(onCluster)(
+    "answers 503 when the event cannot be stored, and acts on it itself once the store is back, for a transmitter that never retries",
+    async () => {
+      const alice = await signedIn(pushApp);
+      const sub = ((await (await sessionOf(alice, pushApp.url)).json()) as { user: { sub: string } }).user.sub;
+      const body = await set({ [CAEP_EVENTS.sessionRevoked]: {} }, { format: "iss_sub", iss: stack.issuer, sub });
+      await stack.stopGateway();
+      let status: number;
+      try {
+        status = (await push(body, authorized())).status;
+      } finally {
+        await stack.startGateway();
+      }
+      expect(status).toBe(503);
+      expect(await until(async () => (await sessionOf(alice, pushApp.url)).status === 401, 10_000)).toBe(true);
+      // The transmitter's own retry, if it makes one, is a duplicate: accepted, nothing done twice.
+      expect((await push(body, authorized())).status).toBe(202);
+    },
+  );
 
   it("requires the Authorization value given at stream creation (SSF §6.1.1)", async () => {
     const response = await push("x.y.z", { "content-type": "application/secevent+jwt", authorization: "Bearer wrong-wrong-wrong-wrong" });

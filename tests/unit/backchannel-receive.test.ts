@@ -6,6 +6,7 @@ import { LogoutTokenError } from "@/lib/logout/backchannel/errors";
 import { memoryStores } from "@/lib/store/memory";
 import { signInTo, type SignedIn } from "../support/sessions";
 import { StoreError } from "@/lib/store/errors";
+import { PendingEndings } from "@/lib/revocation/pending";
 import type { Stores } from "@/lib/store/ports";
 import type { SessionRecord } from "@/lib/session/record";
 
@@ -213,6 +214,37 @@ describe("receiveLogoutToken (Back-Channel Logout 1.0) on the in-memory stores",
     // Nothing was remembered either: the IdP's retry is acted on.
     expect((await receiveLogoutToken(raw, deps())).result).toBe("ended");
     expect(await check(session)).toEqual(REVOKED);
+  });
+
+  it("queues a valid token the store could not take and stores it once the store is back, though the IdP never retries", async () => {
+    const session = await signIn({ sid: "sid-q", refreshToken: "rt-q" });
+    const raw = await logoutToken({ sid: "sid-q" });
+    let down = true;
+    const flaky = {
+      ...stores.revocations,
+      revoke: (...args: Parameters<Stores["revocations"]["revoke"]>) =>
+        down ? Promise.reject(new StoreError("revocation.revoke")) : stores.revocations.revoke(...args),
+    };
+    const logged: string[] = [];
+    const pending = new PendingEndings({ log: (e) => logged.push(e.event), maxAgeMs: 60_000, now: () => clock });
+    const error = await errorOf(receiveLogoutToken(raw, deps({ revocations: flaky, pending })));
+    // Still 503 (BCL §2.8: the sender should retry), and this process now refuses the session.
+    expect(error !== "resolved" && error.status).toBe(503);
+    expect(pending.size).toBe(1);
+    expect(pending.covers(session.handle)).toBe("revoked");
+    await pending.flush();
+    expect(pending.size).toBe(1);
+    expect(await check(session)).toEqual(ACTIVE);
+
+    down = false;
+    await pending.flush();
+    expect(pending.size).toBe(0);
+    expect(await check(session)).toEqual(REVOKED);
+    expect(await stores.sessions.read(session.id)).toBeNull();
+    expect(revokedAtIdp).toEqual(["rt-q"]);
+    expect(logged).toEqual(["pending_ending.queued", "pending_ending.retrying", "pending_ending.applied"]);
+    // An IdP that does retry later changes nothing: the replay record came with the queued revocation.
+    expect((await receiveLogoutToken(raw, deps())).result).toBe("replayed");
   });
 
   describe("with a Defer (the route's after()): the answer waits for the revocation only", () => {

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { receiveFrontchannelLogout, type FrontchannelRequest } from "@/lib/logout/frontchannel/receive";
+import { queueFrontchannelLogout, receiveFrontchannelLogout, type FrontchannelRequest } from "@/lib/logout/frontchannel/receive";
+import { PendingEndings } from "@/lib/revocation/pending";
 import { memoryStores } from "@/lib/store/memory";
 import { signInTo, type SignedIn } from "../support/sessions";
 import type { Stores } from "@/lib/store/ports";
@@ -120,5 +121,38 @@ describe("receiveFrontchannelLogout (Front-Channel Logout 1.0) on the in-memory 
   it("keeps missing_iss_sid for sessions required, cookie or not: the request was not allowed to rely on one (FCL §2)", async () => {
     expect(await receive({ iss: null, sid: null, cookieSent: false }, true)).toEqual({ result: "ignored", code: "missing_iss_sid" });
     expect(await receive({ iss: null, sid: null, cookieSent: true }, true)).toEqual({ result: "ignored", code: "missing_iss_sid" });
+  });
+});
+
+describe("a front-channel logout the store could not take (queued)", () => {
+  const deps = (pending: PendingEndings, sessionRequired = true) => ({
+    sessions: stores.sessions,
+    revocations: stores.revocations,
+    now: () => clock,
+    issuer: ISSUER,
+    sessionRequired,
+    pending,
+  });
+  const queue = () => new PendingEndings({ log: () => {}, now: () => clock, maxAgeMs: 60_000 });
+
+  it("is stored once the store answers: the session of iss and sid ends, an unknown sid still writes nothing", async () => {
+    const named = await signIn({ sid: "sid-q" });
+    const pending = queue();
+    expect(queueFrontchannelLogout({ iss: ISSUER, sid: "sid-q" }, deps(pending))).toBe(true);
+    expect(queueFrontchannelLogout({ iss: ISSUER, sid: "made-up" }, deps(pending))).toBe(true);
+    expect(pending.covers(named.handle)).toBe("frontchannel_logout");
+    await pending.flush();
+    expect(pending.size).toBe(0);
+    expect(await check(named)).toEqual(ENDED);
+    expect(await stores.revocations.endedSince(0)).toHaveLength(1);
+  });
+
+  it("queues nothing for another issuer, half a pair, or a cookie where the client requires iss and sid (FCL §2)", async () => {
+    const pending = queue();
+    expect(queueFrontchannelLogout({ iss: OTHER_ISSUER, sid: "sid-q" }, deps(pending))).toBe(false);
+    expect(queueFrontchannelLogout({ iss: ISSUER, sid: null }, deps(pending))).toBe(false);
+    expect(queueFrontchannelLogout({ iss: null, sid: null, cookieSessionId: "x".repeat(43) }, deps(pending, true))).toBe(false);
+    expect(pending.size).toBe(0);
+    expect(queueFrontchannelLogout({ iss: null, sid: null, cookieSessionId: "x".repeat(43) }, deps(pending, false))).toBe(true);
   });
 });

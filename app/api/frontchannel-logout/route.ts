@@ -1,7 +1,8 @@
 import { route } from "@/lib/http/route";
 import { getServer } from "@/lib/compose/node";
-import { receiveFrontchannelLogout } from "@/lib/logout/frontchannel/receive";
+import { queueFrontchannelLogout, receiveFrontchannelLogout } from "@/lib/logout/frontchannel/receive";
 import { currentSession, sessionCookie } from "@/lib/session/current";
+import { openHandle } from "@/lib/session/handle";
 import { hashId, securityLog } from "@/lib/log/security-log";
 
 export const dynamic = "force-dynamic";
@@ -18,10 +19,10 @@ export const GET = route(async function GET(request: Request): Promise<Response>
   const sid = url.searchParams.get("sid");
   let status = 200;
   let ended: string[] = [];
+  const sessionRequired = ctx.config.FCL_SESSION_REQUIRED;
+  // Third-party frames usually carry no cookie of the app's (SameSite=Lax): the log says when none came.
+  const sealed = sessionCookie(ctx, request);
   try {
-    const sessionRequired = ctx.config.FCL_SESSION_REQUIRED;
-    // Third-party frames usually carry no cookie of the app's (SameSite=Lax): the log says when none came.
-    const sealed = sessionCookie(ctx, request);
     const current = await currentSession(ctx.gate, sealed).catch((error: unknown) => {
       // Only a request without iss and sid needs the cookie's session; not knowing it is then a 503, not "no session".
       if (iss === null && sid === null && !sessionRequired && sealed !== undefined) throw error;
@@ -41,8 +42,14 @@ export const GET = route(async function GET(request: Request): Promise<Response>
       sessions_ended: ended.length,
     });
   } catch {
+    // The store is down: what was asked is stored once it is back (still only for a session held here).
     status = 503;
-    securityLog({ event: "frontchannel_logout", outcome: "error", code: "store_unavailable", sid: hashId(sid ?? undefined) });
+    const handle = sealed ? await openHandle(sealed, ctx.config.AUTH_SECRET, ctx.cookies.session).catch(() => undefined) : undefined;
+    const queued = queueFrontchannelLogout(
+      { iss, sid, cookieSessionId: handle?.lsid },
+      { ...ctx.ending, issuer: ctx.config.OIDC_ISSUER, sessionRequired },
+    );
+    securityLog({ event: "frontchannel_logout", outcome: "error", code: "store_unavailable", sid: hashId(sid ?? undefined), queued });
   }
 
   // The page names no session (the IdP frames it, and anyone may load it): it only asks this

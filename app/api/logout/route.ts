@@ -1,7 +1,8 @@
 import { route } from "@/lib/http/route";
 import { serializeCookie } from "@/lib/http/cookies";
 import { getServer } from "@/lib/compose/node";
-import { endSessions } from "@/lib/revocation/end-sessions";
+import { endSessions, type EndDeps, type EndTarget } from "@/lib/revocation/end-sessions";
+import type { EndMechanism, EndReason } from "@/lib/revocation/verdict";
 import { currentSession, sessionCookie } from "@/lib/session/current";
 import { openHandle, type SessionHandle } from "@/lib/session/handle";
 import { isSameOriginRequest } from "@/lib/http/same-origin";
@@ -27,9 +28,10 @@ export const dynamic = "force-dynamic";
  * With the form field `scope=everywhere`, the user's other sessions at this app end too.
  *
  * When the session store cannot be reached, the sign-out still happens where it can: the cookie
- * is cleared and the browser still goes to the IdP (naming this client; no ID token can be read), so
- * that the IdP ends its session; its back-channel logout then ends ours once the store answers
- * (if the IdP retries a logout token answered 503, or sends it after the store is back). The signed-out page says that the sign-out here could not be completed.
+ * is cleared, the ending is queued on this process and stored as soon as the store answers again
+ * (lib/revocation/pending.ts; until then this process refuses the session), and the browser still
+ * goes to the IdP (naming this client; no ID token can be read), so that the IdP ends its session
+ * too. The signed-out page says that the sign-out here is not yet complete.
  */
 export const POST = route(async function POST(request: Request): Promise<Response> {
   const server = getServer();
@@ -68,10 +70,11 @@ export const POST = route(async function POST(request: Request): Promise<Respons
       securityLog({ event: "logout.local", outcome: "ok", code: everywhere ? "everywhere" : "this_session", session: hashId(current.id) });
     }
   } catch {
-    // The store is down: the cookie still names who is signing out.
+    // The store is down: the cookie still names who is signing out, and what it asked is stored once the store is back.
     incomplete = true;
     handle = sealed ? await openHandle(sealed, config.AUTH_SECRET, cookies.session).catch(() => undefined) : undefined;
-    securityLog({ event: "logout.local", outcome: "error", code: "store_unavailable", session: hashId(handle?.lsid) });
+    const queued = handle ? queueLocalLogout(server.ending, handle, form?.get("scope") === "everywhere") : false;
+    securityLog({ event: "logout.local", outcome: "error", code: "store_unavailable", session: hashId(handle?.lsid), queued });
   }
 
   const clear = clearCookie(cookies.session, cookies.secure);
@@ -111,6 +114,25 @@ export const POST = route(async function POST(request: Request): Promise<Respons
   for (const cookie of set) response.headers.append("Set-Cookie", cookie);
   return response;
 });
+
+/**
+ * Queues a sign-out the store could not take: this session, and with `everywhere` every session of
+ * its user that started before now. Stored by the same endSessions calls, once the store answers.
+ */
+function queueLocalLogout(ending: EndDeps, handle: SessionHandle, everywhere: boolean): boolean {
+  const queue = (key: string, target: EndTarget, reason: EndReason, mechanism: EndMechanism) =>
+    ending.pending?.add({
+      key,
+      kind: "local_logout",
+      reason,
+      targets: [target],
+      apply: async () => void (await endSessions(ending, [target], reason, { detail: { mechanism } })),
+    }) ?? false;
+  const queued = queue(`logout ${handle.lsid}`, { kind: "session", id: handle.lsid }, "logout", "this_browser");
+  if (!everywhere) return queued;
+  const user: EndTarget = { kind: "subject", iss: handle.iss, sub: handle.sub, beforeMs: ending.now() + 1 };
+  return queue(`logout ${handle.lsid} everywhere`, user, "ended_elsewhere", "another_device") && queued;
+}
 
 /**
  * Where the browser goes next: a 303 for the form, or for the page's script (Accept: application/json)

@@ -37,6 +37,8 @@ export type BackchannelOutcome = {
  * BCL §2.7: validates a logout token, ends the sessions it names (the revocation stored atomically
  * with its replay record), then revokes their refresh tokens at the IdP.
  * Throws LogoutTokenError; a store failure becomes `store_unavailable` (503) so that the IdP retries (BCL §2.8).
+ * A valid token the store could not take is also queued (`deps.pending`) and stored once the store
+ * answers, since many IdPs never retry; the replay record then makes the IdP's retry change nothing.
  */
 export async function receiveLogoutToken(raw: string, deps: BackchannelDeps): Promise<BackchannelOutcome> {
   const nowMs = deps.now();
@@ -61,14 +63,22 @@ export async function receiveLogoutToken(raw: string, deps: BackchannelDeps): Pr
   const acceptableUntil = Math.max(token.exp, token.iat + deps.policy.maxAgeSeconds) + deps.policy.leewaySeconds;
   const replay = { kind: "bcl" as const, iss: token.iss, jti: token.jti, ttlSeconds: acceptableUntil - nowSeconds + 1 };
 
+  const detail = { mechanism: "backchannel" as const, sentAt: token.iat * 1000 };
   let outcome;
   try {
-    outcome = await endSessions(deps, [target], "revoked", {
-      replay,
-      detail: { mechanism: "backchannel", sentAt: token.iat * 1000 },
-      defer: deps.defer,
-    });
+    outcome = await endSessions(deps, [target], "revoked", { replay, detail, defer: deps.defer });
   } catch {
+    deps.pending?.add({
+      key: `bcl ${token.iss} ${token.jti}`,
+      kind: "backchannel_logout",
+      reason: "revoked",
+      targets: [target],
+      // Later, outside this request: the clean-up runs inline (no `after()` there), then the refresh tokens are revoked.
+      apply: async () => {
+        const later = await endSessions(deps, [target], "revoked", { replay, detail });
+        if (later.result === "ended") await revokeRefreshTokens(later.ended, deps.revokeRefreshToken);
+      },
+    });
     throw new LogoutTokenError("store_unavailable");
   }
   lap("store");

@@ -1,4 +1,4 @@
-import { endSessions, type EndDeps } from "@/lib/revocation/end-sessions";
+import { endSessions, type EndDeps, type EndTarget } from "@/lib/revocation/end-sessions";
 
 export type FrontchannelRequest = {
   iss: string | null;
@@ -58,4 +58,32 @@ export async function receiveFrontchannelLogout(
   });
   if (outcome.result !== "ended") return { result: "ignored", code: "unknown_sid" };
   return { result: "ended", sessionIds: outcome.ended.map((s) => s.id) };
+}
+
+/**
+ * A front-channel logout the store could not take, queued on `deps.pending` to be stored once it
+ * answers (still `knownOnly`: a made-up sid writes nothing then either). Named by iss and sid (of this
+ * issuer only), or, where FCL §3 allows it, by the session the request's cookie opened to.
+ */
+export function queueFrontchannelLogout(
+  request: { iss: string | null; sid: string | null; cookieSessionId?: string },
+  deps: EndDeps & { issuer: string; sessionRequired: boolean },
+): boolean {
+  let target: EndTarget;
+  if (request.iss !== null && request.sid !== null) {
+    if (request.iss !== deps.issuer) return false;
+    target = { kind: "idp-session", iss: request.iss, sid: request.sid };
+  } else if (request.iss === null && request.sid === null && !deps.sessionRequired && request.cookieSessionId) {
+    target = { kind: "session", id: request.cookieSessionId };
+  } else return false;
+  return (
+    deps.pending?.add({
+      key: `fcl ${target.kind === "session" ? target.id : `${target.iss} ${target.sid}`}`,
+      kind: "frontchannel_logout",
+      reason: "frontchannel_logout",
+      targets: [target],
+      apply: async () =>
+        void (await endSessions(deps, [target], "frontchannel_logout", { knownOnly: true, detail: { mechanism: "frontchannel" } })),
+    }) ?? false
+  );
 }

@@ -1,7 +1,7 @@
 import { route } from "@/lib/http/route";
 import { getServer } from "@/lib/compose/node";
 import { afterAnswer } from "@/lib/http/after-answer";
-import { handleSet, ssfSettings } from "@/lib/ssf";
+import { handleSet, queuePushedSet, ssfSettings } from "@/lib/ssf";
 import { SetError, type SetErrorCode } from "@/lib/ssf/errors";
 import { isSameSecret } from "@/lib/http/constant-time";
 
@@ -43,6 +43,10 @@ export const POST = route(async function POST(request: Request): Promise<Respons
   // 202 once the revocation is stored; deleting the ended sessions' tokens follows the answer.
   const handled = await handleSet({ ...server, defer: afterAnswer }, body, "push");
   if (handled.status === "accepted") return new Response(null, { status: 202 });
-  if (handled.status === "unavailable") return unavailable();
+  if (handled.status === "unavailable") {
+    // Answered 503 all the same (the transmitter may retry); also handled here once the store is back.
+    queuePushedSet(server, body);
+    return unavailable();
+  }
   return refuse(handled.error);
 });
