@@ -19,6 +19,8 @@ try {
     port: config.GATEWAY_PORT,
     token: config.UPSTASH_REDIS_REST_TOKEN,
     redisUrl: config.REDIS_URL,
+    keyPrefix: config.GATEWAY_KEY_PREFIX,
+    maxCommands: config.GATEWAY_MAX_COMMANDS,
     log,
   });
 } catch (error) {
@@ -27,7 +29,7 @@ try {
 }
 
 const target = config.REDIS_URL ? `redis, ${describeRedisUrl(config.REDIS_URL)}` : "embedded";
-log(`gateway: listening on ${gateway.url} (backend: ${target})`);
+log(`gateway: listening on ${gateway.url} (backend: ${target}; keys under ${config.GATEWAY_KEY_PREFIX})`);
 
 let stopping = false;
 const stop = () => {

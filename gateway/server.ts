@@ -2,13 +2,14 @@
  * An HTTP server that speaks Upstash's Redis REST protocol, so that @upstash/redis can talk to a
  * plain Redis (or, for the demo, an embedded store). The wire format follows what the client sends
  * and reads (node_modules/@upstash/redis, HttpClient): POST / with one command, POST /pipeline and
- * POST /multi-exec with a list; `{"result": ...}` or `{"error": "..."}`; errors with status 400.
+ * POST /multi-exec with a list; `{"result": ...}` or `{"error": "..."}`; errors with status 400, or
+ * 413 for a body or a batch beyond the gateway's limits. What may run is command-policy.ts's call.
  */
 import { isSameSecret } from "../lib/http/constant-time";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { BlockList, type AddressInfo } from "node:net";
 import { BackendUnavailableError, CommandError, transactionAborted, type Command, type Outcome } from "./backend";
-import { refusal } from "./command-policy";
+import { commandPolicy, DEFAULT_MAX_COMMANDS, type Refusal } from "./command-policy";
 import { connectRedis } from "./redis-backend";
 import { encodeOutcomes, encodeResult, parseCommand, parseCommandList, type Json } from "./wire";
 
@@ -21,6 +22,13 @@ export interface GatewayOptions {
   token: string;
   /** A Redis to proxy to; without it the embedded demo store serves. */
   redisUrl?: string;
+  /**
+   * Every key a command names must start with this (GATEWAY_KEY_PREFIX): the apps'
+   * LOCKSTEP_KEY_PREFIX, so that the token reaches Lockstep's keys and no other app's.
+   */
+  keyPrefix: string;
+  /** The most commands one /pipeline or /multi-exec may hold (GATEWAY_MAX_COMMANDS); default DEFAULT_MAX_COMMANDS. */
+  maxCommands?: number;
   /** Listening beyond this machine has to be asked for. */
   allowNonLoopback?: boolean;
   log?: (line: string) => void;
@@ -62,6 +70,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   if (opts.token.length < MIN_TOKEN_LENGTH) {
     throw new Error(`the gateway token must be at least ${MIN_TOKEN_LENGTH} characters`);
   }
+  const policy = commandPolicy({ keyPrefix: opts.keyPrefix, maxCommands: opts.maxCommands ?? DEFAULT_MAX_COMMANDS });
 
   // The embedded store (ioredis-mock, a development dependency) is loaded only when it is used.
   const embedded = opts.redisUrl ? undefined : await import("./embedded-backend");
@@ -121,24 +130,31 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     if (path === "/") {
       const command = parseCommand(body);
       if (!command.ok) return [400, { error: command.problem }];
-      const refused = refusal(command.value);
-      if (refused) return [400, { error: refused }];
+      const refused = policy.refusal(command.value);
+      if (refused) return [400, { error: refused.error }];
       return [200, { result: encodeResult(await backend.run(command.value), base64) }];
     }
+    // Counted before anything else is read: a batch over the limit costs no more than its JSON.
+    const tooMany = Array.isArray(body) ? policy.batchRefusal(body.length) : undefined;
+    if (tooMany) return [413, { error: tooMany }];
     const commands = parseCommandList(body);
     if (!commands.ok) return [400, { error: commands.problem }];
-    if (path === "/pipeline") return [200, encodeOutcomes(await runPipeline(commands.value), base64)];
-    const refused = commands.value.map(refusal).find((reason) => reason !== undefined);
-    if (refused) throw transactionAborted(refused);
+    const refusals = commands.value.map(policy.refusal);
+    // A key outside the prefix refuses the whole request, before any of it runs.
+    const stray = refusals.findIndex((refused) => refused?.kind === "key");
+    if (stray >= 0) {
+      const of = commands.value.length;
+      return [400, { error: `${refusals[stray]?.error} (command ${stray + 1} of ${of}; nothing was run)` }];
+    }
+    if (path === "/pipeline") return [200, encodeOutcomes(await runPipeline(commands.value, refusals), base64)];
+    const refused = refusals.find((reason) => reason !== undefined);
+    if (refused) throw transactionAborted(refused.error);
     return [200, encodeOutcomes(await backend.transaction(commands.value), base64)];
   }
 
-  /** A refused command fails in its own slot; the others still run, as in a pipeline. */
-  async function runPipeline(commands: Command[]): Promise<Outcome[]> {
-    const outcomes: Outcome[] = commands.map((command) => {
-      const refused = refusal(command);
-      return refused ? { ok: false, error: refused } : { ok: true, value: null };
-    });
+  /** A command that is not Lockstep's fails in its own slot; the others still run, as in a pipeline. */
+  async function runPipeline(commands: Command[], refusals: (Refusal | undefined)[]): Promise<Outcome[]> {
+    const outcomes: Outcome[] = refusals.map((refused) => (refused ? { ok: false, error: refused.error } : { ok: true, value: null }));
     const slots = outcomes.flatMap((outcome, index) => (outcome.ok ? [index] : []));
     if (slots.length === 0) return outcomes;
     const ran = await backend.pipeline(slots.map((index) => commands[index] as Command));

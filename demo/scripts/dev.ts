@@ -229,6 +229,8 @@ if (gatewayUrl) {
     port: portOf(gatewayUrl),
     token: setting("UPSTASH_REDIS_REST_TOKEN")!,
     redisUrl,
+    // The apps' prefix (LOCKSTEP_KEY_PREFIX, default "ls:"): the gateway serves their keys and no others.
+    keyPrefix: setting("LOCKSTEP_KEY_PREFIX") ?? "ls:",
     log: (line) => log("gateway", line),
   }).catch((error: unknown) => fail("the Redis gateway", error));
   started.push({ name: "gateway", stop: () => gateway.close() });

@@ -285,7 +285,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     })),
   );
 
-  let gateway = await startGateway({ port: gatewayPort, token: gatewayToken, redisUrl: options.redisUrl, log: (l) => log("gateway", l) });
+  // The gateway serves the apps' keys (their LOCKSTEP_KEY_PREFIX is keyPrefix) and no others.
+  const openGateway = () =>
+    startGateway({ port: gatewayPort, token: gatewayToken, redisUrl: options.redisUrl, keyPrefix, log: (l) => log("gateway", l) });
+  let gateway = await openGateway();
   const cluster = options.redisClusterNodes;
   const nativeRedis = cluster !== undefined || (options.nativeRedis ?? process.env.LOCKSTEP_NATIVE_REDIS === "1");
   if (nativeRedis && !cluster && !options.redisUrl) throw new Error("nativeRedis needs a real Redis (redisUrl)");
@@ -422,7 +425,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       await forwarder?.close();
     },
     async startGateway() {
-      gateway = await startGateway({ port: gatewayPort, token: gatewayToken, redisUrl: options.redisUrl, log: (l) => log("gateway", l) });
+      gateway = await openGateway();
       if (forwarder) forwarder = await startForwarder(options.redisUrl!, forwarder.port);
     },
     async stop() {

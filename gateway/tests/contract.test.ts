@@ -76,7 +76,7 @@ beforeAll(async () => {
 });
 
 function startFor(backend: Backend): Promise<Gateway> {
-  return startGateway({ port: 0, token: TOKEN, redisUrl: backend.redisUrl, log: () => {} });
+  return startGateway({ port: 0, token: TOKEN, redisUrl: backend.redisUrl, keyPrefix: RUN, log: () => {} });
 }
 
 async function post(
@@ -550,7 +550,8 @@ describe.each(BACKENDS)("gateway contract: $name backend", (backend) => {
       await raw.set(s, "v");
       await expect(raw.exec(["expire", s, "soon"])).rejects.toThrow(`${NOT_AN_INTEGER}, command was:`);
       await expect(raw.exec(["set", s, "v", "PX", "0"])).rejects.toThrow("ERR invalid expire time in 'set' command");
-      await expect(raw.exec(["eval", DELETE_IF_EQUAL_SCRIPT, "one", s])).rejects.toThrow(NOT_AN_INTEGER);
+      // A numkeys the gateway cannot read as Redis would is refused before Redis sees it (limits.test.ts).
+      await expect(raw.exec(["eval", DELETE_IF_EQUAL_SCRIPT, "one", s])).rejects.toThrow("ERR eval: numkeys must be a whole number");
     });
 
     it("wrong arity, unknown and refused commands", async () => {
@@ -558,9 +559,7 @@ describe.each(BACKENDS)("gateway contract: $name backend", (backend) => {
       await expect(raw.exec(["SET", key("err:arity")])).rejects.toThrow("ERR wrong number of arguments for 'set' command");
       await expect(raw.exec(["nosuchcommand", "a", "b c"])).rejects.toThrow(`${NOT_ALLOWED}nosuchcommand`);
       await expect(raw.exec(["subscribe", "news"])).rejects.toThrow(`${NOT_ALLOWED}subscribe`);
-      await expect(raw.exec(["eval", DELETE_IF_EQUAL_SCRIPT, "2", "a"])).rejects.toThrow(
-        "ERR Number of keys can't be greater than number of args",
-      );
+      await expect(raw.exec(["eval", DELETE_IF_EQUAL_SCRIPT, "2", key("a")])).rejects.toThrow("ERR eval: numkeys must be a whole number");
     });
 
     it("a wrong or missing token: 401, and the client throws", async () => {
@@ -742,8 +741,6 @@ describe("both backends give the same bytes through the gateway", () => {
       ["eval", DELETE_IF_EQUAL_SCRIPT, 1, t("lock"), "me"],
       ["set", t("lock"), "me"],
       ["evalsha", sha1(DELETE_IF_EQUAL_SCRIPT), 1, t("lock"), "me"],
-      ["eval", DELETE_IF_EQUAL_SCRIPT, 2, "a"],
-      ["eval", DELETE_IF_EQUAL_SCRIPT, -1],
       ["exists", t("replay")],
       feed(NOW - 120_000),
       feed(NOW),

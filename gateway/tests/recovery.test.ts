@@ -36,7 +36,7 @@ describe.skipIf(!haveRedisServer())("Redis stops and comes back (a private redis
     const res = await fetch(`${gateway.url}/`, {
       method: "POST",
       headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
-      body: JSON.stringify(["get", "lockstep-test:recovery"]),
+      body: JSON.stringify(["get", "lockstep-test:recovery:k"]),
     });
     await res.arrayBuffer();
     return { status: res.status, ms: performance.now() - started };
@@ -45,7 +45,13 @@ describe.skipIf(!haveRedisServer())("Redis stops and comes back (a private redis
   beforeAll(async () => {
     redis = await privateRedis();
     await redis.start();
-    gateway = await startGateway({ port: 0, token: TOKEN, redisUrl: redis.url, log: (line) => lines.push(line) });
+    gateway = await startGateway({
+      port: 0,
+      token: TOKEN,
+      redisUrl: redis.url,
+      keyPrefix: "lockstep-test:recovery:",
+      log: (line) => lines.push(line),
+    });
   });
 
   afterAll(async () => {

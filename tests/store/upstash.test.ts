@@ -20,8 +20,8 @@ const RUN = `lockstep-test:store:${randomUUID().slice(0, 8)}:`;
 const gateways: Partial<Record<"redis" | "embedded", Gateway>> = {};
 
 beforeAll(async () => {
-  gateways.redis = await startGateway({ port: 0, token: TOKEN, redisUrl: testRedisUrl, log: () => {} });
-  gateways.embedded = await startGateway({ port: 0, token: TOKEN, log: () => {} });
+  gateways.redis = await startGateway({ port: 0, token: TOKEN, redisUrl: testRedisUrl, keyPrefix: RUN, log: () => {} });
+  gateways.embedded = await startGateway({ port: 0, token: TOKEN, keyPrefix: RUN, log: () => {} });
 });
 
 afterAll(async () => {

@@ -517,6 +517,7 @@ export async function startGlewlwydStack(options: { apps: ThirdpartyApp[]; plugi
     port: await freePort(),
     token: gatewayToken,
     redisUrl: testRedisUrl,
+    keyPrefix,
     log: (l) => log("gateway", l),
   });
   const running: RunningThirdpartyApp[] = [];

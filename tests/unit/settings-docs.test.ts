@@ -30,7 +30,16 @@ const documented = new Set(
 );
 const listed = new Set([...example.matchAll(/^#? ?([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]!));
 /** Read by other programs than the app (the gateway, the demo IdP) or accepted as another name: documented, not in the schema. */
-const elsewhere = new Set(["KV_REST_API_URL", "KV_REST_API_TOKEN", "GATEWAY_HOST", "GATEWAY_PORT", "IDP_PORT", "IDP_CLIENTS"]);
+const elsewhere = new Set([
+  "KV_REST_API_URL",
+  "KV_REST_API_TOKEN",
+  "GATEWAY_HOST",
+  "GATEWAY_PORT",
+  "GATEWAY_KEY_PREFIX",
+  "GATEWAY_MAX_COMMANDS",
+  "IDP_PORT",
+  "IDP_CLIENTS",
+]);
 
 describe("settings: the schema, docs/configuration.md and .env.example agree", () => {
   const keys = schemaKeys();
