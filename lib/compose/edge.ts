@@ -1,6 +1,7 @@
 import { getConfig } from "@/lib/config";
 import { guardClient } from "@/lib/store/upstash-client";
-import { upstashStores } from "@/lib/store/upstash";
+import { restWire } from "@/lib/store/upstash";
+import { sessionCheck } from "@/lib/store/redis";
 import { appKeys } from "@/lib/store/keys";
 import type { GuardDeps } from "@/lib/guard/guard";
 import { guardDeps } from "./guard";
@@ -16,7 +17,7 @@ export function getGuardDeps(): GuardDeps {
   if (!deps) {
     const config = getConfig();
     const keys = appKeys(config.LOCKSTEP_KEY_PREFIX, config.APP_ID);
-    deps = guardDeps(config, upstashStores(guardClient(config), keys, config.SESSION_TTL_SECONDS).revocations);
+    deps = guardDeps(config, sessionCheck(restWire(guardClient(config)), keys));
   }
   return deps;
 }

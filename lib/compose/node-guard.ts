@@ -1,10 +1,11 @@
 import { getConfig } from "@/lib/config";
 import { appKeys } from "@/lib/store/keys";
-import { nativeStores } from "@/lib/store/native";
+import { nativeWire } from "@/lib/store/native";
 import { nativeClient } from "@/lib/store/native-client";
 import { guardClient } from "@/lib/store/upstash-client";
 import { nodeRequester } from "@/lib/store/node-requester";
-import { upstashStores } from "@/lib/store/upstash";
+import { restWire } from "@/lib/store/upstash";
+import { sessionCheck } from "@/lib/store/redis";
 import type { GuardDeps } from "@/lib/guard/guard";
 import { guardDeps } from "./guard";
 
@@ -20,12 +21,12 @@ export function getNodeGuardDeps(): GuardDeps {
   if (!deps) {
     const config = getConfig();
     const keys = appKeys(config.LOCKSTEP_KEY_PREFIX, config.APP_ID);
-    const revocations =
+    const check =
       config.REDIS_URL || config.REDIS_CLUSTER_NODES
         ? // The process's one connection, shared with the route handlers; the guard's own bound per check.
-          nativeStores(nativeClient(config), keys, config.SESSION_TTL_SECONDS, config.GUARD_REDIS_TIMEOUT_MS).revocations
-        : upstashStores(guardClient(config, nodeRequester), keys, config.SESSION_TTL_SECONDS).revocations;
-    deps = guardDeps(config, revocations);
+          sessionCheck(nativeWire(nativeClient(config)), keys, { operationTimeoutMs: config.GUARD_REDIS_TIMEOUT_MS })
+        : sessionCheck(restWire(guardClient(config, nodeRequester)), keys);
+    deps = guardDeps(config, check);
   }
   return deps;
 }

@@ -1,7 +1,7 @@
 import { getConfig, type Config } from "@/lib/config";
 import { handlerClient } from "@/lib/store/upstash-client";
 import { nodeRequester } from "@/lib/store/node-requester";
-import { upstashStores } from "@/lib/store/upstash";
+import { restWire, upstashStores } from "@/lib/store/upstash";
 import { nativeStores } from "@/lib/store/native";
 import { closeNativeClient, nativeClient } from "@/lib/store/native-client";
 import { appKeys } from "@/lib/store/keys";
@@ -201,8 +201,12 @@ export function storeProbes(config: Config = getConfig()): StoreProbe[] {
   }
   const restUsed = !native || config.GUARD_RUNTIME === "edge";
   if (restUsed && config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN) {
-    const rest = handlerClient(config, nodeRequester);
-    probes.push({ setting: "UPSTASH_REDIS_REST_URL", host: hostOf(config.UPSTASH_REDIS_REST_URL), read: () => rest.exists(probeKey) });
+    const rest = restWire(handlerClient(config, nodeRequester));
+    probes.push({
+      setting: "UPSTASH_REDIS_REST_URL",
+      host: hostOf(config.UPSTASH_REDIS_REST_URL),
+      read: () => rest.send(["exists", probeKey]),
+    });
   }
   return probes;
 }

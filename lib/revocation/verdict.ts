@@ -71,9 +71,19 @@ export function revocationKeys(k: Keys, handle: SessionHandle): string[] {
   ];
 }
 
-/** Encodes a subject-wide revocation: sessions created before `beforeMs` are over. */
+/**
+ * Encodes a subject-wide revocation: sessions created before `beforeMs` are over. The one format of
+ * a subject mark, `before|reason`, which lib/store/revoke-script.ts's MARK_FUNCTION writes in Lua too.
+ */
 export function subjectMark(beforeMs: number, reason: EndReason): string {
   return `${beforeMs}|${reason}`;
+}
+
+/** A subject mark's time (ms), or undefined when there is none or it does not parse. */
+export function subjectMarkBefore(mark: string | null): number | undefined {
+  if (mark === null) return undefined;
+  const before = Number(mark.split("|")[0]);
+  return Number.isFinite(before) ? before : undefined;
 }
 
 /**
@@ -85,10 +95,10 @@ export function judge(handle: SessionHandle, recordExists: boolean, values: read
   if (bySession != null) return { active: false, reason: isEndReason(bySession) ? bySession : "revoked" };
   if (byIdpSession != null) return { active: false, reason: isEndReason(byIdpSession) ? byIdpSession : "revoked" };
   if (bySubject != null) {
-    const [before, reason] = bySubject.split("|");
-    const beforeMs = Number(before);
+    const beforeMs = subjectMarkBefore(bySubject);
+    const reason = bySubject.split("|")[1];
     // A malformed mark revokes: when in doubt, the session ends.
-    if (!Number.isFinite(beforeMs) || handle.createdAt < beforeMs) {
+    if (beforeMs === undefined || handle.createdAt < beforeMs) {
       return { active: false, reason: isEndReason(reason) ? reason : "revoked" };
     }
   }

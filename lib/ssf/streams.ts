@@ -19,8 +19,10 @@ export const streamConfigSchema = z.looseObject({
 
 export type StreamConfig = z.infer<typeof streamConfigSchema>;
 
+const storedStreamSchema = z.object({ config: streamConfigSchema, status: z.string().optional(), verifiedAt: z.number().optional() });
+
 /** What this receiver keeps of its stream: the configuration, and the status it last heard of. */
-export type StoredStream = { config: StreamConfig; status?: string; verifiedAt?: number };
+export type StoredStream = z.infer<typeof storedStreamSchema>;
 
 /** The fields a receiver may send (SSF §8.1.1: never the transmitter-supplied ones). */
 export type ReceiverFields = {
@@ -34,7 +36,8 @@ const STREAM_TTL_SECONDS = 365 * 86_400;
 /** This receiver's stream as last read from the transmitter, or null when none is registered. */
 export async function readStoredStream(state: StreamStateStore): Promise<StoredStream | null> {
   const raw = await state.readStream();
-  return raw ? (JSON.parse(raw) as StoredStream) : null;
+  // Parsed, not trusted: a stream written by another version that no longer fits throws (the receiver answers 503 and says so).
+  return raw ? storedStreamSchema.parse(JSON.parse(raw)) : null;
 }
 
 export function writeStoredStream(state: StreamStateStore, stream: StoredStream): Promise<void> {

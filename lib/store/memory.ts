@@ -17,7 +17,7 @@ import {
 } from "./ports";
 import type { SessionRecord } from "@/lib/session/record";
 import { endedEntry, matching, parseUserMember, signedInEntry } from "./records";
-import { judge } from "@/lib/revocation/verdict";
+import { judge, subjectMark, subjectMarkBefore } from "@/lib/revocation/verdict";
 import type { ApiState } from "@/lib/api/state";
 
 /** A value that expires, as a Redis key with a TTL does. */
@@ -241,8 +241,8 @@ export function memoryStores(options: { ttlSeconds: number; now?: () => number }
           continue;
         }
         const key = pair(t.iss, t.sub);
-        const previous = Number.parseInt(subjectMarks.get(key) ?? "", 10);
-        if (Number.isNaN(previous) || previous < t.beforeMs) subjectMarks.set(key, `${Math.floor(t.beforeMs)}|${r.reason}`, ttl);
+        const previous = subjectMarkBefore(subjectMarks.get(key) ?? null);
+        if (previous === undefined || previous < t.beforeMs) subjectMarks.set(key, subjectMark(Math.floor(t.beforeMs), r.reason), ttl);
       }
       const events: EndedEvent[] = r.sessionIds.map((lsid) => ({
         id: crypto.randomUUID(),

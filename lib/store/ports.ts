@@ -50,7 +50,7 @@ export interface SessionStore {
    * Stores a new record (and its indexes) under a fresh id (newSessionId: its user's hash tag, then
    * random), which it returns. A record with a sid is also checked against that IdP session's ended
    * mark, in one step with writing who holds the sid: a sid-only revocation that came first stops the
-   * new session before its id is handed out (lib/store/slots.ts).
+   * new session before its id is handed out (lib/store/revoke.ts).
    */
   create(record: SessionRecord): Promise<string>;
   read(id: string): Promise<SessionRecord | null>;
@@ -171,7 +171,7 @@ export interface RevocationList {
   check(handle: SessionHandle): Promise<Verdict>;
   /**
    * Writes the feed entries, every mark and the replay record: in one atomic script on one Redis
-   * server (or Upstash), in per-slot steps on a Cluster (lib/store/slots.ts). Atomic per user at the
+   * server (or Upstash), in per-slot steps on a Cluster (lib/store/revoke.ts). Atomic per user at the
    * least (each user's marks in one step), idempotent as a whole, and the replay record is written
    * last: a call that fails part
    * way is simply retried (the sender retries, the replay record is not there yet) and writes the

@@ -1,6 +1,7 @@
+import { z } from "zod";
 import { deviceLabel, sessionRecordSchema, type SessionRecord } from "@/lib/session/record";
-import type { EndReason } from "@/lib/revocation/verdict";
-import { endDetail, type ActivityEntry, type EndDetail, type SessionQuery, type StoredSession, type User } from "./ports";
+import { endMechanisms, endReasons, type EndReason } from "@/lib/revocation/verdict";
+import { endDetail, type ActivityEntry, type EndDetail, type EndedEvent, type SessionQuery, type StoredSession, type User } from "./ports";
 
 /** What every store implementation does the same way with session records, whatever it keeps them in. */
 
@@ -50,3 +51,38 @@ export function parseLastSeen(values: readonly (string | number | null | undefin
     return Number.isFinite(value) ? value : null;
   });
 }
+
+const detailShape = { mechanism: z.enum(endMechanisms).optional(), sentAt: z.number().optional() };
+
+const activityEntrySchema = z.object({
+  at: z.number(),
+  session: z.string(),
+  kind: z.enum(["signed_in", "token_refreshed", "ended"]),
+  reason: z.enum(endReasons).optional(),
+  device: z.string().optional(),
+  ...detailShape,
+});
+
+const endedEventSchema = z.object({ id: z.string(), at: z.number(), lsid: z.string(), reason: z.enum(endReasons), ...detailShape });
+
+/** JSON lines parsed with `schema`; a line that does not parse (written by another version, or not JSON) is left out. */
+function parsedLines<T>(lines: readonly string[], schema: z.ZodType<T>): T[] {
+  const parsed: T[] = [];
+  for (const line of lines) {
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    const result = schema.safeParse(json);
+    if (result.success) parsed.push(result.data);
+  }
+  return parsed;
+}
+
+/** A user's activity log as stored (JSON lines, newest first); an entry that does not parse is left out. */
+export const parseActivity = (lines: readonly string[]): ActivityEntry[] => parsedLines(lines, activityEntrySchema);
+
+/** Ended-sessions feed entries as stored (JSON); an entry that does not parse is left out: a tab then learns of its ending at its next check. */
+export const parseEndedEvents = (lines: readonly string[]): EndedEvent[] => parsedLines(lines, endedEventSchema);

@@ -5,7 +5,7 @@
  * - On a Redis Cluster each script touches one hash slot (lib/store/keys.ts): the marks of one user
  *   are one atomic step (MARK_SCRIPT, once per user slot), the ended-sessions feed another
  *   (FEED_SCRIPT, the feed being one key for every user), and the replay record a plain SET NX,
- *   written after both (lib/store/slots.ts, revokeBySlot).
+ *   written after both (lib/store/revoke.ts, revokeBySlot).
  * Both write the same keys with the same values: the Lua functions below are shared by the scripts.
  */
 

@@ -19,46 +19,47 @@ export function restSettings(config: ClientConfig): { url: string; token: string
   return { url, token };
 }
 
-/**
- * @upstash/redis with its requests sent by another Requester. The public `new Redis(requester)`
- * would drop the client options Lockstep depends on (no automatic deserialization, auto-pipelining);
- * this keeps them and replaces only the HTTP client they run over.
- */
-class RedisOver extends Redis {
-  constructor(config: RedisConfigNodejs, requester: Requester) {
-    super(config);
-    this.client = requester;
+/** Reaches the Requester an @upstash/redis client sends its requests with: its HttpClient, over `fetch`. */
+class RequesterOf extends Redis {
+  static of(redis: Redis): Requester {
+    return (redis as RequesterOf).client;
   }
 }
 
-function client(config: ClientConfig, policy: RestPolicy, options: Partial<RedisConfigNodejs>, via?: RequesterFactory): Redis {
+/**
+ * What sends a REST client's requests: `via`'s requester, or else @upstash/redis's own HttpClient
+ * over the global `fetch` (the edge's), with its retry policy and one deadline per call. Built
+ * without auto-pipelining, whose proxy would hide the client; lib/store/upstash.ts pipelines itself.
+ */
+function client(config: ClientConfig, policy: RestPolicy, via?: RequesterFactory): Requester {
   const settings = restSettings(config);
+  if (via) return via(settings, policy);
   const redisConfig: RedisConfigNodejs = {
     ...settings,
     automaticDeserialization: false,
     readYourWrites: false,
     enableTelemetry: false,
+    enableAutoPipelining: false,
     retry: { retries: policy.retries, backoff: policy.backoff },
     signal: () => AbortSignal.timeout(policy.timeoutMs),
-    ...options,
   };
-  return via ? new RedisOver(redisConfig, via(settings, policy)) : new Redis(redisConfig);
+  return RequesterOf.of(new Redis(redisConfig));
 }
 
 /**
- * The client for route handlers and server components. It speaks Upstash's REST protocol:
+ * The requester for route handlers and server components. It speaks Upstash's REST protocol:
  * Upstash on Vercel, the gateway elsewhere. Retries are few and quick: a signal receiver would
  * rather answer 5xx and let its sender retry.
  */
-export function handlerClient(config: ClientConfig, via?: RequesterFactory): Redis {
-  return client(config, { retries: 2, backoff: (attempt) => 25 * 2 ** attempt, timeoutMs: 2_000 }, {}, via);
+export function handlerClient(config: ClientConfig, via?: RequesterFactory): Requester {
+  return client(config, { retries: 2, backoff: (attempt) => 25 * 2 ** attempt, timeoutMs: 2_000 }, via);
 }
 
 /**
- * The guard's client: one attempt, a short timeout, no retry storm. A slow Redis costs a request
+ * The guard's requester: one attempt, a short timeout, no retry storm. A slow Redis costs a request
  * at most GUARD_REDIS_TIMEOUT_MS before the guard fails closed (or open).
  */
-export function guardClient(config: ClientConfig & Pick<Config, "GUARD_REDIS_TIMEOUT_MS">, via?: RequesterFactory): Redis {
+export function guardClient(config: ClientConfig & Pick<Config, "GUARD_REDIS_TIMEOUT_MS">, via?: RequesterFactory): Requester {
   // `retries: 0`: exactly one attempt (`retry: false` still makes two in @upstash/redis 1.39).
-  return client(config, { retries: 0, backoff: () => 0, timeoutMs: config.GUARD_REDIS_TIMEOUT_MS }, { enableAutoPipelining: false }, via);
+  return client(config, { retries: 0, backoff: () => 0, timeoutMs: config.GUARD_REDIS_TIMEOUT_MS }, via);
 }

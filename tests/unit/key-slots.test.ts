@@ -11,7 +11,7 @@ import { record } from "../store/contract";
 /** The session ids a written revocation fed to the tabs, or what it did instead. */
 const lsidsOf = (revoked: Revoked) => (revoked.result === "written" ? revoked.events.map((e) => e.lsid) : revoked.result);
 import { revocationKeys } from "@/lib/revocation/verdict";
-import { revokeBySlot, type RevokeSteps } from "@/lib/store/slots";
+import { revokeBySlot, type RevokeSteps } from "@/lib/store/revoke";
 import { keySlot } from "../support/key-slot";
 
 const k = appKeys("ls:", "bank");

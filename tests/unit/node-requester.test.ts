@@ -6,6 +6,7 @@ import type http from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { nodeRequester } from "@/lib/store/node-requester";
 import { guardClient, handlerClient } from "@/lib/store/upstash-client";
+import { restWire } from "@/lib/store/upstash";
 import { closeServers, serve } from "../support/loopback";
 
 afterEach(closeServers);
@@ -83,28 +84,28 @@ describe("the Node runtime's REST requester", () => {
       attempts += 1;
       if (attempts === 1) req.socket.destroy(); // the second request, below, is never answered
     });
-    const redis = guardClient({ UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: "t", GUARD_REDIS_TIMEOUT_MS: 150 }, nodeRequester);
-    await expect(redis.get("key")).rejects.toThrow();
+    const redis = restWire(
+      guardClient({ UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: "t", GUARD_REDIS_TIMEOUT_MS: 150 }, nodeRequester),
+    );
+    await expect(redis.send(["get", "key"])).rejects.toThrow();
     expect(attempts).toBe(1);
 
     const started = performance.now();
-    await expect(redis.get("key")).rejects.toThrow();
+    await expect(redis.send(["get", "key"])).rejects.toThrow();
     expect(performance.now() - started).toBeLessThan(1_500);
     expect(attempts).toBe(2);
   });
 
-  it("keeps @upstash/redis's options under the handlers' client: values come back as stored, not parsed", async () => {
+  it("gives back values as stored, not parsed, alone or pipelined", async () => {
     const url = await serve((_req, body, res) => {
-      const commands = JSON.parse(body) as string[][];
-      json(
-        res,
-        200,
-        commands.map(() => ({ result: '{"a":1}' })),
-      );
+      const sent = JSON.parse(body) as unknown[];
+      const result = { result: '{"a":1}' };
+      json(res, 200, Array.isArray(sent[0]) ? sent.map(() => result) : result);
     });
-    const redis = handlerClient({ UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: "t" }, nodeRequester);
-    // Auto-pipelining sends this GET to /pipeline; without automatic deserialization it stays a string.
-    expect(await redis.get("key")).toBe('{"a":1}');
+    const redis = restWire(handlerClient({ UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: "t" }, nodeRequester));
+    expect(await redis.send(["get", "key"])).toBe('{"a":1}');
+    // Two in the same tick go to /pipeline together.
+    expect(await Promise.all([redis.send(["get", "a"]), redis.send(["get", "b"])])).toEqual(['{"a":1}', '{"a":1}']);
   });
 
   it("accepts only http: and https: URLs", () => {

@@ -34,9 +34,10 @@ export type ValidLogoutToken = { iss: string; jti: string; iat: number; exp: num
 const ACCEPTED_TYP = new Set(["jwt", "logout+jwt", "application/logout+jwt"]);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const fail = (code: ConstructorParameters<typeof LogoutTokenError>[0]): never => {
+/** Ends validation with the rule's code. A declared `never` function, so that every check that calls it narrows what follows. */
+function fail(code: ConstructorParameters<typeof LogoutTokenError>[0]): never {
   throw new LogoutTokenError(code);
-};
+}
 
 /**
  * Validates a logout token in the order of Back-Channel Logout 1.0 §2.6 (errata set 1).
@@ -73,7 +74,7 @@ export async function validateLogoutToken(
   try {
     header = decodeProtectedHeader(jws);
   } catch {
-    return fail("malformed");
+    fail("malformed");
   }
   if (jws.split(".").length !== 3) fail("malformed");
 
@@ -93,10 +94,10 @@ export async function validateLogoutToken(
     try {
       keys = single(await getKey({ ...header, alg: policy.expectedAlg }, { protected: protectedHeader, payload, signature }));
     } catch (error) {
-      if (error instanceof errors.JWKSNoMatchingKey) return fail("unknown_key");
+      if (error instanceof errors.JWKSNoMatchingKey) fail("unknown_key");
       // No kid and several keys of the right type: try each (jose hands them out on the error).
       if (error instanceof errors.JWKSMultipleMatchingKeys && typeof error[Symbol.asyncIterator] === "function") keys = error;
-      else return fail("jwks_unavailable");
+      else fail("jwks_unavailable");
     }
   }
   let payloadBytes: Uint8Array | undefined;
@@ -106,21 +107,21 @@ export async function validateLogoutToken(
       break;
     } catch (error) {
       if (error instanceof errors.JWSSignatureVerificationFailed) continue;
-      if (error instanceof errors.JWSInvalid) return fail("malformed");
+      if (error instanceof errors.JWSInvalid) fail("malformed");
       // The key cannot verify this alg (e.g. an RSA key under 2048 bits): the token is refused, not retried.
-      return fail("invalid_signature");
+      fail("invalid_signature");
     }
   }
-  if (!payloadBytes) return fail("invalid_signature");
+  if (!payloadBytes) fail("invalid_signature");
 
   let claims: unknown;
   try {
     // RFC 7519 §7.2 step 10: the claims must be valid UTF-8 JSON.
     claims = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(payloadBytes));
   } catch {
-    return fail("malformed");
+    fail("malformed");
   }
-  if (!isObject(claims)) return fail("malformed");
+  if (!isObject(claims)) fail("malformed");
 
   // BCL §2.6 step 4 (as for ID tokens, Core §3.1.3.7): iss exactly the issuer.
   if (claims.iss !== policy.issuer) fail("invalid_iss");
@@ -133,16 +134,16 @@ export async function validateLogoutToken(
 
   // BCL §2.6 step 4 (Core §3.1.3.7): iat present and not too far from now.
   const { iat, exp } = claims;
-  if (typeof iat !== "number" || !Number.isFinite(iat)) return fail("missing_iat");
+  if (typeof iat !== "number" || !Number.isFinite(iat)) fail("missing_iat");
   if (iat > nowSeconds + policy.leewaySeconds) fail("iat_in_future");
   if (iat < nowSeconds - policy.maxAgeSeconds - policy.leewaySeconds) fail("iat_too_old");
 
   // BCL §2.4, §2.6 step 4 (exp added by errata set 1): exp present and not passed.
-  if (typeof exp !== "number" || !Number.isFinite(exp)) return fail("missing_exp");
+  if (typeof exp !== "number" || !Number.isFinite(exp)) fail("missing_exp");
   if (nowSeconds >= exp + policy.leewaySeconds) fail("expired");
 
   // BCL §2.4: jti is REQUIRED (it is also the replay key).
-  if (typeof claims.jti !== "string" || claims.jti.length === 0) return fail("missing_jti");
+  if (typeof claims.jti !== "string" || claims.jti.length === 0) fail("missing_jti");
 
   // BCL §2.6 step 5: sub or sid, or both.
   const { sub, sid } = claims;
@@ -151,7 +152,7 @@ export async function validateLogoutToken(
   if (sid !== undefined && (typeof sid !== "string" || sid.length === 0)) fail("invalid_sid");
 
   // BCL §2.6 step 6: events is an object containing the logout event, whose value is an object.
-  if (!isObject(claims.events)) return fail("invalid_events");
+  if (!isObject(claims.events)) fail("invalid_events");
   if (!Object.hasOwn(claims.events, BACKCHANNEL_LOGOUT_EVENT)) fail("missing_logout_event");
   if (!isObject(claims.events[BACKCHANNEL_LOGOUT_EVENT])) fail("invalid_logout_event");
 
@@ -162,12 +163,12 @@ export async function validateLogoutToken(
   if (policy.sessionRequired && sid === undefined) fail("sid_required");
 
   return {
-    iss: claims.iss as string,
+    iss: claims.iss,
     jti: claims.jti,
     iat,
     exp,
-    sub: sub as string | undefined,
-    sid: sid as string | undefined,
+    sub,
+    sid,
   };
 }
 

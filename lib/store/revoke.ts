@@ -12,9 +12,10 @@ import {
 } from "./ports";
 
 /**
- * What the Redis stores (native.ts, upstash.ts) do the same way: a revocation in one script on one
- * Redis server (revokeInOneCall), or in per-slot steps on a Redis Cluster (revokeBySlot), where every
- * command touches one hash slot (lib/store/keys.ts); the order of those steps, and why it is safe.
+ * The revocation algorithm of the Redis store (lib/store/redis.ts): RevocationList.revoke in one
+ * script on one Redis server (revokeInOneCall), or in per-slot steps on a Redis Cluster
+ * (revokeBySlot), where every command touches one hash slot (lib/store/keys.ts); the order of those
+ * steps, and why it is safe.
  */
 
 export const replayKey = (k: Keys, r: Omit<ReplayRecord, "ttlSeconds">): string =>
