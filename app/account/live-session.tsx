@@ -41,10 +41,9 @@ export function LiveSession({ appName, children }: { appName: string; children: 
 }
 
 /**
- * How long the in-place signed-out state stays before the signed-out page loads. Measured with
- * `npm run bench` (the admin's "End all sessions", three tabs in two browsers, on two cores): the
- * last tab's p50 / p95 went from 868 / 1098 ms to 494 / 668 ms (docs/benchmarks.md). Meanwhile the tab
- * shows only the signed-out view; the signed-in content and its event stream are already gone.
+ * How long the in-place signed-out state stays before the signed-out page loads (so that many tabs
+ * do not load it at once: docs/benchmarks.md). Meanwhile the tab shows only the signed-out view; the
+ * signed-in content and its event stream are already gone.
  */
 const FOLLOW_AFTER_MS = 400;
 

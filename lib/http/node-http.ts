@@ -4,10 +4,8 @@ import https from "node:https";
 /**
  * One HTTP exchange over `node:http` or `node:https` on a keep-alive agent, the body read whole: what
  * the Node runtime's own outgoing requests use instead of the global `fetch` (REST Redis,
- * lib/store/node-requester.ts; the IdP, lib/oidc/node-fetch.ts). Route handlers run where Next has
- * patched `fetch` for its data cache and tracing, which none of these requests wants, and Node 20's
- * `fetch` costs about three times the CPU of `http.request` per request (docs/benchmarks.md).
- * Never imported by the edge middleware, which has no `node:http`.
+ * lib/store/node-requester.ts; the IdP, lib/oidc/node-fetch.ts), for the reasons in
+ * docs/decisions/node-http.md. Never imported by the edge middleware, which has no `node:http`.
  */
 
 export type Exchange = {

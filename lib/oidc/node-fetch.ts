@@ -4,8 +4,7 @@ import { exchange, transportFor, type Transport } from "@/lib/http/node-http";
  * The `fetch` that oauth4webapi uses for Lockstep's own requests to the IdP (discovery, token
  * refresh, userinfo, refresh-token revocation, the code exchange of a session re-check): the same
  * request over `node:http` or `node:https` on a keep-alive agent per origin (lib/http/node-http.ts),
- * answered as a `Response`. The back-channel receiver revokes a refresh token per ended session, and
- * through Next's patched `fetch` each of those cost it about three times the CPU (docs/benchmarks.md).
+ * answered as a `Response` (why not the global `fetch`: docs/decisions/node-http.md).
  *
  * It does what oauth4webapi asks of a fetch (`customFetch`): GET or POST with a string,
  * URLSearchParams or byte body, headers as a record, `redirect: "manual"` (a redirect is answered

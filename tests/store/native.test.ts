@@ -90,7 +90,7 @@ describe("native client failures", () => {
   });
 });
 
-describe("round trips on one Redis server (issue 10, item 4)", () => {
+describe("round trips on one Redis server", () => {
   /** The names of the commands the client sends while `run` runs. */
   async function commandsOf(run: () => Promise<unknown>): Promise<string[]> {
     const sent: string[] = [];

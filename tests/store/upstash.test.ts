@@ -106,7 +106,7 @@ describe("the Node runtime's REST requests (node:http)", () => {
   });
 });
 
-describe.each(Object.keys(senders) as Sender[])("round trips over REST, %s (issue 10, item 4)", (sender) => {
+describe.each(Object.keys(senders) as Sender[])("round trips over REST, %s", (sender) => {
   it("stores a logout of a session it found in one request: one script for replay check, feed, marks and replay record", async () => {
     const stores = restStores(sender);
     const revokeHeld = async () => {
