@@ -32,7 +32,7 @@ import {
   type KnownBug,
   type Verdict,
 } from "./support/harness";
-import { claimedReplayKey, J, makeKeys, members, objectText, withMember, without, type Keys, type Members } from "./support/jws";
+import { J, makeKeys, members, objectText, withMember, without, writtenByRefusal, type Keys, type Members } from "./support/jws";
 import {
   encodingCase,
   headerCase,
@@ -462,20 +462,11 @@ async function check(c: Case): Promise<Verdict> {
     if (c.expect === "accept") return { refused: true, code, failure: `refused a token that is still valid: ${code}` };
 
     // Nothing written: the session is on, its record intact, no feed entry, no replay record, nothing revoked at the IdP.
-    const problems: string[] = [];
-    const verdict = await stores.revocations.check(handle);
-    if (!verdict.active) problems.push(`the session's verdict is ${J(verdict)}`);
-    const record = await stores.sessions.read(id);
-    if (J(record) !== J(SESSION)) problems.push(`the session record reads ${J(record).slice(0, 80)}`);
-    if ((await stores.sessions.find({ iss: ISSUER, sid: "sid-1" })).length !== 1) problems.push("the sid index lost the session");
-    const ended = await stores.revocations.endedSince(0);
-    if (ended.length > 0) problems.push(`${ended.length} ended-session feed entries`);
-    const replayKeys = [{ iss: ISSUER, jti: c.jti }, claimedReplayKey(c.raw)].filter(
-      (k): k is { iss: string; jti: string } => k !== undefined,
+    const problems = await writtenByRefusal(
+      stores,
+      { id, handle, record: SESSION, indexed: async () => (await stores.sessions.find({ iss: ISSUER, sid: "sid-1" })).length },
+      { kind: "bcl", iss: ISSUER, jti: c.jti, raw: c.raw },
     );
-    const distinct = replayKeys.filter((k, i) => replayKeys.findIndex((o) => o.iss === k.iss && o.jti === k.jti) === i);
-    for (const k of distinct)
-      if (await stores.revocations.seen({ kind: "bcl", ...k })) problems.push(`a replay record for jti ${k.jti.slice(0, 40)}`);
     if (revokedAtIdp.length > 0) problems.push(`refresh tokens revoked at the IdP: ${revokedAtIdp.join(", ")}`);
     return { refused: true, code, failure: problems.length ? `refused with ${code} but wrote: ${problems.join("; ")}` : undefined };
   }

@@ -1,5 +1,7 @@
 import { constants, createHmac, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { createLocalJWKSet, type JWK, type JWTVerifyGetKey } from "jose";
+import type { Stores } from "@/lib/store/ports";
+import type { SessionHandle } from "@/lib/session/handle";
 
 /**
  * Compact JWS built by hand (RFC 7515 §3.1, §7.1) from raw JSON text, so that a fuzz case can sign
@@ -118,4 +120,31 @@ export function claimedReplayKey(raw: string): { iss: string; jti: string } | un
     // Not a claims set: nothing to look up.
   }
   return undefined;
+}
+
+/**
+ * What a refused signal must have left untouched on the in-memory stores, common to every receiver:
+ * the session's verdict and record, its index entry, the ended-sessions feed, and any replay record
+ * under the (iss, jti) it was sent with or claims. Returns what changed, in words; empty when nothing did.
+ */
+export async function writtenByRefusal(
+  stores: Stores,
+  session: { id: string; handle: SessionHandle; record: unknown; indexed: () => Promise<number> },
+  replay: { kind: "bcl" | "ssf"; iss: string; jti: string; raw: string },
+): Promise<string[]> {
+  const problems: string[] = [];
+  const verdict = await stores.revocations.check(session.handle);
+  if (!verdict.active) problems.push(`the session's verdict is ${J(verdict)}`);
+  const record = await stores.sessions.read(session.id);
+  if (J(record) !== J(session.record)) problems.push(`the session record reads ${J(record).slice(0, 80)}`);
+  if ((await session.indexed()) !== 1) problems.push("the session's index lost it");
+  const ended = await stores.revocations.endedSince(0);
+  if (ended.length > 0) problems.push(`${ended.length} ended-session feed entries`);
+  const keys = [{ iss: replay.iss, jti: replay.jti }, claimedReplayKey(replay.raw)].filter(
+    (k): k is { iss: string; jti: string } => k !== undefined,
+  );
+  const distinct = keys.filter((k, i) => keys.findIndex((o) => o.iss === k.iss && o.jti === k.jti) === i);
+  for (const k of distinct)
+    if (await stores.revocations.seen({ kind: replay.kind, ...k })) problems.push(`a replay record for jti ${k.jti.slice(0, 40)}`);
+  return problems;
 }
