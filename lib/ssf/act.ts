@@ -1,10 +1,12 @@
 import { endSessions, type EndDeps, type EndTarget } from "@/lib/revocation/end-sessions";
 import type { Defer } from "@/lib/revocation/deferred";
-import type { ReplayRecord, StoredSession, User } from "@/lib/store/ports";
+import type { AccountStore, ReplayRecord, SessionStore, StoredSession, User } from "@/lib/store/ports";
 import { matchesSession, type SimpleSubject, type Subject } from "./subject";
 import { reportsLoss, type SsfAction } from "./policy";
 
 export type ActDeps = EndDeps & {
+  /** The sessions, and the email index and account flags that RISC account events and email subjects need. */
+  sessions: SessionStore & AccountStore;
   /** OIDC_ISSUER: opaque session ids in SETs are looked up as this issuer's IdP sessions. */
   oidcIssuer: string;
   /** Given (the route's `after()`), deleting the ended sessions' tokens runs after the answer. */

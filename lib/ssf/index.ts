@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Config } from "@/lib/config";
 import type { EndDeps } from "@/lib/revocation/end-sessions";
 import type { Defer } from "@/lib/revocation/deferred";
-import type { StreamStateStore } from "@/lib/store/ports";
+import type { AccountStore, SessionStore, StreamStateStore } from "@/lib/store/ports";
 import { hashId, securityLog } from "@/lib/log/security-log";
 import { SetError } from "./errors";
 import { buildPolicy, defaultPolicy, shortName } from "./policy";
@@ -13,7 +13,7 @@ import { subjectKey } from "./subject";
 import { pollOnce } from "./poll";
 
 /** What the Shared Signals receiver needs from the composition root; `defer` (a route's `after()`) runs clean-up after the answer. */
-export type SsfDeps = { config: Config; ending: EndDeps; streams: StreamStateStore; defer?: Defer };
+export type SsfDeps = { config: Config; ending: EndDeps; sessions: SessionStore & AccountStore; streams: StreamStateStore; defer?: Defer };
 
 /** The SSF settings when SSF is on (SSF_ISSUER set; the schema then requires SSF_MANAGEMENT_TOKEN). */
 export function ssfSettings(config: Config) {
@@ -40,6 +40,7 @@ async function receiveDeps(deps: SsfDeps, issuer: string): Promise<SsfReceiveDep
   const transmitter = await getTransmitter(issuer).catch(() => undefined);
   return {
     ...deps.ending,
+    sessions: deps.sessions,
     defer: deps.defer,
     streams: deps.streams,
     oidcIssuer: config.OIDC_ISSUER,

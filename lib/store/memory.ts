@@ -9,6 +9,7 @@ import {
   type EndedEvent,
   type ReplayRecord,
   type RevocationList,
+  type AccountStore,
   type SessionStore,
   type StoredSession,
   type Stores,
@@ -95,7 +96,7 @@ export function memoryStores(options: { ttlSeconds: number; now?: () => number }
   };
   const copy = (record: SessionRecord): SessionRecord => structuredClone(record);
 
-  const sessions: SessionStore = {
+  const sessions: SessionStore & AccountStore = {
     async create(record) {
       const id = newSessionId(record);
       records.set(id, copy(record), ttl);

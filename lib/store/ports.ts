@@ -69,17 +69,8 @@ export interface SessionStore {
   touch(id: string, at: number): Promise<void>;
   /** When each session was last seen (ms), in the order asked; null when never recorded or ended. */
   lastSeen(ids: readonly string[]): Promise<(number | null)[]>;
-  /** The subjects that signed in here with this email address (case-insensitive). */
-  subjectsForEmail(email: string): Promise<User[]>;
-  /** Moves a subject's email index entry to a new address (RISC identifier-changed). */
-  changeEmail(user: User, from: string, to: string): Promise<void>;
   /** The user's recent activity, newest first. */
   activity(user: User): Promise<ActivityEntry[]>;
-  /** RISC account-disabled: new sign-ins are refused while set. */
-  setDisabled(user: User, disabled: boolean): Promise<void>;
-  isDisabled(user: User): Promise<boolean>;
-  /** RISC account-purged: deletes the user's indexes, log and flags (not the revocation marks). */
-  purge(user: User): Promise<void>;
   /** A short lock so that one request refreshes a session's tokens while others wait. */
   lock(sessionId: string, owner: string, ttlMs: number): Promise<boolean>;
   unlock(sessionId: string, owner: string): Promise<void>;
@@ -106,6 +97,23 @@ export interface SessionStore {
   /** A short lock so that one request, across every instance, fetches an API's client token while others wait. */
   lockClientApi(api: string, owner: string, ttlMs: number): Promise<boolean>;
   unlockClientApi(api: string, owner: string): Promise<void>;
+}
+
+/**
+ * What only account-level signals (RISC, CAEP through lib/ssf/act.ts) and the sign-in's account check
+ * use: the email index, the disabled flag, and purging a user. The Redis and memory stores implement
+ * it on the same object as SessionStore (`Stores.sessions`).
+ */
+export interface AccountStore {
+  /** The subjects that signed in here with this email address (case-insensitive). */
+  subjectsForEmail(email: string): Promise<User[]>;
+  /** Moves a subject's email index entry to a new address (RISC identifier-changed). */
+  changeEmail(user: User, from: string, to: string): Promise<void>;
+  /** RISC account-disabled: new sign-ins are refused while set. */
+  setDisabled(user: User, disabled: boolean): Promise<void>;
+  isDisabled(user: User): Promise<boolean>;
+  /** RISC account-purged: deletes the user's indexes, log and flags (not the revocation marks). */
+  purge(user: User): Promise<void>;
 }
 
 /** What a mark on the revocation list names. */
@@ -201,7 +209,7 @@ export interface StreamStateStore {
   useVerificationState(state: string): Promise<boolean>;
 }
 
-export type Stores = { sessions: SessionStore; revocations: RevocationList; streams: StreamStateStore };
+export type Stores = { sessions: SessionStore & AccountStore; revocations: RevocationList; streams: StreamStateStore };
 
 /** How long the feed keeps an event: long enough for every instance's poller to see it. */
 export const FEED_RETENTION_MS = 60_000;

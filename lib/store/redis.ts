@@ -9,6 +9,7 @@ import {
   wholeSeconds,
   type ActivityEntry,
   type RevocationList,
+  type AccountStore,
   type SessionStore,
   type Stores,
   type StreamStateStore,
@@ -114,7 +115,7 @@ export function redisStores(wire: RedisWire, k: Keys, ttlSeconds: number, option
   const members = async (key: string) => (await wire.send(["smembers", key])) as string[];
   const deleteIfEqual = async (key: string, value: string) => Number(await wire.script(DELETE_IF_EQUAL_SCRIPT, [key], [value])) === 1;
 
-  const sessions: SessionStore = {
+  const sessions: SessionStore & AccountStore = {
     create: (record) =>
       call("session.create", async () => {
         // The id carries the user's tag: the record, the subject's set and the log share one slot.
