@@ -74,6 +74,13 @@ const KEY_ECHO = 16;
 
 const NOT_ALLOWED = "ERR command not allowed by the Lockstep gateway: ";
 
+/**
+ * The most arguments one command may carry. Lockstep's largest (an MGET of a user's session records)
+ * holds one per session; far more would only tie up the shared connection (and an argument list of
+ * hundreds of thousands overflows the stack of the call that sends it).
+ */
+export const MAX_ARGUMENTS = 10_000;
+
 export type PolicySettings = {
   /** Every key a command names must start with it (GATEWAY_KEY_PREFIX). */
   keyPrefix: string;
@@ -113,6 +120,12 @@ export function commandPolicy({ keyPrefix, maxCommands }: PolicySettings): Comma
 
     refusal([name, ...args]) {
       const lower = name.toLowerCase();
+      if (args.length > MAX_ARGUMENTS) {
+        return {
+          kind: "key",
+          error: `ERR too many arguments in one command: ${args.length}; the Lockstep gateway takes at most ${MAX_ARGUMENTS}. Nothing was run.`,
+        };
+      }
       // The name is the caller's: cut it short before it goes back in an error.
       if (!isAllowed(lower)) return { kind: "command", error: `${NOT_ALLOWED}${lower.slice(0, 64)}` };
       const [script = ""] = args;

@@ -8,7 +8,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_MAX_COMMANDS } from "../command-policy";
+import { DEFAULT_MAX_COMMANDS, MAX_ARGUMENTS } from "../command-policy";
 import { startGateway, type Gateway } from "../server";
 import { MARK_SCRIPT, DELETE_IF_EQUAL_SCRIPT } from "../../lib/store/revoke-script";
 import { testRedisUrl } from "../../tests/support/require-redis";
@@ -110,6 +110,21 @@ describe.each(BACKENDS)("gateway limits: $name backend", (backend) => {
       expect(await lengthOf(list, small)).toBe(6);
       // One command per POST /: no batch to count.
       expect((await post(small, "/", ["mget", key("a"), key("b"), key("c"), key("d")])).status).toBe(200);
+    });
+
+    it(`refuses a command of more than ${MAX_ARGUMENTS} arguments, alone or in a batch, and runs nothing`, async () => {
+      const list = key(`args:${backend.name}`);
+      const keys = (n: number) => Array.from({ length: n }, (_, i) => key(`k${i}`));
+      expect((await post(gateway, "/", ["mget", ...keys(MAX_ARGUMENTS)])).status).toBe(200);
+      const alone = await post(gateway, "/", ["mget", ...keys(MAX_ARGUMENTS + 1)]);
+      expect(alone.status).toBe(400);
+      expect(String(errorOf(alone))).toContain("too many arguments");
+      const batch = await post(gateway, "/pipeline", [
+        ["lpush", list, "x"],
+        ["del", ...keys(MAX_ARGUMENTS + 1)],
+      ]);
+      expect(batch.status).toBe(400);
+      expect(await lengthOf(list)).toBe(0);
     });
   });
 
