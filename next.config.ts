@@ -25,6 +25,10 @@ const nextConfig: NextConfig = {
   // time, not bundled: one copy per process (Turbopack otherwise copies it into several route
   // chunks) and nothing of it in the edge bundle, which never imports it.
   serverExternalPackages: ["ioredis"],
+  // `next dev` prints every request's URL. The sign-in and sign-out callbacks carry the authorization
+  // code, state and session_state, and front-channel logout the IdP's sid: no request with one of
+  // those in its query is printed (`next start` prints no requests).
+  logging: { incomingRequests: { ignore: [/[?&](code|state|session_state|sid|id_token_hint|logout_hint|token)=/] } },
 };
 
 export default nextConfig;

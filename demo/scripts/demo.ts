@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { demoLines } from "./output";
 import { busyPorts, describeBusy, nodeCheck } from "./preflight";
 
 /**
@@ -18,6 +19,8 @@ const env = z
     // Shared Signals, so only liveness (its re-check at the IdP) learns that the IdP session ended.
     DEMO_BROKERAGE_PUSH: z.enum(["on", "off"]).default("on"),
     DEMO_LIVENESS_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(3600).default(15),
+    // The apps' security log: one short line per event, or `json` as the app writes it.
+    DEMO_LOG: z.enum(["short", "json"]).default("short"),
   })
   // An empty variable counts as unset, as in the app and the gateway.
   .safeParse(Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== "")));
@@ -55,8 +58,11 @@ const colours: Record<string, string> = { idp: "35", gateway: "36", api: "33", b
 const appSources = new Set(["bank", "brokerage"]);
 const forBrowsers = (source: string, line: string) =>
   appSources.has(source) ? line.replaceAll("http://127.0.0.1:", "http://localhost:") : line;
-const log = (source: string, line: string) =>
-  console.log(`\x1b[${colours[source] ?? "33"}m${source.padEnd(8)}\x1b[0m ${forBrowsers(source, line)}`);
+const prefix = (source: string) => `\x1b[${colours[source] ?? "33"}m${source.padEnd(9)}\x1b[0m`;
+// Every line under its process's name, with no code, state, token or cookie value in it (demo/scripts/output.ts).
+const log = (source: string, text: string) => {
+  for (const line of demoLines(source, forBrowsers(source, text), { prefix, format: settings.DEMO_LOG })) console.log(line);
+};
 
 const fail = (what: string, error: unknown): never => {
   console.error(`\nThe demo could not ${what}: ${error instanceof Error ? error.message : String(error)}`);
