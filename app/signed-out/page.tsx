@@ -131,7 +131,7 @@ export default async function SignedOut({ searchParams }: { searchParams: Promis
                 </dd>
               </>
             )}
-            {ended.at !== undefined && <HowItReached recordedAt={ended.at} />}
+            {ended.at !== undefined && <HowItReached recordedAt={ended.at} appName={APP_NAME} />}
           </dl>
         </section>
       )}
