@@ -75,6 +75,8 @@ console.log(`Building Lockstep (next build, GUARD_RUNTIME=${runtime}, about a mi
 await buildApp((line) => log("build", line), runtime).catch((error: unknown) => fail("build the app", error));
 
 const brokerageNoPush = settings.DEMO_BROKERAGE_PUSH === "off";
+// The demo's Shared Signals admin (/admin/ssf on each app that receives Shared Signals): alice.
+const ssfAdmin = demoUsers.find((u) => u.username === "alice")!;
 const stack = await startStack({
   redisUrl: settings.REDIS_URL,
   nativeRedis: runtime === "nodejs",
@@ -92,7 +94,7 @@ const stack = await startStack({
       clientId: "lockstep-bank",
       clientSecret: "bank-demo-secret-change-me",
       port: settings.DEMO_APP_PORT,
-      env: { APP_ACCENT: "#4338ca" },
+      env: { APP_ACCENT: "#4338ca", ADMIN_SUBS: ssfAdmin.sub },
       ssf: "push",
       remoteApis: { statements: "statements", market: "market", reports: "reports", news: "news" },
     },
@@ -114,12 +116,16 @@ const stack = await startStack({
               SESSION_MANAGEMENT: "off",
             },
           }
-        : { env: { APP_ACCENT: "#047857" }, ssf: "push" as const }),
+        : { env: { APP_ACCENT: "#047857", ADMIN_SUBS: ssfAdmin.sub }, ssf: "push" as const }),
     },
   ],
   log,
 }).catch((error: unknown) => fail("start (it stopped everything it had started)", error));
 
+const ssfAdminPages = stack.apps
+  .filter((a) => a.ssf)
+  .map((a) => `${a.url}/admin/ssf`)
+  .join(", ");
 console.log(`
   Lockstep demo is running: ${stack.apps.map((a) => `${a.name} at ${a.url}`).join(", ")}
   Sign in to one; the other needs no password (single sign-on). Sign out anywhere, and every tab follows.
@@ -127,7 +133,8 @@ console.log(`
   Identity provider  ${stack.issuer}
   Resource server    ${stack.resourceServer?.url ?? "off"} (the Bank's statements, quotes, report and headlines; the Brokerage's DPoP-bound portfolio)
   Redis gateway      ${stack.gatewayUrl} (${settings.REDIS_URL ? "real Redis at REDIS_URL" : "embedded store: demo only, nothing is kept"})
-  IdP admin page     ${stack.issuer}/admin (end a user's sessions; send Shared Signals events)${
+  IdP admin page     ${stack.issuer}/admin (end a user's sessions; send Shared Signals events)
+  SSF admin pages    ${ssfAdminPages} (each app's Shared Signals stream: sign in as ${ssfAdmin.username})${
     brokerageNoPush
       ? `\n  Lockstep Brokerage has no push registered (DEMO_BROKERAGE_PUSH=off): it learns of a sign-out at the IdP\n                     only by re-checking every ${settings.DEMO_LIVENESS_INTERVAL_SECONDS} s (liveness).`
       : ""
