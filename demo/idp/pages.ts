@@ -99,7 +99,7 @@ const STYLE = `
   code { font-size: 0.9em; overflow-wrap: anywhere; }
   li, p { overflow-wrap: anywhere; }
   /* In a table, "anywhere" would let a column shrink to a letter's width ("alice@exampl / e.com"). */
-  td { overflow-wrap: break-word; }
+  td, td li { overflow-wrap: break-word; }
   pre { margin: 0; font-size: 0.8rem; white-space: pre-wrap; word-break: break-all; }
   /* A button's label breaks between words only, and a table's never: "End all sessions" stays whole. */
   button { overflow-wrap: normal; }
@@ -122,6 +122,7 @@ const STYLE = `
     table.stack td[data-label]::before { content: attr(data-label); display: block; font-size: 0.8rem; font-weight: 600; color: var(--muted); }
   }
   td code { word-break: break-all; }
+  td li code { word-break: normal; }
   tr.failed td { color: var(--error); }
 `;
 
