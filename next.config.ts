@@ -28,6 +28,10 @@ const nextConfig: NextConfig = {
   // The template serves no images through Next's optimizer: with it off, /_next/image answers 404
   // instead of fetching whatever URL it is given (a page such as /account, through the guard, answered 500).
   images: { unoptimized: true },
+  // `next dev` prints every request's URL. The sign-in and sign-out callbacks carry the authorization
+  // code, state and session_state, and front-channel logout the IdP's sid: no request with one of
+  // those in its query is printed (`next start` prints no requests).
+  logging: { incomingRequests: { ignore: [/[?&](code|state|session_state|sid|id_token_hint|logout_hint|token)=/] } },
 };
 
 export default nextConfig;

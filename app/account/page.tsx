@@ -189,6 +189,7 @@ export default async function Account() {
           checkSessionIframe={checkSessionIframe}
           clientId={OIDC_CLIENT_ID}
           sessionState={record.sessionState}
+          sessionId={id}
           intervalMs={SESSION_CHECK_INTERVAL_MS}
         />
       )}

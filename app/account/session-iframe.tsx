@@ -1,6 +1,7 @@
 "use client";
 
 import { useEffect, useRef } from "react";
+import { rememberIdpSession } from "../signed-out/idp-answer-state";
 import { useEndSession } from "./live-session";
 
 type CheckResult = { type: "lockstep:session-check"; result: "same" | "ended" | "error"; sessionState?: string; code?: string };
@@ -14,7 +15,13 @@ const MAX_INTERVAL_MS = 60_000;
  * never re-authenticate. When the IdP keeps saying "changed" but the re-check finds the same user
  * (third-party cookies blocked, SM §5.1), back off, doubling the interval up to a minute.
  */
-export function SessionIframe(props: { checkSessionIframe: string; clientId: string; sessionState: string; intervalMs: number }) {
+export function SessionIframe(props: {
+  checkSessionIframe: string;
+  clientId: string;
+  sessionState: string;
+  intervalMs: number;
+  sessionId: string;
+}) {
   const opFrame = useRef<HTMLIFrameElement>(null);
   const end = useEndSession();
 
@@ -51,6 +58,8 @@ export function SessionIframe(props: { checkSessionIframe: string; clientId: str
       if (event.origin === opOrigin && event.source === opFrame.current?.contentWindow) {
         if (event.data === "unchanged") {
           sawUnchanged = true;
+          // This browser reads the IdP's session state and it matched: the signed-out page may ask again after a sign-out.
+          rememberIdpSession(props.sessionId, sessionState);
           return;
         }
         if (event.data === "changed") return recheck();
@@ -90,7 +99,7 @@ export function SessionIframe(props: { checkSessionIframe: string; clientId: str
       checking?.remove();
       window.removeEventListener("message", onMessage);
     };
-  }, [props.checkSessionIframe, props.clientId, props.sessionState, props.intervalMs, end]);
+  }, [props.checkSessionIframe, props.clientId, props.sessionState, props.intervalMs, props.sessionId, end]);
 
   return <iframe ref={opFrame} id="op" src={props.checkSessionIframe} title="Identity provider session check" hidden />;
 }

@@ -278,7 +278,8 @@ export function SessionWatcher({ appId, appName, sessionId }: { appId: string; a
         return;
       }
       signingOut = true;
-      noteDelivery({ via: "self", receivedAt: Date.now() });
+      const clickedAt = Date.now();
+      noteDelivery({ via: "self", receivedAt: clickedAt });
       done = true;
       events?.close();
       clearTimeout(probing);
@@ -290,6 +291,8 @@ export function SessionWatcher({ appId, appName, sessionId }: { appId: string; a
       event.preventDefault();
       signOutByScript(form).then(
         (next) => {
+          // The server has ended the session: how long that took is what the signed-out page reports.
+          noteDelivery({ via: "self", receivedAt: clickedAt, answeredAt: Date.now() });
           tellOthers();
           window.location.assign(next);
         },

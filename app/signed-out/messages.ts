@@ -8,6 +8,12 @@ export type Message = {
   code: string;
   /** Whether the identity provider's own session may still be active in this browser: offer to end it there. */
   idpMayBeActive?: boolean;
+  /**
+   * The IdP handled this browser's sign-out and came back with our state, which does not say whether it
+   * ended its own session: the page may ask its check_session_iframe (./idp-answer-state.ts), and then
+   * says what it answered instead of `body`.
+   */
+  askIdp?: boolean;
 };
 
 /**
@@ -58,6 +64,7 @@ export function messageFor(ending: Ending, app: string): Message {
           body: `Your identity provider confirmed that it received the sign-out and sent you back here. ${mayStay}`,
           code: "logout",
           idpMayBeActive: true,
+          askIdp: true,
         };
       }
       if (note.logout === "not_returned") {

@@ -9,6 +9,8 @@ import { readEnding } from "./ending";
 import { parseSignInFailureCode, signInFailureCookie } from "@/lib/oidc/sign-in-errors";
 import { messageFor, signInFailureMessage, type Message } from "./messages";
 import { HowItReached } from "./how-it-reached";
+import { IdpAnswerBody } from "./idp-answer";
+import { getIdpMetadata } from "@/lib/oidc/client";
 
 export const dynamic = "force-dynamic";
 
@@ -49,6 +51,24 @@ export default async function SignedOut({ searchParams }: { searchParams: Promis
   const ending = signInError ? ({ state: "none" } as const) : await readEnding(server, note);
   const message = signInError ?? messageFor(ending, APP_NAME);
   const ended = ending.state === "ended" ? ending : undefined;
+  // SM 1.0 §3.3: the IdP's check_session_iframe, when it offers one and SESSION_MANAGEMENT is not off.
+  const askIdp =
+    message.askIdp && server.config.SESSION_MANAGEMENT === "auto"
+      ? await getIdpMetadata().then(
+          (metadata) => (typeof metadata.check_session_iframe === "string" ? metadata.check_session_iframe : undefined),
+          () => undefined,
+        )
+      : undefined;
+  const signInAgain =
+    message.code === "active" ? (
+      <Link className={buttonClass} href="/account">
+        Back to your account
+      </Link>
+    ) : (
+      <Link className={buttonClass} href="/">
+        Sign in again
+      </Link>
+    );
 
   return (
     <>
@@ -66,28 +86,34 @@ export default async function SignedOut({ searchParams }: { searchParams: Promis
         >
           {message.title}
         </h1>
-        <p className="mb-4 text-slate-700" data-testid="signed-out-body">
-          {message.body}
-        </p>
-        <div className="flex flex-wrap gap-3">
-          {message.code === "active" ? (
-            <Link className={buttonClass} href="/account">
-              Back to your account
-            </Link>
-          ) : (
-            <Link className={buttonClass} href="/">
-              Sign in again
-            </Link>
-          )}
-          {message.idpMayBeActive && (
-            <form method="post" action="/api/logout">
-              <input type="hidden" name="scope" value="idp" />
-              <button type="submit" className={secondaryButtonClass}>
-                Sign out at your identity provider too
-              </button>
-            </form>
-          )}
-        </div>
+        {askIdp && note ? (
+          <IdpAnswerBody
+            checkSessionIframe={askIdp}
+            clientId={server.config.OIDC_CLIENT_ID}
+            sessionId={note.lsid}
+            appName={APP_NAME}
+            fallback={message.body}
+          >
+            {signInAgain}
+          </IdpAnswerBody>
+        ) : (
+          <>
+            <p className="mb-4 text-slate-700" data-testid="signed-out-body">
+              {message.body}
+            </p>
+            <div className="flex flex-wrap gap-3">
+              {signInAgain}
+              {message.idpMayBeActive && (
+                <form method="post" action="/api/logout">
+                  <input type="hidden" name="scope" value="idp" />
+                  <button type="submit" className={secondaryButtonClass}>
+                    Sign out at your identity provider too
+                  </button>
+                </form>
+              )}
+            </div>
+          </>
+        )}
       </section>
 
       {ended && (
@@ -131,7 +157,7 @@ export default async function SignedOut({ searchParams }: { searchParams: Promis
                 </dd>
               </>
             )}
-            {ended.at !== undefined && <HowItReached recordedAt={ended.at} />}
+            {ended.at !== undefined && <HowItReached recordedAt={ended.at} appName={APP_NAME} />}
           </dl>
         </section>
       )}

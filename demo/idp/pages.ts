@@ -82,7 +82,7 @@ const STYLE = `
     font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; background: Canvas; color: CanvasText; }
   main { width: 100%; max-width: 24rem; padding: 2rem; border: 1px solid color-mix(in srgb, CanvasText 15%, transparent);
     border-radius: 0.75rem; }
-  main.wide { max-width: 48rem; }
+  main.wide { max-width: 72rem; }
   h1 { font-size: 1.35rem; margin: 0 0 0.5rem; }
   h2 { font-size: 1rem; margin: 1.5rem 0 0.5rem; }
   p { margin: 0 0 1rem; }
@@ -97,9 +97,13 @@ const STYLE = `
   table { width: 100%; border-collapse: collapse; font-size: 0.9rem; }
   th, td { text-align: left; padding: 0.25rem 0.5rem 0.25rem 0; }
   code { font-size: 0.9em; overflow-wrap: anywhere; }
-  li, td, p { overflow-wrap: anywhere; }
+  li, p { overflow-wrap: anywhere; }
+  /* In a table, "anywhere" would let a column shrink to a letter's width ("alice@exampl / e.com"). */
+  td, td li { overflow-wrap: break-word; }
   pre { margin: 0; font-size: 0.8rem; white-space: pre-wrap; word-break: break-all; }
-  td button { width: auto; margin: 0; padding: 0.35rem 0.75rem; font-size: 0.9rem; }
+  /* A button's label breaks between words only, and a table's never: "End all sessions" stays whole. */
+  button { overflow-wrap: normal; }
+  td button { width: auto; margin: 0; padding: 0.35rem 0.75rem; font-size: 0.9rem; white-space: nowrap; }
   tbody tr { border-top: 1px solid color-mix(in srgb, CanvasText 15%, transparent); }
   td, th { vertical-align: top; }
   .warning { padding: 0.75rem; border: 1px solid var(--error); border-radius: 0.5rem; }
@@ -118,6 +122,7 @@ const STYLE = `
     table.stack td[data-label]::before { content: attr(data-label); display: block; font-size: 0.8rem; font-weight: 600; color: var(--muted); }
   }
   td code { word-break: break-all; }
+  td li code { word-break: normal; }
   tr.failed td { color: var(--error); }
 `;
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { demoLines } from "./output";
 import { busyPorts, describeBusy, nodeCheck } from "./preflight";
 
 /**
@@ -18,6 +19,8 @@ const env = z
     // Shared Signals, so only liveness (its re-check at the IdP) learns that the IdP session ended.
     DEMO_BROKERAGE_PUSH: z.enum(["on", "off"]).default("on"),
     DEMO_LIVENESS_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(3600).default(15),
+    // The apps' security log: one short line per event, or `json` as the app writes it.
+    DEMO_LOG: z.enum(["short", "json"]).default("short"),
   })
   // An empty variable counts as unset, as in the app and the gateway.
   .safeParse(Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== "")));
@@ -55,8 +58,11 @@ const colours: Record<string, string> = { idp: "35", gateway: "36", api: "33", b
 const appSources = new Set(["bank", "brokerage"]);
 const forBrowsers = (source: string, line: string) =>
   appSources.has(source) ? line.replaceAll("http://127.0.0.1:", "http://localhost:") : line;
-const log = (source: string, line: string) =>
-  console.log(`\x1b[${colours[source] ?? "33"}m${source.padEnd(8)}\x1b[0m ${forBrowsers(source, line)}`);
+const prefix = (source: string) => `\x1b[${colours[source] ?? "33"}m${source.padEnd(9)}\x1b[0m`;
+// Every line under its process's name, with no code, state, token or cookie value in it (demo/scripts/output.ts).
+const log = (source: string, text: string) => {
+  for (const line of demoLines(source, forBrowsers(source, text), { prefix, format: settings.DEMO_LOG })) console.log(line);
+};
 
 const fail = (what: string, error: unknown): never => {
   console.error(`\nThe demo could not ${what}: ${error instanceof Error ? error.message : String(error)}`);
@@ -69,6 +75,8 @@ console.log(`Building Lockstep (next build, GUARD_RUNTIME=${runtime}, about a mi
 await buildApp((line) => log("build", line), runtime).catch((error: unknown) => fail("build the app", error));
 
 const brokerageNoPush = settings.DEMO_BROKERAGE_PUSH === "off";
+// The demo's Shared Signals admin (/admin/ssf on each app that receives Shared Signals): alice.
+const ssfAdmin = demoUsers.find((u) => u.username === "alice")!;
 const stack = await startStack({
   redisUrl: settings.REDIS_URL,
   nativeRedis: runtime === "nodejs",
@@ -86,7 +94,7 @@ const stack = await startStack({
       clientId: "lockstep-bank",
       clientSecret: "bank-demo-secret-change-me",
       port: settings.DEMO_APP_PORT,
-      env: { APP_ACCENT: "#4338ca" },
+      env: { APP_ACCENT: "#4338ca", ADMIN_SUBS: ssfAdmin.sub },
       ssf: "push",
       remoteApis: { statements: "statements", market: "market", reports: "reports", news: "news" },
     },
@@ -108,12 +116,16 @@ const stack = await startStack({
               SESSION_MANAGEMENT: "off",
             },
           }
-        : { env: { APP_ACCENT: "#047857" }, ssf: "push" as const }),
+        : { env: { APP_ACCENT: "#047857", ADMIN_SUBS: ssfAdmin.sub }, ssf: "push" as const }),
     },
   ],
   log,
 }).catch((error: unknown) => fail("start (it stopped everything it had started)", error));
 
+const ssfAdminPages = stack.apps
+  .filter((a) => a.ssf)
+  .map((a) => `${a.url}/admin/ssf`)
+  .join(", ");
 console.log(`
   Lockstep demo is running: ${stack.apps.map((a) => `${a.name} at ${a.url}`).join(", ")}
   Sign in to one; the other needs no password (single sign-on). Sign out anywhere, and every tab follows.
@@ -121,7 +133,8 @@ console.log(`
   Identity provider  ${stack.issuer}
   Resource server    ${stack.resourceServer?.url ?? "off"} (the Bank's statements, quotes, report and headlines; the Brokerage's DPoP-bound portfolio)
   Redis gateway      ${stack.gatewayUrl} (${settings.REDIS_URL ? "real Redis at REDIS_URL" : "embedded store: demo only, nothing is kept"})
-  IdP admin page     ${stack.issuer}/admin (end a user's sessions; send Shared Signals events)${
+  IdP admin page     ${stack.issuer}/admin (end a user's sessions; send Shared Signals events)
+  SSF admin pages    ${ssfAdminPages} (each app's Shared Signals stream: sign in as ${ssfAdmin.username})${
     brokerageNoPush
       ? `\n  Lockstep Brokerage has no push registered (DEMO_BROKERAGE_PUSH=off): it learns of a sign-out at the IdP\n                     only by re-checking every ${settings.DEMO_LIVENESS_INTERVAL_SECONDS} s (liveness).`
       : ""

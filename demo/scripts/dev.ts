@@ -4,6 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseEnv } from "node:util";
 import { z } from "zod";
+import { demoLines } from "./output";
 import { busyPorts, describeBusy, nodeCheck, root, type PortClaim } from "./preflight";
 
 /**
@@ -46,6 +47,8 @@ const parsedEnv = z
     DEMO_IDP_PORT: port.optional(),
     DEMO_GATEWAY_PORT: port.optional(),
     DEV_BOTH: z.enum(["true", "false", "1", "0"]).optional(),
+    // The app's security log: one short line per event, or `json` as the app writes it.
+    DEMO_LOG: z.enum(["short", "json"]).default("short"),
   })
   .safeParse(Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== "")));
 if (!parsedEnv.success) {
@@ -196,7 +199,11 @@ const { startGateway } = await import("@lockstep/gateway/server");
 const { demoUsers } = await import("../idp/users");
 
 const colours: Record<string, string> = { idp: "35", gateway: "36", app: "34", second: "32" };
-const log = (source: string, line: string) => console.log(`\x1b[${colours[source] ?? "33"}m${source.padEnd(8)}\x1b[0m ${line}`);
+const prefix = (source: string) => `\x1b[${colours[source] ?? "33"}m${source.padEnd(8)}\x1b[0m`;
+// Every line under its process's name, with no code, state, token or cookie value in it (demo/scripts/output.ts).
+const log = (source: string, text: string) => {
+  for (const line of demoLines(source, text, { prefix, format: env.DEMO_LOG })) console.log(line);
+};
 
 type Stoppable = { name: string; stop(): Promise<void> };
 const started: Stoppable[] = [];

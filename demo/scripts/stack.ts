@@ -7,6 +7,7 @@ import { Redis as IORedis } from "ioredis";
 import { startGateway } from "@lockstep/gateway/server";
 import { startIdp, type DemoClient, type RunningIdp } from "../idp/provider";
 import { startResourceServer, type DemoMountName, type RunningResourceServer } from "../api/server";
+import { ssfRegisterLines } from "./output";
 import { root } from "./preflight";
 
 /**
@@ -400,7 +401,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         ...options.env,
         ...app.env,
       });
-      if (app.ssf) log(app.appId, (await runSsf(started, "register")).trim());
+      if (app.ssf) for (const line of ssfRegisterLines(await runSsf(started, "register"))) log(app.appId, line);
     }
   } catch (error) {
     await stopAll();

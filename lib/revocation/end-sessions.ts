@@ -149,7 +149,8 @@ export async function endSessions(
   for (const s of revoked.held) found.set(s.id, s);
 
   const ended = [...found.values()];
-  const cleanup = () => deps.sessions.end(ended, reason, options.detail);
+  // Logged at the revocation's time (the feed's too), not the clean-up's: the tabs may hear of it first.
+  const cleanup = () => deps.sessions.end(ended, reason, { ...options.detail, at: now });
   if (options.defer) {
     if (ended.length === 0) return { result: "ended", ended };
     options.defer("sessions.cleanup", async () => {

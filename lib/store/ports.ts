@@ -27,6 +27,9 @@ export type ActivityKind = "signed_in" | "token_refreshed" | "ended";
  */
 export type EndDetail = { mechanism?: EndMechanism; sentAt?: number };
 
+/** An ending as `SessionStore.end` logs it: its detail, and when it took effect (ms; the store's clock when absent). */
+export type EndLog = EndDetail & { at?: number };
+
 /** Only the detail's known fields, so that nothing else rides along into the log or the feed. */
 export function endDetail(detail: EndDetail | undefined): EndDetail {
   const out: EndDetail = {};
@@ -63,8 +66,11 @@ export interface SessionStore {
    * record): what a revocation by sid needs before it writes. The session may have just ended.
    */
   holderOf(iss: string, sid: string): Promise<string | null>;
-  /** Deletes what ended sessions hold (tokens, indexes, last-seen time) and logs the ending with its detail. Idempotent. */
-  end(sessions: readonly StoredSession[], reason: EndReason, detail?: EndDetail): Promise<void>;
+  /**
+   * Deletes what ended sessions hold (tokens, indexes, last-seen time) and logs the ending with its
+   * detail, at `detail.at` (when the ending took effect: the revocation's time) or else now. Idempotent.
+   */
+  end(sessions: readonly StoredSession[], reason: EndReason, detail?: EndLog): Promise<void>;
   /** Records that a live session was seen at `at` (ms). Callers throttle it; the store just keeps the latest. */
   touch(id: string, at: number): Promise<void>;
   /** When each session was last seen (ms), in the order asked; null when never recorded or ended. */

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { deviceLabel, sessionRecordSchema, type SessionRecord } from "@/lib/session/record";
 import { endMechanisms, endReasons, type EndReason } from "@/lib/revocation/verdict";
-import { endDetail, type ActivityEntry, type EndDetail, type EndedEvent, type SessionQuery, type StoredSession, type User } from "./ports";
+import { endDetail, type ActivityEntry, type EndLog, type EndedEvent, type SessionQuery, type StoredSession, type User } from "./ports";
 
 /** What every store implementation does the same way with session records, whatever it keeps them in. */
 
@@ -27,8 +27,9 @@ export const signedInEntry = (id: string, record: SessionRecord): ActivityEntry 
   device: record.device && deviceLabel(record.device),
 });
 
-export const endedEntry = (id: string, record: SessionRecord, reason: EndReason, detail: EndDetail, at: number): ActivityEntry => ({
-  at,
+/** The log's line for an ending: at the time it took effect (`detail.at`), or else `now`. */
+export const endedEntry = (id: string, record: SessionRecord, reason: EndReason, detail: EndLog, now: number): ActivityEntry => ({
+  at: typeof detail.at === "number" && Number.isFinite(detail.at) ? Math.floor(detail.at) : now,
   session: id,
   kind: "ended",
   reason,

@@ -124,13 +124,16 @@ for (const width of [375, 1024]) {
       await other.getByTestId("shown-after").waitFor();
       await check(other, `signed-out-how${suffix}`);
 
-      // The IdP's sign-out page, and the signed-out page after it.
+      // The IdP's sign-out page, and the signed-out page after it, once it has the IdP's answer
+      // (this tab's session iframe heard "unchanged" first: tests/e2e/idp-answer.test.ts).
+      await expect.poll(() => page.evaluate(() => sessionStorage.getItem("lockstep:idp-session")), { timeout: 10_000 }).not.toBeNull();
       await page.getByRole("button", { name: "Sign out", exact: true }).click();
       await page.getByRole("button", { name: "Yes, sign me out" }).waitFor();
       await check(page, `idp-logout${suffix}`);
       await page.getByRole("button", { name: "Yes, sign me out" }).click();
       await page.waitForURL((url) => url.pathname === "/signed-out");
       await page.getByTestId("how-it-reached").waitFor();
+      await page.locator('[data-testid="signed-out-body"][data-idp-answer="ended"]').waitFor({ timeout: 10_000 });
       await check(page, `signed-out${suffix}`);
     });
 
