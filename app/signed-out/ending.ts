@@ -13,11 +13,11 @@ export type Ending =
  * Reads the ending of the session that the browser's sealed note names: its entry in the user's
  * activity log (reason, mechanism, time), or else what the revocation list says of it (a session
  * ended by a mark nobody logged, or one that simply expired). Only ever this browser's own session:
- * the note is sealed by this app and names one session id.
+ * the note is sealed by this app and names one session id. A sign-out the store could not take
+ * (`note.incomplete`) reads as ended once its queued ending is stored, and as unavailable until then.
  */
 export async function readEnding(server: Pick<Server, "sessions" | "revocations">, note: EndedNote | undefined): Promise<Ending> {
   if (!note) return { state: "none" };
-  if (note.incomplete) return { state: "unavailable", note };
   try {
     const [activity, verdict] = await Promise.all([
       server.sessions.activity({ iss: note.iss, sub: note.sub }),
@@ -34,7 +34,8 @@ export async function readEnding(server: Pick<Server, "sessions" | "revocations"
         sentAt: entry.sentAt,
         device: entry.device,
       };
-    if (verdict.active) return { state: "still_active" };
+    // A sign-out taken while the store was down is queued until it answers (lib/revocation/pending.ts): not yet recorded.
+    if (verdict.active) return note.incomplete ? { state: "unavailable", note } : { state: "still_active" };
     return { state: "ended", note, reason: verdict.reason };
   } catch {
     return { state: "unavailable", note };

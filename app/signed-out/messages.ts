@@ -34,7 +34,7 @@ export function messageFor(ending: Ending, app: string): Message {
     if (note.logout === "returned") {
       return {
         title: "You signed out, but not everywhere yet",
-        body: `This browser is signed out of ${app}, and your identity provider handled the sign-out. ${app} could not reach its session store to record it; it will once the store is back, if your identity provider tells it. Until then, close this browser if others use it.`,
+        body: `This browser is signed out of ${app}, and your identity provider handled the sign-out. ${app} could not reach its session store to record it, and will as soon as the store answers again. Until then, close this browser if others use it.`,
         code: "logout_incomplete",
         idpMayBeActive: true,
       };
@@ -42,7 +42,7 @@ export function messageFor(ending: Ending, app: string): Message {
     if (note.logout) {
       return {
         title: "Your sign-out could not be completed",
-        body: `This browser is signed out of ${app}, but ${app} could not reach its session store, and your identity provider did not confirm the sign-out. Sign in and sign out again in a moment to be sure.`,
+        body: `This browser is signed out of ${app}, but ${app} could not reach its session store to record it (it will as soon as the store answers again), and your identity provider did not confirm the sign-out. Sign in and sign out again in a moment to be sure.`,
         code: "logout_incomplete_unconfirmed",
         idpMayBeActive: true,
       };
