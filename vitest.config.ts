@@ -3,7 +3,7 @@ import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config
 
 const root = fileURLToPath(new URL(".", import.meta.url));
 
-/** The template's own tiers: what a project made from it keeps (`npm run make-it-yours`). */
+/** The template's own tiers: what a project made from it keeps. */
 const templateTiers: TestProjectInlineConfiguration[] = [
   {
     extends: true,
@@ -53,7 +53,7 @@ const templateTiers: TestProjectInlineConfiguration[] = [
   },
 ];
 
-/** The gateway workspace's tiers: they go with gateway/. */
+/** The gateway workspace's tiers: `npm run make-it-yours -- --gateway` removes them with gateway/. */
 const gatewayTiers: TestProjectInlineConfiguration[] = [
   {
     extends: true,
@@ -69,7 +69,8 @@ const gatewayTiers: TestProjectInlineConfiguration[] = [
 
 /**
  * The reference tiers: Lockstep against the demo IdP (demo/), the demo resource server and the
- * gateway, or against a third-party IdP, in real browsers and under outages. They go with demo/.
+ * gateway, or against a third-party IdP, in real browsers and under outages. `npm run make-it-yours`
+ * removes them (and the test folders they include) with demo/.
  */
 const demoTiers: TestProjectInlineConfiguration[] = [
   {
@@ -154,7 +155,7 @@ const demoTiers: TestProjectInlineConfiguration[] = [
 export default defineConfig({
   resolve: { alias: { "@": root } },
   test: {
-    // The integration tier shares one running app and stops its Redis gateway in one test.
+    // One test file at a time: the tiers share the test Redis, the builds and the machine's ports.
     fileParallelism: false,
     projects: [...templateTiers, ...gatewayTiers, ...demoTiers],
   },
