@@ -116,7 +116,10 @@ function removeTiers(plan: Plan, target: Target): { name: string; includes: stri
   const variable = `${target}Tiers`;
   let statement: ts.VariableStatement | undefined;
   for (const node of sf.statements) {
-    if (ts.isVariableStatement(node) && node.declarationList.declarations.some((d) => ts.isIdentifier(d.name) && d.name.text === variable)) {
+    if (
+      ts.isVariableStatement(node) &&
+      node.declarationList.declarations.some((d) => ts.isIdentifier(d.name) && d.name.text === variable)
+    ) {
       statement = node;
     }
   }
@@ -147,7 +150,10 @@ function removeTiers(plan: Plan, target: Target): { name: string; includes: stri
 /** The folder a glob starts with (`tests/e2e/**\/*.test.ts` → `tests/e2e`). */
 function globRoot(glob: string): string {
   const parts = glob.split("/");
-  const fixed = parts.slice(0, parts.findIndex((p) => /[*?[{]/.test(p)));
+  const fixed = parts.slice(
+    0,
+    parts.findIndex((p) => /[*?[{]/.test(p)),
+  );
   return fixed.join("/");
 }
 
@@ -331,7 +337,7 @@ export function makePlan(options: { gateway: boolean }): Plan {
 
   // Test helpers that nothing left uses.
   const all = walk("");
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     const alive = all.filter((f) => SOURCE.test(f) && !removed(plan, f));
     const used = new Set<string>();
@@ -411,10 +417,13 @@ export function makePlan(options: { gateway: boolean }): Plan {
   }
 
   // Docs.
-  if (existsSync(abs("docs/testing.md"))) removeTableRows(plan, "docs/testing.md", tierNames, `rows of tiers ${tierNames.join(", ")} removed`);
+  if (existsSync(abs("docs/testing.md")))
+    removeTableRows(plan, "docs/testing.md", tierNames, `rows of tiers ${tierNames.join(", ")} removed`);
   if (existsSync(abs("docs/configuration.md"))) {
-    if (targets.includes("demo")) replaceSection(plan, "docs/configuration.md", "## The demo IdP's settings", null, "the demo IdP's settings removed");
-    if (targets.includes("gateway")) replaceSection(plan, "docs/configuration.md", "## The gateway's settings", null, "the gateway's settings removed");
+    if (targets.includes("demo"))
+      replaceSection(plan, "docs/configuration.md", "## The demo IdP's settings", null, "the demo IdP's settings removed");
+    if (targets.includes("gateway"))
+      replaceSection(plan, "docs/configuration.md", "## The gateway's settings", null, "the gateway's settings removed");
   }
   if (targets.includes("demo")) {
     replaceSection(plan, "README.md", "## Two commands", RUN_IT, "the demo's commands replaced by `npm run dev` and `npm test`");
@@ -423,7 +432,13 @@ export function makePlan(options: { gateway: boolean }): Plan {
     if (existsSync(abs("docs/benchmarks.md"))) {
       const page = contentOf(plan, "docs/benchmarks.md");
       const h1 = page.indexOf("\n") + 1;
-      if (!page.includes(BENCHMARKS_NOTE)) edit(plan, "docs/benchmarks.md", `${page.slice(0, h1)}\n${BENCHMARKS_NOTE}${page.slice(h1)}`, "a note that the demo's runners are gone");
+      if (!page.includes(BENCHMARKS_NOTE))
+        edit(
+          plan,
+          "docs/benchmarks.md",
+          `${page.slice(0, h1)}\n${BENCHMARKS_NOTE}${page.slice(h1)}`,
+          "a note that the demo's runners are gone",
+        );
     }
   }
   // What is gone once this has run: this run's targets and what an earlier run removed.
@@ -513,7 +528,9 @@ function main(): void {
     );
   }
   const names = plan.targets.map((t) => `${t}/`).join(" and ");
-  console.log(`make-it-yours: ${dryRun ? "would remove" : "removing"} ${names}, and what needs ${plan.targets.length > 1 ? "them" : "it"}:`);
+  console.log(
+    `make-it-yours: ${dryRun ? "would remove" : "removing"} ${names}, and what needs ${plan.targets.length > 1 ? "them" : "it"}:`,
+  );
   for (const warning of plan.warnings) console.log(`  note: ${warning}`);
   if (dryRun) {
     console.log(describe(plan, true).join("\n"));
