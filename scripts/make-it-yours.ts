@@ -219,6 +219,13 @@ function unlinkRemoved(plan: Plan, file: string): void {
   edit(plan, file, next, "links to removed pages made plain text");
 }
 
+/** Removes the paragraphs (blocks between blank lines, outside tables and code) that mention `needle`. */
+function removeParagraphs(plan: Plan, file: string, needle: string, why: string): void {
+  const blocks = contentOf(plan, file).split(/\n{2,}/);
+  const kept = blocks.filter((block) => block.startsWith("|") || block.startsWith("```") || !block.includes(needle));
+  edit(plan, file, kept.join("\n\n"), why);
+}
+
 function removeTableRows(plan: Plan, file: string, firstCells: string[], why: string): void {
   const lines = contentOf(plan, file).split("\n");
   const kept = lines.filter((line) => {
@@ -263,12 +270,25 @@ npm test      # type check, lint, and the test tiers
 describes each tier.
 `;
 
+/** Wraps prose at the README's width. */
+function wrap(text: string, width = 104): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line].join("\n");
+}
+
 function madeLead(targets: readonly Target[], removesItself: boolean): string {
   const what = targets.length === 2 ? "the demo and the Redis gateway" : targets[0] === "demo" ? "the demo" : "the Redis gateway";
   const page = removesItself ? "" : " ([docs/make-it-yours.md](docs/make-it-yours.md) says what went and what stays)";
-  return `This project was made from the Lockstep template: \`npm run make-it-yours\` removed ${what}${page}.
-Its root is the app: \`app/\`, \`lib/\`, \`auth.ts\`, \`apis.ts\`, \`middleware.edge.ts\` and \`proxy.node.ts\` (the
-guard's two entries), \`public/\`, \`tests/\`, \`scripts/\` and the config files.`;
+  return wrap(
+    `This project was made from the Lockstep template: \`npm run make-it-yours\` removed ${what}${page}. Its root is the app: \`app/\`, \`lib/\`, \`auth.ts\`, \`apis.ts\`, \`middleware.edge.ts\` and \`proxy.node.ts\` (the guard's two entries), \`public/\`, \`tests/\`, \`scripts/\` and the config files.`,
+  );
 }
 
 const DEVELOP = `# Developing
@@ -417,8 +437,10 @@ export function makePlan(options: { gateway: boolean }): Plan {
   }
 
   // Docs.
-  if (existsSync(abs("docs/testing.md")))
+  if (existsSync(abs("docs/testing.md"))) {
     removeTableRows(plan, "docs/testing.md", tierNames, `rows of tiers ${tierNames.join(", ")} removed`);
+    if (targets.includes("demo")) removeParagraphs(plan, "docs/testing.md", "make-it-yours", "what it said of the demo's tiers removed");
+  }
   if (existsSync(abs("docs/configuration.md"))) {
     if (targets.includes("demo"))
       replaceSection(plan, "docs/configuration.md", "## The demo IdP's settings", null, "the demo IdP's settings removed");
