@@ -21,7 +21,10 @@ describe("npm run make-it-yours -- --gateway (its plan)", () => {
 
   it("keeps what the template's own tiers use", () => {
     for (const path of ["tests/unit", "tests/store", "tests/template", "tests/support/next-app.ts", "tests/support/processes.ts"]) {
-      expect([...plan.removals.keys()].some((gone) => path === gone || path.startsWith(`${gone}/`)), path).toBe(false);
+      expect(
+        [...plan.removals.keys()].some((gone) => path === gone || path.startsWith(`${gone}/`)),
+        path,
+      ).toBe(false);
     }
   });
 
