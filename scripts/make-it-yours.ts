@@ -396,7 +396,8 @@ export function makePlan(options: { gateway: boolean }): Plan {
   else delete next.workspaces;
   const droppedDeps: string[] = [];
   if (targets.includes("demo") && pkg.devDependencies) {
-    const rest = all.filter((f) => SOURCE.test(f) && !removed(plan, f));
+    // (This command names them itself: it does not count.)
+    const rest = all.filter((f) => SOURCE.test(f) && !removed(plan, f) && f !== "scripts/make-it-yours.ts");
     const devDependencies = { ...pkg.devDependencies };
     for (const dep of DEMO_ONLY_DEV_DEPENDENCIES) {
       if (!(dep in devDependencies)) continue;

@@ -64,9 +64,14 @@ describe("npm run make-it-yours (the gateway kept)", () => {
     expect(plan.targets).toEqual(["demo"]);
     expect(plan.removals.has("gateway")).toBe(false);
     expect(plan.removals.has("scripts/make-it-yours.ts")).toBe(false);
-    const pkg = JSON.parse(plan.edits.get("package.json")!.content) as { scripts: Record<string, string>; workspaces?: string[] };
+    const pkg = JSON.parse(plan.edits.get("package.json")!.content) as {
+      scripts: Record<string, string>;
+      workspaces?: string[];
+      devDependencies: Record<string, string>;
+    };
     expect(pkg.workspaces).toEqual(["gateway"]);
     expect(pkg.scripts.gateway).toBeDefined();
+    expect(Object.keys(pkg.devDependencies)).not.toContain("playwright-core");
     expect(plan.edits.get("vitest.config.ts")!.content).toContain("...gatewayTiers");
   });
 });
