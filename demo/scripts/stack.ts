@@ -2,13 +2,14 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import net from "node:net";
-import path from "node:path";
-import { Redis as IORedis } from "ioredis";
 import { startGateway } from "@lockstep/gateway/server";
 import { startIdp, type DemoClient, type RunningIdp } from "../idp/provider";
 import { startResourceServer, type DemoMountName, type RunningResourceServer } from "../api/server";
 import { ssfRegisterLines } from "./output";
 import { root } from "./preflight";
+import { startNext, variantEnv, type GuardRuntime } from "../../tests/support/next-app";
+import { freePort } from "../../tests/support/processes";
+import { deleteByPrefix } from "../../tests/support/test-redis";
 
 /**
  * Starts the whole system on loopback: the Redis gateway (in front of a real Redis, or its
@@ -18,10 +19,12 @@ import { root } from "./preflight";
  */
 
 export { root };
+// The app-process helpers live with the template's tests (tests/support/), which keep them when demo/ is removed.
+export { buildApp, distDirs, startNext, variantEnv, type GuardRuntime, type NextProcess } from "../../tests/support/next-app";
+export { freePort, NONCE_HEADER, pipeLines, stopChild, waitForHealth } from "../../tests/support/processes";
+export { deleteByPrefix } from "../../tests/support/test-redis";
 /** tsx's CLI as npm installed it for this package (hoisted or not). */
 const tsxCli = createRequire(import.meta.url).resolve("tsx/cli");
-/** Next.js's CLI from the template's own dependencies. */
-const nextCli = path.join(root, "node_modules/next/dist/bin/next");
 
 export type AppSpec = {
   appId: string;
@@ -91,17 +94,6 @@ export type StackOptions = {
   resourceServer?: boolean | { requireDpopNonce?: boolean };
 };
 
-/** The two builds of the app (next.config.ts's GUARD_RUNTIME): the guard on the edge, or in the Node runtime. */
-export type GuardRuntime = "edge" | "nodejs";
-
-/** Each variant's build folder (LOCKSTEP_DIST_DIR), so that both builds can be kept and started side by side. */
-export const distDirs: Record<GuardRuntime, string> = { edge: ".next", nodejs: "build/next-node" };
-
-/** What `next build` and `next start` need to build or run one variant. */
-export function variantEnv(runtime: GuardRuntime): Record<string, string> {
-  return { GUARD_RUNTIME: runtime, LOCKSTEP_DIST_DIR: distDirs[runtime] };
-}
-
 export type RunningApp = AppSpec & { url: string; port: number; process: ChildProcess; stop(): Promise<void> };
 
 export type Stack = {
@@ -122,84 +114,6 @@ export type Stack = {
   startGateway(): Promise<void>;
   stop(): Promise<void>;
 };
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** The header /api/health echoes HEALTH_NONCE in: how a runner tells its own app from whatever else answers on the port. */
-export const NONCE_HEADER = "x-lockstep-nonce";
-
-/**
- * Waits until `url` answers 200 and, when `nonce` is given, echoes it in X-Lockstep-Nonce: an answer
- * from another server on the same port does not count. Fails at once when the process exits.
- */
-export async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number, nonce?: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let impostor = false;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`${url}: the process exited (${child.exitCode ?? child.signalCode}) before it answered`);
-    }
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      if (response.ok && (nonce === undefined || response.headers.get(NONCE_HEADER) === nonce)) return;
-      if (response.ok) impostor = true;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(
-    impostor
-      ? `${url} answered, but not from the process this run started (another server on that port?)`
-      : `${url} did not answer within ${timeoutMs} ms`,
-  );
-}
-
-export function pipeLines(child: ChildProcess, source: string, log: (source: string, line: string) => void) {
-  for (const stream of [child.stdout, child.stderr]) {
-    let buffer = "";
-    stream?.on("data", (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const lines = buffer.split("\n");
-      buffer = lines.pop() ?? "";
-      for (const line of lines) if (line.trim()) log(source, line);
-    });
-  }
-}
-
-/**
- * Stops a child by its PID: SIGTERM, then SIGKILL after 5 s. A child started with `detached` leads its
- * own process group (`next dev` forks its server), so the whole group gets the signal.
- */
-export function stopChild(child: ChildProcess, group = false): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return Promise.resolve();
-  const pid = child.pid;
-  const signal = (name: NodeJS.Signals) => {
-    try {
-      if (group) process.kill(-pid, name);
-      else child.kill(name);
-    } catch {
-      // already gone
-    }
-  };
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => signal("SIGKILL"), 5000);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    signal("SIGTERM");
-  });
-}
 
 /** How the demo IdP registers an app that runs at `appUrl`. */
 export function demoClient(app: AppSpec, appUrl: string, ssfManagementToken?: string): DemoClient {
@@ -231,45 +145,6 @@ export function appSettings(
     APP_ID: app.appId,
     APP_NAME: app.name,
   };
-}
-
-export type NextProcess = { url: string; nonce: string; process: ChildProcess; stop(): Promise<void> };
-
-/**
- * Runs `next start` (the last build) or `next dev` (hot reload) on 127.0.0.1:`port` with `env` on top of
- * this process's environment, and resolves once its /api/health answers with this run's nonce
- * (HEALTH_NONCE). `onStarted` sees the process as soon as it is spawned, so a caller can stop it while waiting.
- */
-export async function startNext(options: {
-  mode: "start" | "dev";
-  port: number;
-  env: Record<string, string>;
-  source: string;
-  log: (source: string, line: string) => void;
-  timeoutMs?: number;
-  onStarted?: (next: NextProcess) => void;
-}): Promise<NextProcess> {
-  const nonce = randomBytes(16).toString("base64url");
-  const dev = options.mode === "dev";
-  const child = spawn(process.execPath, [nextCli, options.mode, "-p", String(options.port), "-H", "127.0.0.1"], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-    // `next dev` forks the server: its own process group lets stop() reach both, and keeps Ctrl-C for the runner.
-    detached: dev,
-    env: {
-      ...process.env,
-      ...(dev ? { NODE_ENV: "development" } : { NODE_ENV: "production" }),
-      NEXT_TELEMETRY_DISABLED: "1",
-      ...options.env,
-      HEALTH_NONCE: nonce,
-    },
-  });
-  pipeLines(child, options.source, options.log);
-  const url = `http://localhost:${options.port}`;
-  const next: NextProcess = { url, nonce, process: child, stop: () => stopChild(child, dev) };
-  options.onStarted?.(next);
-  await waitForHealth(`${url}/api/health`, child, options.timeoutMs ?? 60_000, nonce);
-  return next;
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
@@ -478,39 +353,4 @@ async function startForwarder(redisUrl: string, port: number): Promise<{ url: st
         server.close(() => resolve());
       }),
   };
-}
-
-/** Removes every key under a test's own prefix. */
-export async function deleteByPrefix(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new IORedis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = "0";
-    do {
-      const [next, found] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
-      cursor = next;
-      if (found.length) await redis.del(...found);
-    } while (cursor !== "0");
-  } finally {
-    redis.disconnect();
-  }
-}
-
-/** `next build` of one variant (the edge one unless told), for the demo, the integration tests and the benchmark. */
-export function buildApp(log: (line: string) => void = () => {}, runtime: GuardRuntime = "edge"): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [nextCli, "build"], {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", ...variantEnv(runtime) },
-    });
-    const output: string[] = [];
-    pipeLines(child, "build", (_s, line) => {
-      output.push(line);
-      log(line);
-    });
-    child.once("exit", (code) =>
-      code === 0 ? resolve() : reject(new Error(`next build failed (exit ${code}):\n${output.slice(-40).join("\n")}`)),
-    );
-  });
 }

@@ -4,7 +4,7 @@ import { HttpSession } from "../support/http-client";
 import { bank, signIn, startTestStack } from "../support/lockstep";
 import type { RunningApp, Stack } from "../../demo/scripts/stack";
 import { CAEP_EVENTS } from "@/lib/ssf/events";
-import { startOwnRedis, type OwnRedis } from "./own-redis";
+import { startOwnRedis, type OwnRedis } from "../support/own-redis";
 
 /**
  * A real Redis goes away under mixed traffic and comes back: crashed (SIGKILL) and restarted on its

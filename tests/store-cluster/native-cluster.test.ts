@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Cluster } from "ioredis";
-import { freePort } from "../../demo/scripts/stack";
+import { freePort } from "../support/processes";
 import { keySlot } from "../support/key-slot";
 import { nativeStores } from "@/lib/store/native";
 import { createNativeClusterClient } from "@/lib/store/native-client";

@@ -21,7 +21,9 @@ import { gunzipSync } from "node:zlib";
 import { startGateway } from "@lockstep/gateway/server";
 import { HttpSession } from "./http-client";
 import { testRedisUrl } from "./require-redis";
-import { deleteByPrefix, freePort, pipeLines, startNext, stopChild, variantEnv } from "../../demo/scripts/stack";
+import { startNext, variantEnv } from "./next-app";
+import { freePort, pipeLines, stopChild } from "./processes";
+import { deleteByPrefix } from "./test-redis";
 
 export const GLEWLWYD_BINARY = process.env.GLEWLWYD_BINARY ?? "/usr/bin/glewlwyd";
 const MODULES = "/usr/lib/glewlwyd";

@@ -2,7 +2,10 @@ import { randomBytes } from "node:crypto";
 import { HttpSession, parseForm } from "./http-client";
 import { startStack, type AppSpec, type Stack, type StackOptions } from "../../demo/scripts/stack";
 import { testRedisUrl } from "./require-redis";
+import { clusterNodes, onCluster } from "./test-redis";
 import { continueLinkOf } from "../../demo/tests/support";
+
+export { clusterNodes, onCluster };
 
 export const bank: AppSpec = {
   appId: "bank",
@@ -10,18 +13,6 @@ export const bank: AppSpec = {
   clientId: "lockstep-bank",
   clientSecret: "bank-test-secret-0123456789",
 };
-
-/**
- * Whether this run is the integration tier on the private Redis Cluster (the integration-cluster
- * project): then a stack that names no Redis of its own runs on the cluster.
- */
-export const onCluster = process.env.LOCKSTEP_REDIS_CLUSTER === "1";
-
-/** The private test cluster's nodes (tests/support/redis-cluster-setup.ts); loaded only in that tier, so that scripts importing this module need no vitest. */
-export async function clusterNodes(): Promise<string[]> {
-  const { inject } = await import("vitest");
-  return inject("redisClusterNodes");
-}
 
 /**
  * A stack for one test file: real Redis behind the gateway (or, in the integration-cluster tier, the

@@ -3,8 +3,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
-import { freePort } from "../../demo/scripts/stack";
-import { pong } from "../outage/own-redis";
+import { freePort } from "./processes";
+import { pong } from "./own-redis";
 
 /**
  * A private Redis Cluster of three masters (no replicas) on free loopback ports, for the tests that

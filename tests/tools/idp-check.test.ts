@@ -1,79 +1,29 @@
 /**
- * `npm run idp:check` (scripts/idp-check.ts), run as a child process the way people run it, against
- * the real demo IdP and against discovery documents served by a loopback server of this test's own
- * (tests/unit/fixtures/discovery.ts). It runs in an empty directory, so no .env file of the checkout
- * changes the answer, with an environment that holds only what each test sets.
+ * `npm run idp:check` (scripts/idp-check.ts), run as a child process the way people run it
+ * (tests/support/idp-check-cli.ts), against discovery documents served by a loopback server of this
+ * test's own (tests/unit/fixtures/discovery.ts). The same against the real demo IdP is in the demo's
+ * tests (demo/tests/idp-check.test.ts).
  */
-import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startIdp, type RunningIdp } from "@/demo/idp/provider";
-import type { CoverageReport, EventKind } from "@/lib/liveness/coverage";
 import type { LivenessPlan } from "@/lib/liveness/plan";
-import { CAEP_EVENTS } from "@/lib/ssf/events";
-import { POLL_METHOD } from "@/lib/ssf/streams";
 import { closeServers, serve } from "../support/loopback";
+import { delays, gaps, idpCheckCli, kind, type IdpCheck, type Output } from "../support/idp-check-cli";
 import { glewlwyd, googleLike, rebase, type Discovery } from "../unit/fixtures/discovery";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 /** Each test starts tsx once or twice (about half a second each): room for a slow, shared machine. */
 const slow = { timeout: 30_000 };
-const SSF_TOKEN = "ssf-management-token-of-the-test-0123456789";
-/** Settings the check must never print, though they are in its environment. */
-const SECRETS = { AUTH_SECRET: "auth-secret-of-the-test-0123456789abcdef", OIDC_CLIENT_SECRET: "client-secret-of-the-test-0123456789" };
 
-type Output = {
-  source: string;
-  issuer: { given?: string; document: string; matches?: boolean };
-  ssf?: { configuration: string; stream: string; problem?: string };
-  report: CoverageReport;
-  status: string;
-};
-type Run = { code: number; stdout: string; stderr: string };
-
-let workdir: string;
+let cli: IdpCheck;
 let base: string;
-let idp: RunningIdp;
-
-/** Runs the check as `npm run idp:check -- …` does (tsx), in an empty directory, with exactly `env` (and PATH, NODE_ENV). */
-function check(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const script = path.join(root, "scripts/idp-check.ts");
-  const tsx = path.join(root, "node_modules/.bin/tsx");
-  return new Promise((resolve) => {
-    execFile(
-      tsx,
-      ["--tsconfig", path.join(root, "tsconfig.json"), script, ...args],
-      { cwd: workdir, env: { NODE_ENV: "test", PATH: process.env.PATH ?? "", ...env }, timeout: 60_000 },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-async function checkJson(args: string[], env: Record<string, string> = {}): Promise<Output> {
-  const run = await check([...args, "--json"], env);
-  expect(run.stderr).toBe("");
-  expect(run.code).toBe(0);
-  return JSON.parse(run.stdout) as Output;
-}
-
-const kind = (output: Output, name: EventKind) => {
-  const found = output.report.kinds.find((k) => k.kind === name);
-  if (!found) throw new Error(`no ${name}`);
-  return found;
-};
-/** mechanism → worst case in seconds (null when no number can be given), for one kind of event. */
-const delays = (output: Output, name: EventKind) =>
-  Object.fromEntries(kind(output, name).carriers.map((c) => [c.mechanism, c.delay.seconds ?? null]));
-const gaps = (output: Output) =>
-  Object.fromEntries(output.report.kinds.map((k) => [k.kind, k.gap ? [k.gap.code, k.gap.boundSeconds] : null]));
+const check: IdpCheck["check"] = (...args) => cli.check(...args);
+const checkJson: IdpCheck["checkJson"] = (...args) => cli.checkJson(...args);
 
 beforeAll(async () => {
-  workdir = await mkdtemp(path.join(tmpdir(), "idp-check-"));
+  cli = await idpCheckCli();
   const documents: Record<string, Discovery> = {};
   base = await serve((req, _body, res) => {
     const url = req.url ?? "/";
@@ -89,104 +39,11 @@ beforeAll(async () => {
   documents["/google"] = rebase(googleLike, `${base}/google`);
   // The issuer of this one ends in "/": fetched for ".../slash", it names another issuer.
   documents["/slash"] = { ...rebase(googleLike, `${base}/slash`), issuer: `${base}/slash/` };
-  idp = await startIdp({
-    port: 0,
-    clients: [
-      {
-        clientId: "lockstep",
-        clientSecret: "demo-secret",
-        appUrl: "http://localhost:3000",
-        name: "Lockstep",
-        ssfManagementToken: SSF_TOKEN,
-      },
-    ],
-  });
 }, 30_000);
 
 afterAll(async () => {
   await closeServers();
-  await idp?.close();
-  await rm(workdir, { recursive: true, force: true });
-});
-
-describe("the demo IdP (started for real)", slow, () => {
-  it("advertises every logout path, and the issuer matches exactly (Discovery §4.3)", async () => {
-    const output = await checkJson([idp.issuer]);
-    expect(output.issuer).toEqual({ given: idp.issuer, document: idp.issuer, matches: true });
-    expect(Object.values(output.report.advertised).every(Boolean)).toBe(true);
-  });
-
-  it("a sign-out at the IdP: back-channel as soon as sent, front-channel while a browser is at the logout page, the iframe every 3 s, RP-initiated at once", async () => {
-    const output = await checkJson([idp.issuer]);
-    expect(delays(output, "idp_sign_out")).toEqual({ backchannel: null, frontchannel: null, session_iframe: 3, rp_initiated: 0 });
-    expect(kind(output, "idp_sign_out").carriers.map((c) => [c.mechanism, c.delay.text])).toContainEqual([
-      "backchannel",
-      "seconds, as soon as the IdP sends it",
-    ]);
-    expect(gaps(output)).toEqual({
-      idp_sign_out: null,
-      admin_ended: ["idp_dependent", 28_800],
-      account_disabled: ["idp_dependent", 28_800],
-      password_changed: ["idp_dependent", 28_800],
-    });
-  });
-
-  it("liveness is off under LIVENESS=auto (back-channel logout is offered), and LIVENESS=on adds it at interval + 5 s", async () => {
-    const auto = await checkJson([idp.issuer]);
-    expect(auto.report.liveness).toEqual<LivenessPlan>({
-      enabled: false,
-      because: "backchannel",
-      intervalSeconds: 60,
-      methods: ["introspection", "refresh", "userinfo"],
-    });
-    expect(auto.status).toBe(
-      "Kept in step by back-channel logout, front-channel logout and the IdP's session iframe in open tabs (if registered at the IdP).",
-    );
-    const on = await checkJson([idp.issuer], { LIVENESS: "on", LIVENESS_INTERVAL_SECONDS: "30" });
-    expect(delays(on, "account_disabled")).toMatchObject({ liveness: 35 });
-    expect(on.status).toMatch(/; re-checked at the IdP every 30 s\.$/);
-  });
-
-  it("with SSF_ISSUER, reads the transmitter and this receiver's stream: its events_delivered decide (SSF §7.2, §8.1.1), and no secret is printed", async () => {
-    const created = await fetch(`${idp.issuer}/ssf/streams`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${SSF_TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify({
-        events_requested: [CAEP_EVENTS.sessionRevoked, CAEP_EVENTS.credentialChange],
-        delivery: { method: POLL_METHOD },
-      }),
-    });
-    expect(created.status).toBe(201);
-    const env = { SSF_ISSUER: idp.issuer, SSF_DELIVERY: "poll", SSF_MANAGEMENT_TOKEN: SSF_TOKEN, ...SECRETS };
-    const run = await check([idp.issuer, "--json"], env);
-    expect(run.code).toBe(0);
-    const output = JSON.parse(run.stdout) as Output;
-    expect(output.ssf).toMatchObject({ configuration: "read", stream: "read" });
-    expect(kind(output, "admin_ended").carriers.find((c) => c.mechanism === "shared_signals")).toMatchObject({ conditions: [] });
-    expect(kind(output, "password_changed").carriers.map((c) => c.mechanism)).toContain("shared_signals");
-    expect(kind(output, "account_disabled").carriers.map((c) => c.mechanism)).not.toContain("shared_signals");
-    expect(output.report.liveness).toMatchObject({ enabled: false, because: "shared_signals" });
-    const text = await check([idp.issuer], env);
-    for (const secret of [SSF_TOKEN, ...Object.values(SECRETS)]) {
-      for (const printed of [run.stdout, run.stderr, text.stdout, text.stderr]) expect(printed).not.toContain(secret);
-    }
-  });
-
-  it("prints a readable table by default", async () => {
-    const run = await check([idp.issuer]);
-    expect(run.code).toBe(0);
-    expect(run.stdout).toContain(`issuer      ${idp.issuer} (matches exactly)`);
-    for (const heading of [
-      "What the IdP advertises",
-      "How each event reaches this app",
-      "What nothing covers",
-      "Liveness",
-      "Status line:",
-    ]) {
-      expect(run.stdout).toContain(heading);
-    }
-    expect(run.stdout).toMatch(/back-channel logout +seconds, as soon as the IdP sends it +if registered/);
-  });
+  await cli?.remove();
 });
 
 describe("glewlwyd 2.7.5 (its real document, served here)", slow, () => {
@@ -222,7 +79,7 @@ describe("glewlwyd 2.7.5 (its real document, served here)", slow, () => {
   });
 
   it("reads the same document from a file (--file), offline", async () => {
-    const file = path.join(workdir, "glewlwyd.json");
+    const file = path.join(cli.workdir, "glewlwyd.json");
     await writeFile(file, JSON.stringify(glewlwyd));
     const output = await checkJson(["--file", file, glewlwyd.issuer]);
     expect(output).toMatchObject({ source: `file ${file}`, issuer: { matches: true } });

@@ -7,7 +7,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { proxyRemote } from "@/lib/api/proxy";
-import { freePort } from "../../demo/scripts/stack";
+import { freePort } from "../support/processes";
 import { closeUpstreams, harness, recordingUpstream } from "./api-harness";
 
 afterEach(closeUpstreams);

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { freePort } from "../../demo/scripts/stack";
+import { freePort } from "./processes";
 
 /**
  * A redis-server of the outage tier's own, on a free loopback port: the tests crash it, restart it and

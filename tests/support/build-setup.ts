@@ -1,5 +1,5 @@
 import type { TestProject } from "vitest/node";
-import { buildApp, type GuardRuntime } from "../../demo/scripts/stack";
+import { buildApp, type GuardRuntime } from "./next-app";
 
 /**
  * Builds the app once per test run and variant (`next build`) for the integration and browser

@@ -5,15 +5,15 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGateway, type Gateway } from "../../gateway/server";
-import { deleteByPrefix } from "../../demo/scripts/stack";
-import { testRedisUrl } from "../support/require-redis";
+import { startGateway, type Gateway } from "../server";
+import { deleteByPrefix } from "../../tests/support/test-redis";
+import { testRedisUrl } from "../../tests/support/require-redis";
 import { upstashStores } from "@/lib/store/upstash";
 import { handlerClient, type RequesterFactory } from "@/lib/store/upstash-client";
 import { nodeRequester } from "@/lib/store/node-requester";
 import { appKeys } from "@/lib/store/keys";
 import { endSessions } from "@/lib/revocation/end-sessions";
-import { handleOf, record, storeContract } from "./contract";
+import { handleOf, record, storeContract } from "../../tests/store/contract";
 
 const TOKEN = `store-test-${randomUUID()}`;
 const RUN = `lockstep-test:store:${randomUUID().slice(0, 8)}:`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { percentile } from "../../demo/scripts/percentile";
+import { percentile } from "../scripts/percentile";
 
 /** The benchmarks' percentiles (nearest rank): what "p95 of 20 tab runs" means in docs/benchmarks.md. */
 describe("percentile (nearest rank)", () => {
