@@ -1,6 +1,6 @@
 /**
  * The store contract: what every implementation of the ports in lib/store/ports.ts must do, run
- * against each of them (tests/unit/store-memory.test.ts, tests/store/upstash.test.ts), the way
+ * against each of them (tests/unit/store-memory.test.ts, gateway/tests/upstash-store.test.ts), the way
  * Auth.js runs one adapter suite against every adapter.
  */
 import { beforeEach, describe, expect, it } from "vitest";
