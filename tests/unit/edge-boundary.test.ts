@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 const root = path.resolve(__dirname, "../..");
 const ENTRY = "middleware.edge.ts";
 /** Packages that cannot run on the edge. */
-const NODE_ONLY_PACKAGES = ["ioredis", "oidc-provider", "playwright-core"];
+const NODE_ONLY_PACKAGES = ["ioredis", "oidc-provider"];
 const NODE_BUILTINS = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
 
 /** The value imports of a module (type-only imports and exports are erased from the bundle). */

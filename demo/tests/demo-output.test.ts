@@ -1,12 +1,10 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { logRequests } from "next/dist/server/dev/log-requests.js";
-import nextConfig from "../../next.config";
-import { demoLines, redact, shortSecurityLine, ssfRegisterLines } from "../../demo/scripts/output";
+import { describe, expect, it } from "vitest";
+import { demoLines, redact, shortSecurityLine, ssfRegisterLines } from "../scripts/output";
 
 /**
  * What `npm run demo` and `npm run dev` print: every line under its process's name, no credential in
- * any of them, the security log one short line per event, and the SSF stream in one sentence; and
- * `next dev`'s own request log never prints a callback's code or state.
+ * any of them, the security log one short line per event, and the SSF stream in one sentence
+ * (`next dev`'s own request log: tests/unit/dev-request-log.test.ts).
  */
 const prefix = (source: string) => `[${source}]`;
 
@@ -103,40 +101,5 @@ describe("demoLines", () => {
     expect(demoLines("bank", line, { prefix, format: "json" })).toEqual([
       '[bank] {"kind":"security","event":"x","outcome":"ok","access_token":"[redacted]"}',
     ]);
-  });
-});
-
-describe("next dev's request log (next.config.ts `logging`)", () => {
-  afterEach(() => vi.restoreAllMocks());
-
-  /** What `next dev` writes for one request, through Next's own request logger with this app's config. */
-  function printed(url: string): string {
-    const written: string[] = [];
-    vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-      written.push(String(chunk));
-      return true;
-    });
-    const request = { url, method: "GET" } as unknown as Parameters<typeof logRequests>[0];
-    const response = { statusCode: 302 } as unknown as Parameters<typeof logRequests>[1];
-    logRequests(request, response, nextConfig.logging || {}, 0n, 1_000_000n, undefined, undefined, undefined, undefined);
-    vi.restoreAllMocks();
-    return written.join("");
-  }
-
-  it("prints no sign-in or sign-out callback, nor front-channel logout, with its code, state or sid", () => {
-    for (const url of [
-      "/api/auth/callback/oidc?code=Xy7secret&state=st4te&iss=http%3A%2F%2Flocalhost%3A4000&session_state=a.b",
-      "/api/auth/callback/oidc?iss=http%3A%2F%2Flocalhost%3A4000&code=Xy7secret",
-      "/api/logout/callback?state=st4te",
-      "/api/session/check/callback?code=Xy7secret&state=st4te",
-      "/api/frontchannel-logout?iss=http%3A%2F%2Flocalhost%3A4000&sid=s1d",
-    ]) {
-      expect(printed(url)).toBe("");
-    }
-  });
-
-  it("still prints the other requests", () => {
-    expect(printed("/account")).toContain("GET /account 302");
-    expect(printed("/signed-out?error=Configuration")).toContain("GET /signed-out?error=Configuration");
   });
 });
