@@ -1,8 +1,8 @@
 "use client";
 
-import { useAppName } from "./app-name";
-import { Header } from "./components";
-import { ErrorCard } from "./error-card";
+import { useAppName } from "./_components/app-name";
+import { Header } from "./_components/ui";
+import { ErrorCard } from "./_components/error-card";
 
 /** A page failed to render. */
 export default function ErrorPage({ error, retry }: { error: unknown; retry: () => void }) {

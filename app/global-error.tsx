@@ -1,7 +1,7 @@
 "use client";
 
 import type { CSSProperties } from "react";
-import { ErrorCard } from "./error-card";
+import { ErrorCard } from "./_components/error-card";
 import "./globals.css";
 
 /**

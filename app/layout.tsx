@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import type { CSSProperties, ReactNode } from "react";
 import { getConfig } from "@/lib/config";
-import { AppNameProvider } from "./app-name";
+import { AppNameProvider } from "./_components/app-name";
 import "./globals.css";
 
 /** Each page names its state first ("Signed in · Lockstep Bank", "Signed out · Lockstep Bank"); live tabs update it. */

@@ -1,6 +1,6 @@
 import Link from "next/link";
 import { getConfig } from "@/lib/config";
-import { buttonClass, Header } from "./components";
+import { buttonClass, Header } from "./_components/ui";
 
 export default function NotFound() {
   const { APP_NAME } = getConfig();

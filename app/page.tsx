@@ -1,7 +1,7 @@
 import { signIn } from "@/auth";
 import { getConfig } from "@/lib/config";
 import { getSession } from "@/lib/lockstep";
-import { buttonClass, Card, Header } from "./components";
+import { buttonClass, Card, Header } from "./_components/ui";
 
 export const dynamic = "force-dynamic";
 

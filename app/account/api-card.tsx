@@ -1,7 +1,7 @@
 "use client";
 
 import { useCallback, useEffect, useRef, useState } from "react";
-import { Card, secondaryButtonClass } from "../components";
+import { Card, secondaryButtonClass } from "../_components/ui";
 import { useEndSession } from "./live-session";
 
 /** What the signed-in page tells this card about one declared API (apis.ts `dashboard`): no URL, no token. */

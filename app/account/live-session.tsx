@@ -2,7 +2,7 @@
 
 import Link from "next/link";
 import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from "react";
-import { buttonClass, Header } from "../components";
+import { buttonClass, Header } from "../_components/ui";
 import { noteDelivery, type Delivery } from "./delivery";
 
 /**

@@ -1,7 +1,7 @@
 "use client";
 
 import { useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from "react";
-import { secondaryButtonClass } from "../components";
+import { secondaryButtonClass } from "../_components/ui";
 import { idpAnswerText, readIdpAnswer, recallIdpSession, type IdpAnswer } from "./idp-answer-state";
 
 /** How often the question is posted until the IdP's frame answers (a message sent before its script runs is lost). */

@@ -4,7 +4,7 @@ import { currentSessionFromCookies } from "@/lib/session/server-component";
 import { ssfSettings, streamManager } from "@/lib/ssf";
 import { isAdmin } from "@/lib/ssf/admin";
 import { shortName } from "@/lib/ssf/policy";
-import { buttonClass, Card, Details, Header, secondaryButtonClass, SessionUnavailable, Time } from "../../components";
+import { buttonClass, Card, Details, Header, secondaryButtonClass, SessionUnavailable, Time } from "../../_components/ui";
 
 export const dynamic = "force-dynamic";
 

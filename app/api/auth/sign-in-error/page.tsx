@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { getConfig } from "@/lib/config";
 import type { SignInErrorCode } from "@/lib/oidc/sign-in";
-import { buttonClass, Header } from "../../../components";
+import { buttonClass, Header } from "../../../_components/ui";
 
 export const dynamic = "force-dynamic";
 

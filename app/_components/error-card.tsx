@@ -1,7 +1,7 @@
 "use client";
 
 import Link from "next/link";
-import { buttonClass, secondaryButtonClass } from "./components";
+import { buttonClass, secondaryButtonClass } from "./ui";
 import { safeDigest } from "./error-details";
 
 /** The card both error pages show: a generic text and at most the error's digest, never its message. */
