@@ -7,6 +7,7 @@ import { nodeRequester } from "@/lib/store/node-requester";
 import { upstashStores } from "@/lib/store/upstash";
 import type { GuardDeps } from "@/lib/guard/guard";
 import { guardDeps } from "./guard";
+import { tracedPort } from "@/lib/telemetry/stores";
 
 let deps: GuardDeps | undefined;
 
@@ -25,7 +26,7 @@ export function getNodeGuardDeps(): GuardDeps {
         ? // The process's one connection, shared with the route handlers; the guard's own bound per check.
           nativeStores(nativeClient(config), keys, config.SESSION_TTL_SECONDS, config.GUARD_REDIS_TIMEOUT_MS).revocations
         : upstashStores(guardClient(config, nodeRequester), keys, config.SESSION_TTL_SECONDS).revocations;
-    deps = guardDeps(config, revocations);
+    deps = guardDeps(config, tracedPort("revocations", revocations));
   }
   return deps;
 }

@@ -205,6 +205,20 @@ export const configSchema = z
     REMOTE_API_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
     /** How long a whole upstream exchange may take, bodies included (ms): then 504, or the stream is cut. */
     REMOTE_API_TOTAL_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+    /**
+     * OpenTelemetry (lib/telemetry/, docs/observability.md): the OTLP/HTTP collector that traces and
+     * metrics go to. The general endpoint gets /v1/traces and /v1/metrics appended; a per-signal one
+     * is used as it is and wins. None set: no SDK is loaded and nothing is recorded.
+     */
+    OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl.optional(),
+    OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: httpUrl.optional(),
+    /** The `service.name` of what is exported; default `lockstep-<APP_ID>`. */
+    OTEL_SERVICE_NAME: z.string().min(1).max(100).optional(),
+    /** How often metrics are exported (ms; OpenTelemetry's default, 60 s). */
+    OTEL_METRIC_EXPORT_INTERVAL: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+    /** OpenTelemetry's own off switch: no SDK even with an endpoint set. */
+    OTEL_SDK_DISABLED: bool.default(false),
     /** Serves /bench/{raw,bare,guard} for `npm run bench`. Off in real deployments. */
     BENCH_ROUTES: bool.default(false),
     /** Echoed by /api/health in X-Lockstep-Nonce; the demo and dev runners set a random one per process. */

@@ -17,6 +17,7 @@ import {
 import { hashId, securityLog } from "@/lib/log/security-log";
 import { endedNoteCookie, noteOf } from "@/lib/session/ended";
 import { afterAnswer } from "@/lib/http/after-answer";
+import { tracedRpLogout } from "@/lib/telemetry/receivers";
 
 export const dynamic = "force-dynamic";
 
@@ -30,7 +31,7 @@ export const dynamic = "force-dynamic";
  * that the IdP ends its session; its back-channel logout then ends ours once the store answers
  * (if the IdP retries a logout token answered 503, or sends it after the store is back). The signed-out page says that the sign-out here could not be completed.
  */
-export async function POST(request: Request): Promise<Response> {
+async function logout(request: Request): Promise<Response> {
   const server = getServer();
   const { config, cookies } = server;
   if (!isSameOriginRequest(request, config.AUTH_URL)) {
@@ -121,3 +122,6 @@ function leave(to: URL, setCookies: string[], json: boolean): Response {
   for (const cookie of setCookies) response.headers.append("Set-Cookie", cookie);
   return response;
 }
+
+/** The logout, in a span with its outcome when an OpenTelemetry SDK runs (lib/telemetry/receivers.ts). */
+export const POST = tracedRpLogout(logout);

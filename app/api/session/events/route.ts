@@ -3,6 +3,7 @@ import { getServer } from "@/lib/compose/node";
 import { atTime } from "@/lib/live/timer";
 import { noteSeen } from "@/lib/session/last-seen";
 import { HEARTBEAT_SECONDS } from "@/lib/liveness/plan";
+import { streamOpened, tabTold } from "@/lib/telemetry/endings";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
@@ -45,12 +46,14 @@ export async function GET(request: Request): Promise<Response> {
         if (!closed) controller.enqueue(encoder.encode(text));
       };
       const ended = (event: { reason: string; mechanism?: string; at?: number }) => {
+        if (!closed) tabTold(event);
         send(`event: ended\ndata: ${JSON.stringify({ reason: event.reason, mechanism: event.mechanism, at: event.at })}\n\n`);
         close();
       };
 
       send(`retry: 1000\nevent: ready\ndata: ${JSON.stringify({ expiresAt: record.expiresAt })}\n\n`);
       cleanups.push(hub.subscribe(id, (event) => ended(event)));
+      cleanups.push(streamOpened());
       const heartbeat = setInterval(() => {
         send("event: ping\ndata: {}\n\n");
         noteSeen(server.sessions, id);

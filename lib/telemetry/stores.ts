@@ -1,0 +1,51 @@
+import { SpanKind } from "@opentelemetry/api";
+import { instruments, telemetryOn } from "./state";
+import { instrumented } from "./traced";
+
+/**
+ * Store calls: each method of a store port (lib/store/ports.ts) in a span `lockstep.store
+ * <port>.<method>`, timed in `lockstep.store.duration`, failures counted in `lockstep.store.errors`
+ * with their code. The arguments (session ids, subjects, records) are never looked at.
+ */
+
+const PORT = "lockstep.store.port";
+const METHOD = "lockstep.store.method";
+
+/**
+ * A port whose methods are reported as above: a Proxy, so that the store implementations stay as
+ * they are. With telemetry off when it is built (the composition roots build once, after
+ * instrumentation.ts has started the SDK), the port itself.
+ */
+export function tracedPort<T extends object>(port: string, target: T): T {
+  if (!telemetryOn()) return target;
+  const wrapped = new Map<PropertyKey, unknown>();
+  return new Proxy(target, {
+    get(object, key, receiver) {
+      const value: unknown = Reflect.get(object, key, receiver);
+      if (typeof value !== "function" || typeof key !== "string" || key === "constructor") return value;
+      let method = wrapped.get(key);
+      if (!method) {
+        const call = (...args: unknown[]) => Promise.resolve((value as (...a: unknown[]) => unknown).apply(object, args));
+        method = instrumented(call, {
+          name: `lockstep.store ${port}.${key}`,
+          kind: SpanKind.CLIENT,
+          before: () => ({ [PORT]: port, [METHOD]: key }),
+          record: (attributes, seconds) => {
+            const m = instruments();
+            const where = { [PORT]: port, [METHOD]: key };
+            m.storeDuration.record(seconds, where);
+            if (attributes["error.type"] !== undefined) m.storeErrors.add(1, { ...where, "error.type": attributes["error.type"] });
+          },
+        });
+        wrapped.set(key, method);
+      }
+      return method;
+    },
+  });
+}
+
+/** Every port of a set of stores (lib/store/ports.ts Stores), reported as `tracedPort` says. */
+export function tracedStores<T extends object>(stores: T): T {
+  if (!telemetryOn()) return stores;
+  return Object.fromEntries(Object.entries(stores).map(([name, port]) => [name, tracedPort(name, port as object)])) as T;
+}
