@@ -22,7 +22,7 @@ type GuardRequest = { nextUrl: URL; cookies: { get(name: string): { value: strin
  * request refused. Redis silent: 503 (fail closed) unless GUARD_FAIL_OPEN is set.
  * The session cookie is never re-issued here.
  */
-async function decide(request: GuardRequest, deps: GuardDeps): Promise<Response> {
+export async function decide(request: GuardRequest, deps: GuardDeps): Promise<Response> {
   const { pathname } = request.nextUrl;
   const api = isApi(pathname);
   if (isUnguarded(pathname)) return deps.next();
@@ -70,5 +70,5 @@ async function decide(request: GuardRequest, deps: GuardDeps): Promise<Response>
   }
 }
 
-/** The guard, in a span with its decision when an OpenTelemetry SDK runs (lib/telemetry/guard.ts); else just the above. */
+/** The guard: `decide`, in a span with its decision when an OpenTelemetry SDK runs (lib/telemetry/guard.ts), else as it is. */
 export const guard = tracedGuard(decide);
