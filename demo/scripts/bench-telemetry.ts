@@ -1,6 +1,12 @@
 import { metrics, trace } from "@opentelemetry/api";
 import { ExportResultCode } from "@opentelemetry/core";
-import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base";
+import {
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  type ReadableSpan,
+  type SpanExporter,
+} from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
 import { decide, guard, type GuardDeps } from "../../lib/guard/guard";
@@ -21,7 +27,9 @@ import { percentile } from "./percentile";
  * - on: the guard with the SDK registered as instrumentation.ts registers it (a batch span processor,
  *   a meter provider), its store port wrapped as lib/compose/node-guard.ts wraps it, spans exported to
  *   an exporter that drops them and metrics aggregated but never collected: what the process pays,
- *   without the network.
+ *   without the network;
+ * - on, 1 in 10 sampled: the same with OTEL_TRACES_SAMPLER=parentbased_traceidratio and
+ *   OTEL_TRACES_SAMPLER_ARG=0.1 (the metrics are still recorded for every call).
  * Prints the per-call time (median over rounds, and p95 of the rounds), and the ratios off/baseline
  * and on/off. BENCH_ROUNDS (15), BENCH_CALLS (20000 per round and mode).
  */
@@ -82,10 +90,14 @@ async function main(): Promise<void> {
 
   const exporter = new DroppingExporter();
   const tracing = new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
+  const sampled = new NodeTracerProvider({
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.1) }),
+    spanProcessors: [new BatchSpanProcessor(exporter)],
+  });
   const metering = new MeterProvider({ readers: [new NeverCollected()] });
-  const sdk = {
+  const sdk = (provider: NodeTracerProvider) => ({
     on() {
-      tracing.register();
+      provider.register();
       metrics.setGlobalMeterProvider(metering);
       telemetryRegistered(true);
     },
@@ -94,17 +106,20 @@ async function main(): Promise<void> {
       trace.disable();
       metrics.disable();
     },
-  };
-  sdk.on();
+  });
+  const all = sdk(tracing);
+  const tenth = sdk(sampled);
+  all.on();
   const spanned = deps(tracedPort("revocations", stores.revocations));
-  sdk.off();
+  all.off();
 
   const modes: Record<string, { check: Check; before?: () => void; after?: () => void }> = {
     baseline: { check: () => decide(request, plain) },
     off: { check: () => guard(request, plain) },
-    on: { check: () => guard(request, spanned), before: sdk.on, after: sdk.off },
+    on: { check: () => guard(request, spanned), before: all.on, after: all.off },
+    "on, 1 in 10 sampled": { check: () => guard(request, spanned), before: tenth.on, after: tenth.off },
   };
-  const samples: Record<string, number[]> = { baseline: [], off: [], on: [] };
+  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(modes).map((name) => [name, []]));
   // Warm-up: the cookie's opened value cached, the JIT settled on every path.
   for (const mode of Object.values(modes)) {
     mode.before?.();
@@ -121,7 +136,7 @@ async function main(): Promise<void> {
       mode.after?.();
     }
   }
-  await tracing.forceFlush();
+  await Promise.all([tracing.forceFlush(), sampled.forceFlush()]);
   if (exporter.exported === 0) throw new Error("bench: telemetry on made no span");
 
   const median = (name: string) => percentile(samples[name]!, 50);
@@ -135,11 +150,13 @@ async function main(): Promise<void> {
   console.log(
     `off / baseline: ${(median("off") / median("baseline")).toFixed(3)} (${(median("off") - median("baseline")).toFixed(0)} ns per call)`,
   );
-  console.log(
-    `on / off: ${(median("on") / median("off")).toFixed(3)} (+${((median("on") - median("off")) / 1000).toFixed(2)} µs per call)`,
-  );
+  for (const on of ["on", "on, 1 in 10 sampled"]) {
+    console.log(
+      `${on} / off: ${(median(on) / median("off")).toFixed(3)} (+${((median(on) - median("off")) / 1000).toFixed(2)} µs per call)`,
+    );
+  }
   console.log(`spans made with telemetry on: ${exporter.exported}`);
-  await Promise.all([tracing.shutdown(), metering.shutdown()]);
+  await Promise.all([tracing.shutdown(), sampled.shutdown(), metering.shutdown()]);
 }
 
 main().catch((error: unknown) => {
