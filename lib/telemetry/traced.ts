@@ -48,11 +48,6 @@ function run<A extends unknown[], R>(fn: (...args: A) => Promise<R>, how: Instru
   });
 }
 
-/** Runs `fn` inside a span `name` with `attributes` (and a failed status if it throws); with telemetry off, just runs it. */
-export function traced<T>(name: string, attributes: Attributes, fn: () => Promise<T>): Promise<T> {
-  return telemetryOn() ? run(fn, { name, before: () => attributes }, []) : fn();
-}
-
 /** Only the attributes named, for a metric (a span may carry more than a metric should be split by). */
 export function pick(attributes: Attributes, keys: readonly string[]): Attributes {
   const out: Attributes = {};

@@ -258,7 +258,11 @@ describe("the signal receivers' spans and lockstep.signals", () => {
       { status: "rejected", error: { code: "invalid_audience" } },
       { status: "unavailable" },
     ];
-    const handle = tracedSet(async (_deps: unknown, _raw: string, _via: "push" | "poll") => answers.shift()!);
+    const via: string[] = [];
+    const handle = tracedSet(async (...args: [unknown, string, "push" | "poll"]) => {
+      via.push(args[2]);
+      return answers.shift()!;
+    });
     await handle({}, "a.b.c", "push");
     await handle({}, "a.b.c", "poll");
     await handle({}, "a.b.c", "push");
@@ -267,6 +271,7 @@ describe("the signal receivers' spans and lockstep.signals", () => {
       ["lockstep.signal ssf_poll", "rejected", "invalid_audience"],
       ["lockstep.signal ssf_push", "error", "store_unavailable"],
     ]);
+    expect(via).toEqual(["push", "poll", "push"]);
   });
 
   it("RP-initiated logout and liveness checks", async () => {
