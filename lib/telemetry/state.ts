@@ -1,5 +1,7 @@
 import {
+  context,
   metrics,
+  ROOT_CONTEXT,
   trace,
   ValueType,
   type Counter,
@@ -43,6 +45,21 @@ export function telemetryRegistered(on: boolean): void {
 
 export function tracer(): Tracer {
   return trace.getTracer(SCOPE);
+}
+
+/** Whether a span is being recorded around the code running now (a request's, a signal's), so that a span made here has a parent. */
+export function insideSpan(): boolean {
+  return trace.getActiveSpan()?.isRecording() === true;
+}
+
+/**
+ * `fn`, to run later outside the trace of whatever schedules it: the work of a loop that a request
+ * starts (the tab hub's feed poll, a stream's heartbeat) is no part of that request, which may stay
+ * open for hours. With telemetry off, `fn` itself.
+ */
+export function detached<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+  if (!telemetryOn()) return fn;
+  return (...args) => context.with(ROOT_CONTEXT, () => fn(...args));
 }
 
 /** Seconds, for every duration (OpenTelemetry's semantic conventions). */

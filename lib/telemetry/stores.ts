@@ -1,11 +1,13 @@
-import { SpanKind } from "@opentelemetry/api";
-import { instruments, telemetryOn } from "./state";
+import { SpanKind, type AttributeValue } from "@opentelemetry/api";
+import { errorType, insideSpan, instruments, telemetryOn } from "./state";
 import { instrumented } from "./traced";
 
 /**
- * Store calls: each method of a store port (lib/store/ports.ts) in a span `lockstep.store
- * <port>.<method>`, timed in `lockstep.store.duration`, failures counted in `lockstep.store.errors`
- * with their code. The arguments (session ids, subjects, records) are never looked at.
+ * Store calls: each method of a store port (lib/store/ports.ts) timed in `lockstep.store.duration`,
+ * failures counted in `lockstep.store.errors` with their code, and, inside a traced operation (a
+ * request, a signal, a liveness check), a span `lockstep.store <port>.<method>`. A call made on its
+ * own (the tab hub's feed poll, four times a second while tabs listen) is only timed: as a trace of
+ * its own it would be noise. The arguments (session ids, subjects, records) are never looked at.
  */
 
 const PORT = "lockstep.store.port";
@@ -26,17 +28,31 @@ export function tracedPort<T extends object>(port: string, target: T): T {
       let method = wrapped.get(key);
       if (!method) {
         const call = (...args: unknown[]) => Promise.resolve((value as (...a: unknown[]) => unknown).apply(object, args));
-        method = instrumented(call, {
+        const where = { [PORT]: port, [METHOD]: key };
+        const record = (seconds: number, failure?: AttributeValue) => {
+          const m = instruments();
+          m.storeDuration.record(seconds, where);
+          if (failure !== undefined) m.storeErrors.add(1, { ...where, "error.type": failure });
+        };
+        const spanned = instrumented<unknown[], unknown>(call, {
           name: `lockstep.store ${port}.${key}`,
           kind: SpanKind.CLIENT,
-          before: () => ({ [PORT]: port, [METHOD]: key }),
-          record: (attributes, seconds) => {
-            const m = instruments();
-            const where = { [PORT]: port, [METHOD]: key };
-            m.storeDuration.record(seconds, where);
-            if (attributes["error.type"] !== undefined) m.storeErrors.add(1, { ...where, "error.type": attributes["error.type"] });
-          },
+          before: () => where,
+          record: (attributes, seconds) => record(seconds, attributes["error.type"]),
         });
+        const timed = async (...args: unknown[]) => {
+          const start = performance.now();
+          let failure: string | undefined;
+          try {
+            return await call(...args);
+          } catch (error) {
+            failure = errorType(error);
+            throw error;
+          } finally {
+            record((performance.now() - start) / 1000, failure);
+          }
+        };
+        method = (...args: unknown[]) => (!telemetryOn() ? call(...args) : insideSpan() ? spanned(...args) : timed(...args));
         wrapped.set(key, method);
       }
       return method;

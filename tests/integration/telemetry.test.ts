@@ -48,7 +48,7 @@ const received = {
   metrics: [] as { resource: Resource; metrics: OtlpMetric[] }[],
 };
 
-function startReceiver(): Promise<http.Server> {
+function startReceiver(port = 0): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -71,7 +71,7 @@ function startReceiver(): Promise<http.Server> {
       res.writeHead(200, { "content-type": "application/json" }).end("{}");
     });
   });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+  return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
 }
 
 const valueOf = (v: AnyValue | undefined) =>
@@ -103,6 +103,8 @@ let receiver: http.Server;
 let stack: Stack;
 let app: string;
 let redis: IORedis;
+/** The app's output lines. */
+const appLog: string[] = [];
 /** Everything that names the user or the sessions, or would let someone act as them. */
 const secrets: string[] = [];
 
@@ -145,6 +147,7 @@ beforeAll(async () => {
   const endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
   stack = await startTestStack({
     env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_METRIC_EXPORT_INTERVAL: "500", OTEL_BSP_SCHEDULE_DELAY: "200" },
+    log: (source, line) => void (source === bank.appId && appLog.push(line)),
   });
   app = stack.apps[0]!.url;
   redis = await testRedis();
@@ -270,6 +273,45 @@ describe("OpenTelemetry over OTLP/HTTP from the built app", () => {
       "lockstep.store.method": "revoke",
     });
     expect(points("lockstep.idp.duration").map((p) => p.attributes["lockstep.idp.endpoint"])).toContain("discovery");
+  });
+
+  it("a collector that goes away breaks no request, and costs one log line per signal until it is back, and one when it is", async () => {
+    const port = (receiver.address() as AddressInfo).port;
+    await new Promise((resolve) => receiver.close(resolve).closeAllConnections());
+    const exportLines = () =>
+      appLog
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as { kind?: string; event?: string; outcome?: string; code?: string; signal?: string; endpoint?: string })
+        .filter((l) => l.kind === "telemetry" && l.event === "telemetry.export");
+    // Requests go on as before: a sign-in (the guard, the IdP, the store) and a logout.
+    const carol = await signedIn("alice");
+    expect((await sessionOf(carol.browser, app)).status).toBe(200);
+    await until("a failed export of each signal", () => new Set(exportLines().map((l) => l.signal)).size === 2, 30_000);
+    // More failing exports: still one line per signal.
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect((await fetch(`${app}/api/health`)).status).toBe(200);
+    const failing = exportLines();
+    expect(failing.map((l) => [l.signal, l.outcome]).sort()).toEqual([
+      ["metrics", "error"],
+      ["traces", "error"],
+    ]);
+    for (const line of failing) {
+      expect(line.endpoint).toBe(`127.0.0.1:${port}`);
+      expect(line.code).toMatch(/^[A-Za-z0-9_]+$/);
+    }
+
+    receiver = await startReceiver(port);
+    await fetch(`${app}/api/health`);
+    await until("the recovery of each signal", () => exportLines().filter((l) => l.outcome === "ok").length === 2, 30_000);
+    expect(
+      exportLines()
+        .map((l) => [l.signal, l.outcome, l.code])
+        .slice(2)
+        .sort(),
+    ).toEqual([
+      ["metrics", "ok", "recovered"],
+      ["traces", "ok", "recovered"],
+    ]);
   });
 
   it("nothing exported holds a sub, a sid, a session id, the session cookie, a token, the code or an email", () => {

@@ -18,7 +18,7 @@ import { nodeFetch } from "@/lib/oidc/node-fetch";
 import { tracedStores } from "@/lib/telemetry/stores";
 import { streamOpened, tabTold } from "@/lib/telemetry/endings";
 import { tracedBackchannel, tracedLivenessCheck, tracedRpLogout, tracedSet } from "@/lib/telemetry/receivers";
-import { telemetryRegistered, telemetryOn } from "@/lib/telemetry/state";
+import { detached, telemetryRegistered, telemetryOn } from "@/lib/telemetry/state";
 import { FailureBursts } from "@/lib/telemetry/sdk";
 import { withoutQueries } from "@/lib/telemetry/scrub";
 import { telemetryPlan } from "@/lib/telemetry/plan";
@@ -196,6 +196,46 @@ describe("endings: lockstep.end_sessions, lockstep.sessions.ended and the propag
       points.find((p) => p.attributes["lockstep.end.mechanism"] === mechanism && p.attributes["lockstep.end.reason"] === reason)?.value ?? 0
     );
   }
+});
+
+describe("store calls and background work", () => {
+  it("a store call inside a traced operation is a span; one on its own is only timed (the tab hub polls four times a second)", async () => {
+    const stores = tracedStores(memoryStores({ ttlSeconds: 3600 }));
+    const durations = async () =>
+      (await telemetry.points("lockstep.store.duration")).find((p) => p.attributes["lockstep.store.method"] === "endedSince")?.value ?? 0;
+    const before = await durations();
+    await stores.revocations.endedSince(0);
+    expect(telemetry.spans()).toEqual([]);
+    await tracedRpLogout(async () => {
+      await stores.revocations.endedSince(0);
+      return new Response(null, { status: 303 });
+    })();
+    expect(telemetry.spans().map((x) => x.name)).toEqual(["lockstep.store revocations.endedSince", "lockstep.signal rp_logout"]);
+    expect(await durations()).toBe(before + 2);
+  });
+
+  it("detached work leaves the trace that scheduled it: a liveness check from a stream's heartbeat is a trace of its own", async () => {
+    const stores = tracedStores(memoryStores({ ttlSeconds: 3600 }));
+    const check = tracedLivenessCheck(async () => {
+      await stores.revocations.endedSince(0);
+      return { kind: "live", method: "refresh" };
+    });
+    let later: Promise<unknown> = Promise.resolve();
+    await tracedRpLogout(async () => {
+      later = new Promise((resolve) => setTimeout(() => resolve(detached(() => check())()), 1));
+      await stores.revocations.endedSince(0);
+      return new Response(null, { status: 303 });
+    })();
+    await later;
+    const request = one("lockstep.signal rp_logout");
+    const liveness = one("lockstep.signal liveness_check");
+    expect(liveness.parentSpanContext).toBeUndefined();
+    expect(liveness.spanContext().traceId).not.toBe(request.spanContext().traceId);
+    expect(spanNamed("lockstep.store revocations.endedSince").map((x) => parentOf(x)?.name)).toEqual([
+      "lockstep.signal rp_logout",
+      "lockstep.signal liveness_check",
+    ]);
+  });
 });
 
 describe("the signal receivers' spans and lockstep.signals", () => {

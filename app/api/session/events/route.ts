@@ -4,6 +4,7 @@ import { atTime } from "@/lib/live/timer";
 import { noteSeen } from "@/lib/session/last-seen";
 import { HEARTBEAT_SECONDS } from "@/lib/liveness/plan";
 import { streamOpened, tabTold } from "@/lib/telemetry/endings";
+import { detached } from "@/lib/telemetry/state";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
@@ -56,10 +57,10 @@ export async function GET(request: Request): Promise<Response> {
       cleanups.push(streamOpened());
       const heartbeat = setInterval(() => {
         send("event: ping\ndata: {}\n\n");
-        noteSeen(server.sessions, id);
+        detached(noteSeen)(server.sessions, id);
         // An open tab keeps its session checked at the IdP (when liveness is on); an ending reaches
         // this stream through the hub like any other.
-        void server.liveness.ensure(id);
+        void detached(() => server.liveness.ensure(id))();
       }, HEARTBEAT_MS);
       cleanups.push(() => clearInterval(heartbeat));
       cleanups.push(atTime(record.expiresAt, () => ended({ reason: "expired", at: record.expiresAt })));
