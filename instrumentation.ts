@@ -5,7 +5,11 @@
  * an IdP whose discovery cannot be read is a warning, never fatal. It then logs the liveness plan
  * chosen from the IdP's discovery document (one line, `liveness.plan`) and how the client will talk
  * to the IdP (`oidc.client`: its authentication and whether authorization requests are pushed).
- * In the edge runtime the configuration is read, so that a bad setting fails there too.
+ * With an OTLP endpoint set (OTEL_EXPORTER_OTLP_ENDPOINT or a per-signal one), it then starts the
+ * OpenTelemetry SDK (lib/telemetry/sdk.ts, loaded only then), before any route is served, so that
+ * the route handlers and the Node guard find it (docs/observability.md); without one nothing of it
+ * is loaded. In the edge runtime the configuration is read, so that a bad setting fails there too;
+ * no SDK runs there, and Lockstep's hooks stay no-ops.
  */
 export async function register(): Promise<void> {
   // Next's own switch between its runtimes; the edge runtime has no process to stop and no IdP client to build.
@@ -16,6 +20,9 @@ export async function register(): Promise<void> {
   }
   const { checkAtStartup } = await import("@/lib/startup/check");
   await checkAtStartup();
+  const { telemetryPlan } = await import("@/lib/telemetry/plan");
+  const plan = telemetryPlan((await import("@/lib/config")).getConfig());
+  if (plan) (await import("@/lib/telemetry/sdk")).startTelemetry(plan);
   const { announceLivenessPlan } = await import("@/lib/compose/node");
   announceLivenessPlan();
   const { announceClientPlan } = await import("@/lib/oidc/announce");

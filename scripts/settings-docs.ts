@@ -36,6 +36,7 @@ export const settingGroups = [
   { id: "liveness", title: "Liveness" },
   { id: "ssf", title: "Shared Signals" },
   { id: "remote-api", title: "Remote APIs" },
+  { id: "telemetry", title: "Telemetry (OpenTelemetry)" },
   { id: "development", title: "Development and benchmarks" },
 ] as const;
 

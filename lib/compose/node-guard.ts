@@ -8,6 +8,7 @@ import { restWire } from "@/lib/store/upstash";
 import { sessionCheck } from "@/lib/store/redis";
 import type { GuardDeps } from "@/lib/guard/guard";
 import { guardDeps } from "./guard";
+import { tracedPort } from "@/lib/telemetry/stores";
 
 let deps: GuardDeps | undefined;
 
@@ -26,7 +27,7 @@ export function getNodeGuardDeps(): GuardDeps {
         ? // The process's one connection, shared with the route handlers; the guard's own bound per check.
           sessionCheck(nativeWire(nativeClient(config)), keys, { operationTimeoutMs: config.GUARD_REDIS_TIMEOUT_MS })
         : sessionCheck(restWire(guardClient(config, nodeRequester)), keys);
-    deps = guardDeps(config, check);
+    deps = guardDeps(config, tracedPort("revocations", check));
   }
   return deps;
 }

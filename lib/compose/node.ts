@@ -27,6 +27,7 @@ import type { Agents } from "@/lib/api/upstream";
 import { getOidcClient } from "@/lib/oidc/client";
 import { hostOf, storeSetting } from "@/lib/startup/settings";
 import type { StoreProbe } from "@/lib/startup/check";
+import { tracedStores } from "@/lib/telemetry/stores";
 
 /** Everything a route handler, server component or Auth.js callback needs, built once per process. */
 export type Server = Stores & {
@@ -153,7 +154,7 @@ function nodeStores(config: Config): Stores {
 export function getServer(): Server {
   if (!server) {
     const config = getConfig();
-    server = composeServer(config, nodeStores(config));
+    server = composeServer(config, tracedStores(nodeStores(config)));
   }
   return server;
 }

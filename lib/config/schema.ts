@@ -420,6 +420,47 @@ export const configSchema = z
       group: "remote-api",
       description: "How long a whole upstream exchange may take, bodies included: 504 before the answer, a cut stream after.",
     }),
+    /**
+     * OpenTelemetry (lib/telemetry/, docs/observability.md): the OTLP/HTTP collector that traces and
+     * metrics go to. The general endpoint gets /v1/traces and /v1/metrics appended; a per-signal one
+     * is used as it is and wins. None set: no SDK is loaded and nothing is recorded.
+     */
+    OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional().meta({
+      group: "telemetry",
+      description:
+        "The collector's OTLP/HTTP base URL, e.g. `http://otel-collector:4318`; traces go to `<it>/v1/traces`, metrics to `<it>/v1/metrics` (JSON bodies). Unset, with neither per-signal one below: no SDK is loaded and nothing is recorded. [observability.md](observability.md) lists every span and metric.",
+      defaultShown: "unset (no telemetry)",
+      allowed: "an http(s) URL",
+    }),
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl.optional().meta({
+      group: "telemetry",
+      description: "The traces' full URL, used as it is; wins over the general endpoint. Set it alone to export traces only.",
+      allowed: "an http(s) URL",
+    }),
+    OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: httpUrl.optional().meta({
+      group: "telemetry",
+      description: "The metrics' full URL, used as it is; wins over the general endpoint. Set it alone to export metrics only.",
+      allowed: "an http(s) URL",
+    }),
+    /** The `service.name` of what is exported; default `lockstep-<APP_ID>`. */
+    OTEL_SERVICE_NAME: z.string().min(1).max(100).optional().meta({
+      group: "telemetry",
+      description: "The `service.name` of everything exported.",
+      defaultShown: "`lockstep-<APP_ID>`",
+      allowed: "1 to 100 characters",
+    }),
+    /** How often metrics are exported (ms; OpenTelemetry's default, 60 s). */
+    OTEL_METRIC_EXPORT_INTERVAL: z.coerce
+      .number()
+      .int()
+      .min(100)
+      .max(3_600_000)
+      .default(60_000)
+      .meta({ group: "telemetry", description: "How often metrics are exported, in milliseconds." }),
+    /** OpenTelemetry's own off switch: no SDK even with an endpoint set. */
+    OTEL_SDK_DISABLED: bool
+      .default(false)
+      .meta({ group: "telemetry", description: "`true`: no SDK and no export, even with an endpoint set." }),
     /** Serves /bench/{raw,bare,guard} for `npm run bench`. Off in real deployments. */
     BENCH_ROUTES: bool
       .default(false)

@@ -5,6 +5,7 @@ import { openHandle, type SessionHandle } from "@/lib/session/handle";
 import { endedNoteCookie, noteOf } from "@/lib/session/ended";
 import { isApi, isPublic, isUnguarded } from "./routes";
 import { clearCookie, redirectTo, unauthorizedJson, unavailable } from "./responses";
+import { decided, tracedGuard } from "@/lib/telemetry/guard";
 
 export type GuardDeps = {
   config: Pick<Config, "AUTH_SECRET" | "AUTH_URL" | "GUARD_FAIL_OPEN">;
@@ -21,7 +22,7 @@ type GuardRequest = { nextUrl: URL; cookies: { get(name: string): { value: strin
  * request refused. Redis silent: 503 (fail closed) unless GUARD_FAIL_OPEN is set.
  * The session cookie is never re-issued here.
  */
-export async function guard(request: GuardRequest, deps: GuardDeps): Promise<Response> {
+export async function decide(request: GuardRequest, deps: GuardDeps): Promise<Response> {
   const { pathname } = request.nextUrl;
   const api = isApi(pathname);
   if (isUnguarded(pathname)) return deps.next();
@@ -29,7 +30,7 @@ export async function guard(request: GuardRequest, deps: GuardDeps): Promise<Res
   const sealed = request.cookies.get(deps.cookies.session)?.value;
   if (!sealed) {
     if (isPublic(pathname)) return deps.next();
-    return api ? unauthorizedJson("no_session") : redirectTo(new URL("/", deps.config.AUTH_URL));
+    return decided(api ? unauthorizedJson("no_session") : redirectTo(new URL("/", deps.config.AUTH_URL)), "refuse", "no_session");
   }
 
   const clear = clearCookie(deps.cookies.session, deps.cookies.secure);
@@ -45,7 +46,7 @@ export async function guard(request: GuardRequest, deps: GuardDeps): Promise<Res
       });
       response.headers.append("Set-Cookie", note);
     }
-    return response;
+    return decided(response, "refuse", reason);
   };
 
   let handle: SessionHandle;
@@ -57,14 +58,17 @@ export async function guard(request: GuardRequest, deps: GuardDeps): Promise<Res
 
   try {
     const verdict = await deps.revocations.check(handle);
-    if (verdict.active) return deps.next();
+    if (verdict.active) return decided(deps.next(), "allow");
     return await refuse(verdict.reason, handle);
   } catch {
     if (deps.config.GUARD_FAIL_OPEN) {
       console.warn(JSON.stringify({ kind: "security", event: "guard.fail_open", outcome: "error", path: pathname }));
-      return deps.next();
+      return decided(deps.next(), "fail_open");
     }
     console.warn(JSON.stringify({ kind: "security", event: "guard.fail_closed", outcome: "error", path: pathname }));
-    return unavailable(api);
+    return decided(unavailable(api), "fail_closed");
   }
 }
+
+/** The guard: `decide`, in a span with its decision when an OpenTelemetry SDK runs (lib/telemetry/guard.ts), else as it is. */
+export const guard = tracedGuard(decide);

@@ -1,4 +1,5 @@
 import type { EndedEvent, RevocationList } from "@/lib/store/ports";
+import { detached } from "@/lib/telemetry/state";
 
 type Listener = (event: EndedEvent) => void;
 
@@ -64,7 +65,7 @@ export class EndedSessionsHub {
     if (this.timer || this.polling || this.listeners.size === 0) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.poll();
+      void detached(() => this.poll())();
     }, this.intervalMs);
     this.timer.unref?.();
   }

@@ -5,6 +5,7 @@ import { getIdpMetadata, getOidcClient } from "@/lib/oidc/client";
 import { fetchUserinfo, UserinfoError } from "@/lib/oidc/userinfo";
 import { StoreError } from "@/lib/store/errors";
 import type { LivenessMethod } from "./plan";
+import { tracedLivenessCheck } from "@/lib/telemetry/receivers";
 
 /**
  * What one liveness check learned. Only `refused` ends a session, and only on an answer that says so
@@ -162,7 +163,7 @@ export async function userinfo(deps: CheckDeps, sessionId: string, record: Sessi
 }
 
 /** Runs one method's check for a session; a refusal found by a refresh ends the session as `endAs` says. */
-export function checkWith(
+function checkWithUntraced(
   deps: CheckDeps,
   method: LivenessMethod,
   sessionId: string,
@@ -173,3 +174,6 @@ export function checkWith(
   if (method === "refresh") return refreshGrant(deps, sessionId, record, endAs);
   return userinfo(deps, sessionId, record, endAs);
 }
+
+/** checkWith, in a span with its outcome when an OpenTelemetry SDK runs (lib/telemetry/receivers.ts). */
+export const checkWith = tracedLivenessCheck(checkWithUntraced);

@@ -1,4 +1,5 @@
 import { exchange, transportFor, type Transport } from "@/lib/http/node-http";
+import { tracedIdpFetch } from "@/lib/telemetry/idp";
 
 /**
  * The `fetch` that oauth4webapi uses for Lockstep's own requests to the IdP (discovery, token
@@ -35,7 +36,7 @@ function bodyOf(body: IdpFetchInit["body"]): string | Uint8Array | undefined {
 
 export function nodeFetch(): IdpFetch {
   const transports = new Map<string, Transport>();
-  return async (url, init) => {
+  return tracedIdpFetch(async (url, init) => {
     const target = new URL(url);
     let transport = transports.get(target.origin);
     if (!transport) {
@@ -60,5 +61,5 @@ export function nodeFetch(): IdpFetch {
       statusText: answer.statusText,
       headers: responseHeaders,
     });
-  };
+  });
 }

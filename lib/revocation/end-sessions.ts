@@ -11,6 +11,7 @@ import type {
 import type { EndReason } from "./verdict";
 import { retried, type Defer } from "./deferred";
 import type { PendingEndings } from "./pending";
+import { tracedEndSessions } from "@/lib/telemetry/endings";
 
 /** What a caller asks to end. */
 export type EndTarget =
@@ -83,7 +84,7 @@ export type EndOutcome = {
  * the answer with `defer`); that step may fail without undoing the revocation. Each record is read once. Throws StoreError when the
  * revocation could not be stored, so that a sender can be told to retry.
  */
-export async function endSessions(
+async function endSessionsUntraced(
   deps: EndDeps,
   targets: readonly EndTarget[],
   reason: EndReason,
@@ -166,3 +167,6 @@ export async function endSessions(
   }
   return { result: "ended", ended };
 }
+
+/** endSessions, in a span with what it ended when an OpenTelemetry SDK runs (lib/telemetry/endings.ts). */
+export const endSessions = tracedEndSessions(endSessionsUntraced);

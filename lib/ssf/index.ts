@@ -11,6 +11,7 @@ import { POLL_METHOD, PUSH_METHOD, StreamManager, type StreamConfig } from "./st
 import { getTransmitter, transmitterKeys } from "./transmitter-config";
 import { subjectKey } from "./subject";
 import { pollOnce } from "./poll";
+import { tracedPoll, tracedSet } from "@/lib/telemetry/receivers";
 
 /** What the Shared Signals receiver needs from the composition root; `defer` (a route's `after()`) runs clean-up after the answer. */
 export type SsfDeps = { config: Config; ending: EndDeps; sessions: SessionStore & AccountStore; streams: StreamStateStore; defer?: Defer };
@@ -60,7 +61,7 @@ export type HandledSet = { status: "accepted" } | { status: "rejected"; error: S
  * One SET, pushed or polled, with its security log line. Never throws. `receivedAt`: when a SET
  * handled late (queued while the store was down) arrived; its time checks are made as of then.
  */
-export async function handleSet(deps: SsfDeps, raw: string, via: "push" | "poll", receivedAt?: number): Promise<HandledSet> {
+async function handleSetUntraced(deps: SsfDeps, raw: string, via: "push" | "poll", receivedAt?: number): Promise<HandledSet> {
   const settings = ssfSettings(deps.config);
   if (!settings) return { status: "rejected", error: new SetError("access_denied") };
   let outcome: SsfOutcome;
@@ -124,7 +125,7 @@ export class NoPollStreamError extends Error {
 }
 
 /** Polls the stream once (bounded), for `npm run ssf -- poll` and GET /api/ssf/poll. */
-export async function pollStream(deps: SsfDeps) {
+async function pollStreamUntraced(deps: SsfDeps) {
   const manager = streamManager(deps);
   const stream = await manager.stored();
   const endpoint = stream?.config.delivery.endpoint_url;
@@ -156,3 +157,7 @@ export async function registerStream(deps: SsfDeps): Promise<StreamConfig> {
   await manager.verify();
   return stream;
 }
+
+/** handleSet and pollStream, in spans with their outcomes when an OpenTelemetry SDK runs (lib/telemetry/receivers.ts). */
+export const handleSet = tracedSet(handleSetUntraced);
+export const pollStream = tracedPoll(pollStreamUntraced);

@@ -19,6 +19,7 @@ import {
 import { hashId, securityLog } from "@/lib/log/security-log";
 import { endedNoteCookie, noteOf } from "@/lib/session/ended";
 import { afterAnswer } from "@/lib/http/after-answer";
+import { tracedRpLogout } from "@/lib/telemetry/receivers";
 
 export const dynamic = "force-dynamic";
 
@@ -33,7 +34,7 @@ export const dynamic = "force-dynamic";
  * goes to the IdP (naming this client; no ID token can be read), so that the IdP ends its session
  * too. The signed-out page says that the sign-out here is not yet complete.
  */
-export const POST = route(async function POST(request: Request): Promise<Response> {
+async function logout(request: Request): Promise<Response> {
   const server = getServer();
   const { config, cookies } = server;
   if (!isSameOriginRequest(request, config.AUTH_URL)) {
@@ -113,7 +114,7 @@ export const POST = route(async function POST(request: Request): Promise<Respons
   const response = await autoPostPage(endSession, "Signing you out at your identity provider…");
   for (const cookie of set) response.headers.append("Set-Cookie", cookie);
   return response;
-});
+}
 
 /**
  * Queues a sign-out the store could not take: this session, and with `everywhere` every session of
@@ -144,3 +145,6 @@ function leave(to: URL, setCookies: string[], json: boolean): Response {
   for (const cookie of setCookies) response.headers.append("Set-Cookie", cookie);
   return response;
 }
+
+/** The logout, in a span with its outcome when an OpenTelemetry SDK runs (lib/telemetry/receivers.ts). */
+export const POST = route(tracedRpLogout(logout));

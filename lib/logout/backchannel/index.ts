@@ -7,12 +7,13 @@ import { revokeRefreshToken } from "@/lib/oidc/revoke";
 import { hashId, securityLog } from "@/lib/log/security-log";
 import { LogoutTokenError } from "./errors";
 import { receiveLogoutToken, type BackchannelOutcome } from "./receive";
+import { tracedBackchannel } from "@/lib/telemetry/receivers";
 
 /**
  * The route's use case: the configured policy, the IdP's keys, the stores, and the security log
  * line. With `defer` (the route's `after()`), the clean-up runs after the answer.
  */
-export async function handleLogoutToken(
+async function handleLogoutTokenUntraced(
   deps: { config: Config; ending: EndDeps; defer?: Defer },
   raw: string,
 ): Promise<BackchannelOutcome> {
@@ -75,3 +76,6 @@ function peek(raw: string): { iss?: string; sid?: string; sub?: string; jti?: st
     return {};
   }
 }
+
+/** handleLogoutToken, in a span with its outcome when an OpenTelemetry SDK runs (lib/telemetry/receivers.ts). */
+export const handleLogoutToken = tracedBackchannel(handleLogoutTokenUntraced);

@@ -1,4 +1,5 @@
 import { endSessions, type EndDeps, type EndTarget } from "@/lib/revocation/end-sessions";
+import { tracedFrontchannel } from "@/lib/telemetry/receivers";
 
 export type FrontchannelRequest = {
   iss: string | null;
@@ -32,7 +33,7 @@ export type FrontchannelOutcome = { result: "ended"; sessionIds: string[] } | { 
  * FCL §2: with frontchannel_logout_session_required, a request without them is ignored; without it,
  * such a request can end only the session its cookie names (FCL §3: the cookie is all the RP has then).
  */
-export async function receiveFrontchannelLogout(
+async function receiveFrontchannelLogoutUntraced(
   request: FrontchannelRequest,
   deps: EndDeps & { issuer: string; sessionRequired: boolean },
 ): Promise<FrontchannelOutcome> {
@@ -87,3 +88,6 @@ export function queueFrontchannelLogout(
     }) ?? false
   );
 }
+
+/** receiveFrontchannelLogout, in a span with its outcome when an OpenTelemetry SDK runs (lib/telemetry/receivers.ts). */
+export const receiveFrontchannelLogout = tracedFrontchannel(receiveFrontchannelLogoutUntraced);

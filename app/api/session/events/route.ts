@@ -6,6 +6,8 @@ import { noteSeen } from "@/lib/session/last-seen";
 import { HEARTBEAT_SECONDS } from "@/lib/liveness/plan";
 import { hashId, securityLog } from "@/lib/log/security-log";
 import type { Admission } from "@/lib/live/limits";
+import { streamOpened, tabTold } from "@/lib/telemetry/endings";
+import { detached } from "@/lib/telemetry/state";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
@@ -92,18 +94,20 @@ export const GET = route(async function GET(request: Request): Promise<Response>
         }
       };
       const ended = (event: { reason: string; mechanism?: string; at?: number }) => {
+        if (!closed) tabTold(event);
         send(`event: ended\ndata: ${JSON.stringify({ reason: event.reason, mechanism: event.mechanism, at: event.at })}\n\n`);
         close();
       };
 
       send(`retry: 1000\nevent: ready\ndata: ${JSON.stringify({ expiresAt: record.expiresAt })}\n\n`);
       cleanups.push(hub.subscribe(id, (event) => ended(event)));
+      cleanups.push(streamOpened());
       const heartbeat = setInterval(() => {
         send("event: ping\ndata: {}\n\n");
-        noteSeen(server.sessions, id);
+        detached(noteSeen)(server.sessions, id);
         // An open tab keeps its session checked at the IdP (when liveness is on); an ending reaches
         // this stream through the hub like any other.
-        void server.liveness.ensure(id);
+        void detached(() => server.liveness.ensure(id))();
       }, HEARTBEAT_MS);
       cleanups.push(() => clearInterval(heartbeat));
       cleanups.push(atTime(record.expiresAt, () => ended({ reason: "expired", at: record.expiresAt })));
