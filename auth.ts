@@ -2,7 +2,7 @@ import NextAuth, { type NextAuthConfig } from "next-auth";
 import type { OIDCConfig } from "next-auth/providers";
 import { cookies as requestCookies, headers as requestHeaders } from "next/headers";
 import { redirect } from "next/navigation";
-import { getServer } from "@/lib/compose/node";
+import { getServer } from "@/lib/compose/server";
 import { endSessions } from "@/lib/revocation/end-sessions";
 import { StoreError } from "@/lib/store/errors";
 import { openHandle, sealHandle, sessionHandleSchema, type SessionHandle } from "@/lib/session/handle";

@@ -23,7 +23,7 @@ export async function register(): Promise<void> {
   const { telemetryPlan } = await import("@/lib/telemetry/plan");
   const plan = telemetryPlan((await import("@/lib/config")).getConfig());
   if (plan) (await import("@/lib/telemetry/sdk")).startTelemetry(plan);
-  const { announceLivenessPlan } = await import("@/lib/compose/node");
+  const { announceLivenessPlan } = await import("@/lib/compose/server");
   announceLivenessPlan();
   const { announceClientPlan } = await import("@/lib/oidc/announce");
   void announceClientPlan();

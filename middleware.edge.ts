@@ -1,7 +1,7 @@
 import { NextResponse, type NextRequest } from "next/server";
-import { getGuardDeps } from "@/lib/compose/edge";
+import { getGuardDeps } from "@/lib/compose/edge-guard";
 import { guard } from "@/lib/guard/guard";
-import { isBenchBaseline } from "@/lib/compose/guard";
+import { isBenchBaseline } from "@/lib/compose/guard-deps";
 
 /**
  * The guard in the edge runtime (GUARD_RUNTIME=edge, the default; what Vercel runs): every page and

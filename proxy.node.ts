@@ -1,7 +1,7 @@
 import { NextResponse, type NextRequest } from "next/server";
 import { getNodeGuardDeps } from "@/lib/compose/node-guard";
 import { guard } from "@/lib/guard/guard";
-import { isBenchBaseline } from "@/lib/compose/guard";
+import { isBenchBaseline } from "@/lib/compose/guard-deps";
 
 /**
  * The guard in the Node runtime (GUARD_RUNTIME=nodejs, for Node servers): the same decision as

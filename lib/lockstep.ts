@@ -1,4 +1,4 @@
-import { getServer } from "@/lib/compose/node";
+import { getServer } from "@/lib/compose/server";
 import { requireSession as requireSessionWith, type ActiveSession } from "@/lib/session/current";
 import { currentSessionFromCookies, type PageSession } from "@/lib/session/server-component";
 

@@ -16,8 +16,8 @@ nextEnv.loadEnvConfig(process.cwd());
 // native Redis (REDIS_URL or REDIS_CLUSTER_NODES) and no GUARD_RUNTIME given, it uses the Node
 // variant's rules, whatever the app's build chose.
 if (!process.env.GUARD_RUNTIME && (process.env.REDIS_URL || process.env.REDIS_CLUSTER_NODES)) process.env.GUARD_RUNTIME = "nodejs";
-const { streamManager, pollStream, registerStream, ssfSettings } = await import("../lib/ssf");
-const { getServer, closeServer } = await import("../lib/compose/node");
+const { streamManager, pollStream, registerStream, ssfSettings } = await import("../lib/ssf/receiver");
+const { getServer, closeServer } = await import("../lib/compose/server");
 const server = getServer();
 const { discoverTransmitter } = await import("../lib/ssf/transmitter-config");
 

@@ -1,4 +1,4 @@
-import type { EndMechanism, EndReason } from "@/lib/revocation/verdict";
+import type { EndMechanism, EndReason } from "@/lib/session/ending";
 
 /** Who carried the news of an ending, in words (the signed-out page and the dashboard's activity). */
 export const mechanismText: Record<EndMechanism, string> = {

@@ -4,7 +4,7 @@ import type { IdpLogoutMetadata } from "@/lib/liveness/plan";
 import type { Metadata } from "next";
 import { cookies } from "next/headers";
 import { redirect } from "next/navigation";
-import { getServer } from "@/lib/compose/node";
+import { getServer } from "@/lib/compose/server";
 import { currentSessionFromCookies } from "@/lib/session/server-component";
 import { StoreError } from "@/lib/store/errors";
 import { deviceLabel } from "@/lib/session/record";

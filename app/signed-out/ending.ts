@@ -1,6 +1,6 @@
-import type { Server } from "@/lib/compose/node";
+import type { Server } from "@/lib/compose/server";
 import type { EndedNote } from "@/lib/session/ended";
-import type { EndMechanism, EndReason } from "@/lib/revocation/verdict";
+import type { EndMechanism, EndReason } from "@/lib/session/ending";
 
 /** What the server knows of this browser's own ending. */
 export type Ending =

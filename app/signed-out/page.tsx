@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { cookies } from "next/headers";
-import { getServer } from "@/lib/compose/node";
+import { getServer } from "@/lib/compose/server";
 import { readEndedNote } from "@/lib/session/ended";
 import { buttonClass, Header, secondaryButtonClass, Time } from "../_components/ui";
 import { mechanismText } from "../_components/ending-text";

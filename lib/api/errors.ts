@@ -2,7 +2,7 @@
  * Why the remote-API proxy (and fetchApi) answered instead of the upstream: one code per rule, one
  * status per code. The wire shape is `{"error":"<code>"}` with `Cache-Control: no-store`; nothing
  * else (never the upstream's URL, a header or a token). Session refusals keep the gate's own shape
- * (401 `{"error":"unauthorized","reason"}`, lib/guard/responses.ts).
+ * (401 `{"error":"unauthorized","reason"}`, lib/http/responses.ts).
  */
 export const remoteApiErrors = {
   /** Anti-forgery: the static `X-CSRF: 1` header is missing (a cross-site form cannot send it). */

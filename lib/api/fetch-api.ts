@@ -1,5 +1,5 @@
 import { cookies } from "next/headers";
-import { getServer } from "@/lib/compose/node";
+import { getServer } from "@/lib/compose/server";
 import { callFromServer, type FetchApiInit } from "./proxy";
 
 export type { FetchApiInit } from "./proxy";

@@ -11,7 +11,7 @@ import { usesSessionApiState } from "./tokens";
 import type { ApiState } from "./state";
 import { noteSeen } from "@/lib/session/last-seen";
 import { StoreError } from "@/lib/store/errors";
-import { clearCookie, unauthorizedJson, unavailable } from "@/lib/guard/responses";
+import { clearCookie, unauthorizedJson, unavailable } from "@/lib/http/responses";
 import type { SecurityEvent } from "@/lib/log/security-log";
 
 export type RemoteApiDeps = CallDeps & {

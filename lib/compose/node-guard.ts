@@ -7,7 +7,7 @@ import { nodeRequester } from "@/lib/store/node-requester";
 import { restWire } from "@/lib/store/upstash";
 import { sessionCheck } from "@/lib/store/redis";
 import type { GuardDeps } from "@/lib/guard/guard";
-import { guardDeps } from "./guard";
+import { guardDeps } from "./guard-deps";
 import { tracedPort } from "@/lib/telemetry/stores";
 
 let deps: GuardDeps | undefined;

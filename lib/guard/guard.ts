@@ -4,7 +4,7 @@ import type { cookieNames } from "@/lib/session/cookies";
 import { openHandle, type SessionHandle } from "@/lib/session/handle";
 import { endedNoteCookie, noteOf } from "@/lib/session/ended";
 import { isApi, isPublic, isUnguarded } from "./routes";
-import { clearCookie, redirectTo, unauthorizedJson, unavailable } from "./responses";
+import { clearCookie, redirectTo, unauthorizedJson, unavailable } from "@/lib/http/responses";
 import { decided, tracedGuard } from "@/lib/telemetry/guard";
 
 export type GuardDeps = {

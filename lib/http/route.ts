@@ -1,5 +1,5 @@
 import { StoreError } from "@/lib/store/errors";
-import { unavailable } from "@/lib/guard/responses";
+import { unavailable } from "@/lib/http/responses";
 import { securityLog } from "@/lib/log/security-log";
 
 type Handler<R extends Request, C> = (request: R, context: C) => Response | Promise<Response>;

@@ -8,7 +8,7 @@ import type {
   StoredSession,
   SubjectCheck,
 } from "@/lib/store/ports";
-import type { EndReason } from "./verdict";
+import type { EndReason } from "@/lib/session/ending";
 import { retried, type Defer } from "./deferred";
 import type { PendingEndings } from "./pending";
 import { tracedEndSessions } from "@/lib/telemetry/endings";

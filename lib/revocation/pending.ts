@@ -1,6 +1,6 @@
 import type { SessionHandle } from "@/lib/session/handle";
 import type { EndTarget } from "./end-sessions";
-import type { EndReason } from "./verdict";
+import type { EndReason } from "@/lib/session/ending";
 
 /** Who asked for an ending that could not be stored. */
 export type PendingKind = "local_logout" | "backchannel_logout" | "frontchannel_logout" | "ssf_push";

@@ -1,9 +1,9 @@
 import { openHandle, type SessionHandle } from "./handle";
 import type { SessionRecord } from "./record";
-import type { EndReason } from "@/lib/revocation/verdict";
+import type { EndReason } from "@/lib/session/ending";
 import type { RevocationList, SessionStore } from "@/lib/store/ports";
 import { readCookie } from "@/lib/http/cookies";
-import { clearCookie, unauthorizedJson, unavailable } from "@/lib/guard/responses";
+import { clearCookie, unauthorizedJson, unavailable } from "@/lib/http/responses";
 import { endedNoteCookie, noteOf } from "./ended";
 import { noteSeen } from "./last-seen";
 

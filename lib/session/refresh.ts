@@ -3,7 +3,7 @@ import type { SessionRecord } from "./record";
 import { getIdpMetadata, getOidcClient } from "@/lib/oidc/client";
 import { endSessions, type EndDeps } from "@/lib/revocation/end-sessions";
 import type { EndDetail } from "@/lib/store/ports";
-import type { EndReason } from "@/lib/revocation/verdict";
+import type { EndReason } from "@/lib/session/ending";
 import { GRANT_TIMEOUT_MS, singleFlight } from "./single-flight";
 
 export type RefreshDeps = { ending: EndDeps; skewSeconds: number; now?: () => number };

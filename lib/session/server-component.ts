@@ -1,5 +1,5 @@
 import { cookies } from "next/headers";
-import { getServer } from "@/lib/compose/node";
+import { getServer } from "@/lib/compose/server";
 import { StoreError } from "@/lib/store/errors";
 import { currentSession, type CurrentSession } from "./current";
 import { noteSeen } from "./last-seen";

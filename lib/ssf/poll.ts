@@ -1,4 +1,4 @@
-import type { HandledSet } from "./index";
+import type { HandledSet } from "./receiver";
 
 export type PollResult = { received: number; acknowledged: number; refused: number; rounds: number };
 

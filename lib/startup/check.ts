@@ -96,7 +96,7 @@ export async function runStartupChecks(deps: StartupDeps): Promise<void> {
 
 /** The process's own checks, as instrumentation.ts runs them. */
 export async function checkAtStartup(): Promise<void> {
-  const { storeProbes } = await import("@/lib/compose/node");
+  const { storeProbes } = await import("@/lib/compose/server");
   const { getIdpMetadata } = await import("@/lib/oidc/client");
   await runStartupChecks({
     config: getConfig,

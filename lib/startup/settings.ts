@@ -2,7 +2,7 @@ import type { Config } from "@/lib/config";
 
 type StoreConfig = Pick<Config, "REDIS_URL" | "REDIS_CLUSTER_NODES">;
 
-/** The setting that names the store the Node runtime uses (lib/compose/node.ts picks it the same way). */
+/** The setting that names the store the Node runtime uses (lib/compose/server.ts picks it the same way). */
 export function storeSetting(config: StoreConfig): "REDIS_CLUSTER_NODES" | "REDIS_URL" | "UPSTASH_REDIS_REST_URL" {
   if (config.REDIS_CLUSTER_NODES) return "REDIS_CLUSTER_NODES";
   if (config.REDIS_URL) return "REDIS_URL";

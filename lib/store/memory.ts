@@ -18,7 +18,7 @@ import {
 } from "./ports";
 import type { SessionRecord } from "@/lib/session/record";
 import { endedEntry, matching, parseUserMember, signedInEntry } from "./records";
-import { judge, subjectMark, subjectMarkBefore } from "@/lib/revocation/verdict";
+import { judge, subjectMark, subjectMarkBefore } from "./verdict";
 import type { ApiState } from "@/lib/api/state";
 
 /** A value that expires, as a Redis key with a TTL does. */

@@ -1,6 +1,7 @@
 import type { SessionRecord } from "@/lib/session/record";
 import type { SessionHandle } from "@/lib/session/handle";
-import type { EndMechanism, EndReason, Verdict } from "@/lib/revocation/verdict";
+import type { EndMechanism, EndReason } from "@/lib/session/ending";
+import type { Verdict } from "./verdict";
 import type { ApiState } from "@/lib/api/state";
 import { userTag } from "./keys";
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { deviceLabel, sessionRecordSchema, type SessionRecord } from "@/lib/session/record";
-import { endMechanisms, endReasons, type EndReason } from "@/lib/revocation/verdict";
+import { endMechanisms, endReasons, type EndReason } from "@/lib/session/ending";
 import { endDetail, type ActivityEntry, type EndLog, type EndedEvent, type SessionQuery, type StoredSession, type User } from "./ports";
 
 /** What every store implementation does the same way with session records, whatever it keeps them in. */

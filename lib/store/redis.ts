@@ -27,7 +27,7 @@ import {
   userMember,
 } from "./records";
 import type { Command, RedisWire } from "./wire";
-import { judge, revocationKeys } from "@/lib/revocation/verdict";
+import { judge, revocationKeys } from "./verdict";
 import { parseApiState } from "@/lib/api/state";
 import type { SessionHandle } from "@/lib/session/handle";
 

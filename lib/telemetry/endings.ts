@@ -1,5 +1,5 @@
 import type { EndDeps, EndOptions, EndOutcome, EndTarget } from "@/lib/revocation/end-sessions";
-import type { EndReason } from "@/lib/revocation/verdict";
+import type { EndReason } from "@/lib/session/ending";
 import type { EndedEvent } from "@/lib/store/ports";
 import { instruments, telemetryOn } from "./state";
 import { instrumented } from "./traced";

@@ -5,7 +5,7 @@ import { bank, confirmIdpLogout, sessionOf, signIn, startTestStack, onCluster } 
 import { testRedis } from "../support/test-redis";
 import type { Stack } from "../../demo/scripts/stack";
 import { appKeys, sessionTag, type Keys } from "@/lib/store/keys";
-import { subjectMark } from "@/lib/revocation/verdict";
+import { subjectMark } from "@/lib/store/verdict";
 import type { SessionRecord } from "@/lib/session/record";
 
 let stack: Stack;

@@ -119,7 +119,7 @@ export async function harness(options: {
   apis: Record<string, RemoteApiDefinition>;
   urls?: Record<string, string>;
   tokenUrl?: string;
-  /** Token requests through lib/oidc/client.ts (getIdpMetadata, getOidcClient), as composed in lib/compose/node.ts: the test stubs OIDC_* first. */
+  /** Token requests through lib/oidc/client.ts (getIdpMetadata, getOidcClient), as composed in lib/compose/server.ts: the test stubs OIDC_* first. */
   idpFromSettings?: boolean;
   record?: Partial<SessionRecord>;
   limits?: Partial<RemoteApiDeps["limits"]>;

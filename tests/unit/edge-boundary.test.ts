@@ -67,7 +67,7 @@ describe("the edge guard's bundle is edge-safe", () => {
     expect(reached).toEqual(
       expect.arrayContaining(["lib/guard/guard.ts", "lib/session/handle.ts", "lib/store/redis.ts", "lib/store/upstash.ts"]),
     );
-    for (const nodeOnly of ["lib/store/native.ts", "lib/store/native-client.ts", "lib/store/node-requester.ts", "lib/compose/node.ts"]) {
+    for (const nodeOnly of ["lib/store/native.ts", "lib/store/native-client.ts", "lib/store/node-requester.ts", "lib/compose/server.ts"]) {
       expect(reached).not.toContain(nodeOnly);
     }
   });

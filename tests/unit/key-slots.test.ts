@@ -10,7 +10,7 @@ import { record } from "../store/contract";
 
 /** The session ids a written revocation fed to the tabs, or what it did instead. */
 const lsidsOf = (revoked: Revoked) => (revoked.result === "written" ? revoked.events.map((e) => e.lsid) : revoked.result);
-import { revocationKeys } from "@/lib/revocation/verdict";
+import { revocationKeys } from "@/lib/store/verdict";
 import { revokeBySlot, type RevokeSteps } from "@/lib/store/revoke";
 import { keySlot } from "../support/key-slot";
 

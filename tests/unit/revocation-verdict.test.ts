@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { judge, revocationKeys, subjectMark } from "@/lib/revocation/verdict";
+import { judge, revocationKeys, subjectMark } from "@/lib/store/verdict";
 import { keys } from "@/lib/store/keys";
 import type { SessionHandle } from "@/lib/session/handle";
 

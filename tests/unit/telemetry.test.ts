@@ -54,7 +54,7 @@ const one = (name: string): ReadableSpan => {
 };
 const parentOf = (span: ReadableSpan) => telemetry.spans().find((s) => s.spanContext().spanId === span.parentSpanContext?.spanId);
 
-/** A signed-in session in the memory stores (reported through tracedStores, as lib/compose/node.ts does), its sealed cookie and the guard's deps. */
+/** A signed-in session in the memory stores (reported through tracedStores, as lib/compose/server.ts does), its sealed cookie and the guard's deps. */
 async function signedIn(stores: Stores = tracedStores(memoryStores({ ttlSeconds: 3600 }))) {
   const r = record();
   const id = await stores.sessions.create(r);

@@ -1,7 +1,7 @@
 import { notFound, redirect } from "next/navigation";
-import { getServer } from "@/lib/compose/node";
+import { getServer } from "@/lib/compose/server";
 import { currentSessionFromCookies } from "@/lib/session/server-component";
-import { ssfSettings, streamManager } from "@/lib/ssf";
+import { ssfSettings, streamManager } from "@/lib/ssf/receiver";
 import { isAdmin } from "@/lib/ssf/admin";
 import { shortName } from "@/lib/ssf/policy";
 import { buttonClass, Card, Details, Header, secondaryButtonClass, SessionUnavailable, Time } from "../../_components/ui";

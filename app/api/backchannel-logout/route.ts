@@ -1,7 +1,7 @@
 import { route } from "@/lib/http/route";
-import { getServer } from "@/lib/compose/node";
+import { getServer } from "@/lib/compose/server";
 import { afterAnswer } from "@/lib/http/after-answer";
-import { handleLogoutToken } from "@/lib/logout/backchannel";
+import { handleLogoutToken } from "@/lib/logout/backchannel/handle";
 import { LogoutTokenError, type LogoutTokenErrorCode } from "@/lib/logout/backchannel/errors";
 
 export const dynamic = "force-dynamic";

@@ -1,5 +1,5 @@
 import { route } from "@/lib/http/route";
-import { getServer } from "@/lib/compose/node";
+import { getServer } from "@/lib/compose/server";
 import { queueFrontchannelLogout, receiveFrontchannelLogout } from "@/lib/logout/frontchannel/receive";
 import { currentSession, sessionCookie } from "@/lib/session/current";
 import { openHandle } from "@/lib/session/handle";

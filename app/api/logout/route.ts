@@ -1,12 +1,12 @@
 import { route } from "@/lib/http/route";
 import { serializeCookie } from "@/lib/http/cookies";
-import { getServer } from "@/lib/compose/node";
+import { getServer } from "@/lib/compose/server";
 import { endSessions, type EndDeps, type EndTarget } from "@/lib/revocation/end-sessions";
-import type { EndMechanism, EndReason } from "@/lib/revocation/verdict";
+import type { EndMechanism, EndReason } from "@/lib/session/ending";
 import { currentSession, sessionCookie } from "@/lib/session/current";
 import { openHandle, type SessionHandle } from "@/lib/session/handle";
 import { isSameOriginRequest } from "@/lib/http/same-origin";
-import { clearCookie, redirectTo } from "@/lib/guard/responses";
+import { clearCookie, redirectTo } from "@/lib/http/responses";
 import { getIdpMetadata } from "@/lib/oidc/client";
 import {
   autoPostPage,

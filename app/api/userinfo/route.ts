@@ -1,8 +1,8 @@
 import { route } from "@/lib/http/route";
 import { requireSession } from "@/lib/session/current";
-import { clearCookie, unauthorizedJson, unavailable } from "@/lib/guard/responses";
+import { clearCookie, unauthorizedJson, unavailable } from "@/lib/http/responses";
 import { StoreError } from "@/lib/store/errors";
-import { getServer } from "@/lib/compose/node";
+import { getServer } from "@/lib/compose/server";
 import { getAccessToken, SessionEndedError } from "@/lib/session/refresh";
 import { fetchUserinfo, UserinfoError } from "@/lib/oidc/userinfo";
 

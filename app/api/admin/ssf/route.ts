@@ -1,9 +1,9 @@
 import { route } from "@/lib/http/route";
-import { getServer } from "@/lib/compose/node";
+import { getServer } from "@/lib/compose/server";
 import { requireSession } from "@/lib/session/current";
 import { isSameOriginRequest } from "@/lib/http/same-origin";
-import { redirectTo } from "@/lib/guard/responses";
-import { registerStream, ssfSettings, streamManager } from "@/lib/ssf";
+import { redirectTo } from "@/lib/http/responses";
+import { registerStream, ssfSettings, streamManager } from "@/lib/ssf/receiver";
 import { adminActions, isAdmin, type AdminAction } from "@/lib/ssf/admin";
 import { hashId, securityLog } from "@/lib/log/security-log";
 

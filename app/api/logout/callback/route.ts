@@ -1,7 +1,7 @@
 import { route } from "@/lib/http/route";
-import { getServer } from "@/lib/compose/node";
+import { getServer } from "@/lib/compose/server";
 import { readCookie, serializeCookie } from "@/lib/http/cookies";
-import { redirectTo } from "@/lib/guard/responses";
+import { redirectTo } from "@/lib/http/responses";
 import { isExpectedLogoutState, LOGOUT_CALLBACK_PATH, parseLogoutStateCookie } from "@/lib/logout/rp-initiated";
 import { securityLog } from "@/lib/log/security-log";
 import { endedNoteCookie, readEndedNote } from "@/lib/session/ended";

@@ -1,5 +1,5 @@
 import { route } from "@/lib/http/route";
-import { getServer } from "@/lib/compose/node";
+import { getServer } from "@/lib/compose/server";
 import { requireSession } from "@/lib/session/current";
 import { startRecheck } from "@/lib/check-session/recheck";
 

@@ -1,6 +1,6 @@
 import { route } from "@/lib/http/route";
 import { currentSession, requireSession, sessionCookie } from "@/lib/session/current";
-import { getServer } from "@/lib/compose/node";
+import { getServer } from "@/lib/compose/server";
 import { atTime } from "@/lib/live/timer";
 import { noteSeen } from "@/lib/session/last-seen";
 import { HEARTBEAT_SECONDS } from "@/lib/liveness/plan";

@@ -1,9 +1,9 @@
 import { route } from "@/lib/http/route";
-import { getServer } from "@/lib/compose/node";
+import { getServer } from "@/lib/compose/server";
 import { endSessions } from "@/lib/revocation/end-sessions";
 import { requireSession } from "@/lib/session/current";
 import { isSameOriginRequest } from "@/lib/http/same-origin";
-import { redirectTo } from "@/lib/guard/responses";
+import { redirectTo } from "@/lib/http/responses";
 import { hashId, securityLog } from "@/lib/log/security-log";
 import { serializeCookie } from "@/lib/http/cookies";
 import { seal } from "@/lib/session/handle";

@@ -1,7 +1,7 @@
 import { route } from "@/lib/http/route";
-import { getServer } from "@/lib/compose/node";
+import { getServer } from "@/lib/compose/server";
 import { afterAnswer } from "@/lib/http/after-answer";
-import { handleSet, queuePushedSet, ssfSettings } from "@/lib/ssf";
+import { handleSet, queuePushedSet, ssfSettings } from "@/lib/ssf/receiver";
 import { SetError, type SetErrorCode } from "@/lib/ssf/errors";
 import { isSameSecret } from "@/lib/http/constant-time";
 

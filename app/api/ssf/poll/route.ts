@@ -1,6 +1,6 @@
 import { route } from "@/lib/http/route";
-import { getServer } from "@/lib/compose/node";
-import { pollStream, ssfSettings } from "@/lib/ssf";
+import { getServer } from "@/lib/compose/server";
+import { pollStream, ssfSettings } from "@/lib/ssf/receiver";
 import { isSameSecret } from "@/lib/http/constant-time";
 
 export const dynamic = "force-dynamic";

@@ -1,4 +1,4 @@
-import { getServer } from "@/lib/compose/node";
+import { getServer } from "@/lib/compose/server";
 import { proxyRemote } from "@/lib/api/proxy";
 import { route } from "@/lib/http/route";
 

@@ -1,5 +1,5 @@
 import { route } from "@/lib/http/route";
-import { getServer } from "@/lib/compose/node";
+import { getServer } from "@/lib/compose/server";
 import { readCookie, serializeCookie } from "@/lib/http/cookies";
 import { finishRecheck, SESSION_CHECK_CALLBACK_PATH } from "@/lib/check-session/recheck";
 import { securityLog } from "@/lib/log/security-log";

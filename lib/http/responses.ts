@@ -1,5 +1,5 @@
 import { serializeCookie } from "@/lib/http/cookies";
-import type { EndReason } from "@/lib/revocation/verdict";
+import type { EndReason } from "@/lib/session/ending";
 
 /** Answers of the guard and of route handlers that check again. Never more detail than a reason code. */
 

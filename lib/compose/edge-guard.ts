@@ -4,7 +4,7 @@ import { restWire } from "@/lib/store/upstash";
 import { sessionCheck } from "@/lib/store/redis";
 import { appKeys } from "@/lib/store/keys";
 import type { GuardDeps } from "@/lib/guard/guard";
-import { guardDeps } from "./guard";
+import { guardDeps } from "./guard-deps";
 
 let deps: GuardDeps | undefined;
 
