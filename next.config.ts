@@ -11,14 +11,18 @@ if (guardRuntime !== "edge" && guardRuntime !== "nodejs") {
   throw new Error(`GUARD_RUNTIME must be "edge" or "nodejs" (got "${guardRuntime}").`);
 }
 
+const benchBuild = process.env.LOCKSTEP_BENCH_BUILD === "1";
+
 const nextConfig: NextConfig = {
   poweredByHeader: false,
   // `npm run dev -- --both` runs a second `next dev`, which needs a build folder of its own.
   distDir: process.env.LOCKSTEP_DIST_DIR || ".next",
   reactStrictMode: true,
-  pageExtensions: ["tsx", "ts", guardRuntime === "nodejs" ? "node.ts" : "edge.ts"],
+  // `npm run bench`'s builds (LOCKSTEP_BENCH_BUILD=1) also take `*.bench.ts`: its baseline routes
+  // (app/bench). Any other build has neither them nor the guard entries' pass-through for them.
+  pageExtensions: ["tsx", "ts", guardRuntime === "nodejs" ? "node.ts" : "edge.ts", ...(benchBuild ? ["bench.ts"] : [])],
   // Written into the build, so that the configuration (lib/config) knows which guard runs.
-  env: { GUARD_RUNTIME: guardRuntime },
+  env: { GUARD_RUNTIME: guardRuntime, LOCKSTEP_BENCH_BUILD: benchBuild ? "1" : "" },
   // `next build` checks the app only; `npm run typecheck` checks everything (gateway, IdP, tests).
   typescript: { tsconfigPath: "tsconfig.next.json" },
   // The native Redis client (lib/store/native.ts, with REDIS_URL) is loaded from node_modules at run

@@ -15,5 +15,5 @@ export async function proxy(request: NextRequest): Promise<Response> {
 
 // Next reads this statically, so it is a literal, the same in middleware.edge.ts (tests/unit/guard-entries.test.ts).
 export const config = {
-  matcher: ["/((?!_next/static|_next/image|favicon\\.ico|bench/raw|.*\\.(?:svg|png|jpg|jpeg|gif|webp|ico|css|js|txt|map|webmanifest)$).*)"],
+  matcher: ["/((?!_next/static|_next/image|favicon\\.ico|.*\\.(?:svg|png|jpg|jpeg|gif|webp|ico|css|js|txt|map|webmanifest)$).*)"],
 };

@@ -14,7 +14,7 @@ import type { ApiState } from "../../lib/api/state";
  * native Redis). One loopback upstream answers a small JSON body; in one run, with interleaved
  * rounds, the same GET at concurrency 1 and 10:
  * - direct: this process calls the upstream itself (the baseline);
- * - app floor: `/bench/guard` (BENCH_ROUTES), a trivial route behind the same guard, with the same
+ * - app floor: `/bench/guard` (a bench build's baseline route), a trivial route behind the same guard, with the same
  *   cookie: what any route of this app costs before the proxy does anything;
  * - /api/session: a route handler with the same session gate as the proxy (requireSession: the
  *   revocation list asked again, the record read), answering a small JSON body;
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
   });
   if (process.env.LOCKSTEP_SKIP_BUILD !== "1") {
     console.log("Building the Node variant (GUARD_RUNTIME=nodejs, next build)...");
-    await buildApp(undefined, "nodejs");
+    await buildApp(undefined, "nodejs", { bench: true });
   }
   const upstream = await upstreamServer();
   const keyPrefix = `lockstep-bench-proxy:${Date.now()}:`;
@@ -147,7 +147,6 @@ async function main(): Promise<void> {
         clientId: "lockstep-bank",
         clientSecret: "bank-bench-secret-0123456789",
         env: {
-          BENCH_ROUTES: "true",
           REMOTE_API_URLS: JSON.stringify({ statements: `${upstream.url}/statements/`, portfolio: `${upstream.url}/portfolio/` }),
         },
       },

@@ -10,7 +10,7 @@ import { percentile } from "./percentile";
 /**
  * `npm run bench`: for each variant (the edge guard on REST, the Node guard on native Redis), builds
  * it, starts the stack, signs in for a real session cookie, then measures in one run the same tiny
- * route with no middleware (/bench/raw), a bare pass-through middleware (/bench/bare) and the full
+ * route with no middleware (/bench/raw.txt), a bare pass-through middleware (/bench/bare) and the full
  * guard (/bench/guard); a trivial POST route (/bench/post), back-channel logout tokens and SETs; and
  * the live tabs. Rounds interleave the modes so that noise on a shared machine hits them
  * alike. Every loop is bounded in requests and in time. A summary table ends the run.
@@ -280,13 +280,15 @@ type GuardFigures = Record<
 async function benchGuard(base: string, cookie: string): Promise<Partial<GuardFigures>> {
   const figures: Partial<GuardFigures> = {};
   const modes = ["raw", "bare", "guard"] as const;
+  /** The path of each mode: the no-middleware baseline ends in `.txt`, which the guard's matcher skips. */
+  const pathOf = (mode: (typeof modes)[number]) => `/bench/${mode === "raw" ? "raw.txt" : mode}`;
   const labels = { raw: "no middleware", bare: "bare middleware", guard: "full guard" };
   for (const concurrency of process.env.BENCH_QUICK === "1" ? ([1] as const) : ([1, 10] as const)) {
     const results = Object.fromEntries(modes.map((m) => [m, { latencies: [] as number[], seconds: 0, count: 0, errors: 0 }]));
-    for (const mode of modes) await run(new URL(`/bench/${mode}`, base), cookie, concurrency, WARMUP, 10);
+    for (const mode of modes) await run(new URL(pathOf(mode), base), cookie, concurrency, WARMUP, 10);
     for (let round = 0; round < ROUNDS; round++) {
       for (const mode of modes) {
-        const sample = await run(new URL(`/bench/${mode}`, base), cookie, concurrency, MAX_REQUESTS_PER_RUN, SECONDS_PER_RUN);
+        const sample = await run(new URL(pathOf(mode), base), cookie, concurrency, MAX_REQUESTS_PER_RUN, SECONDS_PER_RUN);
         const r = results[mode]!;
         r.latencies.push(...sample.latencies);
         r.seconds += sample.seconds;
@@ -340,7 +342,7 @@ async function benchVariant(runtime: GuardRuntime, useRedis: boolean): Promise<V
   // LOCKSTEP_SKIP_BUILD=1 reuses the last build of this variant, as the tests do.
   if (process.env.LOCKSTEP_SKIP_BUILD !== "1") {
     console.log(`Building (next build)...`);
-    await buildApp(undefined, runtime);
+    await buildApp(undefined, runtime, { bench: true });
   }
   const stack = await startStack({
     redisUrl: useRedis ? redisUrl : undefined,
@@ -352,7 +354,6 @@ async function benchVariant(runtime: GuardRuntime, useRedis: boolean): Promise<V
         name: "Lockstep Bank",
         clientId: "lockstep-bank",
         clientSecret: "bank-bench-secret-0123456789",
-        env: { BENCH_ROUTES: "true" },
         ssf: "push",
       },
       { appId: "brokerage", name: "Lockstep Brokerage", clientId: "lockstep-brokerage", clientSecret: "brokerage-bench-secret-0123" },

@@ -15,8 +15,10 @@ export function guardDeps(config: Config, revocations: Pick<RevocationList, "che
 }
 
 /**
- * `npm run bench`'s baselines, which the guard entries pass straight through: /bench/bare (a bare
- * middleware) and /bench/post (a trivial POST route, passed through as the signal receivers are).
- * Inert unless BENCH_ROUTES is on: the routes answer 404 otherwise.
+ * `npm run bench`'s baselines, which the guard entries pass straight through in its builds only
+ * (LOCKSTEP_BENCH_BUILD, written into the build by next.config.ts: in any other build this is false
+ * and the bundler drops the check): /bench/bare (a bare middleware) and /bench/post (a trivial POST
+ * route, passed through as the signal receivers are).
  */
-export const isBenchBaseline = (pathname: string) => pathname === "/bench/bare" || pathname === "/bench/post";
+export const isBenchBaseline = (pathname: string) =>
+  process.env.LOCKSTEP_BENCH_BUILD === "1" && (pathname === "/bench/bare" || pathname === "/bench/post");

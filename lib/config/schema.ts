@@ -461,10 +461,6 @@ export const configSchema = z
     OTEL_SDK_DISABLED: bool
       .default(false)
       .meta({ group: "telemetry", description: "`true`: no SDK and no export, even with an endpoint set." }),
-    /** Serves /bench/{raw,bare,guard} for `npm run bench`. Off in real deployments. */
-    BENCH_ROUTES: bool
-      .default(false)
-      .meta({ group: "development", description: "Serve `/bench/*` for `npm run bench`. Keep off in real deployments." }),
     /** Echoed by /api/health in X-Lockstep-Nonce; the demo and dev runners set a random one per process. */
     HEALTH_NONCE: z.string().max(128).optional().meta({
       group: "development",

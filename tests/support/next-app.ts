@@ -65,13 +65,21 @@ export async function startNext(options: {
   return next;
 }
 
-/** `next build` of one variant (the edge one unless told), for the test tiers, the demo and the benchmarks. */
-export function buildApp(log: (line: string) => void = () => {}, runtime: GuardRuntime = "edge"): Promise<void> {
+/**
+ * `next build` of one variant (the edge one unless told), for the test tiers, the demo and the
+ * benchmarks. `bench`: with the benchmarks' baseline routes (next.config.ts, LOCKSTEP_BENCH_BUILD),
+ * which no other build has.
+ */
+export function buildApp(
+  log: (line: string) => void = () => {},
+  runtime: GuardRuntime = "edge",
+  options: { bench?: boolean } = {},
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [nextCli, "build"], {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", ...variantEnv(runtime) },
+      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", ...variantEnv(runtime), LOCKSTEP_BENCH_BUILD: options.bench ? "1" : "" },
     });
     const output: string[] = [];
     pipeLines(child, "build", (_s, line) => {

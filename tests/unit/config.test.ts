@@ -18,7 +18,6 @@ describe("configuration", () => {
     expect(config.AUTH_URL).toBe("http://localhost:3000");
     expect(config.GUARD_FAIL_OPEN).toBe(false);
     expect(config.LOCKSTEP_KEY_PREFIX).toBe("ls:");
-    expect(config.BENCH_ROUTES).toBe(false);
   });
 
   it("keeps the issuer exactly as given, trailing slash included (it is compared to iss)", () => {

@@ -1,5 +1,4 @@
 import { route } from "@/lib/http/route";
-import { getConfig } from "@/lib/config";
 
 export const dynamic = "force-dynamic";
 
@@ -7,12 +6,14 @@ const ok = () => new Response("ok", { headers: { "Cache-Control": "no-store", "C
 const notFound = () => new Response("Not found", { status: 404 });
 
 /**
- * /bench/raw (no middleware), /bench/bare (a pass-through middleware) and /bench/guard (the full
- * guard): the same tiny dynamic response, so `npm run bench` measures only the middleware.
+ * `npm run bench`'s baselines, built only into its builds (next.config.ts, LOCKSTEP_BENCH_BUILD):
+ * /bench/raw.txt (no middleware: the matcher skips `.txt`), /bench/bare (a pass-through middleware)
+ * and /bench/guard (the full guard): the same tiny dynamic response, so that the benchmark measures
+ * only the middleware.
  */
 export const GET = route(async function GET(_request: Request, { params }: { params: Promise<{ mode: string }> }): Promise<Response> {
   const { mode } = await params;
-  if (!getConfig().BENCH_ROUTES || !["raw", "bare", "guard"].includes(mode)) return notFound();
+  if (!["raw.txt", "bare", "guard"].includes(mode)) return notFound();
   return ok();
 });
 
@@ -22,7 +23,7 @@ export const GET = route(async function GET(_request: Request, { params }: { par
  */
 export const POST = route(async function POST(request: Request, { params }: { params: Promise<{ mode: string }> }): Promise<Response> {
   const { mode } = await params;
-  if (!getConfig().BENCH_ROUTES || mode !== "post") return notFound();
+  if (mode !== "post") return notFound();
   await request.text();
   return ok();
 });
