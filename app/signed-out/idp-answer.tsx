@@ -1,7 +1,7 @@
 "use client";
 
 import { useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from "react";
-import { secondaryButtonClass } from "../_components/ui";
+import { IdpSignOutForm } from "./idp-sign-out";
 import { idpAnswerText, readIdpAnswer, recallIdpSession, type IdpAnswer } from "./idp-answer-state";
 
 /** How often the question is posted until the IdP's frame answers (a message sent before its script runs is lost). */
@@ -73,14 +73,7 @@ export function IdpAnswerBody(props: {
       </p>
       <div className="flex flex-wrap gap-3">
         {props.children}
-        {answer !== "ended" && (
-          <form method="post" action="/api/logout">
-            <input type="hidden" name="scope" value="idp" />
-            <button type="submit" className={secondaryButtonClass}>
-              Sign out at your identity provider too
-            </button>
-          </form>
-        )}
+        {answer !== "ended" && <IdpSignOutForm />}
       </div>
       {asking && <iframe ref={frame} src={checkSessionIframe} title="Identity provider session check" hidden />}
     </>

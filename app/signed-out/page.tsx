@@ -3,7 +3,8 @@ import Link from "next/link";
 import { cookies } from "next/headers";
 import { getServer } from "@/lib/compose/server";
 import { readEndedNote } from "@/lib/session/ended";
-import { buttonClass, Header, secondaryButtonClass, Time } from "../_components/ui";
+import { buttonClass, Header, Time } from "../_components/ui";
+import { IdpSignOutForm } from "./idp-sign-out";
 import { mechanismText } from "../_components/ending-text";
 import { readEnding } from "./ending";
 import { parseSignInFailureCode, signInFailureCookie } from "@/lib/oidc/sign-in-errors";
@@ -103,14 +104,7 @@ export default async function SignedOut({ searchParams }: { searchParams: Promis
             </p>
             <div className="flex flex-wrap gap-3">
               {signInAgain}
-              {message.idpMayBeActive && (
-                <form method="post" action="/api/logout">
-                  <input type="hidden" name="scope" value="idp" />
-                  <button type="submit" className={secondaryButtonClass}>
-                    Sign out at your identity provider too
-                  </button>
-                </form>
-              )}
+              {message.idpMayBeActive && <IdpSignOutForm />}
             </div>
           </>
         )}
