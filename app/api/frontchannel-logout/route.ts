@@ -18,6 +18,7 @@ export const GET = route(async function GET(request: Request): Promise<Response>
   const iss = url.searchParams.get("iss");
   const sid = url.searchParams.get("sid");
   let status = 200;
+  let queued = false;
   let ended: string[] = [];
   const sessionRequired = ctx.config.FCL_SESSION_REQUIRED;
   // Third-party frames usually carry no cookie of the app's (SameSite=Lax): the log says when none came.
@@ -45,7 +46,7 @@ export const GET = route(async function GET(request: Request): Promise<Response>
     // The store is down: what was asked is stored once it is back (still only for a session held here).
     status = 503;
     const handle = sealed ? await openHandle(sealed, ctx.config.AUTH_SECRET, ctx.cookies.session).catch(() => undefined) : undefined;
-    const queued = queueFrontchannelLogout(
+    queued = queueFrontchannelLogout(
       { iss, sid, cookieSessionId: handle?.lsid },
       { ...ctx.ending, issuer: ctx.config.OIDC_ISSUER, sessionRequired },
     );
@@ -56,7 +57,7 @@ export const GET = route(async function GET(request: Request): Promise<Response>
   // browser's open tabs to check their own session, which the server has just ended.
   const html =
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Signed out</title></head><body>` +
-    `<p>${status === 200 ? "Signed out." : "Could not sign out right now."}</p>` +
+    `<p>${status === 200 ? "Signed out." : queued ? "Signing out: it is recorded as soon as the session store answers." : "Could not sign out right now."}</p>` +
     `<script>(function(){try{var c=new BroadcastChannel(${JSON.stringify(`lockstep:${ctx.config.APP_ID}`)});` +
     `${ended.length > 0 ? 'c.postMessage({type:"check"});' : ""}c.close()}catch(e){}})()</script></body></html>`;
   return new Response(html, {
