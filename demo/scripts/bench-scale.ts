@@ -305,7 +305,9 @@ async function benchTabs(bench: Bench): Promise<TabsFigures> {
       now: Date.now,
       onEnded: () => (storedAt = Date.now()),
     };
-    const endedTabs = new Set(ended.flatMap((_, i) => Array.from({ length: sizes.tabsPerSession }, (_, t) => i * sizes.tabsPerSession + t)));
+    const endedTabs = new Set(
+      ended.flatMap((_, i) => Array.from({ length: sizes.tabsPerSession }, (_, t) => i * sizes.tabsPerSession + t)),
+    );
     const expected = endedTabs.size;
     // SCALE_PROFILE=1: a CPU profile of the app over the endings and their delivery.
     if (PROFILE) await bench.probe.profile(pid, true);
@@ -470,6 +472,8 @@ async function benchSessions(bench: Bench): Promise<SessionsFigures> {
     { from: SMALL, count: rest, writers: sizes.writers },
   );
   const writeCpu = writing();
+  // Let Redis and the machine settle after the bulk write before the latency is measured again.
+  await sleep(5_000);
   const written = first.written + bulk.written;
   const rate = bulk.written / bulk.seconds;
   const bytesPerSession = ((await usedMemory(bench.redis.client)) - base) / written;
