@@ -36,8 +36,8 @@ import type { Stores } from "../../lib/store/ports";
  *
  * - tabs: 2,000 sessions × 5 open tabs (server-sent event streams, held by a client process of their
  *   own): the app's memory per open tab (RSS, and the heap after a full GC), its CPU and the Redis
- *   calls per second while they idle, and how long after 1,000 sessions end at once (ended from this
- *   process through the store, as another instance would) each of their 5,000 tabs gets `ended`;
+ *   calls per second while they idle, and how long after 1,000 sessions end at once (one endSessions
+ *   call from this process, as another instance would make it) each of their 5,000 tabs gets `ended`;
  * - sessions: 1,000,000 sessions written through the store with token sizes like a real IdP's:
  *   bytes per session in Redis, the write rate, and the guard's added latency (HTTP, /bench/guard
  *   against /bench/bare, and the store's check alone from this process) at 1,000 and at 1,000,000;
