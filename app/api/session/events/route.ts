@@ -17,6 +17,12 @@ export const runtime = "nodejs";
  * its script); also the granularity of an open tab's liveness checks.
  */
 const HEARTBEAT_MS = HEARTBEAT_SECONDS * 1000;
+/**
+ * How long a stream that sent `ended` stays open for its tab to close it first. The tab closes its
+ * EventSource on `ended`, and closing a streamed response costs Next more than the write: a burst of
+ * endings would otherwise wait on each other's closes.
+ */
+const CLOSE_AFTER_ENDED_MS = 5_000;
 /** A refusal for a cap: its status and Retry-After, which the tab waits out before it asks again. */
 function refused(admission: Exclude<Admission, { admitted: true }>, body: boolean): Response {
   const headers = { "Cache-Control": "no-store", "Retry-After": String(admission.retryAfter) };
@@ -74,10 +80,14 @@ export const GET = route(async function GET(request: Request): Promise<Response>
     start(controller) {
       let closed = false;
       const cleanups: (() => void)[] = [admission.release];
-      const close = () => {
+      /** Stops the stream's work (subscription, heartbeat, timers, its admission); nothing more is sent. */
+      const halt = () => {
         if (closed) return;
         closed = true;
         for (const cleanup of cleanups) cleanup();
+      };
+      const close = () => {
+        halt();
         try {
           controller.close();
         } catch {
@@ -96,7 +106,8 @@ export const GET = route(async function GET(request: Request): Promise<Response>
       const ended = (event: { reason: string; mechanism?: string; at?: number }) => {
         if (!closed) tabTold(event);
         send(`event: ended\ndata: ${JSON.stringify({ reason: event.reason, mechanism: event.mechanism, at: event.at })}\n\n`);
-        close();
+        halt();
+        setTimeout(close, CLOSE_AFTER_ENDED_MS).unref?.();
       };
 
       send(`retry: 1000\nevent: ready\ndata: ${JSON.stringify({ expiresAt: record.expiresAt })}\n\n`);
@@ -129,6 +140,7 @@ export const GET = route(async function GET(request: Request): Promise<Response>
   });
 
   return new Response(stream, {
-    headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Accel-Buffering": "no" },
+    // no-transform: Next leaves the stream uncompressed (a compressor's state per open stream is about 200 KB).
+    headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-store, no-transform", "X-Accel-Buffering": "no" },
   });
 });
