@@ -1,10 +1,10 @@
 import { redisAnswers } from "./preflight";
-import { readFileSync, readdirSync } from "node:fs";
 import { subscribe } from "node:diagnostics_channel";
 import type { IncomingMessage } from "node:http";
 import { HttpSession } from "../../tests/support/http-client";
 import { signIn } from "../../tests/support/lockstep";
 import { buildApp, startStack, type AppSpec, type RunningApp } from "./stack";
+import { cpuSeconds } from "./scale-support";
 
 /**
  * Liveness benchmark: what re-checking active sessions at the IdP costs, with each method, against
@@ -34,30 +34,6 @@ const app = (appId: string, env: Record<string, string>): AppSpec => ({
   registration: noPush,
   env: { LIVENESS_INTERVAL_SECONDS: String(INTERVAL_S), ...env },
 });
-
-/** CPU seconds (user + system) of a process and all its descendants, from /proc. */
-function cpuSeconds(rootPid: number): number {
-  const ticks = 100; // USER_HZ on Linux
-  const stats = new Map<number, { ppid: number; cpu: number }>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      stats.set(Number(entry), { ppid: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) / ticks });
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  let total = 0;
-  const queue = [rootPid];
-  while (queue.length > 0) {
-    const pid = queue.pop()!;
-    total += stats.get(pid)?.cpu ?? 0;
-    for (const [child, s] of stats) if (s.ppid === pid) queue.push(child);
-  }
-  return total;
-}
 
 async function openStreams(target: RunningApp, count: number): Promise<AbortController[]> {
   const streams: AbortController[] = [];

@@ -18,6 +18,7 @@ import {
   writeInProcesses,
   type MemoryProbe,
   type PrivateRedis,
+  statusOf,
 } from "./scale-support";
 import { cookieFor, recordMaker, storesFor, writeSessions, type ScaleSession, type TokenSizes } from "./scale-sessions";
 import { HttpSession } from "../../tests/support/http-client";
@@ -364,17 +365,6 @@ async function benchTabs(bench: Bench): Promise<TabsFigures> {
   }
 }
 
-function get(agent: http.Agent, url: URL, cookie: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { agent, headers: { cookie } }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
-
 type GuardSample = { guard: number; bare: number; check: number };
 
 /**
@@ -395,7 +385,7 @@ async function guardLatency(bench: Bench, sessions: ScaleSession[], cookies: str
       const deadline = performance.now() + sizes.guardSeconds * 1000;
       for (let i = 0; i < 20_000 && performance.now() < deadline; i++) {
         const t = performance.now();
-        const status = await get(agent, url, cookies[i % cookies.length]!);
+        const status = await statusOf(agent, url, cookies[i % cookies.length]!);
         samples[mode].push(performance.now() - t);
         if (status !== 200) refused += 1;
       }
@@ -566,7 +556,7 @@ async function benchLogouts(bench: Bench): Promise<LogoutsFigures> {
       const watch = new http.Agent({ keepAlive: true, maxSockets: 1 });
       const url = new URL("/bench/guard", base);
       while (Date.now() < deadline) {
-        const status = await get(watch, url, sessions[lastIndex]!.cookie).catch(() => 0);
+        const status = await statusOf(watch, url, sessions[lastIndex]!.cookie).catch(() => 0);
         if (isRefusal(status)) {
           lastRefused = Date.now() - t0;
           break;
@@ -614,7 +604,7 @@ async function benchLogouts(bench: Bench): Promise<LogoutsFigures> {
     await Promise.all(
       Array.from({ length: sizes.logoutConcurrency }, async () => {
         while (swept < count && Date.now() < sweepDeadline) {
-          const status = await get(sweepAgent, url, sessions[swept++]!.cookie).catch(() => 0);
+          const status = await statusOf(sweepAgent, url, sessions[swept++]!.cookie).catch(() => 0);
           sweep[status] = (sweep[status] ?? 0) + 1;
         }
       }),

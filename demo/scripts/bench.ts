@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { redisAnswers } from "./preflight";
 import http from "node:http";
+import { statusOf } from "./scale-support";
 import { buildApp, startStack, type GuardRuntime } from "./stack";
 import { HttpSession } from "../../tests/support/http-client";
 import { signIn } from "../../tests/support/lockstep";
@@ -24,17 +25,6 @@ const WARMUP = 300;
 
 type Sample = { latencies: number[]; seconds: number; errors: number };
 
-function get(agent: http.Agent, url: URL, cookie: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { agent, headers: { cookie } }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
-
 async function run(url: URL, cookie: string, concurrency: number, requests: number, seconds: number): Promise<Sample> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const latencies: number[] = [];
@@ -47,7 +37,7 @@ async function run(url: URL, cookie: string, concurrency: number, requests: numb
       while (issued < requests && performance.now() < deadline) {
         issued += 1;
         const t0 = performance.now();
-        const status = await get(agent, url, cookie).catch(() => 0);
+        const status = await statusOf(agent, url, cookie).catch(() => 0);
         if (status !== 200) errors += 1;
         latencies.push(performance.now() - t0);
       }

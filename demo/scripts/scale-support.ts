@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import http from "node:http";
 import path from "node:path";
 import { Redis as IORedis } from "ioredis";
 import { freePort, stopChild } from "./stack";
@@ -356,4 +357,16 @@ export async function writeInProcesses(
   } finally {
     await Promise.all(children.map((child) => stopChild(child)));
   }
+}
+
+/** GET with a cookie on a keep-alive agent: the status, the body read and dropped. */
+export function statusOf(agent: http.Agent, url: URL, cookie: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { agent, headers: { cookie } }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+    req.end();
+  });
 }
