@@ -4,41 +4,19 @@
  * answer end the process with code 1 within seconds and one line naming the setting (no value, no
  * stack trace); an IdP that cannot be read leaves it serving, with a warning naming OIDC_ISSUER.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, root, stopChild, variantEnv, waitForHealth, type GuardRuntime, type Stack } from "../../demo/scripts/stack";
+import { freePort, stopChild, waitForHealth, type GuardRuntime, type Stack } from "../../demo/scripts/stack";
+import { startClean, type CleanRun } from "../support/next-app";
 import { clusterNodes, onCluster, startTestStack } from "../support/lockstep";
 import { testRedisUrl } from "../support/require-redis";
 
 const runtime: GuardRuntime = process.env.LOCKSTEP_NATIVE_REDIS === "1" ? "nodejs" : "edge";
-const nextCli = path.join(root, "node_modules/next/dist/bin/next");
 const secret = randomBytes(32).toString("base64url");
 const redisPassword = "startup-test-password-0123";
 
-type Run = { child: ChildProcess; output: string[]; exited: Promise<number | null>; port: number };
-
-async function startNext(env: Record<string, string>): Promise<Run> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [nextCli, "start", "-p", String(port), "-H", "127.0.0.1"], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOME: process.env.HOME ?? "",
-      NODE_ENV: "production",
-      NEXT_TELEMETRY_DISABLED: "1",
-      ...variantEnv(runtime),
-      ...env,
-    },
-  });
-  const output: string[] = [];
-  for (const stream of [child.stdout, child.stderr])
-    stream?.on("data", (d: Buffer) => output.push(...d.toString().split("\n").filter(Boolean)));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, output, exited, port };
-}
+/** `next start` of this tier's build with exactly these settings (and PATH, HOME), on a free loopback port. */
+const startNext = (env: Record<string, string>): Promise<CleanRun> => startClean(runtime, () => env, "startup");
 
 /** Settings that pass the schema, with a store and an IdP nobody listens on. */
 async function settings(): Promise<Record<string, string>> {
@@ -54,7 +32,7 @@ async function settings(): Promise<Record<string, string>> {
   };
 }
 
-async function exitsWithin(run: Run, ms: number): Promise<number | null> {
+async function exitsWithin(run: CleanRun, ms: number): Promise<number | null> {
   const timeout = new Promise<"running">((resolve) => setTimeout(() => resolve("running"), ms));
   const result = await Promise.race([run.exited, timeout]);
   if (result === "running") {
@@ -64,8 +42,8 @@ async function exitsWithin(run: Run, ms: number): Promise<number | null> {
   return result;
 }
 
-const ours = (run: Run) => run.output.filter((l) => l.startsWith("Lockstep "));
-const hasStack = (run: Run) => run.output.some((l) => /^\s+at /.test(l) || l.includes("[auth][error]"));
+const ours = (run: CleanRun) => run.output.filter((l) => l.startsWith("Lockstep "));
+const hasStack = (run: CleanRun) => run.output.some((l) => /^\s+at /.test(l) || l.includes("[auth][error]"));
 
 describe("what stops the start", () => {
   it("a missing AUTH_SECRET: exit code 1, one line naming it", async () => {
@@ -111,7 +89,7 @@ async function storeSettings(stack: Stack): Promise<Record<string, string>> {
 
 describe("what only warns", () => {
   let stack: Stack | undefined;
-  let run: Run | undefined;
+  let run: CleanRun | undefined;
   beforeAll(async () => {
     // Only the gateway and the IdP (no app): the app below is started by hand.
     stack = await startTestStack({ apps: [] });

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { pipeLines, stopChild, waitForHealth } from "./processes";
+import { freePort, pipeLines, stopChild, waitForHealth } from "./processes";
 
 /**
  * The app as the tests (and the demo's runners) build and start it: `next build` of one variant into
@@ -90,4 +90,39 @@ export function buildApp(
       code === 0 ? resolve() : reject(new Error(`next build failed (exit ${code}):\n${output.slice(-40).join("\n")}`)),
     );
   });
+}
+
+/** A `next start` spawned with a clean environment: its process, every line it printed, and its exit. */
+export type CleanRun = { child: ChildProcess; output: string[]; exited: Promise<number | null>; port: number; url: string };
+
+/**
+ * `next start` of one variant's last build on a free loopback port, with exactly `settings` in its
+ * environment (besides PATH, HOME and the variant's): what a deployment that set only those would run.
+ * `settings` may use the port (e.g. for AUTH_URL). Not waited for: a test may expect it to exit.
+ */
+export async function startClean(
+  runtime: GuardRuntime,
+  settings: (port: number) => Record<string, string>,
+  source = "app",
+): Promise<CleanRun> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [nextCli, "start", "-p", String(port), "-H", "127.0.0.1"], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      NODE_ENV: "production",
+      NEXT_TELEMETRY_DISABLED: "1",
+      ...variantEnv(runtime),
+      ...settings(port),
+    },
+  });
+  const output: string[] = [];
+  pipeLines(child, source, (_source, line) => {
+    output.push(line);
+    if (process.env.LOCKSTEP_TEST_LOGS === "1") console.log(`[${source}] ${line}`);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, output, exited, port, url: `http://localhost:${port}` };
 }

@@ -7,9 +7,7 @@
  * own store (lib/store/native.ts), as a sign-in would leave it, so that the guard's whole path runs
  * without an IdP. This tier needs only what a project made with `npm run make-it-yours` keeps.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import path from "node:path";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { endSessions } from "@/lib/revocation/end-sessions";
@@ -19,44 +17,20 @@ import { appKeys } from "@/lib/store/keys";
 import { createNativeClient } from "@/lib/store/native-client";
 import { nativeStores } from "@/lib/store/native";
 import type { Stores } from "@/lib/store/ports";
-import { root, variantEnv } from "../support/next-app";
-import { freePort, pipeLines, stopChild, waitForHealth } from "../support/processes";
+import { startClean, type CleanRun } from "../support/next-app";
+import { freePort, stopChild, waitForHealth } from "../support/processes";
 import { testRedisUrl } from "../support/require-redis";
 import { signInTo } from "../support/sessions";
 import { deleteByPrefix } from "../support/test-redis";
 
-const nextCli = path.join(root, "node_modules/next/dist/bin/next");
 const APP_ID = "template";
 const PREFIX = `lockstep-test:template:${randomBytes(6).toString("hex")}:`;
 const AUTH_SECRET = randomBytes(32).toString("base64url");
 const redisPassword = "template-test-password-0123";
 
-type Run = { child: ChildProcess; output: string[]; exited: Promise<number | null>; url: string };
-
 /** `next start` of the Node build with exactly these settings (and PATH, HOME), on a free loopback port. */
-async function startApp(settings: Record<string, string>): Promise<Run> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [nextCli, "start", "-p", String(port), "-H", "127.0.0.1"], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOME: process.env.HOME ?? "",
-      NODE_ENV: "production",
-      NEXT_TELEMETRY_DISABLED: "1",
-      ...variantEnv("nodejs"),
-      AUTH_URL: `http://localhost:${port}`,
-      ...settings,
-    },
-  });
-  const output: string[] = [];
-  pipeLines(child, "app", (_source, line) => {
-    output.push(line);
-    if (process.env.LOCKSTEP_TEST_LOGS === "1") console.log(`[template] ${line}`);
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, output, exited, url: `http://localhost:${port}` };
-}
+const startApp = (settings: Record<string, string>): Promise<CleanRun> =>
+  startClean("nodejs", (port) => ({ AUTH_URL: `http://localhost:${port}`, ...settings }), "template");
 
 /** Settings a project sets (README, "Make it yours"), with an IdP nobody answers for and the test Redis. */
 async function projectSettings(): Promise<Record<string, string>> {
@@ -74,9 +48,9 @@ async function projectSettings(): Promise<Record<string, string>> {
   };
 }
 
-const ours = (run: Run) => run.output.filter((l) => l.startsWith("Lockstep "));
+const ours = (run: CleanRun) => run.output.filter((l) => l.startsWith("Lockstep "));
 
-let app: Run;
+let app: CleanRun;
 let settings: Record<string, string>;
 let redis: Redis;
 let stores: Stores;
