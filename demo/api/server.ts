@@ -1,6 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
+import { listen } from "../idp/http";
 import { demoResources, type DemoResource, type DemoResourceName } from "../idp/resources";
 import { hasScope, parseAuthorization, validateAccessToken, type AccessTokenClaims, type Credentials } from "./access-token";
 import { headlinesFor, holdingsFor, quotesAt, reportSummary, statementsFor } from "./data";
@@ -99,16 +99,6 @@ export type DemoMountName = keyof typeof mounts;
 const LOOPBACK_ADDRESSES = new Set(["127.0.0.1", "::1", "localhost"]);
 const RECORD_LIMIT = 200;
 const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
-
-function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
-}
 
 /** Finds the IdP's keys through its discovery document once, and again after a failure. */
 function issuerKeys(issuer: string): () => Promise<JWTVerifyGetKey> {

@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { errorPage, PAGE_HEADERS } from "./pages";
 
 const MAX_FORM_BYTES = 8 * 1024;
@@ -50,4 +51,15 @@ export function sendFailure(res: ServerResponse, error: unknown, log: (line: str
   }
   log(`${what}: ${error instanceof Error ? error.message : String(error)}`);
   sendHtml(res, 500, errorPage("server_error", `${what}.`));
+}
+
+/** Starts `server` listening on `host`:`port` (0: a free one); resolves with the address, rejects if it cannot. */
+export function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
 }

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createServer, type RequestListener, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer, type RequestListener } from "node:http";
 import type { JWK } from "jose";
 import Provider, { errors, type ClientMetadata, type Configuration, type KoaContextWithOIDC, type SigningAlgorithm } from "oidc-provider";
 import { DemoStore } from "./adapter";
@@ -11,6 +10,7 @@ import {
   frontchannelLogoutMiddleware,
   includeSidForFrontchannel,
 } from "./frontchannel";
+import { listen } from "./http";
 import { handleInteraction, matchInteractionRoute } from "./interactions";
 import { createSigningKeys, type SignOptions } from "./keys";
 import { loopbackDemoFetch } from "./loopback-fetch";
@@ -202,16 +202,6 @@ function sendPage(ctx: KoaContextWithOIDC, html: string): void {
   for (const [name, value] of Object.entries(PAGE_HEADERS)) ctx.set(name, value);
   ctx.type = "html";
   ctx.body = html;
-}
-
-function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
 }
 
 /**
