@@ -189,17 +189,33 @@ describe("push delivery (RFC 8935)", () => {
     "answers 503 when the event cannot be stored, and acts on it itself once the store is back, for a transmitter that never retries",
     async () => {
       const alice = await signedIn(pushApp);
-      const sub = ((await (await sessionOf(alice, pushApp.url)).json()) as { user: { sub: string } }).user.sub;
-      const body = await set({ [CAEP_EVENTS.sessionRevoked]: {} }, { format: "iss_sub", iss: stack.issuer, sub });
+      const bob = await signedIn(pushApp, "bob");
+      const subOf = async (browser: HttpSession) =>
+        ((await (await sessionOf(browser, pushApp.url)).json()) as { user: { sub: string } }).user.sub;
+      const body = await set({ [CAEP_EVENTS.sessionRevoked]: {} }, { format: "iss_sub", iss: stack.issuer, sub: await subOf(alice) });
+      // One that will not validate (a JWT's typ, not a SET's: RFC 8417 §2.3), queued first: it must be dropped, not acted on.
+      const forged = await stack.idp.sign(
+        {
+          iss: stack.issuer,
+          jti: crypto.randomUUID(),
+          iat: Math.floor(Date.now() / 1000),
+          aud: pushApp.url,
+          sub_id: { format: "iss_sub", iss: stack.issuer, sub: await subOf(bob) },
+          events: { [CAEP_EVENTS.sessionRevoked]: {} },
+        },
+        { header: { typ: "JWT" } },
+      );
       await stack.stopGateway();
-      let status: number;
+      let statuses: number[];
       try {
-        status = (await push(body, authorized())).status;
+        statuses = [(await push(forged, authorized())).status, (await push(body, authorized())).status];
       } finally {
         await stack.startGateway();
       }
-      expect(status).toBe(503);
+      expect(statuses).toEqual([503, 503]);
       expect(await until(async () => (await sessionOf(alice, pushApp.url)).status === 401, 10_000)).toBe(true);
+      // The queue is applied in order: the forged SET came first and was dropped on validation.
+      expect((await sessionOf(bob, pushApp.url)).status).toBe(200);
       // The transmitter's own retry, if it makes one, is a duplicate: accepted, nothing done twice.
       expect((await push(body, authorized())).status).toBe(202);
     },

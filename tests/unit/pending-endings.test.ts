@@ -139,6 +139,18 @@ describe("endings queued while the store is down (lib/revocation/pending.ts)", (
     expect(logged.filter((e) => e.event === "pending_ending.expired")).toHaveLength(2);
   });
 
+  it("refuses what would pass its byte budget (raw SETs), and takes it again once room is made", async () => {
+    const logged: string[] = [];
+    const pending = new PendingEndings({ log: (e) => logged.push(e.event), maxAgeMs: 60_000, maxBytes: 100 });
+    const set = (key: string, bytes: number) =>
+      pending.add({ key, kind: "ssf_push", reason: "security_event", bytes, apply: async () => undefined });
+    expect(set("a", 60)).toBe(true);
+    expect(set("b", 60)).toBe(false);
+    expect(logged).toContain("pending_ending.full");
+    await pending.flush();
+    expect(set("b", 60)).toBe(true);
+  });
+
   it("drops, and logs as refused, an ending that resolves Dropped (a SET that no longer validates)", async () => {
     const { pending, logged } = setup();
     pending.add({ key: "set", kind: "ssf_push", reason: "security_event", apply: async () => ({ dropped: "invalid_signature" }) });
