@@ -57,11 +57,22 @@ export async function startNext(options: {
       HEALTH_NONCE: nonce,
     },
   });
-  pipeLines(child, options.source, options.log);
+  // The last lines it printed, for the error when it does not come up (the app logs no token or secret).
+  const tail: string[] = [];
+  pipeLines(child, options.source, (source, line) => {
+    tail.push(line);
+    if (tail.length > 15) tail.shift();
+    options.log(source, line);
+  });
   const url = `http://localhost:${options.port}`;
   const next: NextProcess = { url, nonce, process: child, stop: () => stopChild(child, dev) };
   options.onStarted?.(next);
-  await waitForHealth(`${url}/api/health`, child, options.timeoutMs ?? 60_000, nonce);
+  try {
+    await waitForHealth(`${url}/api/health`, child, options.timeoutMs ?? 60_000, nonce);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`${message}; its last lines:\n${tail.join("\n") || "(none)"}`, { cause: error });
+  }
   return next;
 }
 

@@ -6,16 +6,37 @@ import net from "node:net";
  * for a server's health answer, its output line by line, and stopping it by its PID.
  */
 
-/** A port nothing listens on at 127.0.0.1 right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports for test servers come from below the OS's ephemeral range (32768 and up on Linux, 49152 and up
+ * on macOS and Windows), where the outgoing connections of tests running in parallel take their local
+ * ports: a port picked there and released could be taken by one before the server binds it.
+ */
+const PORT_RANGE = { from: 20_000, to: 32_000 };
+/** Ports this process has handed out: never handed out twice. */
+const handedOut = new Set<number>();
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * A loopback port nothing listens on right now, outside the ephemeral range and not handed out before
+ * by this process. Picked at random, so that test workers in other processes rarely try the same one.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from));
+    if (handedOut.has(port)) continue;
+    if (await bindable(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free loopback port between ${PORT_RANGE.from} and ${PORT_RANGE.to}`);
 }
 
 /** The header /api/health echoes HEALTH_NONCE in: how a runner tells its own app from whatever else answers on the port. */

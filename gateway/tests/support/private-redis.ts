@@ -3,26 +3,14 @@
  * a test may stop and restart it. Stopped by its own PID only.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { Redis } from "ioredis";
+import { freePort } from "../../../tests/support/processes";
 
 export const REDIS_SERVER = process.env.REDIS_SERVER_BIN ?? "redis-server";
 
 /** True when the redis-server binary runs here. */
 export function haveRedisServer(): boolean {
   return spawnSync(REDIS_SERVER, ["--version"], { stdio: "ignore" }).status === 0;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface PrivateRedis {
