@@ -431,10 +431,11 @@ export function makePlan(options: { gateway: boolean }): Plan {
     }
   }
 
-  // CI: the steps only the removed workspaces need.
+  // CI's steps and the example settings only the removed workspaces need.
   for (const target of targets) {
     removeMarkedBlocks(plan, ".ci/run", target);
     removeMarkedBlocks(plan, ".github/workflows/ci.yml", target);
+    removeMarkedBlocks(plan, ".env.example", target);
   }
 
   // Docs.

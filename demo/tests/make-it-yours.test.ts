@@ -49,6 +49,12 @@ describe("npm run make-it-yours -- --gateway (its plan)", () => {
     expect(edited(".github/workflows/ci.yml")).toContain("run: npm test");
   });
 
+  it("drops the gateway's settings from .env.example and keeps the app's", () => {
+    const example = edited(".env.example");
+    expect(example).not.toMatch(/GATEWAY_|make-it-yours|Lockstep gateway/);
+    for (const key of ["REDIS_URL=", "REDIS_CLUSTER_NODES=", "UPSTASH_REDIS_REST_URL=", "AUTH_SECRET="]) expect(example).toContain(key);
+  });
+
   it("says in the README what was removed, and leaves no link to a removed page", () => {
     const readme = edited("README.md");
     expect(readme).toMatch(/`npm run make-it-yours` removed the demo and the Redis\s+gateway/);
@@ -73,5 +79,6 @@ describe("npm run make-it-yours (the gateway kept)", () => {
     expect(pkg.scripts.gateway).toBeDefined();
     expect(Object.keys(pkg.devDependencies)).not.toContain("playwright-core");
     expect(plan.edits.get("vitest.config.ts")!.content).toContain("...gatewayTiers");
+    expect(plan.edits.has(".env.example")).toBe(false);
   });
 });
