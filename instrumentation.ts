@@ -8,7 +8,9 @@
  * With an OTLP endpoint set (OTEL_EXPORTER_OTLP_ENDPOINT or a per-signal one), it then starts the
  * OpenTelemetry SDK (lib/telemetry/sdk.ts, loaded only then), before any route is served, so that
  * the route handlers and the Node guard find it (docs/observability.md); without one nothing of it
- * is loaded. In the edge runtime the configuration is read, so that a bad setting fails there too;
+ * is loaded. On SIGTERM or SIGINT the instance drains (lib/compose/shutdown.ts): its tabs' streams
+ * close with `renew`, and the telemetry is exported before Next exits. In the edge runtime the
+ * configuration is read, so that a bad setting fails there too;
  * no SDK runs there, and Lockstep's hooks stay no-ops.
  */
 export async function register(): Promise<void> {
@@ -22,7 +24,8 @@ export async function register(): Promise<void> {
   await checkAtStartup();
   const { telemetryPlan } = await import("@/lib/telemetry/plan");
   const plan = telemetryPlan((await import("@/lib/config")).getConfig());
-  if (plan) (await import("@/lib/telemetry/sdk")).startTelemetry(plan);
+  const telemetry = plan ? (await import("@/lib/telemetry/sdk")).startTelemetry(plan) : undefined;
+  (await import("@/lib/compose/shutdown")).drainOnSignals(telemetry);
   const { announceLivenessPlan } = await import("@/lib/compose/server");
   announceLivenessPlan();
   const { announceClientPlan } = await import("@/lib/oidc/announce");

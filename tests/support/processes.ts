@@ -55,6 +55,8 @@ export async function waitForHealth(url: string, child: ChildProcess, timeoutMs:
     }
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      // Read to the end, so that the connection is idle and a server that stops need not wait for it.
+      await response.arrayBuffer();
       if (response.ok && (nonce === undefined || response.headers.get(NONCE_HEADER) === nonce)) return;
       if (response.ok) impostor = true;
     } catch {

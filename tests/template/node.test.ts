@@ -163,3 +163,39 @@ describe("a session in the store", () => {
     expect(shown).toMatch(/data-reason="(?!none")[a-z_]+"/);
   });
 });
+
+// Last in this file: it stops the app.
+describe("a SIGTERM (a process manager's stop, a rolling deploy)", () => {
+  it("sends each open tab's stream `renew` and drops it, so that the process exits at once, not at the stream's end of life", async () => {
+    const cookie = cookieNames(APP_ID, app.url).session;
+    const session = await signInTo(stores, settings.OIDC_ISSUER!, Date.now(), { sid: `sid-${randomBytes(6).toString("hex")}` });
+    const sealed = await sealHandle(session.handle, AUTH_SECRET, cookie, 3600);
+    const response = await fetch(`${app.url}/api/session/events`, { headers: { cookie: `${cookie}=${sealed}`, accept: "text/event-stream" } });
+    expect(response.status).toBe(200);
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let received = "";
+    const readUntil = async (done: (text: string) => boolean, ms: number) => {
+      const deadline = Date.now() + ms;
+      while (!done(received) && Date.now() < deadline) {
+        // A stopping server drops the connection once `renew` is written: the read then fails.
+        const read = reader.read().catch(() => ({ done: true as const, value: undefined }));
+        const next = await Promise.race([read, new Promise<"late">((r) => setTimeout(() => r("late"), deadline - Date.now()))]);
+        if (next === "late" || next.done) return next === "late" ? "open" : "closed";
+        received += next.value;
+      }
+      return done(received) ? "seen" : "open";
+    };
+    expect(await readUntil((t) => t.includes("event: ready"), 10_000)).toBe("seen");
+
+    const signalled = Date.now();
+    app.child.kill("SIGTERM");
+    // The stream's life is LIVE_STREAM_MAX_SECONDS (15 minutes here): without the drain it stays open.
+    expect(await readUntil(() => false, 10_000)).toBe("closed");
+    expect(received).toContain("event: renew");
+    const code = await Promise.race([app.exited, new Promise<"running">((r) => setTimeout(() => r("running"), 10_000))]);
+    expect(code).not.toBe("running");
+    console.log(`template: SIGTERM with one open stream: exited ${Date.now() - signalled} ms after the signal`);
+    const drained = app.output.map((l) => l.match(/^\{.*"event":"server\.drain".*\}$/)?.[0]).find(Boolean);
+    expect(JSON.parse(drained!)).toMatchObject({ outcome: "ok", streams: 1, pending: 0 });
+  });
+});

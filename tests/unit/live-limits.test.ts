@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_STREAMS_PER_SESSION, StreamLimits } from "@/lib/live/limits";
+import { DRAINING_RETRY_SECONDS, MAX_STREAMS_PER_SESSION, StreamLimits } from "@/lib/live/limits";
 
 describe("caps on open live-update streams", () => {
   it("admits at most MAX_STREAMS_PER_SESSION streams per session: 429 with Retry-After beyond, another session unaffected", () => {
@@ -35,5 +35,24 @@ describe("caps on open live-update streams", () => {
     expect(limits.open).toBe(0);
     expect(limits.admit("a").admitted && limits.admit("a").admitted).toBe(true);
     expect(limits.open).toBe(2);
+  });
+
+  it("once the process drains, ends each open stream once and admits no new one (503, a short Retry-After)", () => {
+    const limits = new StreamLimits(() => 100);
+    const ended: string[] = [];
+    const a = limits.admit("a", () => ended.push("a"));
+    const b = limits.admit("b", () => ended.push("b"));
+    const c = limits.admit("c", () => ended.push("c"));
+    if (!c.admitted) throw new Error("refused");
+    c.release(); // closed before the drain: not asked again
+    expect(a.admitted && b.admitted).toBe(true);
+
+    expect(limits.drain()).toBe(2);
+    expect(ended).toEqual(["a", "b"]);
+    const refused = limits.admit("d", () => ended.push("d"));
+    expect(refused).toMatchObject({ admitted: false, status: 503, code: "process_draining", retryAfter: DRAINING_RETRY_SECONDS });
+    expect(limits.peek("a")).toMatchObject({ status: 503, code: "process_draining" });
+    expect(limits.drain()).toBe(0);
+    expect(ended).toEqual(["a", "b"]);
   });
 });

@@ -23,14 +23,34 @@ const HEARTBEAT_MS = HEARTBEAT_SECONDS * 1000;
  * endings would otherwise wait on each other's closes.
  */
 const CLOSE_AFTER_ENDED_MS = 5_000;
+/**
+ * Fails the stream once what was queued on it has been handed to the response (or after half a
+ * second), with an AbortError: Next then destroys the response's connection, quietly.
+ */
+function dropOnceWritten(controller: ReadableStreamDefaultController<Uint8Array>, triesLeft = 50): void {
+  const flushed = (controller.desiredSize ?? 0) > 0;
+  setTimeout(() => {
+    if (!flushed && triesLeft > 0) return dropOnceWritten(controller, triesLeft - 1);
+    try {
+      controller.error(new DOMException("The server is stopping", "AbortError"));
+    } catch {
+      // already closed by the client
+    }
+  }, 10).unref?.();
+}
+
 /** A refusal for a cap: its status and Retry-After, which the tab waits out before it asks again. */
 function refused(admission: Exclude<Admission, { admitted: true }>, body: boolean): Response {
-  const headers = { "Cache-Control": "no-store", "Retry-After": String(admission.retryAfter) };
+  const headers: Record<string, string> = { "Cache-Control": "no-store", "Retry-After": String(admission.retryAfter) };
+  // A stopping process: the client's next request should open a connection to another instance.
+  if (admission.code === "process_draining") headers.Connection = "close";
   if (!body) return new Response(null, { status: admission.status, headers });
-  const description =
-    admission.status === 429
-      ? "This session has too many open live-update streams."
-      : "This server holds as many live-update streams as it may.";
+  const descriptions: Record<typeof admission.code, string> = {
+    session_streams_full: "This session has too many open live-update streams.",
+    process_streams_full: "This server holds as many live-update streams as it may.",
+    process_draining: "This server is stopping; ask again and another will answer.",
+  };
+  const description = descriptions[admission.code];
   return Response.json({ error: admission.code, error_description: description }, { status: admission.status, headers });
 }
 
@@ -55,13 +75,17 @@ export const HEAD = route(async function HEAD(request: Request): Promise<Respons
  * Limits: at most MAX_STREAMS_PER_SESSION streams per session on this process (429 beyond) and
  * LIVE_MAX_STREAMS in all (503 beyond), each with Retry-After; a stream lives at most
  * LIVE_STREAM_MAX_SECONDS (less up to a tenth), then sends `renew` and closes, and the tab opens another.
+ * When the process stops (SIGTERM, lib/compose/shutdown.ts), every stream sends `renew` and closes at
+ * once, and new ones are answered 503 with Retry-After: 1.
  */
 export const GET = route(async function GET(request: Request): Promise<Response> {
   const server = getServer();
   const gate = await requireSession(server.gate, request);
   if ("response" in gate) return gate.response;
   const { id, record } = gate.session;
-  const admission = server.liveStreams.admit(id);
+  // Set once the stream has started: how it ends itself when this process stops (StreamLimits.drain).
+  let drainNow = () => {};
+  const admission = server.liveStreams.admit(id, () => drainNow());
   if (!admission.admitted) {
     securityLog({ event: "live.stream", outcome: "rejected", code: admission.code, session: hashId(id), open: server.liveStreams.open });
     return refused(admission, true);
@@ -129,6 +153,14 @@ export const GET = route(async function GET(request: Request): Promise<Response>
       }, lifeMs);
       cleanups.push(() => clearTimeout(renew));
       request.signal.addEventListener("abort", close);
+      // This process stopping: `renew` as above, then the connection is dropped rather than left idle
+      // for the client to reuse, since a stopping server waits for every connection it has. The tab's
+      // new stream then reaches another instance.
+      drainNow = () => {
+        send("event: renew\ndata: {}\n\n");
+        halt();
+        dropOnceWritten(controller);
+      };
 
       // The session may have ended between the check above and the subscription.
       void currentSession(server.gate, cookie)
