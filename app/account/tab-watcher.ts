@@ -1,8 +1,17 @@
 import { noteDelivery, type Delivery } from "./delivery";
 
-type Ended = { type: "ended"; sessionId: string; reason: string; sentAt: number };
+/**
+ * A session of this browser ended. `pushed`: the server's own event stream said so (the tab holding
+ * the stream relays it), so it needs no confirming; otherwise a tab signed out, and the others confirm.
+ */
+type Ended = { type: "ended"; sessionId: string; reason: string; sentAt: number; pushed?: true };
 /** From the front-channel logout page: some session of this browser ended; each tab checks its own. */
 type Check = { type: "check" };
+/** From the tab holding the event stream: how live it is (sent on each change, each `ping`, and when asked). */
+type Stream = { type: "stream"; status: LiveStatus };
+/** From a tab that does not hold the stream: what is its status? */
+type Hello = { type: "hello" };
+type Message = Ended | Check | Stream | Hello;
 
 export type LiveStatus = "connecting" | "live" | "reconnecting" | "offline";
 
@@ -81,10 +90,23 @@ export type TabWatcherOptions = {
  * server refused is asked about (`HEAD`) and tried again after its Retry-After; one that reaches its
  * longest life (`renew`) is replaced at once. Signing out in this tab tells the others once the
  * server has answered. `start` once, `stop` when the tab's page goes away.
+ *
+ * The tabs of one browser share one event stream: the tab holding a Web Lock opens it and relays
+ * over the BroadcastChannel what it hears (how live it is, and an ending pushed by the server), so
+ * that a browser with five tabs costs the server one stream. When that tab goes away, its lock passes
+ * to another, which opens the stream; a tab that hears nothing from the holder for SILENCE_MS while
+ * the server answers takes the lock over (a frozen tab keeps its lock). Without Web Locks, each tab
+ * opens its own.
  */
 export class TabWatcher {
   private done = false;
   private events: EventSource | undefined;
+  /** Whether this tab holds the browser's event stream; undefined without Web Locks (each tab has its own). */
+  private leading: boolean | undefined;
+  /** Releases the lock this tab holds. */
+  private releaseLock: (() => void) | undefined;
+  /** Takes this tab out of the lock's queue. */
+  private queued: AbortController | undefined;
   private lastWord = Date.now();
   private probing: ReturnType<typeof setTimeout> | undefined;
   /** A refused stream's next try, after its Retry-After. */
@@ -101,7 +123,7 @@ export class TabWatcher {
 
   start(): void {
     this.channel = typeof BroadcastChannel === "undefined" ? undefined : new BroadcastChannel(`lockstep:${this.options.appId}`);
-    this.channel?.addEventListener("message", (event) => this.heard(event as MessageEvent<Ended | Check>));
+    this.channel?.addEventListener("message", (event) => this.heard(event as MessageEvent<Message>));
     this.watchdog = setInterval(() => {
       if (this.current === "live" && Date.now() - this.lastWord > SILENCE_MS) this.lost();
     }, 2_000);
@@ -112,12 +134,16 @@ export class TabWatcher {
       if (document.visibilityState === "visible") void this.check();
     });
     this.listen(document, "submit", (event) => this.submitted(event as SubmitEvent));
-    this.connect();
+    if (this.channel && typeof navigator !== "undefined" && navigator.locks) {
+      this.leading = false;
+      this.contend(false);
+      this.post({ type: "hello" });
+    } else this.connect();
   }
 
   stop(): void {
     this.done = true;
-    this.events?.close();
+    this.resign();
     this.channel?.close();
     clearInterval(this.watchdog);
     clearTimeout(this.probing);
@@ -134,6 +160,57 @@ export class TabWatcher {
     if (this.done || next === this.current) return;
     this.current = next;
     this.options.onStatus(next);
+    if (this.leading) this.post({ type: "stream", status: next });
+  }
+
+  private post(message: Message): void {
+    this.channel?.postMessage(message);
+  }
+
+  /**
+   * Asks for the browser's stream lock (per app: the lock's name holds its id), and opens the stream
+   * once granted; `steal` takes it from a holder that has gone quiet. A tab whose lock is taken from
+   * it closes its stream and queues for the lock again.
+   */
+  private contend(steal: boolean): void {
+    if (this.done || this.leading) return;
+    // One place in the lock's queue at a time: a takeover leaves it.
+    this.queued?.abort();
+    const queued = new AbortController();
+    this.queued = steal ? undefined : queued;
+    let granted = false;
+    navigator.locks
+      .request(`lockstep:events:${this.options.appId}`, steal ? { steal: true } : { signal: queued.signal }, () => {
+        if (this.done) return undefined;
+        granted = true;
+        this.queued = undefined;
+        this.leading = true;
+        this.connect();
+        return new Promise<void>((release) => (this.releaseLock = release));
+      })
+      .catch(() => {
+        // Left the queue (above), or the lock was taken over by a tab that heard nothing from this one.
+        if (!granted || this.done) return;
+        this.leading = false;
+        this.releaseLock = undefined;
+        this.events?.close();
+        this.events = undefined;
+        this.contend(false);
+      });
+  }
+
+  /** Closes this tab's stream and lets another tab of the browser hold it. */
+  private resign(): void {
+    this.queued?.abort();
+    this.events?.close();
+    this.events = undefined;
+    this.releaseLock?.();
+    this.releaseLock = undefined;
+  }
+
+  /** Whether this tab opens a stream of its own: it holds the lock, or the browser has no Web Locks. */
+  private get streams(): boolean {
+    return this.leading !== false;
   }
 
   /** The ending is confirmed: tell this browser's other tabs (unless they told this one), then show it here. */
@@ -141,8 +218,9 @@ export class TabWatcher {
     if (this.done) return;
     this.done = true;
     const { sessionId } = this.options;
-    if (tell) this.channel?.postMessage({ type: "ended", sessionId, reason: "ended", sentAt: Date.now() } satisfies Ended);
-    this.events?.close();
+    if (tell)
+      this.post({ type: "ended", sessionId, reason: "ended", sentAt: Date.now(), ...(via === "push" ? { pushed: true as const } : {}) });
+    this.resign();
     const at = Date.now();
     this.options.onEnded(
       this.toldByTabAt !== undefined ? { via: "broadcast", receivedAt: at, sentAt: this.toldByTabAt } : { via, receivedAt: at },
@@ -154,7 +232,11 @@ export class TabWatcher {
     const answer = await ask();
     if (answer === "ended") this.signOut(via, true);
     else if (answer === "unreachable") this.lost();
-    else if (this.current === "offline") this.set(this.events?.readyState === EventSource.OPEN ? "live" : "reconnecting");
+    else {
+      if (this.current === "offline") this.set(this.streams && this.events?.readyState === EventSource.OPEN ? "live" : "reconnecting");
+      // The server answers, but the tab holding the stream has said nothing for a while: take it over.
+      if (!this.streams && Date.now() - this.lastWord > SILENCE_MS) this.contend(true);
+    }
   }
 
   /** The server went quiet: say so, and keep asking until it answers. */
@@ -183,6 +265,7 @@ export class TabWatcher {
     // Back: whatever happened meanwhile, ask about the session, and reopen the stream if it gave up.
     await this.check();
     if (this.done) return;
+    if (!this.streams) return; // check() took the stream over if its holder is silent
     if (!this.events || this.events.readyState === EventSource.CLOSED) this.connect();
     else if (this.events.readyState === EventSource.OPEN) this.set("live");
     else this.probing = setTimeout(() => void this.probe(), PROBE_EVERY_MS);
@@ -207,6 +290,7 @@ export class TabWatcher {
     stream.addEventListener("ping", () => {
       heard();
       if (this.current !== "live") this.set("live");
+      else if (this.leading) this.post({ type: "stream", status: "live" });
     });
     stream.addEventListener("ended", () => this.signOut("push", true));
     // The stream reached its longest life: open the next one at once, quietly (the server closes this one).
@@ -252,12 +336,26 @@ export class TabWatcher {
   }
 
   /** A message from another tab of this browser (or the front-channel logout page). */
-  private heard(event: MessageEvent<Ended | Check>): void {
-    if (event.data?.type === "check") void this.check();
-    else if (event.data?.type === "ended" && event.data.sessionId === this.options.sessionId) {
+  private heard(event: MessageEvent<Message>): void {
+    const message = event.data;
+    if (message?.type === "check") void this.check();
+    else if (message?.type === "hello") {
+      if (this.leading) this.post({ type: "stream", status: this.current });
+    } else if (message?.type === "stream") {
+      if (this.streams) return;
+      if (message.status === "live") {
+        this.lastWord = Date.now();
+        // Anything may have happened while the stream was down.
+        if (this.current !== "live") void this.check();
+      }
+      this.set(message.status);
+    } else if (message?.type === "ended" && message.sessionId === this.options.sessionId && message.pushed && !this.streams) {
+      // The server's stream said so, through the tab that holds it.
+      this.signOut("push", false);
+    } else if (message?.type === "ended" && message.sessionId === this.options.sessionId) {
       // Another tab of this browser signed out or saw the end: confirm with the server before
       // saying so (its request may still be on its way), then follow at once.
-      this.toldByTabAt ??= typeof event.data.sentAt === "number" ? event.data.sentAt : Date.now();
+      this.toldByTabAt ??= typeof message.sentAt === "number" ? message.sentAt : Date.now();
       const until = Date.now() + CONFIRM_FOR_MS;
       let gap = CONFIRM_FIRST_GAP_MS;
       const confirm = async () => {
@@ -292,10 +390,10 @@ export class TabWatcher {
     const clickedAt = Date.now();
     noteDelivery({ via: "self", receivedAt: clickedAt });
     this.done = true;
-    this.events?.close();
+    this.resign();
     clearTimeout(this.probing);
     const { sessionId } = this.options;
-    const tellOthers = () => this.channel?.postMessage({ type: "ended", sessionId, reason: "logout", sentAt: Date.now() } satisfies Ended);
+    const tellOthers = () => this.post({ type: "ended", sessionId, reason: "logout", sentAt: Date.now() });
     if (form.dataset.fetch !== "json") {
       tellOthers();
       return;

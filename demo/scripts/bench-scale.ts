@@ -35,10 +35,13 @@ import type { Stores } from "../../lib/store/ports";
  * redis-server started for the run, so that nobody else's traffic counts in its INFO). Each part
  * starts its own private Redis and stack (demo IdP, one app under `next start`):
  *
- * - tabs: 2,000 sessions × 5 open tabs (server-sent event streams, held by a client process of their
- *   own): the app's memory per open tab (RSS, and the heap after a full GC), its CPU and the Redis
+ * - tabs: 2,000 sessions × 5 open tabs. A browser's tabs share one event stream (a Web Lock, the
+ *   others told over its BroadcastChannel: app/account/tab-watcher.ts), so each session opens
+ *   5 / SCALE_TABS_PER_STREAM streams (server-sent events, held by a client process of their own;
+ *   SCALE_TABS_PER_STREAM=1 is a browser without Web Locks, each tab its own stream). The app's
+ *   memory per open stream and per tab (RSS, and the heap after a full GC), its CPU and the Redis
  *   calls per second while they idle, and how long after 1,000 sessions end at once (one endSessions
- *   call from this process, as another instance would make it) each of their 5,000 tabs gets `ended`;
+ *   call from this process, as another instance would make it) each of their streams gets `ended`;
  * - sessions: 1,000,000 sessions written through the store with token sizes like a real IdP's:
  *   bytes per session in Redis, the write rate, and the guard's added latency (HTTP, /bench/guard
  *   against /bench/bare, and the store's check alone from this process) at 1,000 and at 1,000,000;
@@ -67,6 +70,7 @@ const setting = (name: string, full: number, small: number) => Number(process.en
 const sizes = {
   tabSessions: setting("SCALE_TAB_SESSIONS", 2_000, 100),
   tabsPerSession: setting("SCALE_TABS_PER_SESSION", 5, 5),
+  tabsPerStream: setting("SCALE_TABS_PER_STREAM", 5, 5),
   endSessions: setting("SCALE_END_SESSIONS", 1_000, 50),
   idleSeconds: setting("SCALE_IDLE_SECONDS", 60, 5),
   sessions: setting("SCALE_SESSIONS", 1_000_000, 20_000),
@@ -235,6 +239,8 @@ async function warmStreams(app: RunningApp, cookies: string[]): Promise<void> {
 
 type TabsFigures = {
   tabs: number;
+  streams: number;
+  perStreamRss: number;
   perTabRss: number;
   perTabHeap: number;
   idleCpu: number;
@@ -250,7 +256,8 @@ async function benchTabs(bench: Bench): Promise<TabsFigures> {
   const { app } = bench;
   const pid = app.process.pid!;
   const sessions = await sessionsWithCookies(bench, sizes.tabSessions, "tabs");
-  const cookies = sessions.flatMap((s) => Array.from({ length: sizes.tabsPerSession }, () => s.cookie));
+  const streamsPerSession = Math.ceil(sizes.tabsPerSession / sizes.tabsPerStream);
+  const cookies = sessions.flatMap((s) => Array.from({ length: streamsPerSession }, () => s.cookie));
   await warmStreams(
     app,
     sessions.slice(0, 20).map((s) => s.cookie),
@@ -259,7 +266,10 @@ async function benchTabs(bench: Bench): Promise<TabsFigures> {
   const before = { rss: rssBytes(pid), memory: await bench.probe.read(pid) };
   const tabs = await TabClient.start();
   try {
-    console.log(`  opening ${cookies.length} tabs (${sizes.tabSessions} sessions × ${sizes.tabsPerSession}), 50 at a time...`);
+    console.log(
+      `  opening ${cookies.length} streams for ${sizes.tabSessions * sizes.tabsPerSession} tabs ` +
+        `(${sizes.tabSessions} sessions × ${sizes.tabsPerSession} tabs, ${streamsPerSession} stream(s) each), 50 at a time...`,
+    );
     const opening = cpuWindow({ app: pid, redis: bench.redis.pid, client: tabs.pid });
     const opened = await tabs.open(app.url, cookies, { concurrency: 50, seconds: OPEN_SECONDS, acceptEncoding: ACCEPT_ENCODING });
     console.log(
@@ -269,15 +279,19 @@ async function benchTabs(bench: Bench): Promise<TabsFigures> {
     await sleep(10_000);
     const after = { rss: rssBytes(pid), memory: await bench.probe.read(pid) };
     const n = opened.opened;
-    const perTabRss = (after.rss - before.rss) / n;
-    const perTabHeap = (after.memory.heapUsed - before.memory.heapUsed) / n;
-    const perTabExternal = (after.memory.external - before.memory.external) / n;
+    // The tabs those streams serve: each stream is shared by up to SCALE_TABS_PER_STREAM tabs of one browser.
+    const tabsOpen = (n / streamsPerSession) * sizes.tabsPerSession;
+    const perStreamRss = (after.rss - before.rss) / n;
+    const perTabRss = (after.rss - before.rss) / tabsOpen;
+    const perTabHeap = (after.memory.heapUsed - before.memory.heapUsed) / tabsOpen;
+    const perTabExternal = (after.memory.external - before.memory.external) / tabsOpen;
     console.log(
       `  app memory: RSS ${mb(before.rss)} → ${mb(after.rss)}, heap used (after a full GC) ${mb(before.memory.heapUsed)} → ${mb(after.memory.heapUsed)} ` +
         `(heap total ${mb(before.memory.heapTotal)} → ${mb(after.memory.heapTotal)}), external ${mb(before.memory.external)} → ${mb(after.memory.external)}`,
     );
     console.log(
-      `  per open tab: ${(perTabRss / 1024).toFixed(1)} KB RSS, ${(perTabHeap / 1024).toFixed(1)} KB heap, ${(perTabExternal / 1024).toFixed(1)} KB external`,
+      `  per open stream: ${(perStreamRss / 1024).toFixed(1)} KB RSS; per open tab (${tabsOpen} tabs): ${(perTabRss / 1024).toFixed(1)} KB RSS, ` +
+        `${(perTabHeap / 1024).toFixed(1)} KB heap, ${(perTabExternal / 1024).toFixed(1)} KB external`,
     );
 
     // Idle: the tabs open, nothing happening but their heartbeats.
@@ -288,7 +302,7 @@ async function benchTabs(bench: Bench): Promise<TabsFigures> {
     const calls = callsBetween(callsBefore, await commandCalls(bench.redis.client));
     const total = [...calls.values()].reduce((a, b) => a + b, 0);
     const redisPerSecond = total / sizes.idleSeconds;
-    console.log(`  idle ${sizes.idleSeconds} s with ${n} tabs open: CPU ${describeCpu(idleCpu)}`);
+    console.log(`  idle ${sizes.idleSeconds} s with ${n} streams open: CPU ${describeCpu(idleCpu)}`);
     console.log(
       `  Redis calls per second: ${redisPerSecond.toFixed(1)} (${[...calls].map(([c, k]) => `${c} ${(k / sizes.idleSeconds).toFixed(1)}`).join(", ")})`,
     );
@@ -305,9 +319,7 @@ async function benchTabs(bench: Bench): Promise<TabsFigures> {
       now: Date.now,
       onEnded: () => (storedAt = Date.now()),
     };
-    const endedTabs = new Set(
-      ended.flatMap((_, i) => Array.from({ length: sizes.tabsPerSession }, (_, t) => i * sizes.tabsPerSession + t)),
-    );
+    const endedTabs = new Set(ended.flatMap((_, i) => Array.from({ length: streamsPerSession }, (_, t) => i * streamsPerSession + t)));
     const expected = endedTabs.size;
     // SCALE_PROFILE=1: a CPU profile of the app over the endings and their delivery.
     if (PROFILE) await bench.probe.profile(pid, true);
@@ -335,7 +347,7 @@ async function benchTabs(bench: Bench): Promise<TabsFigures> {
     const stats = await tabs.stats();
     console.log(
       `  ${ended.length} sessions ended at once (one endSessions call from this process: stored ${ms(stored)} ms after it began); ` +
-        `${delivered} of ${expected} tabs got "ended" (${tabs.ended.length - told.length} others)`,
+        `${delivered} of ${expected} streams got "ended" (${tabs.ended.length - told.length} others)`,
     );
     console.log(
       `  from the ending's record (its feed entries' time) to each tab's "ended": p50 ${ms(p50)} ms, p95 ${ms(p95)} ms, max ${ms(max)} ms; ` +
@@ -343,13 +355,15 @@ async function benchTabs(bench: Bench): Promise<TabsFigures> {
     );
     console.log(
       `  CPU over the endings and their delivery: ${describeCpu(burstCpu)}; the app spent ${(burstCpu.used.app! * 1000).toFixed(0)} ms of CPU ` +
-        `(${((burstCpu.used.app! * 1000) / Math.max(1, delivered)).toFixed(2)} ms per tab told)`,
+        `(${((burstCpu.used.app! * 1000) / Math.max(1, delivered)).toFixed(2)} ms per stream told)`,
     );
     console.log(
-      `  tabs now: ${stats.open} open, ${stats.ended} ended, ${stats.closedEarly} closed by the server without "ended", ${stats.failed} failed`,
+      `  streams now: ${stats.open} open, ${stats.ended} ended, ${stats.closedEarly} closed by the server without "ended", ${stats.failed} failed`,
     );
     return {
-      tabs: n,
+      tabs: tabsOpen,
+      streams: n,
+      perStreamRss,
       perTabRss,
       perTabHeap,
       idleCpu: idleCpu.share.app!,
@@ -645,7 +659,10 @@ async function main(): Promise<void> {
   }
   const results: { tabs?: TabsFigures; sessions?: SessionsFigures; logouts?: LogoutsFigures } = {};
   if (selected.includes("tabs")) {
-    results.tabs = await withBench(`${sizes.tabSessions * sizes.tabsPerSession} open tabs on one instance`, benchTabs);
+    results.tabs = await withBench(
+      `${sizes.tabSessions * sizes.tabsPerSession} open tabs (${sizes.tabsPerStream} to a stream) on one instance`,
+      benchTabs,
+    );
   }
   if (selected.includes("sessions")) {
     results.sessions = await withBench(`${sizes.sessions} sessions in Redis`, benchSessions);
@@ -658,9 +675,10 @@ async function main(): Promise<void> {
   const { tabs, sessions, logouts } = results;
   if (tabs) {
     console.log(
-      `  tabs: ${tabs.tabs} open: ${(tabs.perTabRss / 1024).toFixed(1)} KB RSS and ${(tabs.perTabHeap / 1024).toFixed(1)} KB heap per tab (aim 60 KB); ` +
+      `  tabs: ${tabs.tabs} open on ${tabs.streams} streams: ${(tabs.perTabRss / 1024).toFixed(1)} KB RSS and ${(tabs.perTabHeap / 1024).toFixed(1)} KB heap per tab (aim 60 KB), ` +
+        `${(tabs.perStreamRss / 1024).toFixed(1)} KB RSS per stream; ` +
         `idle CPU ${(tabs.idleCpu * 100).toFixed(1)} % of a core; ${tabs.redisPerSecond.toFixed(1)} Redis calls/s; ` +
-        `${tabs.delivered}/${tabs.expected} told, p50 ${ms(tabs.p50)} ms, p95 ${ms(tabs.p95)} ms (aim 1 s), max ${ms(tabs.max)} ms`,
+        `${tabs.delivered}/${tabs.expected} streams told, p50 ${ms(tabs.p50)} ms, p95 ${ms(tabs.p95)} ms (aim 1 s), max ${ms(tabs.max)} ms`,
     );
   }
   if (sessions) {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, BrowserContext, Page, Request } from "playwright-core";
 import {
   launchBrowser,
   SHOWS_WITHIN_MS,
@@ -269,6 +269,93 @@ describe("a tab shows the signed-out state in place, before loading anything", (
     expect(await tab.locator(SIGNED_OUT_STATE).count()).toBe(0);
     await tab.getByTestId("signed-in").waitFor();
     expect(new URL(tab.url()).pathname).toBe("/account");
+    await context.close();
+  });
+});
+
+describe("the tabs of one browser share one event stream", () => {
+  const live = (tab: Page) => tab.getByTestId("live-status").and(tab.locator('[data-status="live"]')).waitFor({ timeout: 15_000 });
+
+  it("three tabs open one stream; when its tab closes another opens it, and a push reaches every tab", async () => {
+    const context = await device();
+    /** Which tab opened each event stream, in order. */
+    const streams: Page[] = [];
+    context.on("request", (request) => {
+      if (request.method() === "GET" && new URL(request.url()).pathname === "/api/session/events") streams.push(request.frame().page());
+    });
+    const first = await context.newPage();
+    await signInWithBrowser(first, bankUrl);
+    const tabs = [first, await context.newPage(), await context.newPage()];
+    for (const tab of tabs.slice(1)) await tab.goto(`${bankUrl}/account`);
+    for (const tab of tabs) await live(tab);
+    // A moment for any tab that would open a stream of its own to do so.
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(streams).toHaveLength(1);
+
+    const holder = streams[0]!;
+    await holder.close();
+    const rest = tabs.filter((tab) => tab !== holder);
+    await expect.poll(() => streams.length, { timeout: 10_000 }).toBe(2);
+    expect(rest).toContain(streams[1]);
+    for (const tab of rest) await live(tab);
+
+    const laptop = await (await device()).newPage();
+    await signInWithBrowser(laptop, bankUrl);
+    const shown = await Promise.all(rest.map((tab) => watchSignedOut(tab)));
+    await laptop.getByRole("button", { name: "Sign out every device at Lockstep Bank" }).click();
+    for (const wait of shown) expectSignedOutInPlace(await wait(SHOWS_WITHIN_MS));
+    for (const tab of rest) {
+      await tab.getByTestId("via").waitFor({ timeout: SHOWS_WITHIN_MS });
+      expect(await tab.getByTestId("via").getAttribute("data-via")).toBe("push");
+    }
+    expect(streams).toHaveLength(2);
+    await context.close();
+  });
+
+  it("a tab that holds the stream but hangs is taken over once silent, and gives its stream up when it resumes", async () => {
+    const context = await device();
+    const streams: Request[] = [];
+    context.on("request", (request) => {
+      if (request.method() === "GET" && new URL(request.url()).pathname === "/api/session/events") streams.push(request);
+    });
+    /** Event-stream requests that have ended (closed by their tab, or by the server). */
+    const ended = new Set<Request>();
+    context.on("requestfailed", (request) => ended.add(request));
+    context.on("requestfinished", (request) => ended.add(request));
+    const first = await context.newPage();
+    await signInWithBrowser(first, bankUrl);
+    const second = await context.newPage();
+    await second.goto(`${bankUrl}/account`);
+    for (const tab of [first, second]) await live(tab);
+    expect(streams).toHaveLength(1);
+    const holder = streams[0]!.frame().page();
+    const other = holder === first ? second : first;
+
+    // The holder's script stops (a hung or frozen tab): its lock stays held, and it relays nothing.
+    const hungMs = 25_000;
+    const hung = holder.evaluate((ms) => {
+      const until = Date.now() + ms;
+      while (Date.now() < until) {
+        // busy: no event, timer or message runs in this tab meanwhile
+      }
+    }, hungMs);
+    await expect.poll(() => streams.length, { timeout: hungMs }).toBe(2);
+    expect(streams[1]!.frame().page()).toBe(other);
+    await live(other);
+    expect(ended.has(streams[0]!)).toBe(false);
+
+    // Resumed, the holder learns its lock was taken and closes its stream: one stream again.
+    await hung;
+    await expect.poll(() => ended.has(streams[0]!), { timeout: 10_000 }).toBe(true);
+    expect(ended.has(streams[1]!)).toBe(false);
+    await live(holder);
+
+    const laptop = await (await device()).newPage();
+    await signInWithBrowser(laptop, bankUrl);
+    const shown = await Promise.all([first, second].map((tab) => watchSignedOut(tab)));
+    await laptop.getByRole("button", { name: "Sign out every device at Lockstep Bank" }).click();
+    for (const wait of shown) expectSignedOutInPlace(await wait(SHOWS_WITHIN_MS));
+    expect(streams).toHaveLength(2);
     await context.close();
   });
 });
