@@ -270,7 +270,7 @@ export const configSchema = z
     LIVE_MAX_STREAMS: z.coerce.number().int().min(1).max(1_000_000).default(10_000).meta({
       group: "sessions",
       description:
-        "Live-update streams (`/api/session/events`) one server process holds open at most. Beyond it a new stream is answered `503` with `Retry-After`, and the tab tries again then. A session holds at most 10 streams per process (`429` beyond). Each open tab costs memory and a file descriptor: see [benchmarks](benchmarks.md).",
+        "Live-update streams (`/api/session/events`) one server process holds open at most. Beyond it a new stream is answered `503` with `Retry-After`, and the tab tries again then. A session holds at most 10 streams per process (`429` beyond). Each open stream costs memory and a file descriptor, and a browser's tabs share one: see [benchmarks](benchmarks.md).",
     }),
     /** A live-update stream's longest life; the tab then opens a new one (spread by up to a tenth, so that tabs do not renew together). */
     LIVE_STREAM_MAX_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900).meta({
