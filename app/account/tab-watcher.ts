@@ -292,10 +292,15 @@ export class TabWatcher {
       if (this.current !== "live") this.set("live");
       else if (this.leading) this.post({ type: "stream", status: "live" });
     });
-    stream.addEventListener("ended", () => this.signOut("push", true));
+    stream.addEventListener("ended", () => {
+      if (!this.signingOut) return this.signOut("push", true);
+      // This tab is on its way to the IdP: it only passes the server's word to the others.
+      this.post({ type: "ended", sessionId: this.options.sessionId, reason: "ended", sentAt: Date.now(), pushed: true });
+      this.resign();
+    });
     // The stream reached its longest life: open the next one at once, quietly (the server closes this one).
     stream.addEventListener("renew", () => {
-      if (this.events === stream) this.connect();
+      if (this.events === stream && !this.done) this.connect();
     });
     stream.addEventListener("error", () => {
       if (this.events !== stream) return;
@@ -377,7 +382,8 @@ export class TabWatcher {
    * the server has answered (so that their first question to it already hears "ended"), and only then
    * goes on to the IdP. Without a script, or if that request fails, the browser posts the form and the
    * others are told at once (they keep asking until the server agrees). Either way this tab follows
-   * its own form, so the news of its own ending must not pull it elsewhere.
+   * its own form, so the news of its own ending must not pull it elsewhere; if it holds the browser's
+   * stream, it keeps it until it leaves and passes the server's push to the others.
    */
   private submitted(event: SubmitEvent): void {
     const form = event.target as HTMLFormElement | null;
@@ -390,8 +396,8 @@ export class TabWatcher {
     const clickedAt = Date.now();
     noteDelivery({ via: "self", receivedAt: clickedAt });
     this.done = true;
-    this.resign();
     clearTimeout(this.probing);
+    if (!this.leading) this.resign();
     const { sessionId } = this.options;
     const tellOthers = () => this.post({ type: "ended", sessionId, reason: "logout", sentAt: Date.now() });
     if (form.dataset.fetch !== "json") {

@@ -133,8 +133,8 @@ describe("signing out anywhere signs out everywhere", () => {
   });
 });
 
-/** Holds every request of `page` to `pattern` until released: what the tab shows meanwhile needs nothing from there. */
-async function hold(page: Page, pattern: string): Promise<() => void> {
+/** Holds every request of `page` (or of every tab of a browser) to `pattern` until released: what the tab shows meanwhile needs nothing from there. */
+async function hold(page: Page | BrowserContext, pattern: string): Promise<() => void> {
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
   await page.route(pattern, async (route) => {
@@ -158,11 +158,13 @@ function expectSignedOutInPlace(state: SignedOutState): void {
 describe("a tab shows the signed-out state in place, before loading anything", () => {
   it("another tab of the same browser (broadcast, confirmed with the server), with its event stream and the signed-out page held", async () => {
     const context = await device();
+    // Only the broadcast can tell the second tab: no tab of this browser gets an event stream (the
+    // first would hold the browser's one, and pass the server's push on), and the signed-out page
+    // cannot load until released.
+    const releaseEvents = await hold(context, "**/api/session/events");
     const first = await context.newPage();
     await signInWithBrowser(first, bankUrl);
     const second = await context.newPage();
-    // Only the broadcast can tell this tab, and the signed-out page cannot load until released.
-    const releaseEvents = await hold(second, "**/api/session/events");
     const releasePage = await hold(second, "**/signed-out");
     try {
       const shown = await watchSignedOut(second);
