@@ -75,8 +75,8 @@ export const HEAD = route(async function HEAD(request: Request): Promise<Respons
  * Limits: at most MAX_STREAMS_PER_SESSION streams per session on this process (429 beyond) and
  * LIVE_MAX_STREAMS in all (503 beyond), each with Retry-After; a stream lives at most
  * LIVE_STREAM_MAX_SECONDS (less up to a tenth), then sends `renew` and closes, and the tab opens another.
- * When the process stops (SIGTERM, lib/compose/shutdown.ts), every stream sends `renew` and closes at
- * once, and new ones are answered 503 with Retry-After: 1.
+ * When the process stops (SIGTERM, lib/compose/shutdown.ts), every stream sends `renew` and its
+ * connection is dropped at once, and new ones are answered 503 with Retry-After: 1 and Connection: close.
  */
 export const GET = route(async function GET(request: Request): Promise<Response> {
   const server = getServer();
