@@ -170,7 +170,9 @@ describe("a SIGTERM (a process manager's stop, a rolling deploy)", () => {
     const cookie = cookieNames(APP_ID, app.url).session;
     const session = await signInTo(stores, settings.OIDC_ISSUER!, Date.now(), { sid: `sid-${randomBytes(6).toString("hex")}` });
     const sealed = await sealHandle(session.handle, AUTH_SECRET, cookie, 3600);
-    const response = await fetch(`${app.url}/api/session/events`, { headers: { cookie: `${cookie}=${sealed}`, accept: "text/event-stream" } });
+    const response = await fetch(`${app.url}/api/session/events`, {
+      headers: { cookie: `${cookie}=${sealed}`, accept: "text/event-stream" },
+    });
     expect(response.status).toBe(200);
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
     let received = "";
