@@ -271,27 +271,29 @@ export class TabWatcher {
     else this.probing = setTimeout(() => void this.probe(), PROBE_EVERY_MS);
   }
 
+  /**
+   * The stream spoke (`ready` or `ping`): this tab is live, and the tabs it holds the stream for hear
+   * so each time, even when nothing changed here (a tab that just took the stream over).
+   */
+  private live(): void {
+    this.lastWord = Date.now();
+    if (this.current !== "live") this.set("live");
+    else if (this.leading) this.post({ type: "stream", status: "live" });
+  }
+
   private connect(): void {
     clearTimeout(this.retrying);
     this.events?.close();
     const stream = new EventSource("/api/session/events");
     this.events = stream;
     let opened = false;
-    const heard = () => {
-      this.lastWord = Date.now();
-    };
     stream.addEventListener("ready", () => {
       opened = true;
-      heard();
-      this.set("live");
+      this.live();
       // Anything may have happened while the stream was down.
       void this.check();
     });
-    stream.addEventListener("ping", () => {
-      heard();
-      if (this.current !== "live") this.set("live");
-      else if (this.leading) this.post({ type: "stream", status: "live" });
-    });
+    stream.addEventListener("ping", () => this.live());
     stream.addEventListener("ended", () => {
       if (!this.signingOut) return this.signOut("push", true);
       // This tab is on its way to the IdP: it only passes the server's word to the others.
