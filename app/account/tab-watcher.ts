@@ -7,7 +7,7 @@ import { noteDelivery, type Delivery } from "./delivery";
 type Ended = { type: "ended"; sessionId: string; reason: string; sentAt: number; pushed?: true };
 /** From the front-channel logout page: some session of this browser ended; each tab checks its own. */
 type Check = { type: "check" };
-/** From the tab holding the event stream: how live it is (sent on each change, each `ping`, and when asked). */
+/** From the tab holding the event stream: how live it is (sent on each change, on the stream's `ready` and each `ping`, and when asked). */
 type Stream = { type: "stream"; status: LiveStatus };
 /** From a tab that does not hold the stream: what is its status? */
 type Hello = { type: "hello" };
