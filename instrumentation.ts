@@ -9,8 +9,8 @@
  * OpenTelemetry SDK (lib/telemetry/sdk.ts, loaded only then), before any route is served, so that
  * the route handlers and the Node guard find it (docs/observability.md); without one nothing of it
  * is loaded. On SIGTERM or SIGINT the instance drains (lib/compose/shutdown.ts): its tabs' streams
- * close with `renew`, and the telemetry is exported before Next exits. In the edge runtime the
- * configuration is read, so that a bad setting fails there too;
+ * are sent `renew` and dropped, and the telemetry export is tried while Next finishes. In the edge
+ * runtime the configuration is read, so that a bad setting fails there too;
  * no SDK runs there, and Lockstep's hooks stay no-ops.
  */
 export async function register(): Promise<void> {
