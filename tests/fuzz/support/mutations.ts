@@ -626,3 +626,108 @@ export function jsonShapeMutations(
     },
   ];
 }
+
+/** What the shared claims mutations need to know of a receiver's claims set. */
+export type ClaimRules = {
+  /** The receiver's "now", in seconds. */
+  nowS: number;
+  /** The NumericDate claims (RFC 7519 §2) the receiver judges, each with the offsets from now at which its verdict turns. */
+  dates: Record<string, readonly number[]>;
+  /** Values of a nonce claim to add (a logout token must carry none, BCL §2.6 step 7; the receiver's judge says). */
+  nonces: readonly unknown[];
+  /** String claims to make very long or to give unicode. */
+  strings: readonly string[];
+  /** A wrong value per claim, for a member given twice. */
+  bad: Record<string, unknown>;
+};
+
+/**
+ * Mutations of the claims every JWT receiver here judges alike: NumericDates at and around their
+ * limits and in forms JSON allows, a date written as a string, a nonce, very long and unicode
+ * strings, deep nesting, and a member given twice. The receiver's own claims (its event, its
+ * subject) are its own test's.
+ */
+export function commonClaimMutations(rng: Rng, m: Members, rules: ClaimRules): (() => ClaimsMutation)[] {
+  const present = m.map(([k]) => k);
+  const value = (name: string): unknown => {
+    const found = m.find(([k]) => k === name);
+    return found ? JSON.parse(found[1]) : undefined;
+  };
+  const set = (name: string, v: unknown) => objectText(withMember(m, name, J(v)));
+  const setRaw = (name: string, text: string) => objectText(withMember(m, name, text));
+  const short = (v: unknown) => (v === undefined ? "absent" : J(v).slice(0, 40));
+  const dates = Object.keys(rules.dates);
+  return [
+    () => {
+      // RFC 7519 §2 NumericDate: any JSON number, fractions included, judged against now.
+      const k = rng.pick(dates);
+      const form = rng.pick(["offset", "boundary", "fraction", "raw"]);
+      if (form === "raw") {
+        const text = rng.pick([
+          "1e300",
+          "-1e300",
+          "9007199254740993",
+          "1e21",
+          "-0",
+          "0",
+          "-1",
+          "1e999",
+          "-1e999",
+          "1.8e9",
+          "18e8",
+          "1800000000.000",
+          "1800000000E0",
+          "1800000100e0",
+        ]);
+        return { name: `${k} ${text}`, payload: setRaw(k, text) };
+      }
+      const offset =
+        form === "offset"
+          ? rng.int(-5_000, 5_000)
+          : form === "boundary"
+            ? rng.pick(rules.dates[k] as readonly number[])
+            : rng.int(-700, 700) + rng.float();
+      return { name: `${k} now${offset >= 0 ? "+" : ""}${offset}`, payload: set(k, rules.nowS + offset) };
+    },
+    () => {
+      const k = rng.pick(dates);
+      const n = value(k) as number;
+      const v = rng.pick([String(n), `${n}.0`, ` ${n}`, new Date(n * 1000).toISOString()]);
+      return { name: `${k} as the string ${J(v)}`, payload: set(k, v) };
+    },
+    () => {
+      const v = rng.pick(rules.nonces);
+      return { name: `nonce ${short(v)} added`, payload: objectText([...m, ["nonce", J(v)]]) };
+    },
+    () => {
+      const n = rng.int(1_000, 65_000);
+      const k = rng.pick([...rules.strings, "x-pad"]);
+      return { name: `${n}-character ${k}`, payload: set(k, rng.chars(n)) };
+    },
+    () => {
+      const u = rng.pick(UNICODE);
+      const k = rng.pick([...rules.strings, "x-unicode", "claim name", "lone surrogate"]);
+      // RFC 8259 §8.2: a lone surrogate escape is valid JSON syntax, its meaning unpredictable.
+      if (k === "lone surrogate")
+        return { name: "jti with a lone surrogate escape", payload: setRaw("jti", '"j\\ud800x"'), expect: "either" };
+      if (k === "claim name") return { name: `claim named ${J(u)}`, payload: objectText([...m, [u, J(u)]]) };
+      const before = value(k);
+      const v = `${typeof before === "string" ? before : "v"}${u}`;
+      return { name: `${k} ${J(v)}`, payload: set(k, v) };
+    },
+    () => {
+      const depth = rng.int(10, 3_000);
+      const kind = rng.pick(["array", "object"] as const);
+      return { name: `${kind} nested ${depth} deep in a claim`, payload: setRaw("x-nested", nested(depth, kind)) };
+    },
+    () => {
+      // RFC 7519 §4, RFC 7515 §5.2: a member given twice is refused, or the last one wins.
+      const k = rng.pick(present);
+      const good = m.find(([name]) => name === k)?.[1] as string;
+      const b = rng.chance(0.15) || !(k in rules.bad) ? good : J(rules.bad[k]);
+      const first = rng.chance(0.5);
+      const next: Members = first ? [[k, b], ...m] : [...m, [k, b]];
+      return { name: `duplicate ${k}: ${b.slice(0, 30)} ${first ? "first" : "last"}`, payload: objectText(next), duplicate: true };
+    },
+  ];
+}
