@@ -34,14 +34,13 @@ import {
 } from "./support/harness";
 import { J, makeKeys, members, objectText, withMember, without, writtenByRefusal, type Keys, type Members } from "./support/jws";
 import {
+  anyFamilyCase,
+  claimsEditor,
   commonClaimMutations,
-  encodingCase,
-  headerCase,
   issue,
   jsonShapeMutations,
   nested,
   oddValues,
-  signatureCase,
   UNICODE,
   withBytes,
   type ClaimsMutation,
@@ -212,14 +211,7 @@ function classify(tpl: Template, m: ClaimsMutation): Case {
 
 function claimsCase(rng: Rng, tpl: Template): Case {
   const m = tpl.claims;
-  const present = m.map(([k]) => k);
-  const value = (name: string): unknown => {
-    const found = m.find(([k]) => k === name);
-    return found ? JSON.parse(found[1]) : undefined;
-  };
-  const set = (name: string, v: unknown) => objectText(withMember(m, name, J(v)));
-  const setRaw = (name: string, text: string) => objectText(withMember(m, name, text));
-  const short = (v: unknown) => (v === undefined ? "absent" : J(v).slice(0, 40));
+  const { present, value, set, setRaw, short } = claimsEditor(m);
   const bad: Record<string, unknown> = {
     iss: "https://other-idp.example.com",
     aud: "other-client",
@@ -361,11 +353,7 @@ function claimsCase(rng: Rng, tpl: Template): Case {
 
 function generate(rng: Rng): Case {
   const tpl = template(rng);
-  const family = rng.pick(["header", "claims", "signature", "encoding"] as const);
-  if (family === "header") return headerCase(rng, tpl, profile);
-  if (family === "signature") return signatureCase(rng, tpl, profile);
-  if (family === "encoding") return encodingCase(rng, tpl, profile);
-  return claimsCase(rng, tpl);
+  return anyFamilyCase(rng, tpl, profile, () => claimsCase(rng, tpl));
 }
 
 // ---------------------------------------------------------------- one input, on fresh stores

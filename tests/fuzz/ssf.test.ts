@@ -26,14 +26,13 @@ import type { SessionHandle } from "@/lib/session/handle";
 import { describeFailures, details, errorName, fuzz, summary, type Case, type Effect, type Expect, type Verdict } from "./support/harness";
 import { J, makeKeys, members, objectText, withMember, without, writtenByRefusal, type Keys, type Members } from "./support/jws";
 import {
+  anyFamilyCase,
+  claimsEditor,
   commonClaimMutations,
-  encodingCase,
-  headerCase,
   issue,
   jsonShapeMutations,
   nested,
   oddValues,
-  signatureCase,
   UNICODE,
   type ClaimsMutation,
   type Profile,
@@ -350,14 +349,7 @@ const aliceLike = (sub: string) => ({ format: "iss_sub", iss: IDP, sub });
 
 function claimsCase(rng: Rng, tpl: SetTemplate): Case {
   const m = tpl.claims;
-  const present = m.map(([k]) => k);
-  const value = (name: string): unknown => {
-    const found = m.find(([k]) => k === name);
-    return found ? JSON.parse(found[1]) : undefined;
-  };
-  const set = (name: string, v: unknown) => objectText(withMember(m, name, J(v)));
-  const setRaw = (name: string, text: string) => objectText(withMember(m, name, text));
-  const short = (v: unknown) => (v === undefined ? "absent" : J(v).slice(0, 40));
+  const { present, value, set, setRaw, short } = claimsEditor(m);
   const type = tpl.shape.eventType;
   const bad: Record<string, unknown> = {
     iss: "https://other-tr.example.com",
@@ -476,11 +468,7 @@ function claimsCase(rng: Rng, tpl: SetTemplate): Case {
 
 function generate(rng: Rng): Case {
   const tpl = template(rng);
-  const family = rng.pick(["header", "claims", "signature", "encoding"] as const);
-  if (family === "header") return headerCase(rng, tpl, profile);
-  if (family === "signature") return signatureCase(rng, tpl, profile);
-  if (family === "encoding") return encodingCase(rng, tpl, profile);
-  return claimsCase(rng, tpl);
+  return anyFamilyCase(rng, tpl, profile, () => claimsCase(rng, tpl));
 }
 
 // ---------------------------------------------------------------- one input, on fresh stores

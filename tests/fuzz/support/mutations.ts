@@ -570,8 +570,7 @@ export function jsonShapeMutations(
   m: Members,
   opts: { utf8Claims: string[]; extraNames: string[]; foreign: unknown },
 ): (() => ClaimsMutation)[] {
-  const present = m.map(([k]) => k);
-  const short = (v: unknown) => (v === undefined ? "absent" : J(v).slice(0, 40));
+  const { present, short } = claimsEditor(m);
   return [
     () => {
       // RFC 7519 §7.2 step 10: the claims set is a UTF-8 JSON object.
@@ -627,6 +626,29 @@ export function jsonShapeMutations(
   ];
 }
 
+/** Reads and edits of one claims set as JSON text: each edit returns the whole set with one member changed. */
+export function claimsEditor(m: Members) {
+  return {
+    present: m.map(([k]) => k),
+    value: (name: string): unknown => {
+      const found = m.find(([k]) => k === name);
+      return found ? JSON.parse(found[1]) : undefined;
+    },
+    set: (name: string, v: unknown) => objectText(withMember(m, name, J(v))),
+    setRaw: (name: string, text: string) => objectText(withMember(m, name, text)),
+    short: (v: unknown) => (v === undefined ? "absent" : J(v).slice(0, 40)),
+  };
+}
+
+/** One case of a family drawn at random: the JOSE families are shared, the claims family is the receiver's own. */
+export function anyFamilyCase(rng: Rng, tpl: Template, p: Profile, claimsCase: () => Case): Case {
+  const family = rng.pick(["header", "claims", "signature", "encoding"] as const);
+  if (family === "header") return headerCase(rng, tpl, p);
+  if (family === "signature") return signatureCase(rng, tpl, p);
+  if (family === "encoding") return encodingCase(rng, tpl, p);
+  return claimsCase();
+}
+
 /** What the shared claims mutations need to know of a receiver's claims set. */
 export type ClaimRules = {
   /** The receiver's "now", in seconds. */
@@ -648,14 +670,7 @@ export type ClaimRules = {
  * subject) are its own test's.
  */
 export function commonClaimMutations(rng: Rng, m: Members, rules: ClaimRules): (() => ClaimsMutation)[] {
-  const present = m.map(([k]) => k);
-  const value = (name: string): unknown => {
-    const found = m.find(([k]) => k === name);
-    return found ? JSON.parse(found[1]) : undefined;
-  };
-  const set = (name: string, v: unknown) => objectText(withMember(m, name, J(v)));
-  const setRaw = (name: string, text: string) => objectText(withMember(m, name, text));
-  const short = (v: unknown) => (v === undefined ? "absent" : J(v).slice(0, 40));
+  const { present, value, set, setRaw, short } = claimsEditor(m);
   const dates = Object.keys(rules.dates);
   return [
     () => {
