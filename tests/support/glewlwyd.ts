@@ -22,7 +22,7 @@ import { startGateway } from "@lockstep/gateway/server";
 import { HttpSession } from "./http-client";
 import { testRedisUrl } from "./require-redis";
 import { startNext, variantEnv } from "./next-app";
-import { freePort, pipeLines, stopChild } from "./processes";
+import { freePort, pipeLines, probe, stopChild, withDeadline } from "./processes";
 import { deleteByPrefix } from "./test-redis";
 
 export const GLEWLWYD_BINARY = process.env.GLEWLWYD_BINARY ?? "/usr/bin/glewlwyd";
@@ -173,11 +173,7 @@ async function waitUntilUp(url: string, child: ChildProcess, timeoutMs: number, 
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`glewlwyd exited (${child.exitCode ?? child.signalCode}) before it answered:\n${output.slice(-20).join("\n")}`);
     }
-    try {
-      if ((await fetch(`${url}/config`, { signal: AbortSignal.timeout(1000) })).ok) return;
-    } catch {
-      // not up yet
-    }
+    if ((await probe(`${url}/config`, 1000))?.ok) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`glewlwyd did not answer at ${url} within ${timeoutMs} ms:\n${output.slice(-20).join("\n")}`);
@@ -492,6 +488,9 @@ export type GlewlwydStack = {
  * this stack's own (deleted in stop()). As startStack in demo/scripts/stack.ts, with glewlwyd instead of
  * the demo IdP. LOCKSTEP_TEST_LOGS=1 prints every process's output.
  */
+/** How long the whole stack may take to come up (the thirdparty tier's hooks wait 300 s). */
+const STACK_START_MS = 240_000;
+
 export async function startGlewlwydStack(options: { apps: ThirdpartyApp[]; plugin?: Record<string, unknown> }): Promise<GlewlwydStack> {
   requireGlewlwyd();
   const lines: string[] = [];
@@ -525,15 +524,23 @@ export async function startGlewlwydStack(options: { apps: ThirdpartyApp[]; plugi
   const running: RunningThirdpartyApp[] = [];
   const stops: (() => Promise<void>)[] = [];
   let glewlwyd: Glewlwyd | undefined;
+  let stopped = false;
   const stop = async () => {
+    stopped = true;
     await Promise.all(stops.splice(0).map((s) => s()));
     await glewlwyd?.stop();
     await gateway.close();
     await deleteByPrefix(testRedisUrl, keyPrefix);
   };
-  try {
-    glewlwyd = await startGlewlwyd({ clients: apps, plugin: options.plugin, log: (l) => log("glewlwyd", l) });
-    const idp = glewlwyd;
+  let step = "glewlwyd's start and set-up";
+  const start = async (): Promise<Glewlwyd> => {
+    const idp = await startGlewlwyd({ clients: apps, plugin: options.plugin, log: (l) => log("glewlwyd", l) });
+    glewlwyd = idp;
+    if (stopped) {
+      await idp.stop();
+      return idp;
+    }
+    step = `the apps' health (${apps.map((a) => a.appId).join(", ")})`;
     await Promise.all(
       apps.map((app) =>
         startNext({
@@ -543,6 +550,8 @@ export async function startGlewlwydStack(options: { apps: ThirdpartyApp[]; plugi
           log,
           timeoutMs: 90_000,
           onStarted: (next) => {
+            // A start that outlived the deadline below still stops what it spawned.
+            if (stopped) return void next.stop();
             stops.push(next.stop);
             running.push({ ...app, process: next.process });
           },
@@ -566,13 +575,21 @@ export async function startGlewlwydStack(options: { apps: ThirdpartyApp[]; plugi
         }),
       ),
     );
+    return idp;
+  };
+  let idp: Glewlwyd;
+  try {
+    // Each step has its own timeout; this bounds the whole, below the tiers' hook timeout, so that
+    // whatever hangs is named and nothing this started outlives the test.
+    idp = await withDeadline(start(), STACK_START_MS, () => `the glewlwyd stack did not start within ${STACK_START_MS} ms, at ${step}`);
   } catch (error) {
     await stop();
-    throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`${message}; the last lines:\n${lines.slice(-30).join("\n") || "(none)"}`, { cause: error });
   }
   // In the order asked for, whatever order they started in.
   const ordered = apps.map((a) => running.find((r) => r.appId === a.appId)!);
-  return { glewlwyd, apps: ordered, keyPrefix, lines, stop };
+  return { glewlwyd: idp, apps: ordered, keyPrefix, lines, stop };
 }
 
 /**

@@ -43,8 +43,50 @@ export async function freePort(): Promise<number> {
 export const NONCE_HEADER = "x-lockstep-nonce";
 
 /**
+ * One GET of `url` whose whole answer, body included, comes within `ms`; undefined when it does not
+ * (refused, failed or late). The deadline is raced, not left to the request's abort signal alone:
+ * Node's fetch can leave a body read pending for ever when its signal aborts after the headers came,
+ * which is when a server still warming up under load answers.
+ */
+export async function probe(url: string, ms: number): Promise<{ ok: boolean; status: number; headers: Headers } | undefined> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      resolve(undefined);
+    }, ms);
+  });
+  const answer = (async () => {
+    const response = await fetch(url, { signal: controller.signal });
+    // Read to the end, so that the connection is idle and a server that stops need not wait for it.
+    await response.arrayBuffer();
+    return { ok: response.ok, status: response.status, headers: response.headers };
+  })().catch(() => undefined);
+  try {
+    return await Promise.race([answer, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `work`'s result, or an error saying `what()` once `ms` have passed; `work` itself is not stopped. */
+export async function withDeadline<T>(work: Promise<T>, ms: number, what: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(what())), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * Waits until `url` answers 200 and, when `nonce` is given, echoes it in X-Lockstep-Nonce: an answer
- * from another server on the same port does not count. Fails at once when the process exits.
+ * from another server on the same port does not count. Fails at once when the process exits, and
+ * after `timeoutMs` whatever the server does.
  */
 export async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number, nonce?: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -53,15 +95,9 @@ export async function waitForHealth(url: string, child: ChildProcess, timeoutMs:
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`${url}: the process exited (${child.exitCode ?? child.signalCode}) before it answered`);
     }
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      // Read to the end, so that the connection is idle and a server that stops need not wait for it.
-      await response.arrayBuffer();
-      if (response.ok && (nonce === undefined || response.headers.get(NONCE_HEADER) === nonce)) return;
-      if (response.ok) impostor = true;
-    } catch {
-      // not up yet
-    }
+    const response = await probe(url, 1000);
+    if (response?.ok && (nonce === undefined || response.headers.get(NONCE_HEADER) === nonce)) return;
+    if (response?.ok) impostor = true;
     await new Promise((r) => setTimeout(r, 150));
   }
   throw new Error(
