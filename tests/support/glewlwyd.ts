@@ -482,15 +482,15 @@ export type GlewlwydStack = {
   stop(): Promise<void>;
 };
 
+/** How long the whole stack may take to come up (the thirdparty tier's hooks wait 300 s). */
+const STACK_START_MS = 240_000;
+
 /**
  * glewlwyd, the Redis gateway in front of the test Redis, and one `next start` (the last build, edge
  * variant) per app, each registered at glewlwyd as a client of its own, with keys under a prefix of
  * this stack's own (deleted in stop()). As startStack in demo/scripts/stack.ts, with glewlwyd instead of
  * the demo IdP. LOCKSTEP_TEST_LOGS=1 prints every process's output.
  */
-/** How long the whole stack may take to come up (the thirdparty tier's hooks wait 300 s). */
-const STACK_START_MS = 240_000;
-
 export async function startGlewlwydStack(options: { apps: ThirdpartyApp[]; plugin?: Record<string, unknown> }): Promise<GlewlwydStack> {
   requireGlewlwyd();
   const lines: string[] = [];
