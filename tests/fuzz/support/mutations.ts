@@ -678,6 +678,8 @@ export function commonClaimMutations(rng: Rng, m: Members, rules: ClaimRules): (
       const k = rng.pick(dates);
       const form = rng.pick(["offset", "boundary", "fraction", "raw"]);
       if (form === "raw") {
+        // Extremes, then now and now+100 s in the other notations JSON allows.
+        const now = rules.nowS;
         const text = rng.pick([
           "1e300",
           "-1e300",
@@ -688,11 +690,11 @@ export function commonClaimMutations(rng: Rng, m: Members, rules: ClaimRules): (
           "-1",
           "1e999",
           "-1e999",
-          "1.8e9",
-          "18e8",
-          "1800000000.000",
-          "1800000000E0",
-          "1800000100e0",
+          `${now / 1e9}e9`,
+          `${now / 1e8}e8`,
+          `${now}.000`,
+          `${now}E0`,
+          `${now + 100}e0`,
         ]);
         return { name: `${k} ${text}`, payload: setRaw(k, text) };
       }
