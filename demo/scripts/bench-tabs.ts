@@ -1,6 +1,7 @@
 import { Redis as IORedis } from "ioredis";
 import type { Browser, Locator, Page } from "playwright-core";
-import { bounded, launchBrowser, signInWithBrowser, twoSignedInTabs, watchSignedOut } from "../../tests/support/browser";
+import { launchBrowser, signInWithBrowser, twoSignedInTabs, watchSignedOut } from "../../tests/support/browser";
+import { bounded } from "../../tests/support/processes";
 import { HttpSession } from "../../tests/support/http-client";
 import { signIn } from "../../tests/support/lockstep";
 import { percentile } from "./percentile";

@@ -1,4 +1,5 @@
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { bounded } from "./processes";
 import { chromiumPath } from "./require-chromium";
 
 /** Headless Chromium as root on a machine without a network: no sandbox, no background traffic. */
@@ -133,13 +134,6 @@ export async function watchSignedOut(page: Page): Promise<(timeoutMs: number) =>
     const { at, path, signedIn, inPlace } = seen;
     return { at, path, signedIn, inPlace, title: later?.title ?? null, focused: later?.focused ?? null };
   };
-}
-
-/** `promise`'s value, or `fallback()`'s if it has not settled within `ms` (the timer is cleared either way). */
-export function bounded<T>(promise: Promise<T>, ms: number, fallback: () => T): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback()), ms)));
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 /** Waits until the tab shows the signed-out page; returns the reason it shows and how long it took. */

@@ -22,7 +22,7 @@ import { startGateway } from "@lockstep/gateway/server";
 import { HttpSession } from "./http-client";
 import { testRedisUrl } from "./require-redis";
 import { startNext, variantEnv } from "./next-app";
-import { freePort, pipeLines, probe, stopChild, withDeadline } from "./processes";
+import { bounded, freePort, pipeLines, probe, stopChild } from "./processes";
 import { deleteByPrefix } from "./test-redis";
 
 export const GLEWLWYD_BINARY = process.env.GLEWLWYD_BINARY ?? "/usr/bin/glewlwyd";
@@ -50,6 +50,8 @@ export type GlewlwydOptions = {
   log?: (line: string) => void;
   /** How long glewlwyd may take to answer once spawned. Default 15 s. */
   timeoutMs?: number;
+  /** Sees how to stop glewlwyd as soon as it is spawned, so that a caller can stop it while it starts. */
+  onStarted?: (stop: () => Promise<void>) => void;
 };
 
 export type TestUser = { username: string; password: string; name: string; email: string };
@@ -303,6 +305,7 @@ export async function startGlewlwyd(options: GlewlwydOptions): Promise<Glewlwyd>
     await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
   };
+  options.onStarted?.(stop);
 
   try {
     await waitUntilUp(url, child, options.timeoutMs ?? 15_000, output);
@@ -523,23 +526,22 @@ export async function startGlewlwydStack(options: { apps: ThirdpartyApp[]; plugi
   });
   const running: RunningThirdpartyApp[] = [];
   const stops: (() => Promise<void>)[] = [];
-  let glewlwyd: Glewlwyd | undefined;
   let stopped = false;
+  /** Each process is stopped as soon as it is spawned if the stack is stopping, or else remembered. */
+  const started = (stopProcess: () => Promise<void>) => {
+    if (stopped) void stopProcess();
+    else stops.push(stopProcess);
+  };
   const stop = async () => {
     stopped = true;
     await Promise.all(stops.splice(0).map((s) => s()));
-    await glewlwyd?.stop();
     await gateway.close();
     await deleteByPrefix(testRedisUrl, keyPrefix);
   };
   let step = "glewlwyd's start and set-up";
   const start = async (): Promise<Glewlwyd> => {
-    const idp = await startGlewlwyd({ clients: apps, plugin: options.plugin, log: (l) => log("glewlwyd", l) });
-    glewlwyd = idp;
-    if (stopped) {
-      await idp.stop();
-      return idp;
-    }
+    const idp = await startGlewlwyd({ clients: apps, plugin: options.plugin, log: (l) => log("glewlwyd", l), onStarted: started });
+    if (stopped) return idp;
     step = `the apps' health (${apps.map((a) => a.appId).join(", ")})`;
     await Promise.all(
       apps.map((app) =>
@@ -550,9 +552,7 @@ export async function startGlewlwydStack(options: { apps: ThirdpartyApp[]; plugi
           log,
           timeoutMs: 90_000,
           onStarted: (next) => {
-            // A start that outlived the deadline below still stops what it spawned.
-            if (stopped) return void next.stop();
-            stops.push(next.stop);
+            started(next.stop);
             running.push({ ...app, process: next.process });
           },
           env: {
@@ -581,7 +581,9 @@ export async function startGlewlwydStack(options: { apps: ThirdpartyApp[]; plugi
   try {
     // Each step has its own timeout; this bounds the whole, below the tiers' hook timeout, so that
     // whatever hangs is named and nothing this started outlives the test.
-    idp = await withDeadline(start(), STACK_START_MS, () => `the glewlwyd stack did not start within ${STACK_START_MS} ms, at ${step}`);
+    idp = await bounded(start(), STACK_START_MS, () => {
+      throw new Error(`the glewlwyd stack did not start within ${STACK_START_MS} ms, at ${step}`);
+    });
   } catch (error) {
     await stop();
     const message = error instanceof Error ? error.message : String(error);

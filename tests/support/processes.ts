@@ -43,44 +43,42 @@ export async function freePort(): Promise<number> {
 export const NONCE_HEADER = "x-lockstep-nonce";
 
 /**
+ * `promise`'s value, or `fallback()`'s if it has not settled within `ms` (the timer is cleared either
+ * way). A fallback that throws rejects the result: a deadline that is an error. `promise` itself is
+ * not stopped.
+ */
+export function bounded<T>(promise: Promise<T>, ms: number, fallback: () => T): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<T>((resolve, reject) => {
+    timer = setTimeout(() => {
+      try {
+        resolve(fallback());
+      } catch (error) {
+        reject(error);
+      }
+    }, ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/**
  * One GET of `url` whose whole answer, body included, comes within `ms`; undefined when it does not
  * (refused, failed or late). The deadline is raced, not left to the request's abort signal alone:
  * Node's fetch can leave a body read pending for ever when its signal aborts after the headers came,
  * which is when a server still warming up under load answers.
  */
-export async function probe(url: string, ms: number): Promise<{ ok: boolean; status: number; headers: Headers } | undefined> {
+export function probe(url: string, ms: number): Promise<{ ok: boolean; status: number; headers: Headers } | undefined> {
   const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => {
-      controller.abort();
-      resolve(undefined);
-    }, ms);
-  });
   const answer = (async () => {
     const response = await fetch(url, { signal: controller.signal });
     // Read to the end, so that the connection is idle and a server that stops need not wait for it.
     await response.arrayBuffer();
     return { ok: response.ok, status: response.status, headers: response.headers };
   })().catch(() => undefined);
-  try {
-    return await Promise.race([answer, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** `work`'s result, or an error saying `what()` once `ms` have passed; `work` itself is not stopped. */
-export async function withDeadline<T>(work: Promise<T>, ms: number, what: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(what())), ms);
+  return bounded(answer, ms, () => {
+    controller.abort();
+    return undefined;
   });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**
