@@ -1,6 +1,13 @@
 import { Redis as IORedis } from "ioredis";
 import type { Browser, Locator, Page } from "playwright-core";
-import { launchBrowser, signInWithBrowser, twoSignedInTabs, watchSignedOut } from "../../tests/support/browser";
+import {
+  closeBrowser,
+  closeContexts,
+  launchBrowser,
+  signInWithBrowser,
+  twoSignedInTabs,
+  watchSignedOut,
+} from "../../tests/support/browser";
 import { bounded } from "../../tests/support/processes";
 import { HttpSession } from "../../tests/support/http-client";
 import { signIn } from "../../tests/support/lockstep";
@@ -71,15 +78,6 @@ async function clickAt(page: Page, target: Locator): Promise<number> {
   return bounded(reported, 2_000, () => before);
 }
 
-/**
- * Closes browser contexts, waiting at most 5 s: closing one whose tab is on its way to the IdP can
- * hang here, and a context left open only costs memory until the browser closes.
- */
-async function closeSoon(...contexts: { close(): Promise<void> }[]): Promise<void> {
-  const closed = Promise.all(contexts.map((c) => c.close().catch(() => undefined))).then(() => undefined);
-  await bounded(closed, 5_000, () => undefined);
-}
-
 async function confirmIdpLogout(page: Page): Promise<number> {
   const yes = page.getByRole("button", { name: "Yes, sign me out" });
   await yes.waitFor();
@@ -122,7 +120,7 @@ export async function benchTabs(stack: Stack, redisUrl: string | undefined): Pro
         .catch(() => null);
       ways.push(`${afterMs.toFixed(0)} ${via ?? "?"}${answeredAt ? ` (answered at +${(answeredAt - t0).toFixed(0)})` : ""}`);
       step("close");
-      await closeSoon(context);
+      await closeContexts([context]);
       return afterMs;
     });
     console.log(`    each run: ms, how it came (the sign-out request's answer, ms after the click): ${ways.join("; ")}`);
@@ -142,7 +140,7 @@ export async function benchTabs(stack: Stack, redisUrl: string | undefined): Pro
       step("shown");
       const afterMs = (await shown(SHOW_TIMEOUT_MS)).at - t0;
       step("close");
-      await closeSoon(context);
+      await closeContexts([context]);
       return afterMs;
     });
 
@@ -161,7 +159,7 @@ export async function benchTabs(stack: Stack, redisUrl: string | undefined): Pro
       step("shown");
       const afterMs = (await shown(SHOW_TIMEOUT_MS)).at - t0;
       step("close");
-      await closeSoon(laptopContext, phoneContext);
+      await closeContexts([laptopContext, phoneContext]);
       return afterMs;
     });
 
@@ -189,13 +187,13 @@ export async function benchTabs(stack: Stack, redisUrl: string | undefined): Pro
       step("shown");
       const shown = await Promise.allSettled(watches.map(async (watch) => ({ afterMs: (await watch(SHOW_TIMEOUT_MS)).at - t0 })));
       step("close");
-      await closeSoon(laptopContext, phoneContext, adminContext);
+      await closeContexts([laptopContext, phoneContext, adminContext]);
       const failed = shown.find((s) => s.status === "rejected");
       if (failed) throw failed.reason;
       return Math.max(...shown.map((s) => (s.status === "fulfilled" ? s.value.afterMs : NaN)));
     });
   } finally {
-    await closeSoon(browser);
+    await closeBrowser(browser);
   }
 
   if (!redisUrl) {

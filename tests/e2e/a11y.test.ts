@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchBrowser, signInWithBrowser } from "../support/browser";
+import { closeBrowser, launchBrowser, signInWithBrowser } from "../support/browser";
 import { bank, startTestStack } from "../support/lockstep";
 import { root, type Stack } from "../../demo/scripts/stack";
 
@@ -72,8 +72,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(contexts.map((c) => c.close().catch(() => {})));
-  await browser?.close();
+  await closeBrowser(browser, contexts);
   await stack?.stop();
 });
 

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page, Route } from "playwright-core";
-import { launchBrowser, signInWithBrowser, SHOWS_WITHIN_MS } from "../support/browser";
+import { closeBrowser, launchBrowser, SHOWS_WITHIN_MS, signInWithBrowser } from "../support/browser";
 import { bank, startTestStack } from "../support/lockstep";
 import type { Stack } from "../../demo/scripts/stack";
 
@@ -27,7 +27,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await browser?.close();
+  await closeBrowser(browser);
   await stack?.stop();
 });
 

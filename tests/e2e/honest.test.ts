@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchBrowser, SHOWS_WITHIN_MS, signedOutReason, signInWithBrowser, twoSignedInTabs } from "../support/browser";
+import { closeBrowser, launchBrowser, SHOWS_WITHIN_MS, signedOutReason, signInWithBrowser, twoSignedInTabs } from "../support/browser";
 import { bank, startTestStack } from "../support/lockstep";
 import { startNext, type NextProcess, type RunningApp, type Stack } from "../../demo/scripts/stack";
 
@@ -30,8 +30,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(contexts.map((c) => c.close().catch(() => {})));
-  await browser?.close();
+  await closeBrowser(browser, contexts);
   await stack?.stop();
 });
 

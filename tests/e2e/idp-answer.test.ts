@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchBrowser, signInWithBrowser } from "../support/browser";
+import { closeBrowser, launchBrowser, signInWithBrowser } from "../support/browser";
 import { bank, startTestStack } from "../support/lockstep";
 import { demoLines } from "../../demo/scripts/output";
 import type { Stack } from "../../demo/scripts/stack";
@@ -33,8 +33,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(contexts.map((c) => c.close().catch(() => {})));
-  await browser?.close();
+  await closeBrowser(browser, contexts);
   await stack?.stop();
 });
 

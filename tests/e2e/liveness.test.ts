@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
-import { launchBrowser, signedOutReason, signInWithBrowser } from "../support/browser";
+import { closeBrowser, launchBrowser, signedOutReason, signInWithBrowser } from "../support/browser";
 import { startTestStack } from "../support/lockstep";
 import type { Stack } from "../../demo/scripts/stack";
 
@@ -29,7 +29,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await browser?.close();
+  await closeBrowser(browser);
   await stack?.stop();
 });
 

@@ -1,14 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page, Request } from "playwright-core";
 import {
+  closeBrowser,
   launchBrowser,
   SHOWS_WITHIN_MS,
+  SIGNED_OUT_STATE,
   signedOutReason,
+  type SignedOutState,
   signInWithBrowser,
   twoSignedInTabs,
   watchSignedOut,
-  SIGNED_OUT_STATE,
-  type SignedOutState,
 } from "../support/browser";
 import { bank, startTestStack } from "../support/lockstep";
 import type { Stack } from "../../demo/scripts/stack";
@@ -37,7 +38,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await browser?.close();
+  await closeBrowser(browser);
   await stack?.stop();
 });
 

@@ -19,6 +19,31 @@ export function launchBrowser(): Promise<Browser> {
   });
 }
 
+/**
+ * Closes browser contexts, waiting at most `ms` (5 s): closing one whose tab is on its way elsewhere
+ * (to the IdP) can hang, and a context left open only costs memory until its browser closes. Says so
+ * on stderr when it gave up waiting.
+ */
+export async function closeContexts(contexts: BrowserContext[], ms = 5_000): Promise<void> {
+  const closed = Promise.all(contexts.map((c) => c.close().catch(() => undefined))).then(() => true);
+  if (!(await bounded(closed, ms, () => false))) console.warn(`browser: contexts not closed within ${ms} ms; left to the browser`);
+}
+
+/**
+ * Closes `contexts`, then `browser`, waiting at most 5 s and 10 s, so that a test's clean-up cannot
+ * hang on Chromium. A browser still open then is left to end with this process (Chromium, started on
+ * a pipe, exits when the pipe closes); a line on stderr says so.
+ */
+export async function closeBrowser(browser: Browser | undefined, contexts: BrowserContext[] = []): Promise<void> {
+  await closeContexts(contexts);
+  if (!browser) return;
+  const closed = browser.close().then(
+    () => true,
+    () => true,
+  );
+  if (!(await bounded(closed, 10_000, () => false))) console.warn("browser: Chromium did not close within 10 s; it ends with this process");
+}
+
 /** Signs in through the app's button and, unless single sign-on skips it, the IdP's login form. */
 export async function signInWithBrowser(page: Page, appUrl: string, username = "alice"): Promise<void> {
   await page.goto(appUrl);
